@@ -1,0 +1,281 @@
+//! CSV import and export of the asset register.
+//!
+//! Columns: `name,kind,environment,criticality,owner,tags,description`, in any order, with a
+//! header. `owner` is `team:<team name>` or `person:<email>`; `tags` are separated by `;`.
+//! Parsing checks each row on its own and reports the file line of every bad row, so that an
+//! import can either take all good rows with a report or refuse the whole file.
+
+use crate::asset::{Asset, AssetInput, AssetKind, Criticality};
+use serde::Serialize;
+use std::io::{Read, Write};
+use utoipa::ToSchema;
+
+pub const COLUMNS: [&str; 7] = [
+    "name",
+    "kind",
+    "environment",
+    "criticality",
+    "owner",
+    "tags",
+    "description",
+];
+
+/// Who owns an imported asset, by the name a person would type rather than a database id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerRef {
+    Team(String),
+    Person(String),
+}
+
+impl OwnerRef {
+    pub fn parse(text: &str) -> Result<Option<Self>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        match text.split_once(':') {
+            Some(("team", name)) if !name.trim().is_empty() => {
+                Ok(Some(OwnerRef::Team(name.trim().into())))
+            }
+            Some(("person", email)) if !email.trim().is_empty() => {
+                Ok(Some(OwnerRef::Person(email.trim().to_ascii_lowercase())))
+            }
+            _ => Err(format!(
+                "owner {text:?} must be team:<name> or person:<email>"
+            )),
+        }
+    }
+
+    pub fn render(&self) -> String {
+        match self {
+            OwnerRef::Team(name) => format!("team:{name}"),
+            OwnerRef::Person(email) => format!("person:{email}"),
+        }
+    }
+}
+
+/// A row that parsed and validated, with the owner still to be looked up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssetCsvRow {
+    /// Line in the file where the record starts (the header is line 1).
+    pub line: u64,
+    pub input: AssetInput,
+    pub owner: Option<OwnerRef>,
+}
+
+/// Why one row was not imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RowError {
+    pub line: u64,
+    pub message: String,
+}
+
+/// A file that cannot be read as an asset CSV at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvFileError {
+    #[error("the CSV header is missing required column {0:?}")]
+    MissingColumn(&'static str),
+    #[error("the CSV header has unknown column {0:?}; known columns are {cols}", cols = COLUMNS.join(", "))]
+    UnknownColumn(String),
+    #[error("the CSV header names column {0:?} twice")]
+    DuplicateColumn(String),
+    #[error("the CSV file is empty")]
+    Empty,
+    #[error("cannot read CSV: {0}")]
+    Read(#[from] csv::Error),
+}
+
+/// Parse a whole file. File-level problems are an `Err`; row problems are per row.
+pub fn parse_assets_csv<R: Read>(
+    reader: R,
+) -> Result<Vec<Result<AssetCsvRow, RowError>>, CsvFileError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(reader);
+    let headers = match csv.headers() {
+        Ok(h) if h.is_empty() || (h.len() == 1 && h[0].trim().is_empty()) => {
+            return Err(CsvFileError::Empty)
+        }
+        Ok(h) => h.clone(),
+        Err(e) => return Err(e.into()),
+    };
+    let mut index = [None; COLUMNS.len()];
+    for (i, raw) in headers.iter().enumerate() {
+        let name = raw.trim().to_ascii_lowercase();
+        let col = COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .ok_or_else(|| CsvFileError::UnknownColumn(raw.to_string()))?;
+        if index[col].replace(i).is_some() {
+            return Err(CsvFileError::DuplicateColumn(raw.to_string()));
+        }
+    }
+    for required in [0, 1] {
+        if index[required].is_none() {
+            return Err(CsvFileError::MissingColumn(COLUMNS[required]));
+        }
+    }
+
+    let mut rows = Vec::new();
+    for record in csv.records() {
+        match record {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line());
+                let field = |col: usize| index[col].and_then(|i| record.get(i)).unwrap_or("");
+                rows.push(parse_row(line, field).map_err(|message| RowError { line, message }));
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                let message = match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
+                        format!("has {len} fields, the header has {expected_len}")
+                    }
+                    csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_string(),
+                    _ => e.to_string(),
+                };
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(e.into());
+                }
+                rows.push(Err(RowError { line, message }));
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn parse_row<'a>(line: u64, field: impl Fn(usize) -> &'a str) -> Result<AssetCsvRow, String> {
+    let mut problems = Vec::new();
+    let kind = field(1)
+        .parse::<AssetKind>()
+        .map_err(|e| problems.push(format!("kind: {e}")))
+        .ok();
+    let criticality = match field(3).trim() {
+        "" => Some(Criticality::Medium),
+        text => text
+            .parse::<Criticality>()
+            .map_err(|e| problems.push(format!("criticality: {e}")))
+            .ok(),
+    };
+    let owner = OwnerRef::parse(field(4))
+        .map_err(|e| problems.push(e))
+        .ok()
+        .flatten();
+    let environment = match field(2).trim() {
+        "" => "production".to_string(),
+        text => text.to_string(),
+    };
+    if let (Some(kind), Some(criticality)) = (kind, criticality) {
+        let input = AssetInput {
+            name: field(0).to_string(),
+            kind,
+            environment,
+            criticality,
+            owner_team_id: None,
+            owner_person_id: None,
+            tags: field(5).split(';').map(str::to_string).collect(),
+            description: field(6).to_string(),
+        }
+        .normalize();
+        match input.validate() {
+            Ok(()) if problems.is_empty() => return Ok(AssetCsvRow { line, input, owner }),
+            Ok(()) => {}
+            Err(e) => problems.extend(
+                e.errors
+                    .into_iter()
+                    .map(|f| format!("{}: {}", f.field, f.message)),
+            ),
+        }
+    }
+    Err(problems.join("; "))
+}
+
+/// Write assets in the import format, so an export can be edited and imported again.
+pub fn write_assets_csv<W: Write>(
+    writer: W,
+    assets: &[(Asset, Option<OwnerRef>)],
+) -> csv::Result<()> {
+    let mut csv = csv::Writer::from_writer(writer);
+    csv.write_record(COLUMNS)?;
+    for (a, owner) in assets {
+        csv.write_record([
+            a.name.as_str(),
+            a.kind.as_str(),
+            a.environment.as_str(),
+            a.criticality.as_str(),
+            owner
+                .as_ref()
+                .map(OwnerRef::render)
+                .unwrap_or_default()
+                .as_str(),
+            a.tags.join(";").as_str(),
+            a.description.as_str(),
+        ])?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_bad_rows_with_their_lines() {
+        let text = "\u{feff}name,kind,criticality,owner,tags\n\
+                    web-01,host,high,team:ops,web;linux\n\
+                    ,host,low,,\n\
+                    db-01,server,low,,\n\
+                    \"multi\nline\",service,bogus,nobody,\n\
+                    too,many,fields,here,x,y\n\
+                    api,application,,person:Ann@Example.com,\n";
+        let rows = parse_assets_csv(text.as_bytes()).unwrap();
+        let errors: Vec<_> = rows
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .map(|e| e.line)
+            .collect();
+        assert_eq!(errors, [3, 4, 5, 7]);
+        let good: Vec<_> = rows.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(good.len(), 2);
+        assert_eq!(good[0].input.tags, ["linux", "web"]);
+        assert_eq!(good[0].owner, Some(OwnerRef::Team("ops".into())));
+        assert_eq!(good[1].line, 8);
+        assert_eq!(
+            good[1].owner,
+            Some(OwnerRef::Person("ann@example.com".into()))
+        );
+        let bad_row = rows[3].as_ref().unwrap_err();
+        assert!(
+            bad_row.message.contains("criticality") && bad_row.message.contains("owner"),
+            "{bad_row:?}"
+        );
+    }
+
+    #[test]
+    fn file_level_errors() {
+        assert!(matches!(
+            parse_assets_csv("".as_bytes()),
+            Err(CsvFileError::Empty)
+        ));
+        assert!(matches!(
+            parse_assets_csv("name\nx\n".as_bytes()),
+            Err(CsvFileError::MissingColumn("kind"))
+        ));
+        assert!(matches!(
+            parse_assets_csv("name,kind,colour\n".as_bytes()),
+            Err(CsvFileError::UnknownColumn(_))
+        ));
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_row_error() {
+        let mut bytes = b"name,kind\nok,host\n".to_vec();
+        bytes.extend_from_slice(b"bad\xff,host\n");
+        let rows = parse_assets_csv(bytes.as_slice()).unwrap();
+        assert!(rows[0].is_ok());
+        assert_eq!(rows[1].as_ref().unwrap_err().line, 3);
+    }
+}

@@ -1,0 +1,178 @@
+//! opsward's storage contract and its two backends.
+//!
+//! [`Store`] lists every operation the rest of opsward needs. [`sqlite::SqliteStore`] (the
+//! embedded default) and [`postgres::PostgresStore`] (for several servers sharing one
+//! database) implement it. Most SQL is identical on both and lives once in `shared.rs`;
+//! what differs (locking, upserts, connection setup) lives in each backend's module.
+//!
+//! Every write that changes a record writes its audit row in the same transaction.
+
+mod error;
+mod migrations;
+pub mod postgres;
+mod settings;
+mod shared;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use opsward_core::{
+    asset::{Asset, AssetFilter, AssetInput},
+    asset_csv::{AssetCsvRow, OwnerRef, RowError},
+    audit::{AuditEntry, AuditFilter},
+    job::{Job, JobState, NewJob},
+    page::{Page, PageRequest},
+    people::{Person, PersonInput, Team, TeamInput},
+    user::{ApiToken, NewApiToken, NewSession, NewUser, User, UserPatch},
+    Actor,
+};
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+pub use error::StoreError;
+pub use settings::StoreSettings;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What an asset import did. With `strict`, any bad row means nothing was written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub errors: Vec<RowError>,
+    /// False when nothing was written (strict mode with errors).
+    pub committed: bool,
+}
+
+/// The storage operations opsward needs, independent of the database behind them.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Cheap round trip to the database, for readiness checks.
+    async fn ping(&self) -> Result<()>;
+
+    // Accounts
+    async fn count_users(&self) -> Result<i64>;
+    async fn create_user(&self, actor: &Actor, user: &NewUser) -> Result<User>;
+    async fn get_user(&self, id: i64) -> Result<User>;
+    /// The account and its password hash, for sign-in. Case-insensitive username.
+    async fn user_credentials(&self, username: &str) -> Result<Option<(User, String)>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    async fn update_user(&self, actor: &Actor, id: i64, patch: &UserPatch) -> Result<User>;
+    async fn record_login(&self, id: i64, at: DateTime<Utc>) -> Result<()>;
+
+    // Browser sessions
+    async fn create_session(&self, session: &NewSession) -> Result<()>;
+    /// The user and CSRF token of a live session; `None` when unknown, expired or disabled.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>)
+        -> Result<Option<(User, String)>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    async fn delete_user_sessions(&self, user_id: i64) -> Result<u64>;
+    async fn prune_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
+
+    // API tokens
+    async fn create_api_token(&self, actor: &Actor, token: &NewApiToken) -> Result<ApiToken>;
+    /// The user and token for a presented secret's hash, if active; records its use.
+    async fn authenticate_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(User, ApiToken)>>;
+    async fn get_api_token(&self, id: i64) -> Result<ApiToken>;
+    async fn list_api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiToken>>;
+    async fn revoke_api_token(&self, actor: &Actor, id: i64, at: DateTime<Utc>)
+        -> Result<ApiToken>;
+
+    // Teams and people
+    async fn create_team(&self, actor: &Actor, team: &TeamInput) -> Result<Team>;
+    async fn get_team(&self, id: i64) -> Result<Team>;
+    async fn list_teams(&self) -> Result<Vec<Team>>;
+    async fn update_team(&self, actor: &Actor, id: i64, team: &TeamInput) -> Result<Team>;
+    async fn delete_team(&self, actor: &Actor, id: i64) -> Result<()>;
+    async fn create_person(&self, actor: &Actor, person: &PersonInput) -> Result<Person>;
+    async fn get_person(&self, id: i64) -> Result<Person>;
+    async fn list_people(&self) -> Result<Vec<Person>>;
+    async fn update_person(&self, actor: &Actor, id: i64, person: &PersonInput) -> Result<Person>;
+    async fn delete_person(&self, actor: &Actor, id: i64) -> Result<()>;
+
+    // Assets
+    async fn create_asset(&self, actor: &Actor, asset: &AssetInput) -> Result<Asset>;
+    async fn get_asset(&self, id: i64) -> Result<Asset>;
+    async fn get_asset_by_name(&self, name: &str) -> Result<Asset>;
+    async fn list_assets(&self, filter: &AssetFilter, page: PageRequest) -> Result<Page<Asset>>;
+    async fn count_assets(&self) -> Result<i64>;
+    async fn update_asset(&self, actor: &Actor, id: i64, asset: &AssetInput) -> Result<Asset>;
+    async fn delete_asset(&self, actor: &Actor, id: i64) -> Result<()>;
+    /// Import parsed CSV rows in one transaction: every good row, or with `strict` nothing
+    /// at all if any row (including `parse_errors`) is bad. Rows are matched by name.
+    async fn import_assets(
+        &self,
+        actor: &Actor,
+        rows: &[AssetCsvRow],
+        parse_errors: &[RowError],
+        strict: bool,
+    ) -> Result<ImportReport>;
+    /// Every asset with its owner as written in CSV, ordered by name.
+    async fn export_assets(&self) -> Result<Vec<(Asset, Option<OwnerRef>)>>;
+
+    // Audit log
+    async fn list_audit(&self, filter: &AuditFilter, page: PageRequest)
+        -> Result<Page<AuditEntry>>;
+
+    // Job queue
+    /// Enqueue a job; `None` when a job with the same dedupe key already exists.
+    async fn enqueue_job(&self, job: &NewJob) -> Result<Option<Job>>;
+    /// Claim the next runnable job of one of `kinds` (queued and due, or running with an
+    /// expired lease). Safe when many workers in many processes claim at once.
+    async fn claim_job(
+        &self,
+        worker: &str,
+        kinds: &[String],
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Job>>;
+    /// Extend a lease; false when the worker no longer holds it.
+    async fn heartbeat_job(
+        &self,
+        id: i64,
+        worker: &str,
+        attempt: i32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn complete_job(
+        &self,
+        id: i64,
+        worker: &str,
+        attempt: i32,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Record a failure: requeue at `retry_at`, or mark dead when `None`.
+    async fn fail_job(
+        &self,
+        id: i64,
+        worker: &str,
+        attempt: i32,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn list_jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>>;
+}
+
+/// Open the store a URL names (`sqlite:...` or `postgres://...`), creating and migrating
+/// the database as needed.
+pub async fn connect(settings: &StoreSettings) -> Result<Arc<dyn Store>> {
+    match settings.backend()? {
+        Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::connect(settings).await?)),
+        Backend::Postgres => Ok(Arc::new(postgres::PostgresStore::connect(settings).await?)),
+    }
+}

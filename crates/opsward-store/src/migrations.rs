@@ -1,0 +1,51 @@
+//! Migrations embedded in the binary, one list per backend, applied at start-up.
+
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use std::borrow::Cow;
+
+type Embedded = &'static [(i64, &'static str, &'static str)];
+
+pub const SQLITE: Embedded = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+)];
+pub const POSTGRES: Embedded = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+#[derive(Debug)]
+struct EmbeddedSource(Embedded);
+
+impl<'s> MigrationSource<'s> for EmbeddedSource {
+    fn resolve(
+        self,
+    ) -> futures_core_compat::BoxFuture<'s, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// Kept local so the store does not depend on `futures` for one type alias.
+mod futures_core_compat {
+    pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+}
+
+pub async fn migrator(embedded: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {
+    Migrator::new(EmbeddedSource(embedded)).await
+}

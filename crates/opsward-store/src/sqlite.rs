@@ -1,0 +1,46 @@
+//! The embedded SQLite backend: one file in the data directory, WAL mode.
+
+use crate::{migrations, settings::StoreSettings, shared::impl_store};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::{str::FromStr, time::Duration};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// SQLite allows one writer at a time. Taking the write lock when the transaction opens
+    /// (instead of when it first writes) lets the busy timeout queue writers instead of
+    /// failing a transaction that read first and then tried to upgrade its lock.
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    /// Writers are serialised by the database lock, so the claim needs no row lock.
+    const CLAIM_LOCK: &'static str = "";
+
+    pub async fn connect(settings: &StoreSettings) -> crate::Result<Self> {
+        let options = SqliteConnectOptions::from_str(&settings.url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(15));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections.max(1))
+            .acquire_timeout(settings.connect_timeout.max(Duration::from_secs(15)))
+            .connect_with(options)
+            .await?;
+        migrations::migrator(migrations::SQLITE)
+            .await?
+            .run(&pool)
+            .await?;
+        tracing::debug!(url = %settings.redacted_url(), "SQLite store ready");
+        Ok(SqliteStore { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite);
