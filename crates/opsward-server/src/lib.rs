@@ -1,1 +1,106 @@
+//! The opsward server: JSON API under `/api/v1`, the server-rendered web UI, sign-in and
+//! authorisation, Prometheus metrics, and the job scheduler that every instance runs.
+//!
+//! [`run`] serves an already-bound listener until `shutdown` resolves; the binary and the
+//! tests both start the server through it (tests bind port 0).
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod scheduler;
+pub mod ui;
+
+use auth::limiter::{LoginLimiter, LoginLimits};
+use opsward_store::Store;
+use scheduler::{JobRegistry, SchedulerConfig};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+
+/// Everything the server needs to know, in one value built by the binary (or a test).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Mark cookies `Secure`. Set when users reach opsward over HTTPS (directly or through
+    /// a TLS-terminating proxy).
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+    pub login_limits: LoginLimits,
+    /// Largest request body, which bounds CSV imports.
+    pub max_body_bytes: usize,
+    /// How long a request may take before the server answers 408.
+    pub request_timeout: Duration,
+    pub scheduler: SchedulerConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            login_limits: LoginLimits::default(),
+            max_body_bytes: 32 * 1024 * 1024,
+            request_timeout: Duration::from_secs(300),
+            scheduler: SchedulerConfig::default(),
+        }
+    }
+}
+
+/// Shared by every request handler and background task.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub limiter: Arc<LoginLimiter>,
+    pub jobs: Arc<JobRegistry>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        Self::with_jobs(store, config, JobRegistry::with_builtin())
+    }
+
+    pub fn with_jobs(store: Arc<dyn Store>, config: ServerConfig, jobs: JobRegistry) -> Self {
+        AppState {
+            store,
+            limiter: Arc::new(LoginLimiter::new(config.login_limits)),
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::new()),
+            jobs: Arc::new(jobs),
+        }
+    }
+}
+
+/// Serve until `shutdown` resolves, then stop taking requests, let running requests and jobs
+/// finish, and return.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = state
+        .config
+        .scheduler
+        .enabled
+        .then(|| tokio::spawn(scheduler::run(state.clone(), stop_rx)));
+    let app = routes::app(state);
+    tracing::info!(address = %listener.local_addr()?, "opsward is serving");
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests and running jobs");
+        let _ = stop_tx.send(true);
+    })
+    .await;
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
+    }
+    served
+}

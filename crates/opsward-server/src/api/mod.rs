@@ -1,0 +1,27 @@
+//! The JSON API under `/api/v1`. Handlers are thin: parse, call the store, answer.
+
+pub mod assets;
+pub mod audit;
+pub mod people;
+pub mod system;
+pub mod tokens;
+pub mod users;
+
+use crate::{auth::Principal, error::ApiError};
+use axum::{extract::FromRequestParts, http::request::Parts};
+
+/// The caller, for handlers. The route guard has already checked the role, so a missing
+/// principal here means a route was registered as public by mistake: fail closed.
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(ApiError::unauthenticated)
+    }
+}

@@ -1,0 +1,56 @@
+//! The OpenAPI 3 description of the API, generated from the handlers' annotations and
+//! served at `/api/v1/openapi.json`.
+
+use crate::api;
+use axum::Json;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "opsward",
+        description = "Make skipped IT operations work recorded, scheduled, measured and proven. \
+            Authenticate with `Authorization: Bearer <API token>`. Errors use one body: \
+            `{\"error\": {\"code\", \"message\", \"details\"}}`. Lists are paginated with `limit` and `cursor`."
+    ),
+    paths(
+        api::system::healthz, api::system::readyz, api::system::metrics, api::system::jobs,
+        api::assets::list, api::assets::create, api::assets::get, api::assets::update, api::assets::delete,
+        api::assets::import, api::assets::export,
+        api::people::list_teams, api::people::create_team, api::people::get_team, api::people::update_team, api::people::delete_team,
+        api::people::list_people, api::people::create_person, api::people::get_person, api::people::update_person, api::people::delete_person,
+        api::users::list, api::users::create, api::users::get, api::users::update, api::users::me,
+        api::tokens::list, api::tokens::create, api::tokens::revoke,
+        api::audit::list,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "assets", description = "The register of hosts, services, endpoints and applications"),
+        (name = "people", description = "Teams and people who own assets"),
+        (name = "users", description = "Accounts (administrators)"),
+        (name = "tokens", description = "API tokens"),
+        (name = "audit", description = "Who changed what (administrators)"),
+        (name = "system", description = "Health, metrics and jobs"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

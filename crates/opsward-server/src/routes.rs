@@ -1,0 +1,215 @@
+//! The route table: every route with the role it needs, in one place. The router is built
+//! from it, and the role-matrix test walks it, so no route can exist without an access rule.
+
+use crate::{
+    api,
+    auth::{guard, Access},
+    metrics, openapi, ui, AppState,
+};
+use axum::{
+    extract::DefaultBodyLimit,
+    handler::Handler,
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware,
+    routing::{on, MethodFilter},
+    Router,
+};
+use opsward_core::Role;
+use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
+
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    /// The pattern, with `{id}` for path parameters.
+    pub path: &'static str,
+    pub access: Access,
+}
+
+struct Table {
+    router: Router<AppState>,
+    specs: Vec<RouteSpec>,
+}
+
+impl Table {
+    fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+        let route = on(filter, handler).route_layer(middleware::from_fn(move |req, next| {
+            guard::require(access, req, next)
+        }));
+        self.router = self.router.route(path, route);
+        self.specs.push(RouteSpec {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+}
+
+const PUBLIC: Access = Access::Public;
+const VIEWER: Access = Access::Role(Role::Viewer);
+const OPERATOR: Access = Access::Role(Role::Operator);
+const ADMIN: Access = Access::Role(Role::Admin);
+
+fn build() -> Table {
+    use Method as M;
+    let t = Table {
+        router: Router::new(),
+        specs: Vec::new(),
+    };
+    t
+        // System
+        .add(M::GET, "/healthz", PUBLIC, api::system::healthz)
+        .add(M::GET, "/readyz", PUBLIC, api::system::readyz)
+        .add(M::GET, "/metrics", PUBLIC, api::system::metrics)
+        .add(M::GET, "/api/v1/openapi.json", PUBLIC, openapi::serve)
+        .add(M::GET, "/api/v1/jobs", ADMIN, api::system::jobs)
+        // Assets
+        .add(M::GET, "/api/v1/assets", VIEWER, api::assets::list)
+        .add(M::POST, "/api/v1/assets", OPERATOR, api::assets::create)
+        .add(
+            M::POST,
+            "/api/v1/assets/import",
+            OPERATOR,
+            api::assets::import,
+        )
+        .add(M::GET, "/api/v1/assets/export", VIEWER, api::assets::export)
+        .add(M::GET, "/api/v1/assets/{id}", VIEWER, api::assets::get)
+        .add(M::PUT, "/api/v1/assets/{id}", OPERATOR, api::assets::update)
+        .add(
+            M::DELETE,
+            "/api/v1/assets/{id}",
+            OPERATOR,
+            api::assets::delete,
+        )
+        // Teams and people
+        .add(M::GET, "/api/v1/teams", VIEWER, api::people::list_teams)
+        .add(M::POST, "/api/v1/teams", OPERATOR, api::people::create_team)
+        .add(M::GET, "/api/v1/teams/{id}", VIEWER, api::people::get_team)
+        .add(
+            M::PUT,
+            "/api/v1/teams/{id}",
+            OPERATOR,
+            api::people::update_team,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/teams/{id}",
+            OPERATOR,
+            api::people::delete_team,
+        )
+        .add(M::GET, "/api/v1/people", VIEWER, api::people::list_people)
+        .add(
+            M::POST,
+            "/api/v1/people",
+            OPERATOR,
+            api::people::create_person,
+        )
+        .add(
+            M::GET,
+            "/api/v1/people/{id}",
+            VIEWER,
+            api::people::get_person,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/people/{id}",
+            OPERATOR,
+            api::people::update_person,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/people/{id}",
+            OPERATOR,
+            api::people::delete_person,
+        )
+        // Accounts and tokens
+        .add(M::GET, "/api/v1/me", VIEWER, api::users::me)
+        .add(M::GET, "/api/v1/users", ADMIN, api::users::list)
+        .add(M::POST, "/api/v1/users", ADMIN, api::users::create)
+        .add(M::GET, "/api/v1/users/{id}", ADMIN, api::users::get)
+        .add(M::PATCH, "/api/v1/users/{id}", ADMIN, api::users::update)
+        .add(M::GET, "/api/v1/tokens", VIEWER, api::tokens::list)
+        .add(M::POST, "/api/v1/tokens", VIEWER, api::tokens::create)
+        .add(
+            M::DELETE,
+            "/api/v1/tokens/{id}",
+            VIEWER,
+            api::tokens::revoke,
+        )
+        .add(M::GET, "/api/v1/audit", ADMIN, api::audit::list)
+        // Web UI
+        .add(M::GET, "/static/app.css", PUBLIC, ui::assets::stylesheet)
+        .add(M::GET, "/login", PUBLIC, ui::login::form)
+        .add(M::POST, "/login", PUBLIC, ui::login::submit)
+        .add(M::POST, "/logout", VIEWER, ui::login::logout)
+        .add(M::GET, "/", VIEWER, ui::dashboard::page)
+        .add(M::GET, "/assets", VIEWER, ui::assets::list)
+        .add(M::POST, "/assets", OPERATOR, ui::assets::create)
+        .add(M::GET, "/assets/new", OPERATOR, ui::assets::new_form)
+        .add(M::GET, "/assets/import", OPERATOR, ui::assets::import_form)
+        .add(M::POST, "/assets/import", OPERATOR, ui::assets::import)
+        .add(M::GET, "/assets/export.csv", VIEWER, api::assets::export)
+        .add(M::GET, "/assets/{id}", VIEWER, ui::assets::detail)
+        .add(M::POST, "/assets/{id}", OPERATOR, ui::assets::update)
+        .add(M::GET, "/assets/{id}/edit", OPERATOR, ui::assets::edit_form)
+        .add(M::POST, "/assets/{id}/delete", OPERATOR, ui::assets::delete)
+        .add(M::GET, "/teams", VIEWER, ui::people::page)
+        .add(M::POST, "/teams", OPERATOR, ui::people::create_team)
+        .add(
+            M::POST,
+            "/teams/{id}/delete",
+            OPERATOR,
+            ui::people::delete_team,
+        )
+        .add(M::POST, "/people", OPERATOR, ui::people::create_person)
+        .add(
+            M::POST,
+            "/people/{id}/delete",
+            OPERATOR,
+            ui::people::delete_person,
+        )
+        .add(M::GET, "/tokens", VIEWER, ui::tokens::page)
+        .add(M::POST, "/tokens", VIEWER, ui::tokens::create)
+        .add(M::POST, "/tokens/{id}/revoke", VIEWER, ui::tokens::revoke)
+        .add(M::GET, "/admin/users", ADMIN, ui::users::page)
+        .add(M::POST, "/admin/users", ADMIN, ui::users::create)
+        .add(M::POST, "/admin/users/{id}", ADMIN, ui::users::update)
+        .add(M::GET, "/admin/audit", ADMIN, ui::audit::page)
+        .add(
+            M::GET,
+            "/practices/{practice}",
+            VIEWER,
+            ui::dashboard::practice,
+        )
+}
+
+/// Every route and who may call it.
+pub fn route_table() -> Vec<RouteSpec> {
+    build().specs
+}
+
+/// The complete application with its middleware.
+pub fn app(state: AppState) -> Router {
+    let config = state.config.clone();
+    build()
+        .router
+        .fallback(ui::not_found)
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track_http))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::authenticate))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,218 @@
+use super::{render_with, Nav, UiForm};
+use crate::{
+    api::Caller,
+    auth::{
+        cookies,
+        password::{verify_password_blocking, DUMMY_HASH},
+        secret, Credential, Principal,
+    },
+    AppState,
+};
+use askama::Template;
+use axum::{
+    extract::{ConnectInfo, Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Extension,
+};
+use chrono::Utc;
+use opsward_core::user::NewSession;
+use serde::Deserialize;
+use std::{net::SocketAddr, time::Instant};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Nav,
+    csrf: String,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only same-site paths: `next` must never send a user to another host after sign-in.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+) -> Response {
+    let csrf = secret::random_secret();
+    let mut response = render_with(
+        status,
+        &LoginPage {
+            nav: Nav::anonymous(),
+            csrf: csrf.clone(),
+            next: safe_next(next).into(),
+            username: username.into(),
+            error,
+        },
+    );
+    let cookie = cookies::set(
+        cookies::LOGIN_CSRF,
+        &csrf,
+        std::time::Duration::from_secs(3600),
+        state.config.secure_cookies,
+    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie.parse().expect("cookie header"));
+    response
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    caller: Option<Extension<Principal>>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    if caller.is_some() {
+        return Redirect::to(safe_next(&q.next)).into_response();
+    }
+    login_page(&state, StatusCode::OK, &q.next, "", None)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    next: String,
+    username: String,
+    password: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    UiForm(form): UiForm<LoginForm>,
+) -> Response {
+    let expected = cookies::get(&headers, cookies::LOGIN_CSRF).unwrap_or("");
+    if expected.is_empty() || !secret::constant_time_eq(expected, &form.csrf_token) {
+        return login_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            &form.next,
+            &form.username,
+            Some("The sign-in form expired; please try again.".into()),
+        );
+    }
+    let ip = Some(peer.ip());
+    let now = Instant::now();
+    if let Some(wait) = state.limiter.check(&form.username, ip, now) {
+        state.metrics.login("rate_limited");
+        tracing::warn!(username = %form.username, %peer, "sign-in refused: too many failed attempts");
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        let mut response = login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &form.next,
+            &form.username,
+            Some(format!(
+                "Too many failed sign-ins. Try again in {minutes} minute(s)."
+            )),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+        return response;
+    }
+    let account = match state.store.user_credentials(&form.username).await {
+        Ok(account) => account,
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in lookup failed");
+            return super::error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in is unavailable; see the server log.",
+            );
+        }
+    };
+    let (user, hash) = match account {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, DUMMY_HASH.clone()),
+    };
+    let verified = verify_password_blocking(form.password, hash).await;
+    let user = match user {
+        Some(user) if verified && !user.disabled => user,
+        _ => {
+            state.limiter.record_failure(&form.username, ip, now);
+            state.metrics.login("failed");
+            tracing::info!(username = %form.username, %peer, "sign-in failed");
+            return login_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                &form.next,
+                &form.username,
+                Some("Wrong username or password.".into()),
+            );
+        }
+    };
+    state.limiter.record_success(&form.username);
+    let token = secret::random_secret();
+    let created_at = Utc::now();
+    let ttl = state.config.session_ttl;
+    let session = NewSession {
+        token_hash: secret::hash_secret(&token),
+        user_id: user.id,
+        csrf_token: secret::random_secret(),
+        created_at,
+        expires_at: created_at
+            + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(12)),
+    };
+    if let Err(e) = state.store.create_session(&session).await {
+        tracing::error!(error = %e, "could not create session");
+        return super::error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in is unavailable; see the server log.",
+        );
+    }
+    let _ = state.store.record_login(user.id, created_at).await;
+    state.metrics.login("succeeded");
+    tracing::info!(username = %user.username, %peer, "signed in");
+    let mut response = Redirect::to(safe_next(&form.next)).into_response();
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        cookies::set(cookies::SESSION, &token, ttl, state.config.secure_cookies)
+            .parse()
+            .expect("cookie"),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookies::clear(cookies::LOGIN_CSRF, state.config.secure_cookies)
+            .parse()
+            .expect("cookie"),
+    );
+    response
+}
+
+pub async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    if let Credential::Session { token_hash, .. } = &caller.credential {
+        if let Err(e) = state.store.delete_session(token_hash).await {
+            tracing::warn!(error = %e, "could not delete session");
+        }
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::clear(cookies::SESSION, state.config.secure_cookies)
+            .parse()
+            .expect("cookie"),
+    );
+    response
+}

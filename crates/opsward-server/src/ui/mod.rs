@@ -1,0 +1,220 @@
+//! The web UI: server-rendered pages (askama), plain HTML forms with CSRF tokens, usable
+//! without JavaScript. Handlers call the same store operations as the API.
+
+pub mod assets;
+pub mod audit;
+pub mod dashboard;
+pub mod login;
+pub mod people;
+pub mod tokens;
+pub mod users;
+
+use crate::{auth::Principal, error::ApiError};
+use askama::Template;
+use axum::{
+    extract::{FromRequest, Request},
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
+};
+use opsward_core::{user::User, Role};
+use serde::de::DeserializeOwned;
+
+pub struct NavItem {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub href: &'static str,
+}
+
+/// One of the seven operational practices opsward tracks.
+pub struct Practice {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub summary: &'static str,
+}
+
+pub const PRACTICES: &[Practice] = &[
+    Practice { key: "certificates", title: "Certificates", summary: "Discover certificates, record expiry, alert in time, track renewal to done." },
+    Practice { key: "resilience", title: "Resilience", summary: "RAID, multipath, failover and backups: scheduled tests with evidence, fault injection." },
+    Practice { key: "patches", title: "Patches", summary: "Installed packages and pending updates per host, evaluated and installed against SLAs." },
+    Practice { key: "vulnerabilities", title: "Vulnerabilities", summary: "Inventory matched against OSV, CISA KEV and EPSS; exposure and misconfiguration findings." },
+    Practice { key: "backlog", title: "Backlog", summary: "Problems, low-priority incidents and improvements, triaged and aged, not lost." },
+    Practice { key: "customers", title: "Customers", summary: "Satisfaction surveys, feedback and regular service reviews with actions." },
+    Practice { key: "suppliers", title: "Suppliers", summary: "Supplier and contract register, review schedule, scorecards and renewals." },
+];
+
+const NAV: &[NavItem] = &[
+    NavItem {
+        key: "dashboard",
+        label: "Dashboard",
+        href: "/",
+    },
+    NavItem {
+        key: "assets",
+        label: "Assets",
+        href: "/assets",
+    },
+    NavItem {
+        key: "teams",
+        label: "Teams",
+        href: "/teams",
+    },
+    NavItem {
+        key: "certificates",
+        label: "Certificates",
+        href: "/practices/certificates",
+    },
+    NavItem {
+        key: "resilience",
+        label: "Resilience",
+        href: "/practices/resilience",
+    },
+    NavItem {
+        key: "patches",
+        label: "Patches",
+        href: "/practices/patches",
+    },
+    NavItem {
+        key: "vulnerabilities",
+        label: "Vulnerabilities",
+        href: "/practices/vulnerabilities",
+    },
+    NavItem {
+        key: "backlog",
+        label: "Backlog",
+        href: "/practices/backlog",
+    },
+    NavItem {
+        key: "customers",
+        label: "Customers",
+        href: "/practices/customers",
+    },
+    NavItem {
+        key: "suppliers",
+        label: "Suppliers",
+        href: "/practices/suppliers",
+    },
+];
+
+/// What the page layout needs: who is signed in, the CSRF token for forms, the open section.
+pub struct Nav {
+    pub user: Option<User>,
+    pub csrf: String,
+    pub active: &'static str,
+}
+
+impl Nav {
+    pub fn new(principal: &Principal, active: &'static str) -> Self {
+        Nav {
+            user: Some(principal.user.clone()),
+            csrf: principal.csrf_token().to_string(),
+            active,
+        }
+    }
+    pub fn anonymous() -> Self {
+        Nav {
+            user: None,
+            csrf: String::new(),
+            active: "",
+        }
+    }
+    pub fn items(&self) -> &'static [NavItem] {
+        NAV
+    }
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role == Role::Admin)
+    }
+    pub fn can_edit(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| u.role.allows(Role::Operator))
+    }
+}
+
+/// An option in a `<select>`, with its selected state worked out in Rust.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Choice {
+    pub fn list<'a>(values: impl IntoIterator<Item = &'a str>, current: &str) -> Vec<Choice> {
+        values
+            .into_iter()
+            .map(|v| Choice {
+                value: v.into(),
+                label: v.into(),
+                selected: v == current,
+            })
+            .collect()
+    }
+}
+
+pub fn render(template: &impl Template) -> Response {
+    render_with(StatusCode::OK, template)
+}
+
+pub fn render_with(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    nav: Nav,
+    status: StatusCode,
+    message: &'a str,
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    render_with(
+        status,
+        &ErrorPage {
+            nav: Nav::anonymous(),
+            status,
+            message,
+        },
+    )
+}
+
+/// Show an API-level error as a page.
+pub fn error_response(err: ApiError) -> Response {
+    let mut message = err.message;
+    for d in &err.details {
+        message.push_str(&format!("; {}: {}", d.field, d.message));
+    }
+    error_page(err.status, &message)
+}
+
+pub async fn not_found(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        ApiError::not_found("route").into_response()
+    } else {
+        error_page(StatusCode::NOT_FOUND, "There is no page at this address.")
+    }
+}
+
+/// A urlencoded form whose rejection is a page rather than plain text.
+pub struct UiForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for UiForm<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|f| UiForm(f.0))
+            .map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.body_text()))
+    }
+}
+
+/// Empty form fields arrive as empty strings; treat them as absent.
+pub fn non_empty(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}

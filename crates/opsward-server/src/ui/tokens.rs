@@ -1,0 +1,118 @@
+use super::{error_response, render_with, Nav, UiForm};
+use crate::{
+    api::{
+        tokens::{mint, revoke_checked},
+        Caller,
+    },
+    auth::Principal,
+    AppState,
+};
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use chrono::{DateTime, Utc};
+use opsward_core::user::ApiToken;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    nav: Nav,
+    tokens: Vec<ApiToken>,
+    now: DateTime<Utc>,
+    new_secret: Option<String>,
+    error: Option<String>,
+}
+
+async fn tokens_page(
+    state: &AppState,
+    caller: &Principal,
+    status: StatusCode,
+    new_secret: Option<String>,
+    error: Option<String>,
+) -> Response {
+    match state.store.list_api_tokens(Some(caller.user.id)).await {
+        Ok(tokens) => render_with(
+            status,
+            &TokensPage {
+                nav: Nav::new(caller, "tokens"),
+                tokens,
+                now: Utc::now(),
+                new_secret,
+                error,
+            },
+        ),
+        Err(e) => error_response(e.into()),
+    }
+}
+
+pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    tokens_page(&state, &caller, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    expires_in_days: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<TokenForm>,
+) -> Response {
+    let days = match form.expires_in_days.trim() {
+        "" => None,
+        text => match text.parse::<u32>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                return tokens_page(
+                    &state,
+                    &caller,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
+                    Some("expiry must be a number of days".into()),
+                )
+                .await
+            }
+        },
+    };
+    match mint(
+        state.store.as_ref(),
+        &caller.actor(),
+        caller.user.id,
+        form.name.trim(),
+        days,
+    )
+    .await
+    {
+        // Rendered directly, never redirected: the secret must not land in a URL or history.
+        Ok(created) => {
+            tokens_page(
+                &state,
+                &caller,
+                StatusCode::CREATED,
+                Some(created.token),
+                None,
+            )
+            .await
+        }
+        Err(e) => tokens_page(&state, &caller, e.status, None, Some(e.message)).await,
+    }
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match revoke_checked(state.store.as_ref(), &caller, id).await {
+        Ok(_) => Redirect::to("/tokens").into_response(),
+        Err(e) => error_response(e),
+    }
+}

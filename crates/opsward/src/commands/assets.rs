@@ -1,0 +1,255 @@
+use super::cli_actor;
+use crate::{
+    cli::{AssetCommand, AssetFields},
+    output::{print, print_one, OutputFormat},
+};
+use anyhow::{anyhow, Context, Result};
+use opsward_core::{
+    asset::{Asset, AssetFilter, AssetInput, AssetKind, Criticality},
+    asset_csv::{parse_assets_csv, write_assets_csv, OwnerRef},
+    page::{PageRequest, MAX_LIMIT},
+};
+use opsward_store::Store;
+use std::{io::Read, process::ExitCode, sync::Arc};
+
+const COLUMNS: &[&str] = &["id", "name", "kind", "environment", "criticality", "tags"];
+
+/// An asset by id (all digits) or by name.
+async fn find(store: &Arc<dyn Store>, key: &str) -> Result<Asset> {
+    if let Ok(id) = key.parse::<i64>() {
+        if let Ok(asset) = store.get_asset(id).await {
+            return Ok(asset);
+        }
+    }
+    store
+        .get_asset_by_name(key)
+        .await
+        .map_err(|_| anyhow!("no asset named or numbered {key:?}"))
+}
+
+async fn resolve_owner(store: &Arc<dyn Store>, text: &str) -> Result<(Option<i64>, Option<i64>)> {
+    if text == "none" {
+        return Ok((None, None));
+    }
+    match OwnerRef::parse(text).map_err(|e| anyhow!(e))? {
+        None => Ok((None, None)),
+        Some(OwnerRef::Team(name)) => {
+            let team = store
+                .list_teams()
+                .await?
+                .into_iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| anyhow!("no team named {name:?}"))?;
+            Ok((Some(team.id), None))
+        }
+        Some(OwnerRef::Person(email)) => {
+            let person = store
+                .list_people()
+                .await?
+                .into_iter()
+                .find(|p| p.email == email)
+                .ok_or_else(|| anyhow!("no person with email {email:?}"))?;
+            Ok((None, Some(person.id)))
+        }
+    }
+}
+
+/// Apply the flags given to an asset's current values.
+async fn apply(
+    store: &Arc<dyn Store>,
+    mut input: AssetInput,
+    fields: AssetFields,
+) -> Result<AssetInput> {
+    if let Some(kind) = fields.kind {
+        input.kind = kind
+            .parse::<AssetKind>()
+            .map_err(|e| anyhow!("--kind: {e}"))?;
+    }
+    if let Some(env) = fields.environment {
+        input.environment = env;
+    }
+    if let Some(c) = fields.criticality {
+        input.criticality = c
+            .parse::<Criticality>()
+            .map_err(|e| anyhow!("--criticality: {e}"))?;
+    }
+    if let Some(owner) = fields.owner {
+        (input.owner_team_id, input.owner_person_id) = resolve_owner(store, &owner).await?;
+    }
+    if !fields.tags.is_empty() {
+        input.tags = fields.tags;
+    }
+    if let Some(d) = fields.description {
+        input.description = d;
+    }
+    Ok(input)
+}
+
+fn input_of(a: &Asset) -> AssetInput {
+    AssetInput {
+        name: a.name.clone(),
+        kind: a.kind,
+        environment: a.environment.clone(),
+        criticality: a.criticality,
+        owner_team_id: a.owner_team_id,
+        owner_person_id: a.owner_person_id,
+        tags: a.tags.clone(),
+        description: a.description.clone(),
+    }
+}
+
+pub async fn asset(
+    store: &Arc<dyn Store>,
+    cmd: AssetCommand,
+    out: OutputFormat,
+) -> Result<ExitCode> {
+    match cmd {
+        AssetCommand::Add { name, fields } => {
+            let kind = fields.kind.clone().ok_or_else(|| {
+                anyhow!("--kind is required (host, service, endpoint or application)")
+            })?;
+            let base = AssetInput {
+                name,
+                kind: kind
+                    .parse::<AssetKind>()
+                    .map_err(|e| anyhow!("--kind: {e}"))?,
+                environment: "production".into(),
+                criticality: Criticality::Medium,
+                owner_team_id: None,
+                owner_person_id: None,
+                tags: vec![],
+                description: String::new(),
+            };
+            let input = apply(store, base, fields).await?;
+            print_one(out, &store.create_asset(&cli_actor(), &input).await?)?;
+        }
+        AssetCommand::Update {
+            asset,
+            name,
+            fields,
+        } => {
+            let current = find(store, &asset).await?;
+            let mut input = apply(store, input_of(&current), fields).await?;
+            if let Some(name) = name {
+                input.name = name;
+            }
+            print_one(
+                out,
+                &store.update_asset(&cli_actor(), current.id, &input).await?,
+            )?;
+        }
+        AssetCommand::List {
+            query,
+            kind,
+            environment,
+            criticality,
+            tag,
+            limit,
+        } => {
+            let filter = AssetFilter {
+                q: query,
+                kind: kind
+                    .map(|k| k.parse::<AssetKind>())
+                    .transpose()
+                    .map_err(|e| anyhow!("--kind: {e}"))?,
+                environment,
+                criticality: criticality
+                    .map(|c| c.parse::<Criticality>())
+                    .transpose()
+                    .map_err(|e| anyhow!("--criticality: {e}"))?,
+                tag,
+                ..Default::default()
+            };
+            let mut assets = Vec::new();
+            let mut page = PageRequest::first(MAX_LIMIT);
+            loop {
+                let got = store.list_assets(&filter, page).await?;
+                assets.extend(got.items);
+                match got.next_cursor {
+                    Some(c) if limit == 0 || assets.len() < limit => {
+                        page = PageRequest::from_params(Some(MAX_LIMIT), Some(&c))
+                            .map_err(|e| anyhow!(e))?
+                    }
+                    _ => break,
+                }
+            }
+            if limit > 0 {
+                assets.truncate(limit);
+            }
+            print(out, &assets, COLUMNS)?;
+        }
+        AssetCommand::Show { asset } => print_one(out, &find(store, &asset).await?)?,
+        AssetCommand::Rm { asset } => {
+            let found = find(store, &asset).await?;
+            store.delete_asset(&cli_actor(), found.id).await?;
+            eprintln!("removed asset {} (id {})", found.name, found.id);
+        }
+        AssetCommand::Import { file, strict } => return import(store, &file, strict, out).await,
+        AssetCommand::Export { file } => {
+            let assets = store.export_assets().await?;
+            match file {
+                Some(path) => {
+                    // Write beside the target and rename, so a failed export never leaves half a file.
+                    let tmp = path.with_extension("csv.partial");
+                    let f = std::fs::File::create(&tmp)
+                        .with_context(|| format!("cannot write {}", tmp.display()))?;
+                    write_assets_csv(f, &assets)?;
+                    std::fs::rename(&tmp, &path)?;
+                    eprintln!("exported {} assets to {}", assets.len(), path.display());
+                }
+                None => write_assets_csv(std::io::stdout().lock(), &assets)?,
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(
+    store: &Arc<dyn Store>,
+    file: &std::path::Path,
+    strict: bool,
+    out: OutputFormat,
+) -> Result<ExitCode> {
+    let mut bytes = Vec::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes)?;
+    } else {
+        bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    let rows = parse_assets_csv(bytes.as_slice())
+        .with_context(|| format!("{} is not an asset CSV", file.display()))?;
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for row in rows {
+        match row {
+            Ok(r) => good.push(r),
+            Err(e) => bad.push(e),
+        }
+    }
+    let report = store
+        .import_assets(&cli_actor(), &good, &bad, strict)
+        .await?;
+    match out {
+        OutputFormat::Json => print_one(out, &report)?,
+        _ => {
+            if report.committed {
+                eprintln!(
+                    "imported: {} created, {} updated, {} unchanged",
+                    report.created, report.updated, report.unchanged
+                );
+            } else {
+                eprintln!(
+                    "nothing imported (--strict and {} bad row(s))",
+                    report.errors.len()
+                );
+            }
+            for e in &report.errors {
+                eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+            }
+        }
+    }
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

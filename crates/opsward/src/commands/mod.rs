@@ -1,0 +1,103 @@
+//! One module per command group; each returns the process exit code.
+
+mod assets;
+mod people;
+mod serve;
+mod users;
+
+use crate::{
+    cli::{Cli, Command},
+    config::Config,
+};
+use anyhow::{anyhow, Context, Result};
+use opsward_core::Actor;
+use opsward_server::error::ApiError;
+use opsward_store::{Store, StoreSettings};
+use std::{process::ExitCode, sync::Arc};
+use tracing_subscriber::EnvFilter;
+
+pub fn init_logging(config: &Config, verbose: u8, serving: bool) {
+    let default = match verbose {
+        0 if serving => config.log_level.clone(),
+        // Commands other than `serve` stay quiet unless asked: their output is the result.
+        0 => "warn".to_string(),
+        1 => "debug".to_string(),
+        _ => "trace".to_string(),
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
+    let out = cli.output;
+    match cli.command {
+        Command::Serve(args) => serve::serve(config, args).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!("database schema is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(cmd) => users::user(&open_store(&config).await?, cmd, out).await,
+        Command::Token(cmd) => users::token(&open_store(&config).await?, cmd, out).await,
+        Command::Asset(cmd) => assets::asset(&open_store(&config).await?, cmd, out).await,
+        Command::Team(cmd) => people::team(&open_store(&config).await?, cmd, out).await,
+        Command::Person(cmd) => people::person(&open_store(&config).await?, cmd, out).await,
+        Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
+        Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
+    }
+}
+
+/// Open (creating if needed) the configured database and bring its schema up to date.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    if config.uses_embedded_database() {
+        create_private_dir(&config.data_dir)?;
+    }
+    let mut settings = StoreSettings::new(config.database_url());
+    settings.max_connections = config.db_max_connections;
+    opsward_store::connect(&settings)
+        .await
+        .with_context(|| format!("cannot open the database {}", settings.redacted_url()))
+}
+
+/// The data directory holds the database and password hashes: readable by its owner only.
+fn create_private_dir(dir: &std::path::Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Changes made from the CLI are attributed to the operating-system user.
+pub fn cli_actor() -> Actor {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Actor::cli(&user)
+}
+
+pub fn api_error(err: ApiError) -> anyhow::Error {
+    let details: Vec<String> = err
+        .details
+        .iter()
+        .map(|d| format!("{}: {}", d.field, d.message))
+        .collect();
+    if details.is_empty() {
+        anyhow!(err.message)
+    } else {
+        anyhow!("{}", details.join("; "))
+    }
+}

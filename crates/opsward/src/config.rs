@@ -1,0 +1,198 @@
+//! Configuration: defaults < TOML file (`--config`) < `OPSWARD_*` environment < flags.
+
+use anyhow::{Context, Result};
+use figment::{
+    providers::{Env, Format, Serialized, Toml},
+    Figment,
+};
+use serde::{Deserialize, Serialize};
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+/// Every setting, with its default. Keys are the same in TOML and, upper-cased with an
+/// `OPSWARD_` prefix, in the environment (`database_url` = `OPSWARD_DATABASE_URL`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the server listens on.
+    pub listen: SocketAddr,
+    /// Where the embedded database and attachments live.
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL; unset for SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Mark session cookies `Secure` (set when users reach opsward over HTTPS).
+    pub secure_cookies: bool,
+    pub session_ttl_hours: u64,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// A tracing filter such as `info` or `opsward=debug,sqlx=warn`; `RUST_LOG` overrides.
+    pub log_level: String,
+    /// Run background jobs in this process.
+    pub scheduler: bool,
+    /// Lease owner name for this instance; defaults to host, pid and a random suffix.
+    pub instance_id: Option<String>,
+    /// Largest accepted request body, in MiB (bounds CSV imports).
+    pub max_body_mib: usize,
+    pub db_max_connections: u32,
+}
+
+const KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "secure_cookies",
+    "session_ttl_hours",
+    "log_format",
+    "log_level",
+    "scheduler",
+    "instance_id",
+    "max_body_mib",
+    "db_max_connections",
+];
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            data_dir: default_data_dir(),
+            database_url: None,
+            secure_cookies: false,
+            session_ttl_hours: 12,
+            log_format: "text".into(),
+            log_level: "info".into(),
+            scheduler: true,
+            instance_id: None,
+            max_body_mib: 32,
+            db_max_connections: 10,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(opsward_store::StoreSettings::new)
+                    .map(|s| s.redacted_url()),
+            )
+            .field("secure_cookies", &self.secure_cookies)
+            .field("scheduler", &self.scheduler)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `$XDG_DATA_HOME/opsward`, else `~/.local/share/opsward`, else `./opsward-data`.
+fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("opsward");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".local/share/opsward");
+    }
+    PathBuf::from("opsward-data")
+}
+
+/// Values given as command-line flags; only those present override.
+#[derive(Debug, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<bool>,
+}
+
+impl Config {
+    pub fn load(file: Option<&std::path::Path>, flags: &FlagOverrides) -> Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(
+                path.is_file(),
+                "config file {} does not exist",
+                path.display()
+            );
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment
+            .merge(Env::prefixed("OPSWARD_").only(KEYS))
+            .merge(Serialized::defaults(flags));
+        figment.extract().context("invalid configuration")
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!("sqlite:{}", self.data_dir.join("opsward.db").display()),
+        }
+    }
+
+    pub fn uses_embedded_database(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "opsward.toml",
+                "listen = \"127.0.0.1:9000\"\nsession_ttl_hours = 4\nlog_level = \"warn\"\n",
+            )?;
+            jail.set_env("OPSWARD_SESSION_TTL_HOURS", "6");
+            jail.set_env("OPSWARD_LOG_LEVEL", "debug");
+            jail.set_env("OPSWARD_UNRELATED_THING", "ignored");
+            let flags = FlagOverrides {
+                listen: None,
+                data_dir: None,
+                database_url: None,
+                scheduler: None,
+            };
+            let config = Config::load(Some(std::path::Path::new("opsward.toml")), &flags).unwrap();
+            assert_eq!(config.listen.port(), 9000);
+            assert_eq!(config.session_ttl_hours, 6);
+            let flags = FlagOverrides {
+                listen: Some("127.0.0.1:9100".parse().unwrap()),
+                ..Default::default()
+            };
+            let config = Config::load(Some(std::path::Path::new("opsward.toml")), &flags).unwrap();
+            assert_eq!(config.listen.port(), 9100);
+            assert_eq!(config.log_level, "debug");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "lisen = \"127.0.0.1:9000\"\n")?;
+            let err = Config::load(
+                Some(std::path::Path::new("bad.toml")),
+                &FlagOverrides::default(),
+            )
+            .unwrap_err();
+            assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_hides_database_password() {
+        let config = Config {
+            database_url: Some("postgres://ops:hunter2@db/opsward".into()),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,122 @@
+//! `--output table|json|csv` for every listing command.
+
+use anyhow::Result;
+use clap::ValueEnum;
+use serde::Serialize;
+use serde_json::Value;
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// Every field, for scripts (`jq`).
+    Json,
+    /// The table's columns as CSV, for spreadsheets.
+    Csv,
+}
+
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(";"),
+        other => other.to_string(),
+    }
+}
+
+/// Print `rows`: JSON gets every field; table and CSV get `columns`.
+pub fn print<T: Serialize>(format: OutputFormat, rows: &[T], columns: &[&str]) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, rows)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Csv => {
+            let mut csv = csv::Writer::from_writer(out);
+            csv.write_record(columns)?;
+            for row in rows {
+                let value = serde_json::to_value(row)?;
+                csv.write_record(columns.iter().map(|c| cell(&value[*c])))?;
+            }
+            csv.flush()?;
+        }
+        OutputFormat::Table => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|row| {
+                    let value = serde_json::to_value(row).unwrap_or(Value::Null);
+                    columns
+                        .iter()
+                        .map(|c| cell(&value[*c]).replace(['\n', '\r', '\t'], " "))
+                        .collect()
+                })
+                .collect();
+            let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
+            for row in &cells {
+                for (w, c) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(c.chars().count()).min(60);
+                }
+            }
+            let line = |items: Vec<String>| -> String {
+                items
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{:<w$}", truncate(c, *w), w = *w))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_string()
+            };
+            writeln!(
+                out,
+                "{}",
+                line(columns.iter().map(|c| c.to_uppercase()).collect())
+            )?;
+            for row in cells {
+                writeln!(out, "{}", line(row))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One record: JSON as an object; otherwise `key: value` lines.
+pub fn print_one<T: Serialize>(format: OutputFormat, item: &T) -> Result<()> {
+    match format {
+        OutputFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(item)?);
+        }
+        OutputFormat::Csv => {
+            let value = serde_json::to_value(item)?;
+            let keys: Vec<&str> = value
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            print(format, std::slice::from_ref(item), &keys)?;
+        }
+        OutputFormat::Table => {
+            let value = serde_json::to_value(item)?;
+            if let Some(map) = value.as_object() {
+                let width = map.keys().map(|k| k.len()).max().unwrap_or(0);
+                for (k, v) in map {
+                    println!("{k:<width$}  {}", cell(v));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let mut t: String = text.chars().take(width.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
