@@ -62,6 +62,18 @@ impl TestDb {
         }
     }
 
+    /// A store on an existing database, as another server process would open it.
+    pub async fn open(url: &str) -> TestDb {
+        let store = opsward_store::connect(&StoreSettings::new(url))
+            .await
+            .expect("open store");
+        TestDb {
+            url: url.to_string(),
+            store,
+            _dir: None,
+        }
+    }
+
     /// Another store on the same database, as a second server process would have.
     pub async fn reopen(&self) -> Arc<dyn Store> {
         opsward_store::connect(&StoreSettings::new(&self.url))

@@ -1,0 +1,130 @@
+//! Server tests over real HTTP against `opsward_server::run` on port 0, on both backends.
+
+mod api;
+mod auth;
+mod roles;
+mod scheduler;
+
+use opsward_core::{
+    user::{NewApiToken, NewUser, User},
+    Actor, Role,
+};
+use opsward_server::{auth::secret, scheduler::JobRegistry, AppState, ServerConfig};
+use opsward_testkit::{Backend, TestDb};
+use std::net::SocketAddr;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: TestDb,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        Self::start_with(
+            TestDb::new(backend).await,
+            ServerConfig::default(),
+            JobRegistry::with_builtin(),
+        )
+        .await
+    }
+
+    pub async fn start_with(db: TestDb, config: ServerConfig, jobs: JobRegistry) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = AppState::with_jobs(db.store.clone(), config, jobs);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(opsward_server::run(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            db,
+            state,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A user with `role` and a fresh API token for them.
+    pub async fn user_with_token(&self, username: &str, role: Role) -> (User, String) {
+        let store = &self.db.store;
+        let user = store
+            .create_user(
+                &Actor::system("test"),
+                &NewUser {
+                    username: username.into(),
+                    display_name: username.into(),
+                    email: None,
+                    role,
+                    password_hash: "x".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let token = secret::new_api_token();
+        store
+            .create_api_token(
+                &Actor::system("test"),
+                &NewApiToken {
+                    user_id: user.id,
+                    name: "test".into(),
+                    prefix: "ow_".into(),
+                    token_hash: secret::hash_secret(&token),
+                    expires_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        (user, token)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(30), handle)
+                .await
+                .expect("server stops")
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Run the test body once per backend: `both_backends!(name, |app: TestApp| async move {..})`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::start(opsward_testkit::Backend::Sqlite).await;
+                ($body)(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::TestApp::start(opsward_testkit::Backend::Postgres).await;
+                ($body)(app).await;
+            }
+        }
+    };
+}

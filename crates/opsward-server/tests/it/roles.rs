@@ -1,0 +1,261 @@
+//! Walk the whole route table for every role and for anonymous callers: each route answers
+//! 401 (API) or a redirect to sign-in (UI) without credentials, 403 below its role, and
+//! succeeds (2xx, or a redirect that is not to sign-in) at or above it.
+
+use crate::{both_backends, client, TestApp};
+use opsward_core::{
+    people::{PersonInput, TeamInput},
+    user::{NewApiToken, NewUser},
+    Actor, Role,
+};
+use opsward_server::{
+    auth::{secret, Access},
+    routes::{route_table, RouteSpec},
+};
+use reqwest::{header, Method, StatusCode};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+enum Body {
+    None,
+    Json(serde_json::Value),
+    Form(Vec<(&'static str, String)>),
+    Csv(String),
+}
+
+/// A concrete, valid request for a route, creating whatever it acts on.
+async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Body) {
+    let store = &app.db.store;
+    let actor = Actor::system("test");
+    let mut path = spec.path.to_string();
+    if path.contains("{id}") {
+        let id = if path.contains("/assets/") {
+            store
+                .create_asset(&actor, &crate::api::asset_input(&unique("asset")))
+                .await
+                .unwrap()
+                .id
+        } else if path.contains("/teams/") {
+            store
+                .create_team(
+                    &actor,
+                    &TeamInput {
+                        name: unique("team"),
+                        email: None,
+                    },
+                )
+                .await
+                .unwrap()
+                .id
+        } else if path.contains("/people/") {
+            let name = unique("person");
+            store
+                .create_person(
+                    &actor,
+                    &PersonInput {
+                        email: format!("{name}@example.com"),
+                        name,
+                        team_id: None,
+                    },
+                )
+                .await
+                .unwrap()
+                .id
+        } else if path.contains("/users/") {
+            let username = unique("user");
+            let user = NewUser {
+                display_name: username.clone(),
+                username,
+                email: None,
+                role: Role::Viewer,
+                password_hash: "x".into(),
+            };
+            store.create_user(&actor, &user).await.unwrap().id
+        } else if path.contains("/tokens/") {
+            let secret = secret::new_api_token();
+            let token = NewApiToken {
+                user_id: caller_id,
+                name: "victim".into(),
+                prefix: "ow_".into(),
+                token_hash: secret::hash_secret(&secret),
+                expires_at: None,
+            };
+            store.create_api_token(&actor, &token).await.unwrap().id
+        } else {
+            panic!("no fixture for {}", spec.path)
+        };
+        path = path.replace("{id}", &id.to_string());
+    }
+    path = path.replace("{practice}", "certificates");
+    let name = unique("new");
+    let body = match (spec.method.as_str(), spec.path) {
+        ("POST" | "PUT", "/api/v1/assets" | "/api/v1/assets/{id}") => {
+            Body::Json(serde_json::json!({"name": name, "kind": "host"}))
+        }
+        ("POST", "/api/v1/assets/import") => Body::Csv(format!("name,kind\n{name},service\n")),
+        ("POST" | "PUT", "/api/v1/teams" | "/api/v1/teams/{id}") => {
+            Body::Json(serde_json::json!({"name": name}))
+        }
+        ("POST" | "PUT", "/api/v1/people" | "/api/v1/people/{id}") => {
+            Body::Json(serde_json::json!({"name": name, "email": format!("{name}@example.com")}))
+        }
+        ("POST", "/api/v1/users") => Body::Json(
+            serde_json::json!({"username": name, "role": "viewer", "password": "a long enough password"}),
+        ),
+        ("PATCH", "/api/v1/users/{id}") => {
+            Body::Json(serde_json::json!({"display_name": "Renamed"}))
+        }
+        ("POST", "/api/v1/tokens") => Body::Json(serde_json::json!({"name": "ci"})),
+        ("POST", "/assets" | "/assets/{id}") => Body::Form(vec![
+            ("name", name),
+            ("kind", "host".into()),
+            ("environment", "production".into()),
+            ("criticality", "high".into()),
+        ]),
+        ("POST", "/assets/import") => {
+            Body::Form(vec![("csv", format!("name,kind\n{name},host\n"))])
+        }
+        ("POST", "/teams") => Body::Form(vec![("name", name)]),
+        ("POST", "/people") => Body::Form(vec![
+            ("email", format!("{name}@example.com")),
+            ("name", name),
+        ]),
+        ("POST", "/tokens") => Body::Form(vec![("name", name)]),
+        ("POST", "/admin/users") => Body::Form(vec![
+            ("username", name),
+            ("role", "viewer".into()),
+            ("password", "a long enough password".into()),
+        ]),
+        ("POST", "/admin/users/{id}") => Body::Form(vec![
+            ("role", "operator".into()),
+            ("status", "active".into()),
+        ]),
+        ("POST", _) => Body::Form(vec![]),
+        _ => Body::None,
+    };
+    (path, body)
+}
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Allowed,
+    Unauthenticated,
+    Forbidden,
+    Other(StatusCode),
+}
+
+async fn call(app: &TestApp, spec: &RouteSpec, token: Option<&str>, caller_id: i64) -> Outcome {
+    let (path, body) = prepare(app, spec, caller_id).await;
+    let method = Method::from_bytes(spec.method.as_str().as_bytes()).unwrap();
+    let mut req = client().request(method, app.url(&path));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req = match body {
+        Body::None => req,
+        Body::Json(v) => req.json(&v),
+        Body::Form(f) => req.form(&f),
+        Body::Csv(c) => req.header(header::CONTENT_TYPE, "text/csv").body(c),
+    };
+    let response = req.send().await.unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    match status {
+        StatusCode::UNAUTHORIZED => Outcome::Unauthenticated,
+        StatusCode::FORBIDDEN => Outcome::Forbidden,
+        s if s.is_redirection() && location.starts_with("/login") => Outcome::Unauthenticated,
+        s if s.is_success() || s.is_redirection() => Outcome::Allowed,
+        s => Outcome::Other(s),
+    }
+}
+
+both_backends!(every_route_enforces_its_role, |app: TestApp| async move {
+    let routes = route_table();
+    assert!(routes.len() > 50, "the table lists every route");
+    let mut callers = Vec::new();
+    for role in Role::ALL {
+        let (user, token) = app.user_with_token(&format!("matrix-{role}"), role).await;
+        callers.push((Some(role), Some(token), user.id));
+    }
+    // Anonymous callers aim at the viewer's objects.
+    callers.insert(0, (None, None, callers[0].2));
+    let mut failures = Vec::new();
+    for spec in &routes {
+        // Signing in and out are exercised with real sessions in the auth tests.
+        if spec.path == "/login" && spec.method == Method::POST || spec.path == "/logout" {
+            continue;
+        }
+        for (role, token, caller_id) in &callers {
+            let expected = match (spec.access, role) {
+                (Access::Public, _) => Outcome::Allowed,
+                (Access::Role(_), None) => Outcome::Unauthenticated,
+                (Access::Role(required), Some(role)) if role.allows(required) => Outcome::Allowed,
+                (Access::Role(_), Some(_)) => Outcome::Forbidden,
+            };
+            let got = call(&app, spec, token.as_deref(), *caller_id).await;
+            if got != expected {
+                failures.push(format!(
+                    "{} {} as {:?}: expected {expected:?}, got {got:?}",
+                    spec.method, spec.path, role
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} route/role mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    app.stop().await;
+});
+
+/// The table itself follows the policy: administration is admin-only, changes need at
+/// least operator, and only a known handful of routes is public.
+#[test]
+fn route_table_follows_the_access_policy() {
+    const PUBLIC_ROUTES: &[&str] = &[
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/openapi.json",
+        "/static/app.css",
+        "/login",
+    ];
+    for r in route_table() {
+        let admin_only = r.path.starts_with("/admin/")
+            || r.path.starts_with("/api/v1/users")
+            || r.path == "/api/v1/audit"
+            || r.path == "/api/v1/jobs";
+        let own_session_or_tokens = r.path.contains("tokens") || r.path == "/logout";
+        match r.access {
+            Access::Public => assert!(
+                PUBLIC_ROUTES.contains(&r.path),
+                "{} {} must not be public",
+                r.method,
+                r.path
+            ),
+            Access::Role(role) if admin_only => {
+                assert_eq!(role, Role::Admin, "{} {}", r.method, r.path)
+            }
+            Access::Role(role) if r.method != Method::GET && !own_session_or_tokens => {
+                assert!(
+                    role >= Role::Operator,
+                    "{} {} changes data and needs operator",
+                    r.method,
+                    r.path
+                )
+            }
+            Access::Role(_) => {}
+        }
+    }
+}
