@@ -32,6 +32,12 @@ macro_rules! impl_store {
         const JOB_COLUMNS: &str = "id, kind, payload, state, run_at, attempts, max_attempts, lease_owner, lease_until, last_error, dedupe_key, created_at, finished_at";
         const ASSET_COLUMNS: &str = "id, name, kind, environment, criticality, owner_team_id, owner_person_id, description, created_at, updated_at";
 
+        /// Database time resolution: PostgreSQL keeps microseconds, so values written and
+        /// values read back compare equal.
+        fn now() -> DateTime<Utc> {
+            chrono::SubsecRound::trunc_subsecs(Utc::now(), 6)
+        }
+
         fn parse_text<T: std::str::FromStr>(row: &DbRow, column: &str) -> Result<T> {
             let text: String = row.try_get(column)?;
             text.parse().map_err(|_| StoreError::Corrupt(format!("{column} has unexpected value {text:?}")))
@@ -153,7 +159,7 @@ macro_rules! impl_store {
                 "INSERT INTO audit_log (at, actor, actor_user_id, action, entity_type, entity_id, before, after) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
-            .bind(Utc::now())
+            .bind(now())
             .bind(&actor.label)
             .bind(actor.user_id)
             .bind(action)
@@ -255,20 +261,40 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        async fn write_tags(conn: &mut Conn, asset_id: i64, tags: &[String]) -> Result<()> {
-            sqlx::query("DELETE FROM asset_tags WHERE asset_id = $1").bind(asset_id).execute(&mut *conn).await?;
-            for tag in tags {
-                sqlx::query("INSERT INTO asset_tags (asset_id, tag) VALUES ($1, $2)")
-                    .bind(asset_id)
-                    .bind(tag)
-                    .execute(&mut *conn)
-                    .await?;
+        async fn write_tags(conn: &mut Conn, asset_id: i64, tags: &[String], replace: bool) -> Result<()> {
+            if replace {
+                sqlx::query("DELETE FROM asset_tags WHERE asset_id = $1").bind(asset_id).execute(&mut *conn).await?;
             }
+            if tags.is_empty() {
+                return Ok(());
+            }
+            let mut query = QueryBuilder::<$db>::new("INSERT INTO asset_tags (asset_id, tag) ");
+            query.push_values(tags, |mut row, tag| {
+                row.push_bind(asset_id).push_bind(tag.clone());
+            });
+            query.build().execute(&mut *conn).await?;
             Ok(())
         }
 
+        /// The stored form of `input`, as the database now holds it.
+        fn asset_from_input(id: i64, input: &AssetInput, created_at: DateTime<Utc>, updated_at: DateTime<Utc>) -> Asset {
+            Asset {
+                id,
+                name: input.name.clone(),
+                kind: input.kind,
+                environment: input.environment.clone(),
+                criticality: input.criticality,
+                owner_team_id: input.owner_team_id,
+                owner_person_id: input.owner_person_id,
+                tags: input.tags.clone(),
+                description: input.description.clone(),
+                created_at,
+                updated_at,
+            }
+        }
+
         async fn insert_asset(conn: &mut Conn, actor: &Actor, input: &AssetInput) -> Result<Asset> {
-            let now = Utc::now();
+            let now = now();
             let id: i64 = sqlx::query(
                 "INSERT INTO assets (name, kind, environment, criticality, owner_team_id, owner_person_id, description, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
@@ -284,13 +310,14 @@ macro_rules! impl_store {
             .fetch_one(&mut *conn)
             .await?
             .try_get("id")?;
-            write_tags(conn, id, &input.tags).await?;
-            let asset = fetch_asset(conn, id).await?;
+            write_tags(conn, id, &input.tags, false).await?;
+            let asset = asset_from_input(id, input, now, now);
             audit(conn, actor, "create", "asset", Some(id), None, to_json(&asset)).await?;
             Ok(asset)
         }
 
         async fn replace_asset(conn: &mut Conn, actor: &Actor, before: &Asset, input: &AssetInput) -> Result<Asset> {
+            let now = now();
             sqlx::query(
                 "UPDATE assets SET name = $1, kind = $2, environment = $3, criticality = $4, owner_team_id = $5, \
                  owner_person_id = $6, description = $7, updated_at = $8 WHERE id = $9",
@@ -302,12 +329,14 @@ macro_rules! impl_store {
             .bind(input.owner_team_id)
             .bind(input.owner_person_id)
             .bind(&input.description)
-            .bind(Utc::now())
+            .bind(now)
             .bind(before.id)
             .execute(&mut *conn)
             .await?;
-            write_tags(conn, before.id, &input.tags).await?;
-            let after = fetch_asset(conn, before.id).await?;
+            if before.tags != input.tags {
+                write_tags(conn, before.id, &input.tags, true).await?;
+            }
+            let after = asset_from_input(before.id, input, before.created_at, now);
             audit(conn, actor, "update", "asset", Some(before.id), to_json(before), to_json(&after)).await?;
             Ok(after)
         }
@@ -359,7 +388,7 @@ macro_rules! impl_store {
                 .bind(user.role.as_str())
                 .bind(&user.password_hash)
                 .bind(false)
-                .bind(Utc::now())
+                .bind(now())
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("id")?;
@@ -490,7 +519,7 @@ macro_rules! impl_store {
                 .bind(&token.name)
                 .bind(&token.prefix)
                 .bind(&token.token_hash)
-                .bind(Utc::now())
+                .bind(now())
                 .bind(token.expires_at)
                 .fetch_one(&mut *tx)
                 .await?
@@ -556,7 +585,7 @@ macro_rules! impl_store {
             async fn create_team(&self, actor: &Actor, team: &TeamInput) -> Result<Team> {
                 team.validate()?;
                 let mut tx = self.pool.begin_with(Self::BEGIN_WRITE).await?;
-                let now = Utc::now();
+                let now = now();
                 let id: i64 = sqlx::query("INSERT INTO teams (name, email, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id")
                     .bind(&team.name)
                     .bind(&team.email)
@@ -590,7 +619,7 @@ macro_rules! impl_store {
                 sqlx::query("UPDATE teams SET name = $1, email = $2, updated_at = $3 WHERE id = $4")
                     .bind(&team.name)
                     .bind(&team.email)
-                    .bind(Utc::now())
+                    .bind(now())
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -623,7 +652,7 @@ macro_rules! impl_store {
                 if let Some(team) = person.team_id {
                     fetch_team(&mut tx, team).await?;
                 }
-                let now = Utc::now();
+                let now = now();
                 let id: i64 = sqlx::query(
                     "INSERT INTO people (name, email, team_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
                 )
@@ -664,7 +693,7 @@ macro_rules! impl_store {
                     .bind(&person.name)
                     .bind(person.email.to_ascii_lowercase())
                     .bind(person.team_id)
-                    .bind(Utc::now())
+                    .bind(now())
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -805,6 +834,15 @@ macro_rules! impl_store {
                     .iter()
                     .map(|r| Ok((r.try_get::<String, _>("email")?, r.try_get("id")?)))
                     .collect::<Result<_>>()?;
+                let mut existing: HashMap<String, Asset> = HashMap::new();
+                {
+                    let rows = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets")).fetch_all(&mut *tx).await?;
+                    let mut assets = rows.iter().map(asset_row).collect::<Result<Vec<_>>>()?;
+                    for chunk in assets.chunks_mut(500) {
+                        attach_tags(&mut tx, chunk).await?;
+                    }
+                    existing.extend(assets.into_iter().map(|a| (a.name.clone(), a)));
+                }
                 let mut seen: HashMap<&str, u64> = HashMap::new();
                 for row in rows {
                     if let Some(first) = seen.insert(&row.input.name, row.line) {
@@ -832,14 +870,14 @@ macro_rules! impl_store {
                     if strict && !report.errors.is_empty() {
                         continue; // keep checking so the report lists every bad row
                     }
-                    match fetch_asset_where(&mut tx, "name", None, Some(&input.name)).await? {
+                    match existing.get(&input.name) {
                         None => {
                             insert_asset(&mut tx, actor, &input).await?;
                             report.created += 1;
                         }
-                        Some(existing) if same_content(&existing, &input) => report.unchanged += 1,
-                        Some(existing) => {
-                            replace_asset(&mut tx, actor, &existing, &input).await?;
+                        Some(current) if same_content(current, &input) => report.unchanged += 1,
+                        Some(current) => {
+                            replace_asset(&mut tx, actor, current, &input).await?;
                             report.updated += 1;
                         }
                     }
@@ -945,7 +983,7 @@ macro_rules! impl_store {
                 .bind(job.run_at)
                 .bind(job.max_attempts.max(1))
                 .bind(&job.dedupe_key)
-                .bind(Utc::now())
+                .bind(now())
                 .fetch_optional(&self.pool)
                 .await?;
                 row.as_ref().map(job_row).transpose()

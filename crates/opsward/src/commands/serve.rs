@@ -17,6 +17,7 @@ pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    println!("opsward is listening on http://{}/", listener.local_addr()?);
     let server_config = ServerConfig {
         secure_cookies: config.secure_cookies,
         session_ttl: Duration::from_secs(config.session_ttl_hours.max(1) * 3600),

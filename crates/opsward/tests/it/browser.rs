@@ -1,0 +1,280 @@
+//! A real browser (headless Chromium driven through ChromeDriver's W3C WebDriver protocol)
+//! signs in, adds an asset through the form and finds it in the list.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). The test fails,
+//! rather than skips, when they are missing.
+
+use crate::Env;
+use serde_json::{json, Value};
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let port = free_port();
+        let child = Command::new(&program)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program} ({e}); install Debian's chromium and chromium-driver, or run .ci/run"));
+        let driver = Driver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = driver
+                .http
+                .get(format!("{}/status", driver.base))
+                .send()
+                .await
+            {
+                if r.json::<Value>()
+                    .await
+                    .ok()
+                    .is_some_and(|v| v["value"]["ready"] == true)
+                {
+                    return driver;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let response: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(
+            response["value"]["error"].is_null(),
+            "WebDriver {path}: {response}"
+        );
+        response["value"].clone()
+    }
+}
+
+struct Session<'a> {
+    driver: &'a Driver,
+    id: String,
+}
+
+impl<'a> Session<'a> {
+    async fn new(driver: &'a Driver, profile: &std::path::Path) -> Session<'a> {
+        let binary = std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let args = [
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--window-size=390,844".into(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {"binary": binary, "args": args}}}});
+        let value = driver
+            .call(reqwest::Method::POST, "/session", Some(caps))
+            .await;
+        Session {
+            driver,
+            id: value["sessionId"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn go(&self, url: &str) {
+        self.driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/url", self.id),
+                Some(json!({"url": url})),
+            )
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/element", self.id),
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v[ELEMENT].as_str().unwrap().to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/element/{el}/value", self.id),
+                Some(json!({"text": text})),
+            )
+            .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/element/{el}/click", self.id),
+                Some(json!({})),
+            )
+            .await;
+    }
+
+    async fn title(&self) -> String {
+        self.driver
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{}/title", self.id),
+                None,
+            )
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn source(&self) -> String {
+        self.driver
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{}/source", self.id),
+                None,
+            )
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Wait for navigation to land on a page whose title contains `text`.
+    async fn wait_for_title(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let title = self.title().await;
+            if title.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "page title {title:?} never contained {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn close(self) {
+        self.driver
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/session/{}", self.id),
+                None,
+            )
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_adds_an_asset_and_sees_it_listed() {
+    let env = Env::new(false).await;
+    let password = "browser test password";
+    let added = env.run(
+        &[
+            "user",
+            "add",
+            "--admin",
+            "--username",
+            "ops",
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let server = env.serve();
+    let driver = Driver::start().await;
+    let session = Session::new(&driver, &env.dir.path().join("chromium-profile")).await;
+
+    session.go(&server.url("/assets")).await;
+    session.wait_for_title("Sign in").await;
+    session.type_into("#username", "ops").await;
+    session.type_into("#password", password).await;
+    session.click("button[type=submit]").await;
+    // Signing in returns to the page first asked for.
+    session.wait_for_title("Assets").await;
+
+    session.click("a[href='/assets/new']").await;
+    session.wait_for_title("Add asset").await;
+    session.type_into("#name", "browser-made-01").await;
+    session.click("#kind option[value=service]").await;
+    session.click("#criticality option[value=critical]").await;
+    session.type_into("#tags", "Edge, web").await;
+    session.click("form.card button[type=submit]").await;
+    session.wait_for_title("browser-made-01").await;
+    let detail = session.source().await;
+    assert!(
+        detail.contains("critical") && detail.contains(">edge<"),
+        "{detail}"
+    );
+
+    session.go(&server.url("/assets?q=browser")).await;
+    session.wait_for_title("Assets").await;
+    let list = session.source().await;
+    assert!(
+        list.contains(">browser-made-01</a>"),
+        "the new asset is listed:\n{list}"
+    );
+    assert!(list.contains(">service<"), "{list}");
+    session.close().await;
+
+    let cli: Value =
+        serde_json::from_str(&env.ok(&["asset", "show", "browser-made-01", "-o", "json"])).unwrap();
+    assert_eq!(cli["kind"], "service");
+}
