@@ -31,6 +31,7 @@ pub struct AssetQuery {
     pub owner_team_id: Option<i64>,
     pub owner_person_id: Option<i64>,
     /// Page size, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

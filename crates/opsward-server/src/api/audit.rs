@@ -26,6 +26,7 @@ pub struct AuditQuery {
     pub since: Option<DateTime<Utc>>,
     /// RFC 3339 time; entries before it.
     pub until: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

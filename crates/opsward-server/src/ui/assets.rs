@@ -339,14 +339,14 @@ pub async fn new_form(State(state): State<AppState>, Caller(caller): Caller) -> 
 }
 
 /// Turn a store error into form errors where the user can fix it, else into an error page.
-fn store_error_to_form(err: StoreError) -> Result<Vec<FieldError>, Response> {
+fn store_error_to_form(err: StoreError) -> Result<Vec<FieldError>, StoreError> {
     match err {
         StoreError::Invalid(v) => Ok(v.errors),
         StoreError::Conflict(message) => Ok(vec![FieldError {
             field: "name".into(),
             message,
         }]),
-        other => Err(error_response(other.into())),
+        other => Err(other),
     }
 }
 
@@ -363,7 +363,7 @@ pub async fn create(
         Ok(asset) => Redirect::to(&format!("/assets/{}", asset.id)).into_response(),
         Err(e) => match store_error_to_form(e) {
             Ok(errors) => form_page(&state, &caller, None, form, errors).await,
-            Err(page) => page,
+            Err(other) => error_response(other.into()),
         },
     }
 }
@@ -448,7 +448,7 @@ pub async fn update(
         Err(StoreError::NotFound(what)) => error_response(ApiError::not_found(what)),
         Err(e) => match store_error_to_form(e) {
             Ok(errors) => form_page(&state, &caller, Some(id), form, errors).await,
-            Err(page) => page,
+            Err(other) => error_response(other.into()),
         },
     }
 }

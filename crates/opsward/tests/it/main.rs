@@ -85,13 +85,20 @@ impl Env {
         path
     }
 
-    /// Start `opsward serve` on a free port and wait until it listens.
+    /// Start `opsward serve` on a free port and wait until it listens. Its log goes to
+    /// `serve.log` in the test directory (a pipe nobody reads would block the server).
+    #[allow(clippy::zombie_processes)] // `Server` kills and waits for the child on drop.
     pub fn serve(&self) -> Server {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("serve.log"))
+            .unwrap();
         let mut child = self
             .command()
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::from(log))
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
