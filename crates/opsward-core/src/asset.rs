@@ -89,6 +89,22 @@ pub struct AssetInput {
     pub description: String,
 }
 
+impl From<&Asset> for AssetInput {
+    /// The input that would recreate `asset`, as a starting point for a change.
+    fn from(a: &Asset) -> Self {
+        AssetInput {
+            name: a.name.clone(),
+            kind: a.kind,
+            environment: a.environment.clone(),
+            criticality: a.criticality,
+            owner_team_id: a.owner_team_id,
+            owner_person_id: a.owner_person_id,
+            tags: a.tags.clone(),
+            description: a.description.clone(),
+        }
+    }
+}
+
 fn default_environment() -> String {
     "production".into()
 }

@@ -144,6 +144,7 @@ fn build() -> Table {
         .add(M::GET, "/api/v1/audit", ADMIN, api::audit::list)
         // Web UI
         .add(M::GET, "/static/app.css", PUBLIC, ui::assets::stylesheet)
+        .add(M::GET, "/static/htmx.min.js", PUBLIC, ui::assets::htmx)
         .add(M::GET, "/login", PUBLIC, ui::login::form)
         .add(M::POST, "/login", PUBLIC, ui::login::submit)
         .add(M::POST, "/logout", VIEWER, ui::login::logout)

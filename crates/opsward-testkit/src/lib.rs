@@ -6,6 +6,7 @@
 //! run in parallel without seeing each other. A missing PostgreSQL fails the test: it is
 //! never skipped.
 
+use opsward_core::asset::{AssetInput, AssetKind, Criticality};
 use opsward_store::{Store, StoreSettings};
 use rand::Rng;
 use std::sync::Arc;
@@ -98,6 +99,31 @@ pub async fn fresh_postgres_schema() -> String {
         .expect("create schema");
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// A minimal valid asset: a production host of medium criticality.
+pub fn asset_input(name: &str) -> AssetInput {
+    AssetInput {
+        name: name.into(),
+        kind: AssetKind::Host,
+        environment: "production".into(),
+        criticality: Criticality::Medium,
+        owner_team_id: None,
+        owner_person_id: None,
+        tags: vec![],
+        description: String::new(),
+    }
+}
+
+/// The value of the first `csrf_token` hidden field in an HTML page.
+pub fn csrf_token_in(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .expect("a closing quote")
+        .to_string()
 }
 
 /// Define one test per backend from one body: `store_test!(name, |store| async move { .. })`.

@@ -32,6 +32,18 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// htmx, vendored (see static/README): progressive enhancement only; every page works without it.
+pub async fn htmx() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/htmx.min.js"),
+    )
+        .into_response()
+}
+
 fn kind_names() -> impl Iterator<Item = &'static str> {
     AssetKind::ALL.iter().map(|k| k.as_str())
 }

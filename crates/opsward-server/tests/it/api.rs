@@ -1,24 +1,8 @@
 use crate::{both_backends, client, TestApp};
-use opsward_core::{
-    asset::{AssetInput, AssetKind, Criticality},
-    Role,
-};
+use opsward_core::Role;
 use opsward_server::routes::route_table;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-pub fn asset_input(name: &str) -> AssetInput {
-    AssetInput {
-        name: name.into(),
-        kind: AssetKind::Host,
-        environment: "production".into(),
-        criticality: Criticality::Medium,
-        owner_team_id: None,
-        owner_person_id: None,
-        tags: vec![],
-        description: String::new(),
-    }
-}
 
 fn assert_error(body: &Value, code: &str) {
     assert_eq!(body["error"]["code"], code, "{body}");

@@ -1,6 +1,7 @@
 use crate::{both_backends, TestApp};
 use opsward_core::{Actor, Role};
 use opsward_server::api::users::{create_account, CreateUser};
+use opsward_testkit::csrf_token_in;
 use reqwest::{header, StatusCode};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -12,12 +13,6 @@ fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
 }
 
 async fn add_user(app: &TestApp, username: &str, role: Role) {
@@ -47,7 +42,7 @@ async fn login(
         .text()
         .await
         .unwrap();
-    let csrf = csrf_of(&page);
+    let csrf = csrf_token_in(&page);
     http.post(app.url("/login"))
         .form(&[
             ("csrf_token", csrf.as_str()),
@@ -82,7 +77,7 @@ both_backends!(session_login_csrf_and_logout, |app: TestApp| async move {
 
     let page = http.get(app.url("/assets/new")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    let csrf = csrf_of(&page.text().await.unwrap());
+    let csrf = csrf_token_in(&page.text().await.unwrap());
 
     // A form post without the token (as a cross-site page would send) is refused.
     let forged = http

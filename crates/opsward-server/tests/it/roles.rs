@@ -35,7 +35,7 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
     if path.contains("{id}") {
         let id = if path.contains("/assets/") {
             store
-                .create_asset(&actor, &crate::api::asset_input(&unique("asset")))
+                .create_asset(&actor, &opsward_testkit::asset_input(&unique("asset")))
                 .await
                 .unwrap()
                 .id
@@ -229,6 +229,7 @@ fn route_table_follows_the_access_policy() {
         "/metrics",
         "/api/v1/openapi.json",
         "/static/app.css",
+        "/static/htmx.min.js",
         "/login",
     ];
     for r in route_table() {

@@ -1,4 +1,4 @@
-use super::cli_actor;
+use super::{cli_actor, person_with_email, team_named};
 use crate::{
     cli::{AssetCommand, AssetFields},
     output::{print, print_one, OutputFormat},
@@ -33,23 +33,9 @@ async fn resolve_owner(store: &Arc<dyn Store>, text: &str) -> Result<(Option<i64
     }
     match OwnerRef::parse(text).map_err(|e| anyhow!(e))? {
         None => Ok((None, None)),
-        Some(OwnerRef::Team(name)) => {
-            let team = store
-                .list_teams()
-                .await?
-                .into_iter()
-                .find(|t| t.name == name)
-                .ok_or_else(|| anyhow!("no team named {name:?}"))?;
-            Ok((Some(team.id), None))
-        }
+        Some(OwnerRef::Team(name)) => Ok((Some(team_named(store, &name).await?.id), None)),
         Some(OwnerRef::Person(email)) => {
-            let person = store
-                .list_people()
-                .await?
-                .into_iter()
-                .find(|p| p.email == email)
-                .ok_or_else(|| anyhow!("no person with email {email:?}"))?;
-            Ok((None, Some(person.id)))
+            Ok((None, Some(person_with_email(store, &email).await?.id)))
         }
     }
 }
@@ -85,19 +71,6 @@ async fn apply(
     Ok(input)
 }
 
-fn input_of(a: &Asset) -> AssetInput {
-    AssetInput {
-        name: a.name.clone(),
-        kind: a.kind,
-        environment: a.environment.clone(),
-        criticality: a.criticality,
-        owner_team_id: a.owner_team_id,
-        owner_person_id: a.owner_person_id,
-        tags: a.tags.clone(),
-        description: a.description.clone(),
-    }
-}
-
 pub async fn asset(
     store: &Arc<dyn Store>,
     cmd: AssetCommand,
@@ -129,7 +102,7 @@ pub async fn asset(
             fields,
         } => {
             let current = find(store, &asset).await?;
-            let mut input = apply(store, input_of(&current), fields).await?;
+            let mut input = apply(store, AssetInput::from(&current), fields).await?;
             if let Some(name) = name {
                 input.name = name;
             }

@@ -89,6 +89,27 @@ pub fn cli_actor() -> Actor {
     Actor::cli(&user)
 }
 
+pub async fn team_named(store: &Arc<dyn Store>, name: &str) -> Result<opsward_core::people::Team> {
+    let teams = store.list_teams().await?;
+    teams
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| anyhow!("no team named {name:?}"))
+}
+
+/// People are found by email, which is unique and stored in lower case.
+pub async fn person_with_email(
+    store: &Arc<dyn Store>,
+    email: &str,
+) -> Result<opsward_core::people::Person> {
+    let email = email.to_ascii_lowercase();
+    let people = store.list_people().await?;
+    people
+        .into_iter()
+        .find(|p| p.email == email)
+        .ok_or_else(|| anyhow!("no person with email {email:?}"))
+}
+
 pub fn api_error(err: ApiError) -> anyhow::Error {
     let details: Vec<String> = err
         .details

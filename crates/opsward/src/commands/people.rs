@@ -1,4 +1,4 @@
-use super::cli_actor;
+use super::{cli_actor, person_with_email, team_named};
 use crate::{
     cli::{AuditArgs, JobsArgs, PersonCommand, TeamCommand},
     output::{print, print_one, OutputFormat},
@@ -23,12 +23,7 @@ pub async fn team(store: &Arc<dyn Store>, cmd: TeamCommand, out: OutputFormat) -
         )?,
         TeamCommand::List => print(out, &store.list_teams().await?, &["id", "name", "email"])?,
         TeamCommand::Rm { name } => {
-            let team = store
-                .list_teams()
-                .await?
-                .into_iter()
-                .find(|t| t.name == name)
-                .ok_or_else(|| anyhow!("no team named {name:?}"))?;
+            let team = team_named(store, &name).await?;
             store.delete_team(&cli_actor(), team.id).await?;
             eprintln!("removed team {name}");
         }
@@ -44,15 +39,7 @@ pub async fn person(
     match cmd {
         PersonCommand::Add { name, email, team } => {
             let team_id = match team {
-                Some(t) => Some(
-                    store
-                        .list_teams()
-                        .await?
-                        .into_iter()
-                        .find(|x| x.name == t)
-                        .ok_or_else(|| anyhow!("no team named {t:?}"))?
-                        .id,
-                ),
+                Some(t) => Some(team_named(store, &t).await?.id),
                 None => None,
             };
             print_one(
@@ -75,15 +62,9 @@ pub async fn person(
             &["id", "name", "email", "team_id"],
         )?,
         PersonCommand::Rm { email } => {
-            let email = email.to_ascii_lowercase();
-            let person = store
-                .list_people()
-                .await?
-                .into_iter()
-                .find(|p| p.email == email)
-                .ok_or_else(|| anyhow!("no person with email {email:?}"))?;
+            let person = person_with_email(store, &email).await?;
             store.delete_person(&cli_actor(), person.id).await?;
-            eprintln!("removed {email}");
+            eprintln!("removed {}", person.email);
         }
     }
     Ok(ExitCode::SUCCESS)

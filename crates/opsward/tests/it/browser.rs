@@ -238,6 +238,7 @@ async fn chromium_signs_in_adds_an_asset_and_sees_it_listed() {
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
+    env.ok(&["asset", "add", "--name", "cli-made-01", "--kind", "host"]);
     let server = env.serve();
     let driver = Driver::start().await;
     let session = Session::new(&driver, &env.dir.path().join("chromium-profile")).await;

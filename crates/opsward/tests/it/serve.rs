@@ -34,13 +34,11 @@ async fn first_run_prints_admin_once_and_stops_on_sigterm() {
         .text()
         .await
         .unwrap();
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = login.find(marker).unwrap() + marker.len();
-    let csrf = login[start..].split('"').next().unwrap();
+    let csrf = opsward_testkit::csrf_token_in(&login);
     let signed_in = client
         .post(server.url("/login"))
         .form(&[
-            ("csrf_token", csrf),
+            ("csrf_token", csrf.as_str()),
             ("username", "admin"),
             ("password", password.as_str()),
         ])
