@@ -36,6 +36,16 @@ pub struct NextQuery {
     next: String,
 }
 
+/// Cookies are `Secure` when configured, or when a TLS-terminating proxy says the browser
+/// came over HTTPS.
+fn secure_cookies(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
 /// Only same-site paths: `next` must never send a user to another host after sign-in.
 fn safe_next(next: &str) -> &str {
     if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
@@ -46,7 +56,7 @@ fn safe_next(next: &str) -> &str {
 }
 
 fn login_page(
-    state: &AppState,
+    secure: bool,
     status: StatusCode,
     next: &str,
     username: &str,
@@ -67,7 +77,7 @@ fn login_page(
         cookies::LOGIN_CSRF,
         &csrf,
         std::time::Duration::from_secs(3600),
-        state.config.secure_cookies,
+        secure,
     );
     response
         .headers_mut()
@@ -78,12 +88,19 @@ fn login_page(
 pub async fn form(
     State(state): State<AppState>,
     caller: Option<Extension<Principal>>,
+    headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> Response {
     if caller.is_some() {
         return Redirect::to(safe_next(&q.next)).into_response();
     }
-    login_page(&state, StatusCode::OK, &q.next, "", None)
+    login_page(
+        secure_cookies(&state, &headers),
+        StatusCode::OK,
+        &q.next,
+        "",
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -102,10 +119,11 @@ pub async fn submit(
     headers: HeaderMap,
     UiForm(form): UiForm<LoginForm>,
 ) -> Response {
+    let secure = secure_cookies(&state, &headers);
     let expected = cookies::get(&headers, cookies::LOGIN_CSRF).unwrap_or("");
     if expected.is_empty() || !secret::constant_time_eq(expected, &form.csrf_token) {
         return login_page(
-            &state,
+            secure,
             StatusCode::FORBIDDEN,
             &form.next,
             &form.username,
@@ -119,7 +137,7 @@ pub async fn submit(
         tracing::warn!(username = %form.username, %peer, "sign-in refused: too many failed attempts");
         let minutes = wait.as_secs().div_ceil(60).max(1);
         let mut response = login_page(
-            &state,
+            secure,
             StatusCode::TOO_MANY_REQUESTS,
             &form.next,
             &form.username,
@@ -154,7 +172,7 @@ pub async fn submit(
             state.metrics.login("failed");
             tracing::info!(username = %form.username, %peer, "sign-in failed");
             return login_page(
-                &state,
+                secure,
                 StatusCode::UNAUTHORIZED,
                 &form.next,
                 &form.username,
@@ -188,20 +206,25 @@ pub async fn submit(
     let headers = response.headers_mut();
     headers.append(
         header::SET_COOKIE,
-        cookies::set(cookies::SESSION, &token, ttl, state.config.secure_cookies)
+        cookies::set(cookies::SESSION, &token, ttl, secure)
             .parse()
             .expect("cookie"),
     );
     headers.append(
         header::SET_COOKIE,
-        cookies::clear(cookies::LOGIN_CSRF, state.config.secure_cookies)
+        cookies::clear(cookies::LOGIN_CSRF, secure)
             .parse()
             .expect("cookie"),
     );
     response
 }
 
-pub async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Caller(caller): Caller,
+) -> Response {
+    let secure = secure_cookies(&state, &headers);
     if let Credential::Session { token_hash, .. } = &caller.credential {
         if let Err(e) = state.store.delete_session(token_hash).await {
             tracing::warn!(error = %e, "could not delete session");
@@ -210,7 +233,7 @@ pub async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> Re
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        cookies::clear(cookies::SESSION, state.config.secure_cookies)
+        cookies::clear(cookies::SESSION, secure)
             .parse()
             .expect("cookie"),
     );

@@ -301,3 +301,55 @@ async fn secure_cookies_when_configured() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn secure_cookies_behind_a_tls_proxy() {
+    let app = TestApp::start_with(
+        opsward_testkit::TestDb::sqlite().await,
+        opsward_server::ServerConfig::default(),
+        opsward_server::scheduler::JobRegistry::empty(),
+    )
+    .await;
+    add_user(&app, "erin", Role::Viewer).await;
+    let http = browser();
+    let page = http
+        .get(app.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = page.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(login_cookie.contains("; Secure"), "{login_cookie}");
+    // Plain HTTP without the proxy header: the browser would not send a Secure cookie back.
+    let csrf = csrf_token_in(&page.text().await.unwrap());
+    let token = login_cookie.split(';').next().unwrap().to_string();
+    let response = http
+        .post(app.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .header(header::COOKIE, token)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "erin"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookies: Vec<_> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("opsward_session=") && c.contains("; Secure")),
+        "{cookies:?}"
+    );
+    app.stop().await;
+}
