@@ -10,6 +10,7 @@ pub mod audit;
 pub mod job;
 pub mod page;
 pub mod people;
+pub mod practice;
 pub mod role;
 pub mod user;
 pub mod validation;

@@ -33,6 +33,10 @@ pub struct ServerConfig {
     /// How long a request may take before the server answers 408.
     pub request_timeout: Duration,
     pub scheduler: SchedulerConfig,
+    /// Where evidence attachments are kept (under the data directory). With several servers,
+    /// this must be storage they all share.
+    pub attachments_dir: std::path::PathBuf,
+    pub max_attachment_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +48,8 @@ impl Default for ServerConfig {
             max_body_bytes: 32 * 1024 * 1024,
             request_timeout: Duration::from_secs(300),
             scheduler: SchedulerConfig::default(),
+            attachments_dir: std::env::temp_dir().join("opsward-attachments"),
+            max_attachment_bytes: opsward_ops::attachments::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -56,6 +62,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub limiter: Arc<LoginLimiter>,
     pub jobs: Arc<JobRegistry>,
+    /// The operations calendar on the same database.
+    pub ops: opsward_ops::OpsStore,
+    pub attachments: opsward_ops::attachments::AttachmentStore,
 }
 
 impl AppState {
@@ -65,6 +74,11 @@ impl AppState {
 
     pub fn with_jobs(store: Arc<dyn Store>, config: ServerConfig, jobs: JobRegistry) -> Self {
         AppState {
+            ops: opsward_ops::OpsStore::new(store.as_ref()),
+            attachments: opsward_ops::attachments::AttachmentStore::new(
+                &config.attachments_dir,
+                config.max_attachment_bytes,
+            ),
             store,
             limiter: Arc::new(LoginLimiter::new(config.login_limits)),
             config: Arc::new(config),

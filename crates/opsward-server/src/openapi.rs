@@ -25,6 +25,10 @@ use utoipa::{
         api::users::list, api::users::create, api::users::get, api::users::update, api::users::me,
         api::tokens::list, api::tokens::create, api::tokens::revoke,
         api::audit::list,
+        api::calendar::templates, api::calendar::list, api::calendar::create, api::calendar::get, api::calendar::update,
+        api::calendar::delete, api::calendar::complete, api::calendar::calendar, api::calendar::evidence,
+        api::calendar::evidence_export, api::calendar::evidence_one, api::calendar::attachment,
+        api::calendar::feeds, api::calendar::create_feed, api::calendar::revoke_feed,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -35,6 +39,7 @@ use utoipa::{
         (name = "tokens", description = "API tokens"),
         (name = "audit", description = "Who changed what (administrators)"),
         (name = "system", description = "Health, metrics and jobs"),
+        (name = "calendar", description = "Recurring activities, occurrences, evidence and iCal feeds"),
     )
 )]
 pub struct ApiDoc;

@@ -142,6 +142,78 @@ fn build() -> Table {
             api::tokens::revoke,
         )
         .add(M::GET, "/api/v1/audit", ADMIN, api::audit::list)
+        // Operations calendar
+        .add(
+            M::GET,
+            "/api/v1/activity-templates",
+            VIEWER,
+            api::calendar::templates,
+        )
+        .add(M::GET, "/api/v1/activities", VIEWER, api::calendar::list)
+        .add(
+            M::POST,
+            "/api/v1/activities",
+            OPERATOR,
+            api::calendar::create,
+        )
+        .add(
+            M::GET,
+            "/api/v1/activities/{id}",
+            VIEWER,
+            api::calendar::get,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/activities/{id}",
+            OPERATOR,
+            api::calendar::update,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/activities/{id}",
+            OPERATOR,
+            api::calendar::delete,
+        )
+        .add(
+            M::POST,
+            "/api/v1/activities/{id}/complete",
+            OPERATOR,
+            api::calendar::complete,
+        )
+        .add(M::GET, "/api/v1/calendar", VIEWER, api::calendar::calendar)
+        .add(M::GET, "/api/v1/evidence", VIEWER, api::calendar::evidence)
+        .add(
+            M::GET,
+            "/api/v1/evidence/export.csv",
+            VIEWER,
+            api::calendar::evidence_export,
+        )
+        .add(
+            M::GET,
+            "/api/v1/evidence/{id}",
+            VIEWER,
+            api::calendar::evidence_one,
+        )
+        .add(
+            M::GET,
+            "/api/v1/attachments/{id}",
+            VIEWER,
+            api::calendar::attachment,
+        )
+        .add(M::GET, "/api/v1/ical-feeds", VIEWER, api::calendar::feeds)
+        .add(
+            M::POST,
+            "/api/v1/ical-feeds",
+            VIEWER,
+            api::calendar::create_feed,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/ical-feeds/{id}",
+            VIEWER,
+            api::calendar::revoke_feed,
+        )
+        .add(M::GET, "/ical/{file}", PUBLIC, api::calendar::ical_feed)
         // Web UI
         .add(M::GET, "/static/app.css", PUBLIC, ui::assets::stylesheet)
         .add(M::GET, "/static/htmx.min.js", PUBLIC, ui::assets::htmx)
@@ -187,6 +259,64 @@ fn build() -> Table {
             VIEWER,
             ui::dashboard::practice,
         )
+        .add(M::GET, "/calendar", VIEWER, ui::calendar::page)
+        .add(
+            M::GET,
+            "/calendar/activities/new",
+            OPERATOR,
+            ui::calendar::new_form,
+        )
+        .add(
+            M::POST,
+            "/calendar/activities",
+            OPERATOR,
+            ui::calendar::create,
+        )
+        .add(
+            M::GET,
+            "/calendar/activities/{id}",
+            VIEWER,
+            ui::calendar::activity,
+        )
+        .add(
+            M::POST,
+            "/calendar/activities/{id}",
+            OPERATOR,
+            ui::calendar::update,
+        )
+        .add(
+            M::GET,
+            "/calendar/activities/{id}/edit",
+            OPERATOR,
+            ui::calendar::edit_form,
+        )
+        .add(
+            M::POST,
+            "/calendar/activities/{id}/delete",
+            OPERATOR,
+            ui::calendar::delete,
+        )
+        .add(
+            M::POST,
+            "/calendar/activities/{id}/complete",
+            OPERATOR,
+            ui::calendar::complete,
+        )
+        .add(M::GET, "/calendar/feeds", VIEWER, ui::calendar::feeds)
+        .add(
+            M::POST,
+            "/calendar/feeds",
+            VIEWER,
+            ui::calendar::create_feed,
+        )
+        .add(
+            M::POST,
+            "/calendar/feeds/{id}/revoke",
+            VIEWER,
+            ui::calendar::revoke_feed,
+        )
+        .add(M::GET, "/evidence", VIEWER, ui::calendar::evidence)
+        .add(M::GET, "/evidence/report", VIEWER, ui::calendar::report)
 }
 
 /// Every route and who may call it.

@@ -53,10 +53,19 @@ pub struct ImportReport {
     pub committed: bool,
 }
 
+/// The connection pool behind a store, for practice crates that keep their own SQL (and use
+/// [`sqlite::audit`] / [`postgres::audit`] to audit their changes in the same transaction).
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
 /// The storage operations opsward needs, independent of the database behind them.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
+    fn database(&self) -> Database;
     /// Cheap round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<()>;
 

@@ -5,16 +5,30 @@ use std::borrow::Cow;
 
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-pub const SQLITE: Embedded = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
-pub const POSTGRES: Embedded = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+pub const SQLITE: Embedded = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "calendar",
+        include_str!("../migrations/sqlite/0002_calendar.sql"),
+    ),
+];
+pub const POSTGRES: Embedded = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "calendar",
+        include_str!("../migrations/postgres/0002_calendar.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct EmbeddedSource(Embedded);

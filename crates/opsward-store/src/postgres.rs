@@ -38,6 +38,10 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
+    fn database_handle(&self) -> crate::Database {
+        crate::Database::Postgres(self.pool.clone())
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

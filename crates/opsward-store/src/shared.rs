@@ -7,7 +7,7 @@
 
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:expr) => {
-        type Conn = <$db as sqlx::Database>::Connection;
+        pub type Conn = <$db as sqlx::Database>::Connection;
         type DbRow = <$db as sqlx::Database>::Row;
 
         use $crate::{Backend, ImportReport, Result, Store, StoreError};
@@ -34,7 +34,7 @@ macro_rules! impl_store {
 
         /// Database time resolution: PostgreSQL keeps microseconds, so values written and
         /// values read back compare equal.
-        fn now() -> DateTime<Utc> {
+        pub fn now() -> DateTime<Utc> {
             chrono::SubsecRound::trunc_subsecs(Utc::now(), 6)
         }
 
@@ -146,7 +146,9 @@ macro_rules! impl_store {
             serde_json::to_value(value).ok()
         }
 
-        async fn audit(
+        /// Write an audit row on `conn`, inside the caller's transaction. Practice crates
+        /// call this for their own changes.
+        pub async fn audit(
             conn: &mut Conn,
             actor: &Actor,
             action: &str,
@@ -364,6 +366,10 @@ macro_rules! impl_store {
         impl Store for $store {
             fn backend(&self) -> Backend {
                 $backend
+            }
+
+            fn database(&self) -> $crate::Database {
+                self.database_handle()
             }
 
             async fn ping(&self) -> Result<()> {

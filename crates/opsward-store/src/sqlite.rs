@@ -38,6 +38,10 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    fn database_handle(&self) -> crate::Database {
+        crate::Database::Sqlite(self.pool.clone())
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }

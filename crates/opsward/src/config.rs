@@ -33,6 +33,8 @@ pub struct Config {
     /// Largest accepted request body, in MiB (bounds CSV imports).
     pub max_body_mib: usize,
     pub db_max_connections: u32,
+    /// Largest evidence attachment, in MiB.
+    pub max_attachment_mib: u64,
 }
 
 const KEYS: &[&str] = &[
@@ -47,6 +49,7 @@ const KEYS: &[&str] = &[
     "instance_id",
     "max_body_mib",
     "db_max_connections",
+    "max_attachment_mib",
 ];
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             instance_id: None,
             max_body_mib: 32,
             db_max_connections: 10,
+            max_attachment_mib: 25,
         }
     }
 }

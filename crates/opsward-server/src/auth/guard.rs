@@ -139,6 +139,25 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
             Err(refuse())
         };
     }
+    // Multipart forms (file uploads) carry the token in the form's action URL, because the
+    // body cannot be searched without parsing the whole upload first.
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if is_multipart {
+        let query: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
+        let sent = query
+            .iter()
+            .find(|(k, _)| k == "csrf_token")
+            .map(|(_, v)| v.as_str());
+        return match sent {
+            Some(sent) if secret::constant_time_eq(sent, expected) => Ok(req),
+            _ => Err(refuse()),
+        };
+    }
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod calendar;
 pub mod dashboard;
 pub mod login;
 pub mod people;

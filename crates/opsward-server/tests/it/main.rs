@@ -2,6 +2,7 @@
 
 mod api;
 mod auth;
+mod calendar;
 mod roles;
 mod scheduler;
 

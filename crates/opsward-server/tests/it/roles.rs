@@ -22,6 +22,7 @@ fn unique(prefix: &str) -> String {
 
 enum Body {
     None,
+    Multipart,
     Json(serde_json::Value),
     Form(Vec<(&'static str, String)>),
     Csv(String),
@@ -75,6 +76,31 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
                 password_hash: "x".into(),
             };
             store.create_user(&actor, &user).await.unwrap().id
+        } else if path.contains("/activities/") {
+            app.state
+                .ops
+                .create_activity(&actor, &activity_input(&unique("activity")))
+                .await
+                .unwrap()
+                .id
+        } else if path.contains("/evidence/") {
+            evidence_with_file(app).await.0
+        } else if path.contains("/attachments/") {
+            evidence_with_file(app).await.1
+        } else if path.contains("feeds/") {
+            let secret = secret::random_secret();
+            app.state
+                .ops
+                .create_feed(
+                    &actor,
+                    caller_id,
+                    None,
+                    "matrix",
+                    &secret::hash_secret(&secret),
+                )
+                .await
+                .unwrap()
+                .id
         } else if path.contains("/tokens/") {
             let secret = secret::new_api_token();
             let token = NewApiToken {
@@ -91,6 +117,21 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         path = path.replace("{id}", &id.to_string());
     }
     path = path.replace("{practice}", "certificates");
+    if path.contains("{file}") {
+        let token = secret::random_secret();
+        app.state
+            .ops
+            .create_feed(
+                &actor,
+                caller_id,
+                None,
+                "matrix",
+                &secret::hash_secret(&token),
+            )
+            .await
+            .unwrap();
+        path = path.replace("{file}", &format!("{token}.ics"));
+    }
     let name = unique("new");
     let body = match (spec.method.as_str(), spec.path) {
         ("POST" | "PUT", "/api/v1/assets" | "/api/v1/assets/{id}") => {
@@ -110,6 +151,24 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             Body::Json(serde_json::json!({"display_name": "Renamed"}))
         }
         ("POST", "/api/v1/tokens") => Body::Json(serde_json::json!({"name": "ci"})),
+        ("POST" | "PUT", "/api/v1/activities" | "/api/v1/activities/{id}") => Body::Json(
+            serde_json::json!({"title": name, "practice": "general", "starts_local": "2026-01-05T09:00:00", "rrule": "FREQ=WEEKLY"}),
+        ),
+        ("POST", "/api/v1/activities/{id}/complete") => {
+            Body::Json(serde_json::json!({"result": "passed"}))
+        }
+        ("POST", "/api/v1/ical-feeds") => Body::Json(serde_json::json!({"name": name})),
+        ("POST", "/calendar/activities" | "/calendar/activities/{id}") => Body::Form(vec![
+            ("title", name),
+            ("practice", "patches".into()),
+            ("starts_local", "2026-01-05T09:00".into()),
+            ("timezone", "Europe/Berlin".into()),
+            ("rrule", "FREQ=MONTHLY;BYDAY=2WE".into()),
+            ("duration_minutes", "60".into()),
+            ("active", "true".into()),
+        ]),
+        ("POST", "/calendar/activities/{id}/complete") => Body::Multipart,
+        ("POST", "/calendar/feeds") => Body::Form(vec![("name", name)]),
         ("POST", "/assets" | "/assets/{id}") => Body::Form(vec![
             ("name", name),
             ("kind", "host".into()),
@@ -140,6 +199,56 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
     (path, body)
 }
 
+fn activity_input(title: &str) -> opsward_ops::ActivityInput {
+    opsward_ops::ActivityInput {
+        title: title.into(),
+        practice: opsward_core::practice::Practice::Resilience,
+        template: None,
+        description: String::new(),
+        rrule: "FREQ=WEEKLY;BYDAY=TU".into(),
+        starts_local: chrono::NaiveDate::from_ymd_opt(2026, 1, 6)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap(),
+        timezone: "UTC".into(),
+        duration_minutes: 30,
+        owner_team_id: None,
+        owner_person_id: None,
+        asset_id: None,
+        active: true,
+    }
+}
+
+/// Evidence from an automated run with one stored file: (evidence id, attachment id).
+async fn evidence_with_file(app: &TestApp) -> (i64, i64) {
+    let sha256 = app.state.attachments.save(b"backup restored").unwrap();
+    let file = opsward_ops::store::NewAttachment {
+        filename: "restore.log".into(),
+        content_type: "text/plain".into(),
+        size_bytes: 15,
+        sha256,
+    };
+    let input = opsward_ops::EvidenceInput {
+        occurrence_at: None,
+        result: opsward_ops::EvidenceResult::Passed,
+        notes: String::new(),
+        links: vec![],
+    };
+    let e = app
+        .state
+        .ops
+        .record_run(
+            &Actor::system("test"),
+            opsward_core::practice::Practice::Resilience,
+            "restore test",
+            &input,
+            &[file],
+        )
+        .await
+        .unwrap();
+    (e.id, e.attachments[0].id)
+}
+
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Allowed,
@@ -160,6 +269,14 @@ async fn call(app: &TestApp, spec: &RouteSpec, token: Option<&str>, caller_id: i
         Body::Json(v) => req.json(&v),
         Body::Form(f) => req.form(&f),
         Body::Csv(c) => req.header(header::CONTENT_TYPE, "text/csv").body(c),
+        Body::Multipart => req.multipart(
+            reqwest::multipart::Form::new()
+                .text("result", "partial")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(b"log line".to_vec()).file_name("run.log"),
+                ),
+        ),
     };
     let response = req.send().await.unwrap();
     let status = response.status();
@@ -230,6 +347,7 @@ fn route_table_follows_the_access_policy() {
         "/api/v1/openapi.json",
         "/static/app.css",
         "/static/htmx.min.js",
+        "/ical/{file}",
         "/login",
     ];
     for r in route_table() {
@@ -237,7 +355,9 @@ fn route_table_follows_the_access_policy() {
             || r.path.starts_with("/api/v1/users")
             || r.path == "/api/v1/audit"
             || r.path == "/api/v1/jobs";
-        let own_session_or_tokens = r.path.contains("tokens") || r.path == "/logout";
+        // Personal credentials: every signed-in user manages their own.
+        let own_session_or_tokens =
+            r.path.contains("tokens") || r.path.contains("feeds") || r.path == "/logout";
         match r.access {
             Access::Public => assert!(
                 PUBLIC_ROUTES.contains(&r.path),

@@ -30,6 +30,8 @@ pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
                 .unwrap_or_else(default_instance_id),
             ..SchedulerConfig::default()
         },
+        attachments_dir: config.data_dir.join("attachments"),
+        max_attachment_bytes: config.max_attachment_mib.max(1) * 1024 * 1024,
         ..ServerConfig::default()
     };
     opsward_server::run(

@@ -1,0 +1,18 @@
+//! The operations calendar that every practice plugs into: recurring activities (RFC 5545
+//! recurrence rules in a time zone), their occurrences and whether each is done, upcoming or
+//! overdue, the evidence that proves an occurrence happened (with attachments), evidence
+//! exports for auditors, and iCal feeds.
+//!
+//! Pure rules (recurrence, states, iCal text) are separate from storage (`store`), so they
+//! are tested without a database.
+
+pub mod attachments;
+pub mod export;
+pub mod ical;
+pub mod model;
+pub mod recurrence;
+pub mod store;
+pub mod templates;
+
+pub use model::*;
+pub use store::OpsStore;

@@ -1,0 +1,3 @@
+//! Calendar storage and rules, on SQLite and PostgreSQL.
+
+mod calendar;

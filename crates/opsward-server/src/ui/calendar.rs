@@ -1,0 +1,923 @@
+//! Calendar pages: agenda, week and month views, activity pages with the evidence form,
+//! the evidence list and report, and iCal feed management.
+
+use super::{error_response, non_empty, render, render_with, Choice, Nav, UiForm};
+use crate::{
+    api::{
+        calendar::{
+            create_feed_for, evidence_from_request, query_evidence, revoke_feed_checked, window,
+            EvidenceQuery,
+        },
+        Caller,
+    },
+    auth::Principal,
+    error::ApiError,
+    AppState,
+};
+use askama::Template;
+use axum::{
+    extract::{Path, Query, Request, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Utc, Weekday};
+use opsward_core::{practice::Practice, FieldError};
+use opsward_ops::{
+    templates::TEMPLATES, Activity, ActivityInput, CalendarFilter, Evidence, IcalFeed, Occurrence,
+    OccurrenceState,
+};
+use opsward_store::StoreError;
+use serde::{Deserialize, Serialize};
+
+fn practice_choices(current: &str) -> Vec<Choice> {
+    Choice::list(Practice::ALL.iter().map(|p| p.as_str()), current)
+}
+
+async fn team_choices(state: &AppState, current: &str) -> Result<Vec<Choice>, StoreError> {
+    Ok(state
+        .store
+        .list_teams()
+        .await?
+        .into_iter()
+        .map(|t| Choice {
+            selected: t.id.to_string() == current,
+            value: t.id.to_string(),
+            label: t.name,
+        })
+        .collect())
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct CalendarParams {
+    #[serde(default)]
+    view: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    practice: String,
+    #[serde(default)]
+    owner_team_id: String,
+}
+
+pub struct DayCell {
+    label: String,
+    in_range: bool,
+    items: Vec<CellItem>,
+}
+
+pub struct CellItem {
+    activity_id: i64,
+    title: String,
+    time: String,
+    state: OccurrenceState,
+}
+
+#[derive(Template)]
+#[template(path = "calendar/index.html")]
+struct CalendarPage {
+    nav: Nav,
+    views: Vec<Choice>,
+    date: String,
+    practices: Vec<Choice>,
+    teams: Vec<Choice>,
+    heading: String,
+    prev_link: String,
+    next_link: String,
+    overdue: usize,
+    occurrences: Vec<Occurrence>,
+    grid: Vec<Vec<DayCell>>,
+    weekdays: [&'static str; 7],
+}
+
+fn monday_of(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(p): Query<CalendarParams>,
+) -> Response {
+    let today = Utc::now().date_naive();
+    let date = match non_empty(&p.date) {
+        None => today,
+        Some(d) => match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => return error_response(ApiError::bad_request("date must be YYYY-MM-DD")),
+        },
+    };
+    let view = match p.view.as_str() {
+        "month" | "week" => p.view.clone(),
+        _ => "agenda".to_string(),
+    };
+    let practice = match non_empty(&p.practice).map(|s| s.parse::<Practice>()) {
+        Some(Err(e)) => return error_response(ApiError::bad_request(e)),
+        Some(Ok(pr)) => Some(pr),
+        None => None,
+    };
+    let team = non_empty(&p.owner_team_id).and_then(|t| t.parse::<i64>().ok());
+    // The window each view shows, and how far "earlier"/"later" move.
+    let (from, to, step, heading) = match view.as_str() {
+        "month" => {
+            let first =
+                NaiveDate::from_ymd_opt(date.year(), date.month(), 1).expect("first of month");
+            let next = if date.month() == 12 {
+                NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(date.year(), date.month() + 1, 1)
+            }
+            .expect("first of next month");
+            (
+                monday_of(first),
+                monday_of(next - Duration::days(1)) + Duration::days(7),
+                (next - first).num_days(),
+                first.format("%B %Y").to_string(),
+            )
+        }
+        "week" => {
+            let start = monday_of(date);
+            (
+                start,
+                start + Duration::days(7),
+                7,
+                format!("week of {}", start.format("%Y-%m-%d")),
+            )
+        }
+        _ => (
+            date,
+            date + Duration::days(30),
+            30,
+            format!(
+                "{} to {}",
+                date.format("%Y-%m-%d"),
+                (date + Duration::days(29)).format("%Y-%m-%d")
+            ),
+        ),
+    };
+    let (start, end) = match window(Some(from), Some(to), 30) {
+        Ok(w) => w,
+        Err(e) => return error_response(e),
+    };
+    let filter = CalendarFilter {
+        practice,
+        owner_team_id: team,
+        owner_person_id: None,
+        activity_id: None,
+    };
+    let occurrences = match state.ops.occurrences(&filter, start, end, Utc::now()).await {
+        Ok(o) => o,
+        Err(e) => return error_response(e.into()),
+    };
+    let grid = if view == "agenda" {
+        Vec::new()
+    } else {
+        let in_month = |d: NaiveDate| view == "week" || d.month() == date.month();
+        let mut weeks = Vec::new();
+        let mut day = from;
+        while day < to {
+            let mut week = Vec::new();
+            for _ in 0..7 {
+                let items = occurrences
+                    .iter()
+                    .filter(|o| {
+                        o.starts_local
+                            .starts_with(&day.format("%Y-%m-%d").to_string())
+                    })
+                    .map(|o| CellItem {
+                        activity_id: o.activity_id,
+                        title: o.title.clone(),
+                        time: o.starts_local[11..].to_string(),
+                        state: o.state,
+                    })
+                    .collect();
+                week.push(DayCell {
+                    label: day.format("%-d %b").to_string(),
+                    in_range: in_month(day),
+                    items,
+                });
+                day += Duration::days(1);
+            }
+            weeks.push(week);
+        }
+        weeks
+    };
+    let teams = match team_choices(&state, &p.owner_team_id).await {
+        Ok(t) => t,
+        Err(e) => return error_response(e.into()),
+    };
+    let link = |d: NaiveDate| {
+        let params = CalendarParams {
+            view: view.clone(),
+            date: d.format("%Y-%m-%d").to_string(),
+            practice: p.practice.clone(),
+            owner_team_id: p.owner_team_id.clone(),
+        };
+        format!(
+            "/calendar?{}",
+            serde_urlencoded::to_string(&params).unwrap_or_default()
+        )
+    };
+    let step = Duration::days(step);
+    let prev_date = if view == "month" {
+        NaiveDate::from_ymd_opt(date.year(), date.month(), 1).expect("month") - Duration::days(1)
+    } else {
+        date - step
+    };
+    let next_date = if view == "month" {
+        NaiveDate::from_ymd_opt(date.year(), date.month(), 1).expect("month") + Duration::days(32)
+    } else {
+        date + step
+    };
+    render(&CalendarPage {
+        nav: Nav::new(&caller, "calendar"),
+        views: Choice::list(["agenda", "week", "month"], &view),
+        date: date.format("%Y-%m-%d").to_string(),
+        practices: practice_choices(practice.map_or("", |p| p.as_str())),
+        teams,
+        heading,
+        prev_link: link(prev_date),
+        next_link: link(next_date),
+        overdue: occurrences
+            .iter()
+            .filter(|o| o.state == OccurrenceState::Overdue)
+            .count(),
+        occurrences,
+        grid,
+        weekdays: [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ]
+        .map(weekday_name),
+    })
+}
+
+fn weekday_name(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "Mon",
+        Weekday::Tue => "Tue",
+        Weekday::Wed => "Wed",
+        Weekday::Thu => "Thu",
+        Weekday::Fri => "Fri",
+        Weekday::Sat => "Sat",
+        Weekday::Sun => "Sun",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "calendar/activity.html")]
+struct ActivityPage {
+    nav: Nav,
+    activity: Activity,
+    owner: String,
+    occurrences: Vec<Occurrence>,
+    evidence: Vec<Evidence>,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+async fn activity_page(
+    state: &AppState,
+    caller: &Principal,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let load = async {
+        let activity = state.ops.get_activity(id).await?;
+        let now = Utc::now();
+        let filter = CalendarFilter {
+            activity_id: Some(id),
+            ..Default::default()
+        };
+        let occurrences = state
+            .ops
+            .occurrences(
+                &filter,
+                now - Duration::days(90),
+                now + Duration::days(90),
+                now,
+            )
+            .await?;
+        let evidence = state
+            .ops
+            .list_evidence(None, Some(id), None, None, 200)
+            .await?;
+        let owner = match (activity.owner_team_id, activity.owner_person_id) {
+            (Some(t), _) => state
+                .store
+                .get_team(t)
+                .await
+                .map(|t| format!("team {}", t.name))
+                .unwrap_or_default(),
+            (_, Some(p)) => state
+                .store
+                .get_person(p)
+                .await
+                .map(|p| p.name)
+                .unwrap_or_default(),
+            _ => "nobody".into(),
+        };
+        Ok::<_, StoreError>((activity, occurrences, evidence, owner))
+    };
+    match load.await {
+        Ok((activity, occurrences, evidence, owner)) => render_with(
+            status,
+            &ActivityPage {
+                nav: Nav::new(caller, "calendar"),
+                activity,
+                owner,
+                occurrences,
+                evidence,
+                error,
+                notice,
+            },
+        ),
+        Err(e) => error_response(e.into()),
+    }
+}
+
+pub async fn activity(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    activity_page(&state, &caller, id, StatusCode::OK, None, None).await
+}
+
+/// The evidence form (multipart, with files) for one occurrence.
+pub async fn complete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Response {
+    let outcome = async {
+        let (input, files) = evidence_from_request(&state, req).await?;
+        Ok::<_, ApiError>(
+            state
+                .ops
+                .complete(&caller.actor(), id, &input, &files)
+                .await?,
+        )
+    };
+    match outcome.await {
+        Ok(e) => {
+            let notice = format!(
+                "Evidence #{} recorded ({}, {} file(s)).",
+                e.id,
+                e.result,
+                e.attachments.len()
+            );
+            activity_page(&state, &caller, id, StatusCode::CREATED, None, Some(notice)).await
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => super::error_response(e),
+        Err(e) => {
+            let mut message = e.message;
+            for d in &e.details {
+                message = format!("{}: {}", d.field, d.message);
+            }
+            activity_page(&state, &caller, id, e.status, Some(message), None).await
+        }
+    }
+}
+
+/// The activity form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ActivityForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    practice: String,
+    #[serde(default)]
+    template: String,
+    #[serde(default)]
+    starts_local: String,
+    #[serde(default)]
+    timezone: String,
+    #[serde(default)]
+    rrule: String,
+    #[serde(default)]
+    duration_minutes: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    active: Option<String>,
+}
+
+struct FormView {
+    title: String,
+    template: String,
+    starts_local: String,
+    timezone: String,
+    rrule: String,
+    duration_minutes: String,
+    description: String,
+    active: bool,
+}
+
+impl ActivityForm {
+    fn view(&self) -> FormView {
+        FormView {
+            title: self.title.clone(),
+            template: self.template.clone(),
+            starts_local: self.starts_local.clone(),
+            timezone: self.timezone.clone(),
+            rrule: self.rrule.clone(),
+            duration_minutes: self.duration_minutes.clone(),
+            description: self.description.clone(),
+            active: self.active.is_some(),
+        }
+    }
+
+    fn from_activity(a: &Activity) -> Self {
+        ActivityForm {
+            title: a.title.clone(),
+            practice: a.practice.to_string(),
+            template: a.template.clone().unwrap_or_default(),
+            starts_local: a.starts_local.format("%Y-%m-%dT%H:%M").to_string(),
+            timezone: a.timezone.clone(),
+            rrule: a.rrule.clone(),
+            duration_minutes: a.duration_minutes.to_string(),
+            owner: match (a.owner_team_id, a.owner_person_id) {
+                (Some(t), _) => format!("team:{t}"),
+                (_, Some(p)) => format!("person:{p}"),
+                _ => String::new(),
+            },
+            description: a.description.clone(),
+            active: a.active.then(|| "true".into()),
+        }
+    }
+
+    fn to_input(&self) -> Result<ActivityInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut err = |field: &str, message: String| {
+            errors.push(FieldError {
+                field: field.into(),
+                message,
+            })
+        };
+        let practice = self
+            .practice
+            .parse::<Practice>()
+            .map_err(|e| err("practice", e))
+            .ok();
+        let text = self.starts_local.trim();
+        let starts = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+            .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+            .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M"))
+            .map_err(|_| err("starts_local", "must look like 2026-01-14T22:00".into()))
+            .ok();
+        let duration = self
+            .duration_minutes
+            .trim()
+            .parse::<i32>()
+            .map_err(|_| err("duration_minutes", "must be a number".into()))
+            .ok();
+        let (mut team, mut person) = (None, None);
+        match self.owner.split_once(':') {
+            None if self.owner.is_empty() => {}
+            Some(("team", id)) => team = id.parse().ok(),
+            Some(("person", id)) => person = id.parse().ok(),
+            _ => err("owner", "choose an owner from the list".into()),
+        }
+        let (Some(practice), Some(starts_local), Some(duration_minutes)) =
+            (practice, starts, duration)
+        else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let input = ActivityInput {
+            title: self.title.clone(),
+            practice,
+            template: non_empty(&self.template),
+            description: self.description.clone(),
+            rrule: self.rrule.clone(),
+            starts_local,
+            timezone: self.timezone.clone(),
+            duration_minutes,
+            owner_team_id: team,
+            owner_person_id: person,
+            asset_id: None,
+            active: self.active.is_some(),
+        }
+        .normalize();
+        input.validate().map_err(|e| e.errors)?;
+        Ok(input)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "calendar/form.html")]
+struct FormPage {
+    nav: Nav,
+    id: Option<i64>,
+    form: FormView,
+    templates: Vec<Choice>,
+    practices: Vec<Choice>,
+    owners: Vec<Choice>,
+    errors: Vec<FieldError>,
+}
+
+async fn form_page(
+    state: &AppState,
+    caller: &Principal,
+    id: Option<i64>,
+    form: &ActivityForm,
+    errors: Vec<FieldError>,
+) -> Response {
+    let owners = async {
+        let teams = state.store.list_teams().await?;
+        let people = state.store.list_people().await?;
+        let teams = teams
+            .into_iter()
+            .map(|t| (format!("team:{}", t.id), format!("Team: {}", t.name)));
+        let people = people.into_iter().map(|p| {
+            (
+                format!("person:{}", p.id),
+                format!("{} <{}>", p.name, p.email),
+            )
+        });
+        Ok::<_, StoreError>(
+            teams
+                .chain(people)
+                .map(|(value, label)| Choice {
+                    selected: value == form.owner,
+                    value,
+                    label,
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let owners = match owners.await {
+        Ok(o) => o,
+        Err(e) => return error_response(e.into()),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let templates = TEMPLATES
+        .iter()
+        .map(|t| Choice {
+            value: t.key.into(),
+            label: t.title.into(),
+            selected: t.key == form.template,
+        })
+        .collect();
+    render_with(
+        status,
+        &FormPage {
+            nav: Nav::new(caller, "calendar"),
+            id,
+            form: form.view(),
+            templates,
+            practices: practice_choices(&form.practice),
+            owners,
+            errors,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    #[serde(default)]
+    template: String,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<NewQuery>,
+) -> Response {
+    let tomorrow = (Utc::now() + Duration::days(1)).date_naive();
+    let mut form = ActivityForm {
+        practice: "general".into(),
+        starts_local: format!("{}T09:00", tomorrow.format("%Y-%m-%d")),
+        timezone: "UTC".into(),
+        duration_minutes: "60".into(),
+        active: Some("true".into()),
+        ..Default::default()
+    };
+    if let Some(t) = TEMPLATES.iter().find(|t| t.key == q.template) {
+        form.title = t.title.into();
+        form.practice = t.practice.to_string();
+        form.template = t.key.into();
+        form.rrule = t.rrule.into();
+        form.duration_minutes = t.duration_minutes.to_string();
+        form.description = t.description.into();
+    }
+    form_page(&state, &caller, None, &form, Vec::new()).await
+}
+
+fn form_errors(e: StoreError) -> Result<Vec<FieldError>, StoreError> {
+    match e {
+        StoreError::Invalid(v) => Ok(v.errors),
+        other => Err(other),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<ActivityForm>,
+) -> Response {
+    let input = match form.to_input() {
+        Ok(i) => i,
+        Err(errors) => return form_page(&state, &caller, None, &form, errors).await,
+    };
+    match state.ops.create_activity(&caller.actor(), &input).await {
+        Ok(a) => Redirect::to(&format!("/calendar/activities/{}", a.id)).into_response(),
+        Err(e) => match form_errors(e) {
+            Ok(errors) => form_page(&state, &caller, None, &form, errors).await,
+            Err(e) => error_response(e.into()),
+        },
+    }
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match state.ops.get_activity(id).await {
+        Ok(a) => {
+            form_page(
+                &state,
+                &caller,
+                Some(id),
+                &ActivityForm::from_activity(&a),
+                Vec::new(),
+            )
+            .await
+        }
+        Err(e) => error_response(e.into()),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    UiForm(form): UiForm<ActivityForm>,
+) -> Response {
+    let input = match form.to_input() {
+        Ok(i) => i,
+        Err(errors) => return form_page(&state, &caller, Some(id), &form, errors).await,
+    };
+    match state.ops.update_activity(&caller.actor(), id, &input).await {
+        Ok(a) => Redirect::to(&format!("/calendar/activities/{}", a.id)).into_response(),
+        Err(e) => match form_errors(e) {
+            Ok(errors) => form_page(&state, &caller, Some(id), &form, errors).await,
+            Err(e) => error_response(e.into()),
+        },
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match state.ops.delete_activity(&caller.actor(), id).await {
+        Ok(()) => Redirect::to("/calendar").into_response(),
+        Err(e) => error_response(e.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct EvidenceParams {
+    #[serde(default)]
+    practice: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+impl EvidenceParams {
+    fn query(&self) -> Result<EvidenceQuery, ApiError> {
+        let day = |s: &str, field: &str| -> Result<Option<NaiveDate>, ApiError> {
+            non_empty(s)
+                .map(|d| {
+                    NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                        .map_err(|_| ApiError::bad_request(format!("{field} must be YYYY-MM-DD")))
+                })
+                .transpose()
+        };
+        Ok(EvidenceQuery {
+            practice: non_empty(&self.practice)
+                .map(|p| p.parse::<Practice>())
+                .transpose()
+                .map_err(ApiError::bad_request)?,
+            activity_id: None,
+            from: day(&self.from, "from")?,
+            to: day(&self.to, "to")?,
+            limit: Some(10_000),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "calendar/evidence.html")]
+struct EvidencePage {
+    nav: Nav,
+    practices: Vec<Choice>,
+    from: String,
+    to: String,
+    query: String,
+    evidence: Vec<Evidence>,
+}
+
+pub async fn evidence(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(p): Query<EvidenceParams>,
+) -> Response {
+    let q = match p.query() {
+        Ok(q) => q,
+        Err(e) => return error_response(e),
+    };
+    match query_evidence(&state, &q).await {
+        Ok(evidence) => render(&EvidencePage {
+            nav: Nav::new(&caller, "calendar"),
+            practices: practice_choices(&p.practice),
+            query: serde_urlencoded::to_string(&q).unwrap_or_default(),
+            from: p.from,
+            to: p.to,
+            evidence,
+        }),
+        Err(e) => error_response(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "calendar/report.html")]
+struct ReportPage {
+    period: String,
+    practice: String,
+    generated: String,
+    occurrences: Vec<Occurrence>,
+    evidence: Vec<Evidence>,
+    done: usize,
+    overdue: usize,
+    total: usize,
+}
+
+/// A printable page an auditor can keep: what was scheduled in the period, whether each
+/// occurrence has evidence, and every evidence record with its attachments' checksums.
+pub async fn report(State(state): State<AppState>, Query(p): Query<EvidenceParams>) -> Response {
+    let mut q = match p.query() {
+        Ok(q) => q,
+        Err(e) => return error_response(e),
+    };
+    let today = Utc::now().date_naive();
+    let to = q.to.unwrap_or(today + Duration::days(1));
+    let from = q.from.unwrap_or(to - Duration::days(90));
+    (q.from, q.to) = (Some(from), Some(to));
+    let (start, end) = match window(Some(from), Some(to), 90) {
+        Ok(w) => w,
+        Err(e) => return error_response(e),
+    };
+    let filter = CalendarFilter {
+        practice: q.practice,
+        ..Default::default()
+    };
+    let loaded = async {
+        let occurrences = state
+            .ops
+            .occurrences(&filter, start, end, Utc::now())
+            .await?;
+        let evidence = query_evidence(&state, &q).await?;
+        Ok::<_, ApiError>((occurrences, evidence))
+    };
+    match loaded.await {
+        Ok((occurrences, evidence)) => render(&ReportPage {
+            period: format!("{from} to {}", to - Duration::days(1)),
+            practice: q.practice.map(|p| p.to_string()).unwrap_or_default(),
+            generated: Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            done: occurrences
+                .iter()
+                .filter(|o| o.state == OccurrenceState::Done)
+                .count(),
+            overdue: occurrences
+                .iter()
+                .filter(|o| o.state == OccurrenceState::Overdue)
+                .count(),
+            total: occurrences.len(),
+            occurrences,
+            evidence,
+        }),
+        Err(e) => error_response(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "calendar/feeds.html")]
+struct FeedsPage {
+    nav: Nav,
+    feeds: Vec<(IcalFeed, String)>,
+    teams: Vec<Choice>,
+    new_url: Option<String>,
+    error: Option<String>,
+}
+
+async fn feeds_page(
+    state: &AppState,
+    caller: &Principal,
+    status: StatusCode,
+    new_url: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let load = async {
+        let teams = state.store.list_teams().await?;
+        let feeds = state.ops.list_feeds(caller.user.id).await?;
+        Ok::<_, StoreError>((teams, feeds))
+    };
+    match load.await {
+        Ok((teams, feeds)) => {
+            let feeds = feeds
+                .into_iter()
+                .map(|f| {
+                    let of = f
+                        .team_id
+                        .and_then(|id| teams.iter().find(|t| t.id == id))
+                        .map_or("me".to_string(), |t| format!("team {}", t.name));
+                    (f, of)
+                })
+                .collect();
+            let teams = teams
+                .into_iter()
+                .map(|t| Choice {
+                    value: t.id.to_string(),
+                    label: t.name,
+                    selected: false,
+                })
+                .collect();
+            render_with(
+                status,
+                &FeedsPage {
+                    nav: Nav::new(caller, "calendar"),
+                    feeds,
+                    teams,
+                    new_url,
+                    error,
+                },
+            )
+        }
+        Err(e) => error_response(e.into()),
+    }
+}
+
+pub async fn feeds(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    feeds_page(&state, &caller, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct FeedForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    team_id: String,
+}
+
+pub async fn create_feed(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: axum::http::HeaderMap,
+    UiForm(form): UiForm<FeedForm>,
+) -> Response {
+    let team = non_empty(&form.team_id).and_then(|t| t.parse::<i64>().ok());
+    match create_feed_for(&state, &caller, &form.name, team).await {
+        Ok(created) => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let url = format!("http://{host}{}", created.path);
+            feeds_page(&state, &caller, StatusCode::CREATED, Some(url), None).await
+        }
+        Err(e) => feeds_page(&state, &caller, e.status, None, Some(e.message)).await,
+    }
+}
+
+pub async fn revoke_feed(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match revoke_feed_checked(&state, &caller, id).await {
+        Ok(_) => Redirect::to("/calendar/feeds").into_response(),
+        Err(e) => error_response(e),
+    }
+}
