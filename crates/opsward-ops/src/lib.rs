@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod export;
 pub mod ical;
 pub mod model;
+pub mod notifications;
 pub mod recurrence;
 pub mod store;
 pub mod templates;

@@ -16,6 +16,11 @@ pub const SQLITE: Embedded = &[
         "calendar",
         include_str!("../migrations/sqlite/0002_calendar.sql"),
     ),
+    (
+        3,
+        "notifications",
+        include_str!("../migrations/sqlite/0003_notifications.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -27,6 +32,11 @@ pub const POSTGRES: Embedded = &[
         2,
         "calendar",
         include_str!("../migrations/postgres/0002_calendar.sql"),
+    ),
+    (
+        3,
+        "notifications",
+        include_str!("../migrations/postgres/0003_notifications.sql"),
     ),
 ];
 

@@ -6,6 +6,8 @@
 //! run in parallel without seeing each other. A missing PostgreSQL fails the test: it is
 //! never skipped.
 
+pub mod smtp;
+
 use opsward_core::asset::{AssetInput, AssetKind, Criticality};
 use opsward_store::{Store, StoreSettings};
 use rand::Rng;

@@ -3,6 +3,5 @@
 
 mod chat;
 mod smtp;
-mod smtp_peer;
 mod support;
 mod webhook;

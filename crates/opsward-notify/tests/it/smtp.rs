@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use opsward_notify::{deliver, ChannelConfig, DeliveryError, EmailConfig, SmtpSecurity};
 
-use crate::smtp_peer::{Mode, SmtpPeer, TlsFixture, SMTP_PASSWORD, SMTP_USER};
 use crate::support::{closed_port, notification, silent_listener};
+use opsward_testkit::smtp::{Mode, SmtpPeer, TlsFixture, SMTP_PASSWORD, SMTP_USER};
 
 fn email(port: u16, security: SmtpSecurity) -> EmailConfig {
     EmailConfig {

@@ -1,3 +1,4 @@
 //! Calendar storage and rules, on SQLite and PostgreSQL.
 
 mod calendar;
+mod notifications;

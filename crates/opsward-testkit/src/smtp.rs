@@ -10,7 +10,8 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::support::WAIT;
+/// Every wait on the SMTP peer is bounded by this.
+pub const WAIT: Duration = Duration::from_secs(20);
 
 pub const SMTP_USER: &str = "opsward";
 pub const SMTP_PASSWORD: &str = "correct horse battery";

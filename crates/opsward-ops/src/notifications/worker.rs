@@ -1,0 +1,149 @@
+//! Delivering queued messages: every due row at once, each bounded by its channel's
+//! timeout, so one slow or broken channel delays only its own messages.
+
+use super::{store::Result, Notifier};
+use chrono::{DateTime, Duration, Utc};
+use opsward_core::job::retry_delay;
+use opsward_notify::{Notification, Severity};
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct DeliveryPolicy {
+    /// First retry delay; doubles per attempt up to `cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// After this many failed attempts a message is dead (kept, visible, not retried).
+    pub max_attempts: i32,
+    /// How long a worker may hold a claimed message before another may take it.
+    pub lease: Duration,
+    pub batch: i64,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        DeliveryPolicy {
+            retry_base: Duration::seconds(30),
+            retry_cap: Duration::hours(1),
+            max_attempts: opsward_notify::MAX_ATTEMPTS as i32,
+            lease: Duration::minutes(5),
+            batch: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryReport {
+    pub delivered: u32,
+    pub retrying: u32,
+    pub dead: u32,
+}
+
+impl Notifier {
+    /// Send every due message once. Safe to run from several servers at a time.
+    pub async fn deliver_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        policy: &DeliveryPolicy,
+    ) -> Result<DeliveryReport> {
+        let claimed = self
+            .claim_due(worker, now, now + policy.lease, policy.batch)
+            .await?;
+        let mut sends = tokio::task::JoinSet::new();
+        for c in claimed {
+            sends.spawn(async move {
+                let result = opsward_notify::deliver(&c.channel, &c.notification).await;
+                (c.entry, result)
+            });
+        }
+        let mut report = DeliveryReport::default();
+        while let Some(joined) = sends.join_next().await {
+            let Ok((entry, result)) = joined else {
+                continue;
+            };
+            let attempt = entry.attempts + 1;
+            let finished = Utc::now().max(now);
+            let outcome = match &result {
+                Ok(_) => {
+                    report.delivered += 1;
+                    self.finish(
+                        entry.id,
+                        worker,
+                        "delivered",
+                        entry.next_attempt_at,
+                        None,
+                        finished,
+                    )
+                    .await
+                }
+                Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+                    report.retrying += 1;
+                    let next = now + retry_delay(attempt, policy.retry_base, policy.retry_cap);
+                    tracing::warn!(outbox = entry.id, attempt, error = %e, "notification not delivered; will retry");
+                    self.finish(
+                        entry.id,
+                        worker,
+                        "pending",
+                        next,
+                        Some(&e.to_string()),
+                        finished,
+                    )
+                    .await
+                }
+                Err(e) => {
+                    report.dead += 1;
+                    tracing::error!(outbox = entry.id, attempt, error = %e, "notification given up");
+                    self.finish(
+                        entry.id,
+                        worker,
+                        "dead",
+                        entry.next_attempt_at,
+                        Some(&e.to_string()),
+                        finished,
+                    )
+                    .await
+                }
+            };
+            if let Err(e) = outcome {
+                tracing::error!(outbox = entry.id, error = %e, "could not record a delivery result");
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// One message that lists several.
+pub(crate) fn digest_of(items: &[Notification], now: DateTime<Utc>) -> Notification {
+    let severity = items
+        .iter()
+        .map(|n| n.severity)
+        .max()
+        .unwrap_or(Severity::Info);
+    let mut body = format!("{} notification(s) since the last digest:\n\n", items.len());
+    for n in items {
+        body.push_str(&format!(
+            "- [{}] {}{}\n",
+            n.severity,
+            n.subject,
+            n.link
+                .as_ref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default()
+        ));
+    }
+    Notification {
+        id: format!(
+            "digest:{}:{}",
+            items.first().map_or("", |n| n.id.as_str()),
+            now.format("%Y-%m-%d")
+        ),
+        subject: format!("opsward digest: {} notification(s)", items.len()),
+        body_text: body,
+        body_html: None,
+        severity,
+        practice: "general".into(),
+        link: None,
+        event: "digest".into(),
+        occurred_at: now,
+    }
+}
