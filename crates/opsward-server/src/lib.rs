@@ -64,6 +64,7 @@ pub struct AppState {
     pub jobs: Arc<JobRegistry>,
     /// The operations calendar on the same database.
     pub ops: opsward_ops::OpsStore,
+    pub notifier: opsward_ops::notifications::Notifier,
     pub attachments: opsward_ops::attachments::AttachmentStore,
 }
 
@@ -75,6 +76,7 @@ impl AppState {
     pub fn with_jobs(store: Arc<dyn Store>, config: ServerConfig, jobs: JobRegistry) -> Self {
         AppState {
             ops: opsward_ops::OpsStore::new(store.as_ref()),
+            notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
             attachments: opsward_ops::attachments::AttachmentStore::new(
                 &config.attachments_dir,
                 config.max_attachment_bytes,

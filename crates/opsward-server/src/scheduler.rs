@@ -82,6 +82,12 @@ impl JobRegistry {
         let mut registry = Self::default();
         registry.register("maintenance.prune_sessions", PruneSessions);
         registry.every("maintenance.prune_sessions", ChronoDuration::hours(1));
+        registry.register("calendar.notify", CalendarNotify);
+        registry.every("calendar.notify", ChronoDuration::minutes(5));
+        registry.register("notifications.deliver", DeliverNotifications);
+        registry.every("notifications.deliver", ChronoDuration::minutes(1));
+        registry.register("notifications.digest", CollectDigests);
+        registry.every("notifications.digest", ChronoDuration::days(1));
         registry
     }
 
@@ -114,6 +120,62 @@ impl JobHandler for PruneSessions {
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(pruned, "expired sessions removed");
+        Ok(())
+    }
+}
+
+/// Raise due-soon and overdue events for the calendar.
+struct CalendarNotify;
+
+#[async_trait]
+impl JobHandler for CalendarNotify {
+    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
+        let ops = opsward_ops::OpsStore::new(store.as_ref());
+        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
+        let queued =
+            opsward_ops::notifications::events::check_calendar(&ops, &notifier, Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+        tracing::info!(queued, "calendar checked for notifications");
+        Ok(())
+    }
+}
+
+/// Send what the outbox holds.
+struct DeliverNotifications;
+
+#[async_trait]
+impl JobHandler for DeliverNotifications {
+    async fn run(&self, store: &Arc<dyn Store>, job: &Job) -> Result<(), String> {
+        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
+        let worker = job
+            .lease_owner
+            .clone()
+            .unwrap_or_else(|| "scheduler".into());
+        let policy = opsward_ops::notifications::DeliveryPolicy::default();
+        let report = notifier
+            .deliver_due(&worker, Utc::now(), &policy)
+            .await
+            .map_err(|e| e.to_string())?;
+        if report != Default::default() {
+            tracing::info!(?report, "notifications delivered");
+        }
+        Ok(())
+    }
+}
+
+/// Fold the day's digest messages into one per rule.
+struct CollectDigests;
+
+#[async_trait]
+impl JobHandler for CollectDigests {
+    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
+        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
+        let created = notifier
+            .collect_digests(Utc::now())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(digests = created.len(), "daily digests queued");
         Ok(())
     }
 }

@@ -301,11 +301,40 @@ pub async fn complete(
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Evidence>)> {
     let (input, files) = evidence_from_request(&state, req).await?;
+    let evidence = complete_and_notify(&state, &caller, id, &input, &files).await?;
+    Ok((StatusCode::CREATED, Json(evidence)))
+}
+
+/// Record the evidence, then tell the activity's owners if the result was not a pass.
+/// A notification problem never loses the evidence: it is logged and the outbox retries.
+pub async fn complete_and_notify(
+    state: &AppState,
+    caller: &Principal,
+    id: i64,
+    input: &EvidenceInput,
+    files: &[NewAttachment],
+) -> ApiResult<Evidence> {
     let evidence = state
         .ops
-        .complete(&caller.actor(), id, &input, &files)
+        .complete(&caller.actor(), id, input, files)
         .await?;
-    Ok((StatusCode::CREATED, Json(evidence)))
+    let owner_team = state
+        .ops
+        .get_activity(id)
+        .await
+        .ok()
+        .and_then(|a| a.owner_team_id);
+    if let Err(e) = opsward_ops::notifications::events::evidence_recorded(
+        &state.notifier,
+        &evidence,
+        owner_team,
+        Utc::now(),
+    )
+    .await
+    {
+        tracing::error!(evidence = evidence.id, error = %e, "could not queue the notification for a failed result");
+    }
+    Ok(evidence)
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod audit;
 pub mod calendar;
+pub mod notifications;
 pub mod people;
 pub mod system;
 pub mod tokens;

@@ -5,8 +5,8 @@ use super::{error_response, non_empty, render, render_with, Choice, Nav, UiForm}
 use crate::{
     api::{
         calendar::{
-            create_feed_for, evidence_from_request, query_evidence, revoke_feed_checked, window,
-            EvidenceQuery,
+            complete_and_notify, create_feed_for, evidence_from_request, query_evidence,
+            revoke_feed_checked, window, EvidenceQuery,
         },
         Caller,
     },
@@ -359,12 +359,7 @@ pub async fn complete(
 ) -> Response {
     let outcome = async {
         let (input, files) = evidence_from_request(&state, req).await?;
-        Ok::<_, ApiError>(
-            state
-                .ops
-                .complete(&caller.actor(), id, &input, &files)
-                .await?,
-        )
+        complete_and_notify(&state, &caller, id, &input, &files).await
     };
     match outcome.await {
         Ok(e) => {

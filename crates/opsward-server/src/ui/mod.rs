@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod dashboard;
 pub mod login;
+pub mod notifications;
 pub mod people;
 pub mod tokens;
 pub mod users;

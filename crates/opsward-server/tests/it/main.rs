@@ -3,6 +3,7 @@
 mod api;
 mod auth;
 mod calendar;
+mod notifications;
 mod roles;
 mod scheduler;
 

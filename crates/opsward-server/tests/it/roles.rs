@@ -76,6 +76,27 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
                 password_hash: "x".into(),
             };
             store.create_user(&actor, &user).await.unwrap().id
+        } else if path.contains("/channels/") {
+            test_channel(app).await
+        } else if path.contains("/rules/") {
+            let channel = test_channel(app).await;
+            let rule = opsward_ops::notifications::RuleInput {
+                name: unique("rule"),
+                channel_id: channel,
+                events: vec![],
+                practice: None,
+                min_severity: opsward_notify::Severity::Info,
+                owner_team_id: None,
+                digest: false,
+                quiet_hours: None,
+                enabled: true,
+            };
+            app.state
+                .notifier
+                .create_rule(&actor, Some(caller_id), &rule)
+                .await
+                .unwrap()
+                .id
         } else if path.contains("/activities/") {
             app.state
                 .ops
@@ -157,6 +178,30 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/api/v1/activities/{id}/complete") => {
             Body::Json(serde_json::json!({"result": "passed"}))
         }
+        ("POST", "/api/v1/notifications/channels") => Body::Json(
+            serde_json::json!({"name": name, "config": {"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "s"}}),
+        ),
+        ("PATCH", "/api/v1/notifications/channels/{id}") => {
+            Body::Json(serde_json::json!({"enabled": false}))
+        }
+        ("POST", "/api/v1/notifications/rules") => {
+            Body::Json(serde_json::json!({"name": name, "channel_id": test_channel(app).await}))
+        }
+        ("POST", "/api/v1/notifications/snooze") => {
+            Body::Json(serde_json::json!({"dedupe_key": "k", "until": "2030-01-01T00:00:00Z"}))
+        }
+        ("POST", "/admin/notifications/channels") => Body::Form(vec![
+            ("name", name),
+            (
+                "config",
+                r#"{"type": "slack", "webhook_url": "http://127.0.0.1:9/slack"}"#.into(),
+            ),
+        ]),
+        ("POST", "/admin/notifications/rules") => Body::Form(vec![
+            ("name", name),
+            ("channel_id", test_channel(app).await.to_string()),
+        ]),
+        ("POST", "/admin/notifications/snooze") => Body::Form(vec![("dedupe_key", "k".into())]),
         ("POST", "/api/v1/ical-feeds") => Body::Json(serde_json::json!({"name": name})),
         ("POST", "/calendar/activities" | "/calendar/activities/{id}") => Body::Form(vec![
             ("title", name),
@@ -217,6 +262,21 @@ fn activity_input(title: &str) -> opsward_ops::ActivityInput {
         asset_id: None,
         active: true,
     }
+}
+
+/// A webhook channel aimed at a closed port: sending to it fails at once.
+async fn test_channel(app: &TestApp) -> i64 {
+    let config = opsward_notify::ChannelConfig::Webhook(opsward_notify::WebhookConfig {
+        url: "http://127.0.0.1:9/hook".into(),
+        secret: "s".into(),
+        timeout_secs: 2,
+    });
+    app.state
+        .notifier
+        .create_channel(&Actor::system("test"), &unique("channel"), &config)
+        .await
+        .unwrap()
+        .id
 }
 
 /// Evidence from an automated run with one stored file: (evidence id, attachment id).
@@ -356,8 +416,10 @@ fn route_table_follows_the_access_policy() {
             || r.path == "/api/v1/audit"
             || r.path == "/api/v1/jobs";
         // Personal credentials: every signed-in user manages their own.
-        let own_session_or_tokens =
-            r.path.contains("tokens") || r.path.contains("feeds") || r.path == "/logout";
+        let own_session_or_tokens = r.path.contains("tokens")
+            || r.path.contains("feeds")
+            || r.path.starts_with("/api/v1/notifications/rules")
+            || r.path == "/logout";
         match r.access {
             Access::Public => assert!(
                 PUBLIC_ROUTES.contains(&r.path),

@@ -1,0 +1,317 @@
+//! The notifications admin page: channels, rules, delivery state.
+
+use super::{error_response, non_empty, render_with, Choice, Nav, UiForm};
+use crate::{
+    api::{
+        notifications::{create_rule_for, delete_rule_checked, send_test},
+        Caller,
+    },
+    auth::Principal,
+    AppState,
+};
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use chrono::{Duration, Utc};
+use opsward_core::practice::Practice;
+use opsward_notify::{ChannelConfig, Severity};
+use opsward_ops::notifications::{Channel, OutboxEntry, QuietHours, Rule, RuleInput};
+use opsward_store::StoreError;
+use serde::Deserialize;
+
+const CONFIG_EXAMPLE: &str = r#"{"type": "webhook", "url": "https://hooks.example.com/opsward", "secret": "change-me", "timeout_secs": 10}"#;
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    nav: Nav,
+    channels: Vec<Channel>,
+    channel_choices: Vec<Choice>,
+    rules: Vec<(Rule, String)>,
+    practices: Vec<Choice>,
+    outbox: Vec<(OutboxEntry, String)>,
+    config_example: &'static str,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+async fn page_with(
+    state: &AppState,
+    caller: &Principal,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let load = async {
+        Ok::<_, StoreError>((
+            state.notifier.list_channels().await?,
+            state.notifier.list_rules().await?,
+            state.notifier.list_outbox(None, 100).await?,
+        ))
+    };
+    let (channels, rules, outbox) = match load.await {
+        Ok(v) => v,
+        Err(e) => return error_response(e.into()),
+    };
+    let name_of = |id: i64| {
+        channels
+            .iter()
+            .find(|c| c.id == id)
+            .map_or_else(|| format!("#{id}"), |c| c.name.clone())
+    };
+    let rules = rules.into_iter().map(|r| {
+        let n = name_of(r.channel_id);
+        (r, n)
+    });
+    let outbox = outbox.into_iter().map(|e| {
+        let n = name_of(e.channel_id);
+        (e, n)
+    });
+    render_with(
+        status,
+        &NotificationsPage {
+            nav: Nav::new(caller, "notifications"),
+            channel_choices: channels
+                .iter()
+                .map(|c| Choice {
+                    value: c.id.to_string(),
+                    label: c.name.clone(),
+                    selected: false,
+                })
+                .collect(),
+            rules: rules.collect(),
+            outbox: outbox.collect(),
+            channels,
+            practices: Choice::list(Practice::ALL.iter().map(|p| p.as_str()), ""),
+            config_example: CONFIG_EXAMPLE,
+            error,
+            notice,
+        },
+    )
+}
+
+pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    page_with(&state, &caller, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ChannelForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    config: String,
+}
+
+pub async fn create_channel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<ChannelForm>,
+) -> Response {
+    let config: ChannelConfig = match serde_json::from_str(&form.config) {
+        Ok(c) => c,
+        Err(e) => {
+            return page_with(
+                &state,
+                &caller,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(format!("configuration: {e}")),
+                None,
+            )
+            .await
+        }
+    };
+    match state
+        .notifier
+        .create_channel(&caller.actor(), form.name.trim(), &config)
+        .await
+    {
+        Ok(_) => Redirect::to("/admin/notifications").into_response(),
+        Err(e) => {
+            let api: crate::error::ApiError = e.into();
+            page_with(&state, &caller, api.status, Some(describe(&api)), None).await
+        }
+    }
+}
+
+fn describe(e: &crate::error::ApiError) -> String {
+    if e.details.is_empty() {
+        e.message.clone()
+    } else {
+        e.details
+            .iter()
+            .map(|d| format!("{}: {}", d.field, d.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+pub async fn test_channel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match send_test(&state, &caller, id).await {
+        Ok(r) if r.delivered => {
+            page_with(
+                &state,
+                &caller,
+                StatusCode::OK,
+                None,
+                Some(format!("Test message delivered: {}", r.detail)),
+            )
+            .await
+        }
+        Ok(r) => {
+            page_with(
+                &state,
+                &caller,
+                StatusCode::OK,
+                Some(format!("Test message failed: {}", r.detail)),
+                None,
+            )
+            .await
+        }
+        Err(e) => error_response(e),
+    }
+}
+
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match state.notifier.delete_channel(&caller.actor(), id).await {
+        Ok(()) => Redirect::to("/admin/notifications").into_response(),
+        Err(e) => error_response(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RuleForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    channel_id: String,
+    #[serde(default)]
+    events: String,
+    #[serde(default)]
+    practice: String,
+    #[serde(default)]
+    min_severity: String,
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    quiet_start: String,
+    #[serde(default)]
+    quiet_end: String,
+    #[serde(default)]
+    quiet_timezone: String,
+    #[serde(default)]
+    personal: Option<String>,
+}
+
+pub async fn create_rule(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<RuleForm>,
+) -> Response {
+    let parsed = (|| -> Result<RuleInput, String> {
+        let quiet_hours = match (non_empty(&form.quiet_start), non_empty(&form.quiet_end)) {
+            (Some(start), Some(end)) => Some(QuietHours {
+                start,
+                end,
+                timezone: non_empty(&form.quiet_timezone).unwrap_or_else(|| "UTC".into()),
+            }),
+            (None, None) => None,
+            _ => return Err("quiet hours need a start and an end".into()),
+        };
+        Ok(RuleInput {
+            name: form.name.trim().to_string(),
+            channel_id: form
+                .channel_id
+                .parse()
+                .map_err(|_| "choose a channel".to_string())?,
+            events: form
+                .events
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_string)
+                .collect(),
+            practice: non_empty(&form.practice)
+                .map(|p| p.parse::<Practice>())
+                .transpose()?,
+            min_severity: non_empty(&form.min_severity)
+                .map_or(Ok(Severity::Info), |s| s.parse::<Severity>())?,
+            owner_team_id: None,
+            digest: form.digest.is_some(),
+            quiet_hours,
+            enabled: true,
+        })
+    })();
+    let input = match parsed {
+        Ok(i) => i,
+        Err(e) => {
+            return page_with(
+                &state,
+                &caller,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e),
+                None,
+            )
+            .await
+        }
+    };
+    match create_rule_for(&state, &caller, &input, form.personal.is_none()).await {
+        Ok(_) => Redirect::to("/admin/notifications").into_response(),
+        Err(e) => page_with(&state, &caller, e.status, Some(describe(&e)), None).await,
+    }
+}
+
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match delete_rule_checked(&state, &caller, id).await {
+        Ok(()) => Redirect::to("/admin/notifications").into_response(),
+        Err(e) => error_response(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SnoozeForm {
+    #[serde(default)]
+    dedupe_key: String,
+}
+
+pub async fn snooze(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<SnoozeForm>,
+) -> Response {
+    match state
+        .notifier
+        .snooze(
+            &caller.actor(),
+            &form.dedupe_key,
+            Utc::now() + Duration::hours(24),
+        )
+        .await
+    {
+        Ok(n) => {
+            page_with(
+                &state,
+                &caller,
+                StatusCode::OK,
+                None,
+                Some(format!("Snoozed for 24 hours on {n} rule(s).")),
+            )
+            .await
+        }
+        Err(e) => error_response(e.into()),
+    }
+}
