@@ -1,6 +1,6 @@
 //! Evidence exports for auditors.
 
-use crate::model::Evidence;
+use crate::{attachments::AttachmentStore, model::Evidence};
 use std::io::Write;
 
 pub const CSV_COLUMNS: [&str; 11] = [
@@ -43,4 +43,43 @@ pub fn evidence_csv<W: Write>(writer: W, evidence: &[Evidence]) -> csv::Result<(
     }
     csv.flush()?;
     Ok(())
+}
+
+/// Evidence with its files as one ZIP for an auditor: `evidence.csv`, every attachment under
+/// `files/<evidence id>/`, and `SHA256SUMS` to check them. A stored file that is missing or
+/// no longer matches its checksum is replaced by a `.MISSING.txt` note saying so.
+pub fn evidence_zip(
+    list: &[Evidence],
+    store: &AttachmentStore,
+) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut sums = String::new();
+    zip.start_file("evidence.csv", options)?;
+    evidence_csv(&mut zip, list)?;
+    for e in list {
+        for a in &e.attachments {
+            let path = format!("files/{}/{}", e.id, a.filename);
+            match store.read(&a.sha256) {
+                Ok(bytes) => {
+                    zip.start_file(path.as_str(), options)?;
+                    zip.write_all(&bytes)?;
+                    sums.push_str(&format!("{}  {path}\n", a.sha256));
+                }
+                Err(err) => {
+                    zip.start_file(format!("{path}.MISSING.txt"), options)?;
+                    writeln!(
+                        zip,
+                        "{path} (sha256 {}) could not be exported: {err}",
+                        a.sha256
+                    )?;
+                }
+            }
+        }
+    }
+    zip.start_file("SHA256SUMS", options)?;
+    zip.write_all(sums.as_bytes())?;
+    Ok(zip.finish()?.into_inner())
 }

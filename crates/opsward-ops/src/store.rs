@@ -549,6 +549,9 @@ impl OpsStore {
         files: &[NewAttachment],
     ) -> Result<Evidence> {
         input.validate()?;
+        let mut v = opsward_core::validation::Validator::new();
+        v.name("title", title, 200);
+        v.finish()?;
         dispatch!(
             self,
             record_evidence(actor, practice, title, None, input, files)

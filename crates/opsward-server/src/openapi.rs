@@ -29,6 +29,7 @@ use utoipa::{
         api::calendar::delete, api::calendar::complete, api::calendar::calendar, api::calendar::evidence,
         api::calendar::evidence_export, api::calendar::evidence_one, api::calendar::attachment,
         api::calendar::feeds, api::calendar::create_feed, api::calendar::revoke_feed,
+        api::calendar::record_run, api::calendar::evidence_zip,
         api::notifications::channels, api::notifications::create_channel, api::notifications::change_channel,
         api::notifications::delete_channel, api::notifications::test_channel, api::notifications::rules,
         api::notifications::create_rule, api::notifications::delete_rule, api::notifications::outbox, api::notifications::snooze,

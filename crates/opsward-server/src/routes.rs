@@ -183,6 +183,18 @@ fn build() -> Table {
         .add(M::GET, "/api/v1/calendar", VIEWER, api::calendar::calendar)
         .add(M::GET, "/api/v1/evidence", VIEWER, api::calendar::evidence)
         .add(
+            M::POST,
+            "/api/v1/evidence",
+            OPERATOR,
+            api::calendar::record_run,
+        )
+        .add(
+            M::GET,
+            "/api/v1/evidence/export.zip",
+            VIEWER,
+            api::calendar::evidence_zip,
+        )
+        .add(
             M::GET,
             "/api/v1/evidence/export.csv",
             VIEWER,

@@ -614,3 +614,77 @@ async fn feed_activities(state: &AppState, feed: &IcalFeed) -> ApiResult<Vec<Act
         })
         .collect())
 }
+
+/// Evidence from an automated run (a scan, a test, a rollout) that completes no calendar
+/// occurrence.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RunEvidence {
+    pub practice: Practice,
+    /// What ran, e.g. `nightly restore test of db-01`.
+    pub title: String,
+    #[serde(flatten)]
+    pub evidence: EvidenceInput,
+}
+
+#[utoipa::path(post, path = "/api/v1/evidence", tag = "calendar", request_body = RunEvidence,
+    responses((status = 201, body = Evidence), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn record_run(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(input): ApiJson<RunEvidence>,
+) -> ApiResult<(StatusCode, Json<Evidence>)> {
+    let evidence = state
+        .ops
+        .record_run(
+            &caller.actor(),
+            input.practice,
+            input.title.trim(),
+            &input.evidence,
+            &[],
+        )
+        .await?;
+    if let Err(e) = opsward_ops::notifications::events::evidence_recorded(
+        &state.notifier,
+        &evidence,
+        None,
+        Utc::now(),
+    )
+    .await
+    {
+        tracing::error!(evidence = evidence.id, error = %e, "could not queue the notification for a failed run");
+    }
+    Ok((StatusCode::CREATED, Json(evidence)))
+}
+
+/// Evidence with its files as one ZIP for an auditor: `evidence.csv`, every attachment under
+/// `files/<evidence id>/`, and `SHA256SUMS` to check them. A stored file that is missing or
+/// no longer matches its checksum is replaced by a `.MISSING.txt` note saying so.
+#[utoipa::path(get, path = "/api/v1/evidence/export.zip", tag = "calendar", params(EvidenceQuery),
+    responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn evidence_zip(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<EvidenceQuery>,
+) -> ApiResult<Response> {
+    let list = query_evidence(&state, &q).await?;
+    let store = state.attachments.clone();
+    let bytes =
+        tokio::task::spawn_blocking(move || opsward_ops::export::evidence_zip(&list, &store))
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(|e| {
+                tracing::error!(error = %e, "evidence ZIP failed");
+                ApiError::internal()
+            })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"evidence.zip\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

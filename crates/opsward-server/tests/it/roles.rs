@@ -203,6 +203,9 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ]),
         ("POST", "/admin/notifications/snooze") => Body::Form(vec![("dedupe_key", "k".into())]),
         ("POST", "/api/v1/ical-feeds") => Body::Json(serde_json::json!({"name": name})),
+        ("POST", "/api/v1/evidence") => Body::Json(
+            serde_json::json!({"practice": "resilience", "title": name, "result": "failed"}),
+        ),
         ("POST", "/calendar/activities" | "/calendar/activities/{id}") => Body::Form(vec![
             ("title", name),
             ("practice", "patches".into()),
