@@ -61,6 +61,20 @@ pub enum Command {
     /// People who own assets or are contacts.
     #[command(subcommand)]
     Person(PersonCommand),
+    /// Recurring operations activities (patch windows, restore tests, reviews, ...).
+    #[command(subcommand)]
+    Activity(ActivityCommand),
+    /// Occurrences in a period with their state. Exit code 1 when any is overdue.
+    Calendar(CalendarArgs),
+    /// Evidence that activities happened: list and export for auditors.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Notification channels, rules and the outbox.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+    /// iCal feeds for calendar apps.
+    #[command(subcommand)]
+    Feed(FeedCommand),
     /// Show the audit log, newest first.
     Audit(AuditArgs),
     /// Show background jobs, newest first.
@@ -266,4 +280,187 @@ pub struct JobsArgs {
     pub state: Option<String>,
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActivityCommand {
+    /// The built-in templates.
+    Templates,
+    /// Plan an activity.
+    Add {
+        #[arg(long)]
+        title: Option<String>,
+        /// certificates, resilience, patches, vulnerabilities, backlog, customers, suppliers or general.
+        #[arg(long)]
+        practice: Option<String>,
+        /// Start from a template (see `opsward activity templates`).
+        #[arg(long)]
+        template: Option<String>,
+        /// RFC 5545 RRULE, e.g. FREQ=MONTHLY;BYDAY=2WE (empty: once).
+        #[arg(long)]
+        rrule: Option<String>,
+        /// First start, local time: 2026-01-14T22:00.
+        #[arg(long)]
+        start: String,
+        /// IANA time zone.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        #[arg(long)]
+        duration: Option<i32>,
+        /// `team:<name>` or `person:<email>`.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        practice: Option<String>,
+    },
+    Show {
+        id: i64,
+    },
+    Rm {
+        id: i64,
+    },
+    /// Record evidence for an occurrence (or the activity), with files.
+    Complete {
+        id: i64,
+        /// passed, failed or partial.
+        #[arg(long)]
+        result: String,
+        /// The occurrence's start (RFC 3339, as `opsward calendar -o json` lists it).
+        #[arg(long)]
+        occurrence: Option<String>,
+        #[arg(long, default_value = "")]
+        notes: String,
+        #[arg(long = "link")]
+        links: Vec<String>,
+        /// A file to attach; repeat for several.
+        #[arg(long = "attach")]
+        attach: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    /// First day (YYYY-MM-DD) [default: 30 days ago].
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Day after the last [default: 30 days from today].
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long)]
+    pub practice: Option<String>,
+    /// Only occurrences in this state: done, overdue or upcoming.
+    #[arg(long)]
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    List {
+        #[arg(long)]
+        practice: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Export as CSV (to stdout or --out) or as a ZIP with the files (--zip --out FILE).
+    Export {
+        #[arg(long)]
+        practice: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        zip: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Add a channel from its JSON settings (`@file` reads a file).
+    ChannelAdd {
+        #[arg(long)]
+        name: String,
+        /// e.g. {"type":"webhook","url":"https://...","secret":"..."}; see the README.
+        #[arg(long)]
+        settings: String,
+    },
+    ChannelList,
+    /// Send a test message through a channel now. Exit code 1 if it fails.
+    ChannelTest {
+        id: i64,
+    },
+    /// Add a rule for everyone.
+    RuleAdd {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        channel: i64,
+        /// Event kind (activity.overdue, activity.due_soon, activity.failed); repeat; none for all.
+        #[arg(long = "event")]
+        events: Vec<String>,
+        #[arg(long)]
+        practice: Option<String>,
+        #[arg(long, default_value = "info")]
+        min_severity: String,
+        #[arg(long)]
+        digest: bool,
+        /// Quiet hours, e.g. 22:00-07:00, in --timezone.
+        #[arg(long)]
+        quiet: Option<String>,
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+    RuleList,
+    RuleRm {
+        id: i64,
+    },
+    /// Messages and their delivery state.
+    Outbox {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Check the calendar and deliver due messages now (what the scheduler does every minute).
+    Run,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedCommand {
+    /// Create a feed; prints its secret path once.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// A team's calendar instead of the user's.
+        #[arg(long)]
+        team: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        username: String,
+    },
+    Rm {
+        id: i64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -1,6 +1,8 @@
 //! One module per command group; each returns the process exit code.
 
 mod assets;
+mod calendar;
+mod notify;
 mod people;
 mod serve;
 mod users;
@@ -49,6 +51,15 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Asset(cmd) => assets::asset(&open_store(&config).await?, cmd, out).await,
         Command::Team(cmd) => people::team(&open_store(&config).await?, cmd, out).await,
         Command::Person(cmd) => people::person(&open_store(&config).await?, cmd, out).await,
+        Command::Activity(cmd) => {
+            calendar::activity(&open_store(&config).await?, &config, cmd, out).await
+        }
+        Command::Calendar(args) => calendar::calendar(&open_store(&config).await?, args, out).await,
+        Command::Evidence(cmd) => {
+            calendar::evidence(&open_store(&config).await?, &config, cmd, out).await
+        }
+        Command::Feed(cmd) => calendar::feed(&open_store(&config).await?, cmd, out).await,
+        Command::Notify(cmd) => notify::notify(&open_store(&config).await?, cmd, out).await,
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
     }

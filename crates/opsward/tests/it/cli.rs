@@ -199,3 +199,118 @@ async fn config_file_env_and_flags() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+both_backends!(
+    calendar_evidence_and_notifications_from_the_cli,
+    |env: Env| async move {
+        let activity: Value = serde_json::from_str(&env.ok(&[
+            "activity",
+            "add",
+            "--template",
+            "patch-window",
+            "--start",
+            "2026-11-11T22:00",
+            "--timezone",
+            "Europe/Berlin",
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (activity["title"].as_str(), activity["rrule"].as_str()),
+            (Some("Patch window"), Some("FREQ=MONTHLY;BYDAY=2WE"))
+        );
+        let id = activity["id"].to_string();
+
+        // An overdue occurrence makes `calendar` exit 1, so cron jobs and monitors can act on it.
+        let listed = env.run(
+            &[
+                "calendar",
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-12-31",
+                "-o",
+                "json",
+            ],
+            "",
+        );
+        assert_eq!(listed.status.code(), Some(1));
+        let occurrences: Value = serde_json::from_slice(&listed.stdout).unwrap();
+        let first = occurrences[0]["starts_at"].as_str().unwrap().to_string();
+        assert_eq!(first, "2026-11-11T21:00:00Z");
+
+        let file = env.write("patched.txt", "web-01 patched\n");
+        let done: Value = serde_json::from_str(&env.ok(&[
+            "activity",
+            "complete",
+            &id,
+            "--result",
+            "passed",
+            "--occurrence",
+            &first,
+            "--attach",
+            file.to_str().unwrap(),
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        assert_eq!(done["attachments"][0]["filename"], "patched.txt");
+        let only_done: Value = serde_json::from_str(&env.ok(&[
+            "calendar",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-12-01",
+            "--state",
+            "done",
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        assert_eq!(only_done.as_array().unwrap().len(), 1);
+
+        let zip = env.dir.path().join("evidence.zip");
+        env.ok(&[
+            "evidence",
+            "export",
+            "--zip",
+            "--out",
+            zip.to_str().unwrap(),
+        ]);
+        let bytes = std::fs::read(&zip).unwrap();
+        assert_eq!(&bytes[..2], b"PK");
+        let csv = env.ok(&["evidence", "export"]);
+        assert!(
+            csv.contains("Patch window") && csv.contains("patched.txt"),
+            "{csv}"
+        );
+
+        env.ok(&[
+            "notify",
+            "channel-add",
+            "--name",
+            "hook",
+            "--settings",
+            r#"{"type":"webhook","url":"http://127.0.0.1:9/x","secret":"s"}"#,
+        ]);
+        let test = env.run(&["notify", "channel-test", "1"], "");
+        assert_eq!(
+            test.status.code(),
+            Some(1),
+            "a refused connection is reported as a failure"
+        );
+        let bad = env.run(
+            &[
+                "notify",
+                "channel-add",
+                "--name",
+                "bad",
+                "--settings",
+                r#"{"type":"carrier-pigeon"}"#,
+            ],
+            "",
+        );
+        assert_eq!(bad.status.code(), Some(2));
+    }
+);
