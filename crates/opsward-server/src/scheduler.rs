@@ -153,8 +153,9 @@ impl JobHandler for DeliverNotifications {
             .clone()
             .unwrap_or_else(|| "scheduler".into());
         let policy = opsward_ops::notifications::DeliveryPolicy::default();
+        // Less than the job lease, so a long backlog never outlives the claim.
         let report = notifier
-            .deliver_due(&worker, Utc::now(), &policy)
+            .deliver_all_due(&worker, &policy, std::time::Duration::from_secs(45))
             .await
             .map_err(|e| e.to_string())?;
         if report != Default::default() {

@@ -112,6 +112,39 @@ impl Notifier {
     }
 }
 
+impl DeliveryReport {
+    pub fn total(&self) -> u32 {
+        self.delivered + self.retrying + self.dead
+    }
+
+    fn add(&mut self, other: &DeliveryReport) {
+        self.delivered += other.delivered;
+        self.retrying += other.retrying;
+        self.dead += other.dead;
+    }
+}
+
+impl Notifier {
+    /// Deliver batch after batch until nothing is due or `budget` is spent, so a backlog
+    /// drains in one run without one run holding its worker forever.
+    pub async fn deliver_all_due(
+        &self,
+        worker: &str,
+        policy: &DeliveryPolicy,
+        budget: std::time::Duration,
+    ) -> Result<DeliveryReport> {
+        let started = std::time::Instant::now();
+        let mut total = DeliveryReport::default();
+        loop {
+            let round = self.deliver_due(worker, Utc::now(), policy).await?;
+            total.add(&round);
+            if round.total() == 0 || started.elapsed() >= budget {
+                return Ok(total);
+            }
+        }
+    }
+}
+
 /// One message that lists several.
 pub(crate) fn digest_of(items: &[Notification], now: DateTime<Utc>) -> Notification {
     let severity = items

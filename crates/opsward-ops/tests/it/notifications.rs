@@ -392,3 +392,43 @@ store_test!(dedupe_snooze_quiet_hours_and_digest, |store: Arc<
     assert_eq!(last["subject"], "opsward digest: 3 notification(s)");
     assert_eq!(bodies.len(), before + quiet_rule_sends + 1);
 });
+
+store_test!(
+    a_backlog_drains_in_one_run,
+    |store: Arc<dyn Store>| async move {
+        let notifier = Notifier::new(store.as_ref());
+        let (url, receiver) = start_receiver(false).await;
+        let channel = notifier
+            .create_channel(&actor(), "hook", &webhook(&url))
+            .await
+            .unwrap();
+        notifier
+            .create_rule(&actor(), None, &rule("all", channel.id))
+            .await
+            .unwrap();
+        for i in 0..7 {
+            notifier
+                .emit(&event(&format!("k{i}"), "overdue"), Utc::now())
+                .await
+                .unwrap();
+        }
+        let policy = DeliveryPolicy {
+            batch: 2,
+            ..DeliveryPolicy::default()
+        };
+        let report = notifier
+            .deliver_all_due("w", &policy, std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(report.delivered, 7);
+        assert_eq!(receiver.bodies.lock().unwrap().len(), 7);
+        assert_eq!(
+            notifier
+                .deliver_all_due("w", &policy, std::time::Duration::from_secs(60))
+                .await
+                .unwrap()
+                .total(),
+            0
+        );
+    }
+);

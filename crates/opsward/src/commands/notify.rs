@@ -153,11 +153,12 @@ pub async fn notify(
             let ops = OpsStore::new(store.as_ref());
             let now = Utc::now();
             let queued = check_calendar(&ops, &notifier, now).await?;
+            let worker = format!("cli:{}", std::process::id());
             let report = notifier
-                .deliver_due(
-                    &format!("cli:{}", std::process::id()),
-                    now,
+                .deliver_all_due(
+                    &worker,
                     &DeliveryPolicy::default(),
+                    std::time::Duration::from_secs(3600),
                 )
                 .await?;
             eprintln!(
