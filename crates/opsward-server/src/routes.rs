@@ -432,6 +432,19 @@ fn build() -> Table {
         )
         .add(M::GET, "/evidence", VIEWER, ui::calendar::evidence)
         .add(M::GET, "/evidence/report", VIEWER, ui::calendar::report)
+        .add(M::GET, "/notifications", VIEWER, ui::notifications::mine)
+        .add(
+            M::POST,
+            "/notifications/rules",
+            VIEWER,
+            ui::notifications::create_mine,
+        )
+        .add(
+            M::POST,
+            "/notifications/rules/{id}/delete",
+            VIEWER,
+            ui::notifications::delete_mine,
+        )
 }
 
 /// Every route and who may call it.

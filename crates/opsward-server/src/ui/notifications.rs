@@ -213,46 +213,47 @@ pub struct RuleForm {
     personal: Option<String>,
 }
 
+fn parse_rule(form: &RuleForm) -> Result<RuleInput, String> {
+    let quiet_hours = match (non_empty(&form.quiet_start), non_empty(&form.quiet_end)) {
+        (Some(start), Some(end)) => Some(QuietHours {
+            start,
+            end,
+            timezone: non_empty(&form.quiet_timezone).unwrap_or_else(|| "UTC".into()),
+        }),
+        (None, None) => None,
+        _ => return Err("quiet hours need a start and an end".into()),
+    };
+    Ok(RuleInput {
+        name: form.name.trim().to_string(),
+        channel_id: form
+            .channel_id
+            .parse()
+            .map_err(|_| "choose a channel".to_string())?,
+        events: form
+            .events
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect(),
+        practice: non_empty(&form.practice)
+            .map(|p| p.parse::<Practice>())
+            .transpose()?,
+        min_severity: non_empty(&form.min_severity)
+            .map_or(Ok(Severity::Info), |s| s.parse::<Severity>())?,
+        owner_team_id: None,
+        digest: form.digest.is_some(),
+        quiet_hours,
+        enabled: true,
+    })
+}
+
 pub async fn create_rule(
     State(state): State<AppState>,
     Caller(caller): Caller,
     UiForm(form): UiForm<RuleForm>,
 ) -> Response {
-    let parsed = (|| -> Result<RuleInput, String> {
-        let quiet_hours = match (non_empty(&form.quiet_start), non_empty(&form.quiet_end)) {
-            (Some(start), Some(end)) => Some(QuietHours {
-                start,
-                end,
-                timezone: non_empty(&form.quiet_timezone).unwrap_or_else(|| "UTC".into()),
-            }),
-            (None, None) => None,
-            _ => return Err("quiet hours need a start and an end".into()),
-        };
-        Ok(RuleInput {
-            name: form.name.trim().to_string(),
-            channel_id: form
-                .channel_id
-                .parse()
-                .map_err(|_| "choose a channel".to_string())?,
-            events: form
-                .events
-                .split(',')
-                .map(str::trim)
-                .filter(|e| !e.is_empty())
-                .map(str::to_string)
-                .collect(),
-            practice: non_empty(&form.practice)
-                .map(|p| p.parse::<Practice>())
-                .transpose()?,
-            min_severity: non_empty(&form.min_severity)
-                .map_or(Ok(Severity::Info), |s| s.parse::<Severity>())?,
-            owner_team_id: None,
-            digest: form.digest.is_some(),
-            quiet_hours,
-            enabled: true,
-        })
-    })();
-    let input = match parsed {
+    let input = match parse_rule(&form) {
         Ok(i) => i,
         Err(e) => {
             return page_with(
@@ -313,5 +314,96 @@ pub async fn snooze(
             .await
         }
         Err(e) => error_response(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "my_notifications.html")]
+struct MyNotificationsPage {
+    nav: Nav,
+    rules: Vec<(Rule, String)>,
+    channels: Vec<Choice>,
+    practices: Vec<Choice>,
+    error: Option<String>,
+}
+
+async fn mine_with(
+    state: &AppState,
+    caller: &Principal,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let load = async {
+        Ok::<_, StoreError>((
+            state.notifier.list_channels().await?,
+            state.notifier.list_rules().await?,
+        ))
+    };
+    let (channels, rules) = match load.await {
+        Ok(v) => v,
+        Err(e) => return error_response(e.into()),
+    };
+    let rules = rules
+        .into_iter()
+        .filter(|r| r.user_id == Some(caller.user.id))
+        .map(|r| {
+            let name = channels
+                .iter()
+                .find(|c| c.id == r.channel_id)
+                .map_or_else(String::new, |c| c.name.clone());
+            (r, name)
+        })
+        .collect();
+    let channels = channels
+        .iter()
+        .filter(|c| c.enabled)
+        .map(|c| Choice {
+            value: c.id.to_string(),
+            label: format!("{} ({})", c.name, c.kind),
+            selected: false,
+        })
+        .collect();
+    render_with(
+        status,
+        &MyNotificationsPage {
+            nav: Nav::new(caller, "notifications"),
+            rules,
+            channels,
+            practices: Choice::list(Practice::ALL.iter().map(|p| p.as_str()), ""),
+            error,
+        },
+    )
+}
+
+/// A user's own notification preferences.
+pub async fn mine(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    mine_with(&state, &caller, StatusCode::OK, None).await
+}
+
+pub async fn create_mine(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<RuleForm>,
+) -> Response {
+    let input = match parse_rule(&form) {
+        Ok(i) => i,
+        Err(e) => {
+            return mine_with(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, Some(e)).await
+        }
+    };
+    match create_rule_for(&state, &caller, &input, false).await {
+        Ok(_) => Redirect::to("/notifications").into_response(),
+        Err(e) => mine_with(&state, &caller, e.status, Some(describe(&e))).await,
+    }
+}
+
+pub async fn delete_mine(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match delete_rule_checked(&state, &caller, id).await {
+        Ok(()) => Redirect::to("/notifications").into_response(),
+        Err(e) => error_response(e),
     }
 }

@@ -202,6 +202,10 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             ("channel_id", test_channel(app).await.to_string()),
         ]),
         ("POST", "/admin/notifications/snooze") => Body::Form(vec![("dedupe_key", "k".into())]),
+        ("POST", "/notifications/rules") => Body::Form(vec![
+            ("name", name),
+            ("channel_id", test_channel(app).await.to_string()),
+        ]),
         ("POST", "/api/v1/ical-feeds") => Body::Json(serde_json::json!({"name": name})),
         ("POST", "/api/v1/evidence") => Body::Json(
             serde_json::json!({"practice": "resilience", "title": name, "result": "failed"}),
@@ -422,6 +426,7 @@ fn route_table_follows_the_access_policy() {
         let own_session_or_tokens = r.path.contains("tokens")
             || r.path.contains("feeds")
             || r.path.starts_with("/api/v1/notifications/rules")
+            || r.path.starts_with("/notifications/rules")
             || r.path == "/logout";
         match r.access {
             Access::Public => assert!(
