@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 n="${1:-2000}"
-bin=target/release/opsward
+bin=${OPSWARD_BIN:-target/release/opsward}
 [ -x "$bin" ] || cargo build --release --locked -p opsward
 work=$(mktemp -d)
 pids=()
@@ -29,7 +29,10 @@ class H(http.server.BaseHTTPRequestHandler):
             count += 1
         self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 1024
+    daemon_threads = True
+s = Server(("127.0.0.1", 0), H)
 open(sys.argv[1], "w").write(str(s.server_address[1]))
 s.serve_forever()
 PY
@@ -61,7 +64,7 @@ PY
 timer() { if [ -x /usr/bin/time ]; then /usr/bin/time -f '%e %M' "$@"; else local s=$SECONDS; "$@"; echo "$((SECONDS - s)) -" >&2; fi; }
 timer "$bin" "${args[@]}" notify run 2>"$work/run.err" >/dev/null || true
 read -r seconds rss_kib < <(tail -1 "$work/run.err")
-sent=$(grep -o 'delivered [0-9]*' "$work/run.err" | awk '{print $2}')
+sent=$(grep -o 'queued [0-9]*; delivered [0-9]*' "$work/run.err" | awk '{print $4}')
 backend=${DATABASE_URL:+PostgreSQL}
 printf '\n%-12s %10s %10s %12s %14s\n' backend messages seconds 'messages/s' 'peak RSS MiB'
 printf '%-12s %10s %10s %12s %14s\n' "${backend:-SQLite}" "$sent" "$seconds" \

@@ -334,6 +334,19 @@ macro_rules! notify_sql {
                 Ok(done.rows_affected() == 1)
             }
 
+            /// Give a claimed message back untried, due again at `next`.
+            pub async fn release(pool: &Pool, id: i64, worker: &str, next: DateTime<Utc>) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE notification_outbox SET next_attempt_at = $1, lease_owner = NULL, lease_until = NULL WHERE id = $2 AND lease_owner = $3",
+                )
+                .bind(next)
+                .bind(id)
+                .bind(worker)
+                .execute(pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             pub async fn list_outbox(pool: &Pool, state: Option<&str>, limit: i64) -> Result<Vec<OutboxEntry>> {
                 let mut query = QueryBuilder::<$db>::new(format!("SELECT {OUTBOX_COLUMNS} FROM notification_outbox"));
                 if let Some(state) = state {
@@ -547,6 +560,10 @@ impl Notifier {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         dispatch!(self, finish(id, worker, state, next, error, now))
+    }
+
+    pub(crate) async fn release(&self, id: i64, worker: &str, next: DateTime<Utc>) -> Result<bool> {
+        dispatch!(self, release(id, worker, next))
     }
 
     pub async fn list_outbox(&self, state: Option<&str>, limit: i64) -> Result<Vec<OutboxEntry>> {

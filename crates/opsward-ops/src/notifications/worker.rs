@@ -6,6 +6,14 @@ use chrono::{DateTime, Duration, Utc};
 use opsward_core::job::retry_delay;
 use opsward_notify::{Notification, Severity};
 use serde::Serialize;
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
+use tokio::sync::Semaphore;
 
 #[derive(Debug, Clone)]
 pub struct DeliveryPolicy {
@@ -17,6 +25,8 @@ pub struct DeliveryPolicy {
     /// How long a worker may hold a claimed message before another may take it.
     pub lease: Duration,
     pub batch: i64,
+    /// Messages in flight to one channel at a time.
+    pub per_channel_concurrency: usize,
 }
 
 impl Default for DeliveryPolicy {
@@ -27,6 +37,7 @@ impl Default for DeliveryPolicy {
             max_attempts: opsward_notify::MAX_ATTEMPTS as i32,
             lease: Duration::minutes(5),
             batch: 200,
+            per_channel_concurrency: 8,
         }
     }
 }
@@ -40,6 +51,11 @@ pub struct DeliveryReport {
 
 impl Notifier {
     /// Send every due message once. Safe to run from several servers at a time.
+    ///
+    /// Channels send in parallel with each other, each with at most
+    /// `per_channel_concurrency` messages in flight. When a channel fails in a way worth
+    /// retrying, its remaining messages in this batch are not attempted but put back for the
+    /// next round, so a dead receiver costs one timeout per round, not one per message.
     pub async fn deliver_due(
         &self,
         worker: &str,
@@ -49,16 +65,41 @@ impl Notifier {
         let claimed = self
             .claim_due(worker, now, now + policy.lease, policy.batch)
             .await?;
+        let mut gates: HashMap<i64, (Arc<Semaphore>, Arc<AtomicBool>)> = HashMap::new();
         let mut sends = tokio::task::JoinSet::new();
         for c in claimed {
+            let (gate, broken) = gates
+                .entry(c.entry.channel_id)
+                .or_insert_with(|| {
+                    (
+                        Arc::new(Semaphore::new(policy.per_channel_concurrency.max(1))),
+                        Arc::new(AtomicBool::new(false)),
+                    )
+                })
+                .clone();
             sends.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                if broken.load(Ordering::SeqCst) {
+                    return (c.entry, None);
+                }
                 let result = opsward_notify::deliver(&c.channel, &c.notification).await;
-                (c.entry, result)
+                if matches!(&result, Err(e) if e.is_retryable()) {
+                    broken.store(true, Ordering::SeqCst);
+                }
+                (c.entry, Some(result))
             });
         }
         let mut report = DeliveryReport::default();
         while let Some(joined) = sends.join_next().await {
             let Ok((entry, result)) = joined else {
+                continue;
+            };
+            let Some(result) = result else {
+                report.retrying += 1;
+                let next = now + policy.retry_base;
+                if let Err(e) = self.release(entry.id, worker, next).await {
+                    tracing::error!(outbox = entry.id, error = %e, "could not put a message back");
+                }
                 continue;
             };
             let attempt = entry.attempts + 1;

@@ -432,3 +432,59 @@ store_test!(
         );
     }
 );
+
+store_test!(a_dead_channel_costs_one_timeout_per_round, |store: Arc<
+    dyn Store,
+>| async move {
+    let notifier = Notifier::new(store.as_ref());
+    let hang = notifier
+        .create_channel(&actor(), "hang", &webhook(&hanging_url().await))
+        .await
+        .unwrap();
+    let (url, receiver) = start_receiver(false).await;
+    let ok = notifier
+        .create_channel(&actor(), "ok", &webhook(&url))
+        .await
+        .unwrap();
+    notifier
+        .create_rule(&actor(), None, &rule("hang", hang.id))
+        .await
+        .unwrap();
+    notifier
+        .create_rule(&actor(), None, &rule("ok", ok.id))
+        .await
+        .unwrap();
+    for i in 0..4 {
+        notifier
+            .emit(&event(&format!("k{i}"), "overdue"), Utc::now())
+            .await
+            .unwrap();
+    }
+    let policy = DeliveryPolicy {
+        per_channel_concurrency: 1,
+        ..DeliveryPolicy::default()
+    };
+    let started = std::time::Instant::now();
+    let report = notifier
+        .deliver_due("w", Utc::now(), &policy)
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "one 1 s timeout, not four: {took:?}"
+    );
+    assert_eq!((report.delivered, report.retrying), (4, 4), "{report:?}");
+    assert_eq!(
+        receiver.bodies.lock().unwrap().len(),
+        4,
+        "the healthy channel was not held up"
+    );
+    let pending = notifier.list_outbox(Some("pending"), 100).await.unwrap();
+    let attempts: Vec<i32> = pending.iter().map(|e| e.attempts).collect();
+    assert_eq!(
+        attempts.iter().sum::<i32>(),
+        1,
+        "only one message was tried: {attempts:?}"
+    );
+});
