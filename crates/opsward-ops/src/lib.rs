@@ -8,6 +8,7 @@
 
 pub mod attachments;
 pub mod export;
+pub mod hygiene;
 pub mod ical;
 pub mod model;
 pub mod recurrence;
