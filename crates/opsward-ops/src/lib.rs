@@ -13,6 +13,7 @@ pub mod ical;
 pub mod model;
 pub mod recurrence;
 pub mod store;
+pub mod summary;
 pub mod templates;
 
 pub use model::*;

@@ -29,6 +29,7 @@ use utoipa::{
         api::calendar::delete, api::calendar::complete, api::calendar::calendar, api::calendar::evidence,
         api::calendar::evidence_export, api::calendar::evidence_one, api::calendar::attachment,
         api::calendar::feeds, api::calendar::create_feed, api::calendar::revoke_feed,
+        api::summary::summary,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -40,6 +41,7 @@ use utoipa::{
         (name = "audit", description = "Who changed what (administrators)"),
         (name = "system", description = "Health, metrics and jobs"),
         (name = "calendar", description = "Recurring activities, occurrences, evidence and iCal feeds"),
+        (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
     )
 )]
 pub struct ApiDoc;

@@ -214,6 +214,8 @@ fn build() -> Table {
             api::calendar::revoke_feed,
         )
         .add(M::GET, "/ical/{file}", PUBLIC, api::calendar::ical_feed)
+        // Dashboard numbers
+        .add(M::GET, "/api/v1/summary", VIEWER, api::summary::summary)
         // Web UI
         .add(M::GET, "/static/app.css", PUBLIC, ui::assets::stylesheet)
         .add(M::GET, "/static/htmx.min.js", PUBLIC, ui::assets::htmx)

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod audit;
 pub mod calendar;
 pub mod people;
+pub mod summary;
 pub mod system;
 pub mod tokens;
 pub mod users;
