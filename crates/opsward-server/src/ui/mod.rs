@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod dashboard;
 pub mod login;
 pub mod people;
+pub mod svg;
 pub mod tokens;
 pub mod users;
 

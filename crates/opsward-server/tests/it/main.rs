@@ -5,6 +5,7 @@ mod auth;
 mod calendar;
 mod roles;
 mod scheduler;
+mod summary;
 
 use opsward_core::{
     user::{NewApiToken, NewUser, User},
