@@ -8,11 +8,13 @@
 
 pub mod attachments;
 pub mod export;
+pub mod hygiene;
 pub mod ical;
 pub mod model;
 pub mod notifications;
 pub mod recurrence;
 pub mod store;
+pub mod summary;
 pub mod templates;
 
 pub use model::*;

@@ -459,7 +459,7 @@ macro_rules! dispatch {
 /// The calendar's storage, next to the foundation store on the same database.
 #[derive(Clone)]
 pub struct OpsStore {
-    db: Database,
+    pub(crate) db: Database,
 }
 
 impl OpsStore {
@@ -616,13 +616,24 @@ impl OpsStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Occurrence>> {
         let activities = self.list_activities(filter, false).await?;
+        self.occurrences_of(&activities, from, to, now).await
+    }
+
+    /// Every occurrence in `[from, to)` of the given activities, with its state.
+    pub async fn occurrences_of(
+        &self,
+        activities: &[Activity],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Occurrence>> {
         let done: HashMap<(i64, DateTime<Utc>), (i64, String)> =
             dispatch!(self, completions(from, to))?
                 .into_iter()
                 .map(|(activity, at, evidence, result)| ((activity, at), (evidence, result)))
                 .collect();
         let mut out = Vec::new();
-        for a in &activities {
+        for a in activities {
             let Ok(schedule) = schedule_of(a) else {
                 tracing::warn!(
                     activity = a.id,

@@ -5,9 +5,10 @@ use axum::{
     middleware::Next,
     response::Response,
 };
+use opsward_ops::summary::Summary;
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 use std::time::Instant;
@@ -31,8 +32,18 @@ pub struct LoginLabels {
     pub outcome: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PracticeLabels {
+    pub practice: String,
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// Refreshed from one summary computation on each scrape (see [`Metrics::record_summary`]).
+    pub hygiene_score: Family<PracticeLabels, Gauge>,
+    pub occurrences_overdue: Family<PracticeLabels, Gauge>,
+    pub occurrences_upcoming_30d: Family<PracticeLabels, Gauge>,
+    pub assets_total: Gauge,
     pub http_requests: Family<HttpLabels, Counter>,
     pub http_duration: Family<HttpLabels, Histogram>,
     pub jobs: Family<JobLabels, Counter>,
@@ -68,8 +79,36 @@ impl Metrics {
         );
         registry.register("jobs", "Background jobs finished, by outcome", jobs.clone());
         registry.register("logins", "Sign-in attempts, by outcome", logins.clone());
+        let hygiene_score = Family::<PracticeLabels, Gauge>::default();
+        let occurrences_overdue = Family::<PracticeLabels, Gauge>::default();
+        let occurrences_upcoming_30d = Family::<PracticeLabels, Gauge>::default();
+        let assets_total = Gauge::default();
+        registry.register(
+            "practice_hygiene_score",
+            "Hygiene score per practice, 0-100 (reasons at /api/v1/summary)",
+            hygiene_score.clone(),
+        );
+        registry.register(
+            "occurrences_overdue",
+            "Occurrences of the last 90 days without evidence, per practice",
+            occurrences_overdue.clone(),
+        );
+        registry.register(
+            "occurrences_upcoming_30d",
+            "Occurrences still to do in the next 30 days, per practice",
+            occurrences_upcoming_30d.clone(),
+        );
+        registry.register(
+            "assets_total",
+            "Assets in the register",
+            assets_total.clone(),
+        );
         Metrics {
             registry,
+            hygiene_score,
+            occurrences_overdue,
+            occurrences_upcoming_30d,
+            assets_total,
             http_requests,
             http_duration,
             jobs,
@@ -81,6 +120,25 @@ impl Metrics {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+
+    /// Set the hygiene gauges from a freshly computed summary.
+    pub fn record_summary(&self, summary: &Summary) {
+        for p in &summary.practices {
+            let labels = PracticeLabels {
+                practice: p.practice.as_str().into(),
+            };
+            self.hygiene_score
+                .get_or_create(&labels)
+                .set(i64::from(p.score));
+            self.occurrences_overdue
+                .get_or_create(&labels)
+                .set(p.overdue as i64);
+            self.occurrences_upcoming_30d
+                .get_or_create(&labels)
+                .set(p.upcoming_30d as i64);
+        }
+        self.assets_total.set(summary.assets.total);
     }
 
     pub fn job_finished(&self, kind: &str, outcome: &str) {

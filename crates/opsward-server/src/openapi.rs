@@ -33,6 +33,7 @@ use utoipa::{
         api::notifications::channels, api::notifications::create_channel, api::notifications::change_channel,
         api::notifications::delete_channel, api::notifications::test_channel, api::notifications::rules,
         api::notifications::create_rule, api::notifications::delete_rule, api::notifications::outbox, api::notifications::snooze,
+        api::summary::summary,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -45,6 +46,7 @@ use utoipa::{
         (name = "system", description = "Health, metrics and jobs"),
         (name = "notifications", description = "Channels, rules, the outbox and snoozing"),
         (name = "calendar", description = "Recurring activities, occurrences, evidence and iCal feeds"),
+        (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
     )
 )]
 pub struct ApiDoc;

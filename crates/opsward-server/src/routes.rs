@@ -329,6 +329,8 @@ fn build() -> Table {
             ADMIN,
             ui::notifications::snooze,
         )
+        // Dashboard numbers
+        .add(M::GET, "/api/v1/summary", VIEWER, api::summary::summary)
         // Web UI
         .add(M::GET, "/static/app.css", PUBLIC, ui::assets::stylesheet)
         .add(M::GET, "/static/htmx.min.js", PUBLIC, ui::assets::htmx)

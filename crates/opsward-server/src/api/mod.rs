@@ -5,6 +5,7 @@ pub mod audit;
 pub mod calendar;
 pub mod notifications;
 pub mod people;
+pub mod summary;
 pub mod system;
 pub mod tokens;
 pub mod users;

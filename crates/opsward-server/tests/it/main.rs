@@ -6,6 +6,7 @@ mod calendar;
 mod notifications;
 mod roles;
 mod scheduler;
+mod summary;
 
 use opsward_core::{
     user::{NewApiToken, NewUser, User},

@@ -1,5 +1,7 @@
 //! A real browser (headless Chromium driven through ChromeDriver's W3C WebDriver protocol)
-//! signs in, adds an asset through the form and finds it in the list.
+//! signs in, adds an asset through the form and finds it in the list; and watches the
+//! dashboard's resilience score fall when work is overdue and change again when evidence
+//! (with a file) is recorded.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). The test fails,
 //! rather than skips, when they are missing.
@@ -154,6 +156,72 @@ impl<'a> Session<'a> {
             .await;
     }
 
+    /// Replace an input's value.
+    async fn fill(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/element/{el}/clear", self.id),
+                Some(json!({})),
+            )
+            .await;
+        self.type_into(css, text).await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.driver
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{}/element/{el}/text", self.id),
+                None,
+            )
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn current_url(&self) -> String {
+        self.driver
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{}/url", self.id),
+                None,
+            )
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn resize(&self, width: u32, height: u32) {
+        self.driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/window/rect", self.id),
+                Some(json!({"width": width, "height": height})),
+            )
+            .await;
+    }
+
+    /// The visible page as PNG.
+    async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let encoded = self
+            .driver
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{}/screenshot", self.id),
+                None,
+            )
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap())
+            .unwrap()
+    }
+
     async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.driver
@@ -207,6 +275,22 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Wait until the page source contains `text`.
+    async fn wait_for_text(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let source = self.source().await;
+            if source.contains(text) {
+                return source;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page never showed {text:?}:\n{source}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn close(self) {
         self.driver
             .call(
@@ -222,22 +306,7 @@ impl<'a> Session<'a> {
 async fn chromium_signs_in_adds_an_asset_and_sees_it_listed() {
     let env = Env::new(false).await;
     let password = "browser test password";
-    let added = env.run(
-        &[
-            "user",
-            "add",
-            "--admin",
-            "--username",
-            "ops",
-            "--password-stdin",
-        ],
-        &format!("{password}\n"),
-    );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
+    add_admin(&env, password);
     env.ok(&["asset", "add", "--name", "cli-made-01", "--kind", "host"]);
     let server = env.serve();
     let driver = Driver::start().await;
@@ -278,4 +347,121 @@ async fn chromium_signs_in_adds_an_asset_and_sees_it_listed() {
     let cli: Value =
         serde_json::from_str(&env.ok(&["asset", "show", "browser-made-01", "-o", "json"])).unwrap();
     assert_eq!(cli["kind"], "service");
+}
+
+/// An administrator `ops` with `password` on a fresh SQLite database.
+fn add_admin(env: &Env, password: &str) {
+    let added = env.run(
+        &[
+            "user",
+            "add",
+            "--admin",
+            "--username",
+            "ops",
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+}
+
+/// The resilience score and its explanation, as the dashboard shows them.
+async fn resilience_on_dashboard(session: &Session<'_>, server: &crate::Server) -> (u8, String) {
+    session.go(&server.url("/")).await;
+    session.wait_for_title("Dashboard").await;
+    let score = session.text("#score-resilience .score").await;
+    let reasons = session.text("#score-resilience").await;
+    (
+        score
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("score {score:?}")),
+        reasons,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_sees_the_resilience_score_react_to_overdue_work_and_evidence() {
+    let env = Env::new(false).await;
+    let password = "browser test password";
+    add_admin(&env, password);
+    let server = env.serve();
+    let driver = Driver::start().await;
+    let session = Session::new(&driver, &env.dir.path().join("chromium-profile")).await;
+
+    session.go(&server.url("/")).await;
+    session.wait_for_title("Sign in").await;
+    session.type_into("#username", "ops").await;
+    session.type_into("#password", password).await;
+    session.click("button[type=submit]").await;
+    session.wait_for_title("Dashboard").await;
+    let (fresh, fresh_reasons) = resilience_on_dashboard(&session, &server).await;
+    assert!(
+        fresh_reasons.contains("no recurring activity is scheduled"),
+        "{fresh_reasons}"
+    );
+
+    // Daily at midnight UTC from four days ago: five occurrences have started without evidence.
+    let first = chrono::Utc::now().date_naive() - chrono::Duration::days(4);
+    session.go(&server.url("/calendar/activities/new")).await;
+    session.wait_for_title("Plan an activity").await;
+    session.fill("#title", "Nightly restore test").await;
+    session.click("#practice option[value=resilience]").await;
+    session
+        .fill("#starts_local", &format!("{first}T00:00"))
+        .await;
+    session.fill("#timezone", "UTC").await;
+    session.fill("#rrule", "FREQ=DAILY").await;
+    session.click("#activity-form button[type=submit]").await;
+    session.wait_for_title("Nightly restore test").await;
+    let activity_url = session.current_url().await;
+
+    let (overdue, overdue_reasons) = resilience_on_dashboard(&session, &server).await;
+    assert!(
+        overdue < fresh,
+        "overdue work lowers the score: {fresh} -> {overdue}"
+    );
+    assert!(
+        overdue_reasons.contains("5 occurrences are overdue"),
+        "{overdue_reasons}"
+    );
+
+    // Complete the oldest occurrence with a file, through the activity page's form.
+    let report = env.write("restore-report.txt", "restored 42 GiB in 17 minutes\n");
+    session.go(&activity_url).await;
+    session.wait_for_title("Nightly restore test").await;
+    session.click("#result-1 option[value=passed]").await;
+    session.type_into("#notes-1", "restore verified").await;
+    session.type_into("#file-1", report.to_str().unwrap()).await;
+    session.click("form.complete button[type=submit]").await;
+    let page = session.wait_for_text("recorded (passed, 1 file(s))").await;
+    assert!(
+        page.contains(">restore-report.txt</a>"),
+        "the evidence row names the file:\n{page}"
+    );
+
+    let (after, after_reasons) = resilience_on_dashboard(&session, &server).await;
+    assert!(
+        after > overdue,
+        "evidence raises the score: {overdue} -> {after}"
+    );
+    assert!(
+        after_reasons.contains("4 occurrences are overdue"),
+        "{after_reasons}"
+    );
+
+    // Screenshots for people reviewing CI: the phone width the test ran at, then a desktop.
+    let artifacts =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ci-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let phone = session.screenshot().await;
+    assert!(phone.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(artifacts.join("dashboard-390.png"), phone).unwrap();
+    session.resize(1280, 1700).await;
+    std::fs::write(artifacts.join("dashboard.png"), session.screenshot().await).unwrap();
+    session.close().await;
 }
