@@ -417,6 +417,12 @@ pub enum NotifyCommand {
         quiet: Option<String>,
         #[arg(long, default_value = "UTC")]
         timezone: String,
+        /// Only events about what this team owns.
+        #[arg(long)]
+        team: Option<String>,
+        /// Only events about what this person (by email) owns.
+        #[arg(long)]
+        person: Option<String>,
     },
     RuleList,
     RuleRm {

@@ -49,6 +49,7 @@ pub async fn check_calendar(
             ),
             link: Some(format!("/calendar/activities/{}", o.activity_id)),
             owner_team_id: o.owner_team_id,
+            owner_person_id: o.owner_person_id,
             dedupe_key: format!("activity:{}:{}", o.activity_id, o.starts_at.to_rfc3339()),
             state: state.into(),
             occurred_at: now,
@@ -59,12 +60,14 @@ pub async fn check_calendar(
 }
 
 /// A failed or partial result is news for the activity's owners at once.
+/// `owner` is the activity's owning (team, person), when it has one.
 pub async fn evidence_recorded(
     notifier: &Notifier,
     evidence: &Evidence,
-    owner_team_id: Option<i64>,
+    owner: (Option<i64>, Option<i64>),
     now: DateTime<Utc>,
 ) -> Result<usize> {
+    let (owner_team_id, owner_person_id) = owner;
     let severity = match evidence.result {
         EvidenceResult::Passed => return Ok(0),
         EvidenceResult::Partial => Severity::Warning,
@@ -83,6 +86,7 @@ pub async fn evidence_recorded(
             .activity_id
             .map(|id| format!("/calendar/activities/{id}")),
         owner_team_id,
+        owner_person_id,
         dedupe_key: format!("evidence:{}", evidence.id),
         state: evidence.result.to_string(),
         occurred_at: now,

@@ -35,6 +35,7 @@ pub struct Event {
     pub body: String,
     pub link: Option<String>,
     pub owner_team_id: Option<i64>,
+    pub owner_person_id: Option<i64>,
     /// Identifies what the event is about (`activity:12:2026-03-30T07:00:00Z`): events with
     /// the same key and state are notified once per rule.
     pub dedupe_key: String,
@@ -68,7 +69,10 @@ pub struct Rule {
     pub practice: Option<Practice>,
     #[schema(value_type = String)]
     pub min_severity: Severity,
+    /// Only events about things this team owns.
     pub owner_team_id: Option<i64>,
+    /// Only events about things this person owns.
+    pub owner_person_id: Option<i64>,
     /// Collect into one daily message instead of sending each.
     pub digest: bool,
     pub quiet_hours: Option<QuietHours>,
@@ -88,6 +92,8 @@ pub struct RuleInput {
     pub min_severity: Severity,
     #[serde(default)]
     pub owner_team_id: Option<i64>,
+    #[serde(default)]
+    pub owner_person_id: Option<i64>,
     #[serde(default)]
     pub digest: bool,
     #[serde(default)]

@@ -78,6 +78,9 @@ pub fn matches(rule: &Rule, event: &Event) -> bool {
         && rule
             .owner_team_id
             .is_none_or(|t| event.owner_team_id == Some(t))
+        && rule
+            .owner_person_id
+            .is_none_or(|p| event.owner_person_id == Some(p))
 }
 
 #[cfg(test)]
@@ -127,6 +130,7 @@ mod tests {
             practice: Some(Practice::Patches),
             min_severity: Severity::Warning,
             owner_team_id: Some(7),
+            owner_person_id: None,
             digest: false,
             quiet_hours: None,
             enabled: true,
@@ -139,6 +143,7 @@ mod tests {
             body: "b".into(),
             link: None,
             owner_team_id: Some(7),
+            owner_person_id: None,
             dedupe_key: "k".into(),
             state: "overdue".into(),
             occurred_at: Utc::now(),
@@ -178,6 +183,19 @@ mod tests {
                 ..rule.clone()
             },
             &event
+        ));
+        let for_ann = Rule {
+            owner_team_id: None,
+            owner_person_id: Some(3),
+            ..rule.clone()
+        };
+        assert!(!matches(&for_ann, &event), "not Ann's");
+        assert!(matches(
+            &for_ann,
+            &Event {
+                owner_person_id: Some(3),
+                ..event.clone()
+            }
         ));
     }
 }

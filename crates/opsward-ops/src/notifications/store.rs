@@ -27,7 +27,7 @@ macro_rules! notify_sql {
             type Pool = sqlx::Pool<$db>;
             type DbRow = <$db as sqlx::Database>::Row;
 
-            const RULE_COLUMNS: &str = "id, name, channel_id, user_id, events, practice, min_severity, owner_team_id, digest, \
+            const RULE_COLUMNS: &str = "id, name, channel_id, user_id, events, practice, min_severity, owner_team_id, owner_person_id, digest, \
                 quiet_start, quiet_end, timezone, enabled";
             const OUTBOX_COLUMNS: &str = "id, rule_id, channel_id, dedupe_key, event, payload, state, attempts, next_attempt_at, \
                 last_error, created_at, delivered_at";
@@ -65,6 +65,7 @@ macro_rules! notify_sql {
                     practice: practice.map(|p| p.parse()).transpose().map_err(|_| corrupt("rule practice"))?,
                     min_severity: severity.parse().map_err(|_| corrupt("rule severity"))?,
                     owner_team_id: row.try_get("owner_team_id")?,
+                    owner_person_id: row.try_get("owner_person_id")?,
                     digest: row.try_get("digest")?,
                     quiet_hours: start.zip(end).map(|(start, end)| QuietHours { start, end, timezone }),
                     enabled: row.try_get("enabled")?,
@@ -171,8 +172,8 @@ macro_rules! notify_sql {
                 let quiet = input.quiet_hours.as_ref();
                 let row = sqlx::query(&format!(
                     "INSERT INTO notification_rules (name, channel_id, user_id, events, practice, min_severity, owner_team_id, digest, \
-                     quiet_start, quiet_end, timezone, enabled, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {RULE_COLUMNS}"
+                     quiet_start, quiet_end, timezone, enabled, created_at, updated_at, owner_person_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING {RULE_COLUMNS}"
                 ))
                 .bind(&input.name)
                 .bind(input.channel_id)
@@ -187,6 +188,7 @@ macro_rules! notify_sql {
                 .bind(quiet.map_or("UTC".to_string(), |q| q.timezone.clone()))
                 .bind(input.enabled)
                 .bind(now)
+                .bind(input.owner_person_id)
                 .fetch_one(&mut *tx)
                 .await?;
                 let rule = rule_row(&row)?;

@@ -323,7 +323,7 @@ pub async fn complete_and_notify(
         .get_activity(id)
         .await
         .ok()
-        .and_then(|a| a.owner_team_id);
+        .map_or((None, None), |a| (a.owner_team_id, a.owner_person_id));
     if let Err(e) = opsward_ops::notifications::events::evidence_recorded(
         &state.notifier,
         &evidence,
@@ -647,7 +647,7 @@ pub async fn record_run(
     if let Err(e) = opsward_ops::notifications::events::evidence_recorded(
         &state.notifier,
         &evidence,
-        None,
+        (None, None),
         Utc::now(),
     )
     .await

@@ -57,6 +57,8 @@ pub struct CalendarParams {
     practice: String,
     #[serde(default)]
     owner_team_id: String,
+    #[serde(default)]
+    owner_person_id: String,
 }
 
 pub struct DayCell {
@@ -80,6 +82,7 @@ struct CalendarPage {
     date: String,
     practices: Vec<Choice>,
     teams: Vec<Choice>,
+    people: Vec<Choice>,
     heading: String,
     prev_link: String,
     next_link: String,
@@ -116,6 +119,7 @@ pub async fn page(
         None => None,
     };
     let team = non_empty(&p.owner_team_id).and_then(|t| t.parse::<i64>().ok());
+    let person = non_empty(&p.owner_person_id).and_then(|t| t.parse::<i64>().ok());
     // The window each view shows, and how far "earlier"/"later" move.
     let (from, to, step, heading) = match view.as_str() {
         "month" => {
@@ -161,7 +165,7 @@ pub async fn page(
     let filter = CalendarFilter {
         practice,
         owner_team_id: team,
-        owner_person_id: None,
+        owner_person_id: person,
         activity_id: None,
     };
     let occurrences = match state.ops.occurrences(&filter, start, end, Utc::now()).await {
@@ -205,12 +209,24 @@ pub async fn page(
         Ok(t) => t,
         Err(e) => return error_response(e.into()),
     };
+    let people = match state.store.list_people().await {
+        Ok(people) => people
+            .into_iter()
+            .map(|x| Choice {
+                selected: x.id.to_string() == p.owner_person_id,
+                value: x.id.to_string(),
+                label: x.name,
+            })
+            .collect(),
+        Err(e) => return error_response(e.into()),
+    };
     let link = |d: NaiveDate| {
         let params = CalendarParams {
             view: view.clone(),
             date: d.format("%Y-%m-%d").to_string(),
             practice: p.practice.clone(),
             owner_team_id: p.owner_team_id.clone(),
+            owner_person_id: p.owner_person_id.clone(),
         };
         format!(
             "/calendar?{}",
@@ -234,6 +250,7 @@ pub async fn page(
         date: date.format("%Y-%m-%d").to_string(),
         practices: practice_choices(practice.map_or("", |p| p.as_str())),
         teams,
+        people,
         heading,
         prev_link: link(prev_date),
         next_link: link(next_date),
@@ -404,6 +421,8 @@ pub struct ActivityForm {
     #[serde(default)]
     description: String,
     #[serde(default)]
+    asset_id: String,
+    #[serde(default)]
     active: Option<String>,
 }
 
@@ -447,6 +466,7 @@ impl ActivityForm {
                 _ => String::new(),
             },
             description: a.description.clone(),
+            asset_id: a.asset_id.map(|i| i.to_string()).unwrap_or_default(),
             active: a.active.then(|| "true".into()),
         }
     }
@@ -502,7 +522,7 @@ impl ActivityForm {
             duration_minutes,
             owner_team_id: team,
             owner_person_id: person,
-            asset_id: None,
+            asset_id: non_empty(&self.asset_id).and_then(|i| i.parse().ok()),
             active: self.active.is_some(),
         }
         .normalize();
@@ -520,6 +540,7 @@ struct FormPage {
     templates: Vec<Choice>,
     practices: Vec<Choice>,
     owners: Vec<Choice>,
+    assets: Vec<Choice>,
     errors: Vec<FieldError>,
 }
 
@@ -557,6 +578,26 @@ async fn form_page(
         Ok(o) => o,
         Err(e) => return error_response(e.into()),
     };
+    // The asset list is bounded: a register with more assets is linked through the API.
+    let assets = match state
+        .store
+        .list_assets(
+            &Default::default(),
+            opsward_core::page::PageRequest::first(500),
+        )
+        .await
+    {
+        Ok(page) => page
+            .items
+            .into_iter()
+            .map(|a| Choice {
+                selected: a.id.to_string() == form.asset_id,
+                value: a.id.to_string(),
+                label: a.name,
+            })
+            .collect(),
+        Err(e) => return error_response(e.into()),
+    };
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -579,6 +620,7 @@ async fn form_page(
             templates,
             practices: practice_choices(&form.practice),
             owners,
+            assets,
             errors,
         },
     )

@@ -32,6 +32,8 @@ struct NotificationsPage {
     channel_choices: Vec<Choice>,
     rules: Vec<(Rule, String)>,
     practices: Vec<Choice>,
+    teams: Vec<Choice>,
+    people: Vec<Choice>,
     outbox: Vec<(OutboxEntry, String)>,
     config_example: &'static str,
     error: Option<String>,
@@ -50,9 +52,11 @@ async fn page_with(
             state.notifier.list_channels().await?,
             state.notifier.list_rules().await?,
             state.notifier.list_outbox(None, 100).await?,
+            state.store.list_teams().await?,
+            state.store.list_people().await?,
         ))
     };
-    let (channels, rules, outbox) = match load.await {
+    let (channels, rules, outbox, teams, people) = match load.await {
         Ok(v) => v,
         Err(e) => return error_response(e.into()),
     };
@@ -87,6 +91,22 @@ async fn page_with(
             channels,
             practices: Choice::list(Practice::ALL.iter().map(|p| p.as_str()), ""),
             config_example: CONFIG_EXAMPLE,
+            teams: teams
+                .into_iter()
+                .map(|t| Choice {
+                    value: t.id.to_string(),
+                    label: t.name,
+                    selected: false,
+                })
+                .collect(),
+            people: people
+                .into_iter()
+                .map(|p| Choice {
+                    value: p.id.to_string(),
+                    label: format!("{} <{}>", p.name, p.email),
+                    selected: false,
+                })
+                .collect(),
             error,
             notice,
         },
@@ -211,6 +231,10 @@ pub struct RuleForm {
     quiet_timezone: String,
     #[serde(default)]
     personal: Option<String>,
+    #[serde(default)]
+    owner_team_id: String,
+    #[serde(default)]
+    owner_person_id: String,
 }
 
 fn parse_rule(form: &RuleForm) -> Result<RuleInput, String> {
@@ -241,7 +265,12 @@ fn parse_rule(form: &RuleForm) -> Result<RuleInput, String> {
             .transpose()?,
         min_severity: non_empty(&form.min_severity)
             .map_or(Ok(Severity::Info), |s| s.parse::<Severity>())?,
-        owner_team_id: None,
+        owner_team_id: non_empty(&form.owner_team_id)
+            .map(|t| t.parse::<i64>().map_err(|_| "choose a team".to_string()))
+            .transpose()?,
+        owner_person_id: non_empty(&form.owner_person_id)
+            .map(|p| p.parse::<i64>().map_err(|_| "choose a person".to_string()))
+            .transpose()?,
         digest: form.digest.is_some(),
         quiet_hours,
         enabled: true,

@@ -87,6 +87,7 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
                 practice: None,
                 min_severity: opsward_notify::Severity::Info,
                 owner_team_id: None,
+                owner_person_id: None,
                 digest: false,
                 quiet_hours: None,
                 enabled: true,

@@ -20,6 +20,7 @@ CREATE TABLE notification_rules (
     practice TEXT,
     min_severity TEXT NOT NULL DEFAULT 'info',
     owner_team_id INTEGER REFERENCES teams(id) ON DELETE CASCADE,
+    owner_person_id INTEGER REFERENCES people(id) ON DELETE CASCADE,
     digest BOOLEAN NOT NULL DEFAULT FALSE,
     quiet_start TEXT,
     quiet_end TEXT,

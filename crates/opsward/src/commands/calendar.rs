@@ -186,7 +186,7 @@ pub async fn activity(
                 .get_activity(id)
                 .await
                 .ok()
-                .and_then(|a| a.owner_team_id);
+                .map_or((None, None), |a| (a.owner_team_id, a.owner_person_id));
             opsward_ops::notifications::events::evidence_recorded(
                 &notifier,
                 &evidence,

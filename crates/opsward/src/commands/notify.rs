@@ -1,6 +1,6 @@
 //! `opsward notify`: channels, rules, the outbox, and a delivery run on demand.
 
-use super::cli_actor;
+use super::{cli_actor, person_with_email, team_named};
 use crate::{
     cli::NotifyCommand,
     output::{print, print_one, OutputFormat},
@@ -76,6 +76,8 @@ pub async fn notify(
             digest,
             quiet,
             timezone,
+            team,
+            person,
         } => {
             let quiet_hours = match quiet {
                 None => None,
@@ -101,7 +103,14 @@ pub async fn notify(
                 min_severity: min_severity
                     .parse()
                     .map_err(|e: String| anyhow!("--min-severity: {e}"))?,
-                owner_team_id: None,
+                owner_team_id: match team {
+                    Some(t) => Some(team_named(store, &t).await?.id),
+                    None => None,
+                },
+                owner_person_id: match person {
+                    Some(p) => Some(person_with_email(store, &p).await?.id),
+                    None => None,
+                },
                 digest,
                 quiet_hours,
                 enabled: true,
