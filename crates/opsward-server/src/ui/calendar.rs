@@ -1,7 +1,7 @@
 //! Calendar pages: agenda, week and month views, activity pages with the evidence form,
 //! the evidence list and report, and iCal feed management.
 
-use super::{error_response, non_empty, render, render_with, Choice, Nav, UiForm};
+use super::{describe, error_response, non_empty, render, render_with, Choice, Nav, UiForm};
 use crate::{
     api::{
         calendar::{
@@ -390,10 +390,7 @@ pub async fn complete(
         }
         Err(e) if e.status == StatusCode::NOT_FOUND => super::error_response(e),
         Err(e) => {
-            let mut message = e.message;
-            for d in &e.details {
-                message = format!("{}: {}", d.field, d.message);
-            }
+            let message = describe(&e);
             activity_page(&state, &caller, id, e.status, Some(message), None).await
         }
     }

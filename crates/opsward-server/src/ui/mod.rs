@@ -186,6 +186,19 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     )
 }
 
+/// An error as one line for a page: the field problems when there are any, else the message.
+pub fn describe(e: &ApiError) -> String {
+    if e.details.is_empty() {
+        e.message.clone()
+    } else {
+        e.details
+            .iter()
+            .map(|d| format!("{}: {}", d.field, d.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// Show an API-level error as a page.
 pub fn error_response(err: ApiError) -> Response {
     let mut message = err.message;

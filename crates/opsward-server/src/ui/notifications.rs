@@ -1,6 +1,6 @@
 //! The notifications admin page: channels, rules, delivery state.
 
-use super::{error_response, non_empty, render_with, Choice, Nav, UiForm};
+use super::{describe, error_response, non_empty, render_with, Choice, Nav, UiForm};
 use crate::{
     api::{
         notifications::{create_rule_for, delete_rule_checked, send_test},
@@ -153,18 +153,6 @@ pub async fn create_channel(
             let api: crate::error::ApiError = e.into();
             page_with(&state, &caller, api.status, Some(describe(&api)), None).await
         }
-    }
-}
-
-fn describe(e: &crate::error::ApiError) -> String {
-    if e.details.is_empty() {
-        e.message.clone()
-    } else {
-        e.details
-            .iter()
-            .map(|d| format!("{}: {}", d.field, d.message))
-            .collect::<Vec<_>>()
-            .join("; ")
     }
 }
 

@@ -1,11 +1,10 @@
-use super::{error_response, non_empty, render_with, Choice, Nav, UiForm};
+use super::{describe, error_response, non_empty, render_with, Choice, Nav, UiForm};
 use crate::{
     api::{
         users::{change_account, create_account, CreateUser, UpdateUser},
         Caller,
     },
     auth::Principal,
-    error::ApiError,
     AppState,
 };
 use askama::Template;
@@ -62,19 +61,6 @@ async fn users_page(
 
 pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Response {
     users_page(&state, &caller, StatusCode::OK, None, None).await
-}
-
-fn describe(e: &ApiError) -> String {
-    let mut text = e.message.clone();
-    if !e.details.is_empty() {
-        text = e
-            .details
-            .iter()
-            .map(|d| format!("{}: {}", d.field, d.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-    }
-    text
 }
 
 #[derive(Deserialize)]
