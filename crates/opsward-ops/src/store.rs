@@ -11,7 +11,7 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use opsward_core::{practice::Practice, Actor, ValidationError};
-use opsward_store::{Database, Store, StoreError};
+use opsward_store::{on_backend, Database, Store, StoreError};
 use std::collections::HashMap;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -446,16 +446,6 @@ ops_sql!(
 );
 ops_sql!(postgres, sqlx::Postgres, opsward_store::postgres, "BEGIN");
 
-/// Dispatch one call to the backend the database runs on.
-macro_rules! dispatch {
-    ($self:ident, $f:ident($($arg:expr),*)) => {
-        match &$self.db {
-            Database::Sqlite(pool) => sqlite::$f(pool $(, $arg)*).await,
-            Database::Postgres(pool) => postgres::$f(pool $(, $arg)*).await,
-        }
-    };
-}
-
 /// The calendar's storage, next to the foundation store on the same database.
 #[derive(Clone)]
 pub struct OpsStore {
@@ -472,11 +462,11 @@ impl OpsStore {
     pub async fn create_activity(&self, actor: &Actor, input: &ActivityInput) -> Result<Activity> {
         let input = input.clone().normalize();
         input.validate()?;
-        dispatch!(self, create_activity(actor, &input))
+        on_backend!(&self.db, create_activity(actor, &input))
     }
 
     pub async fn get_activity(&self, id: i64) -> Result<Activity> {
-        dispatch!(self, get_activity(id))
+        on_backend!(&self.db, get_activity(id))
     }
 
     pub async fn list_activities(
@@ -484,7 +474,7 @@ impl OpsStore {
         filter: &CalendarFilter,
         include_inactive: bool,
     ) -> Result<Vec<Activity>> {
-        dispatch!(self, list_activities(filter, include_inactive))
+        on_backend!(&self.db, list_activities(filter, include_inactive))
     }
 
     pub async fn update_activity(
@@ -495,11 +485,11 @@ impl OpsStore {
     ) -> Result<Activity> {
         let input = input.clone().normalize();
         input.validate()?;
-        dispatch!(self, update_activity(actor, id, &input))
+        on_backend!(&self.db, update_activity(actor, id, &input))
     }
 
     pub async fn delete_activity(&self, actor: &Actor, id: i64) -> Result<()> {
-        dispatch!(self, delete_activity(actor, id))
+        on_backend!(&self.db, delete_activity(actor, id))
     }
 
     /// Complete an occurrence of an activity (or record evidence against the activity without
@@ -526,8 +516,8 @@ impl OpsStore {
                 .into());
             }
         }
-        dispatch!(
-            self,
+        on_backend!(
+            &self.db,
             record_evidence(
                 actor,
                 activity.practice,
@@ -552,14 +542,14 @@ impl OpsStore {
         let mut v = opsward_core::validation::Validator::new();
         v.name("title", title, 200);
         v.finish()?;
-        dispatch!(
-            self,
+        on_backend!(
+            &self.db,
             record_evidence(actor, practice, title, None, input, files)
         )
     }
 
     pub async fn get_evidence(&self, id: i64) -> Result<Evidence> {
-        dispatch!(self, get_evidence(id))
+        on_backend!(&self.db, get_evidence(id))
     }
 
     pub async fn list_evidence(
@@ -570,11 +560,14 @@ impl OpsStore {
         to: Option<DateTime<Utc>>,
         limit: i64,
     ) -> Result<Vec<Evidence>> {
-        dispatch!(self, list_evidence(practice, activity_id, from, to, limit))
+        on_backend!(
+            &self.db,
+            list_evidence(practice, activity_id, from, to, limit)
+        )
     }
 
     pub async fn get_attachment(&self, id: i64) -> Result<Attachment> {
-        dispatch!(self, get_attachment(id))
+        on_backend!(&self.db, get_attachment(id))
     }
 
     pub async fn create_feed(
@@ -588,23 +581,26 @@ impl OpsStore {
         let mut v = opsward_core::validation::Validator::new();
         v.name("name", name, 100);
         v.finish()?;
-        dispatch!(self, create_feed(actor, user_id, team_id, name, token_hash))
+        on_backend!(
+            &self.db,
+            create_feed(actor, user_id, team_id, name, token_hash)
+        )
     }
 
     pub async fn list_feeds(&self, user_id: i64) -> Result<Vec<IcalFeed>> {
-        dispatch!(self, list_feeds(user_id))
+        on_backend!(&self.db, list_feeds(user_id))
     }
 
     pub async fn get_feed(&self, id: i64) -> Result<IcalFeed> {
-        dispatch!(self, get_feed(id))
+        on_backend!(&self.db, get_feed(id))
     }
 
     pub async fn revoke_feed(&self, actor: &Actor, id: i64) -> Result<IcalFeed> {
-        dispatch!(self, revoke_feed(actor, id))
+        on_backend!(&self.db, revoke_feed(actor, id))
     }
 
     pub async fn feed_by_token(&self, token_hash: &str) -> Result<Option<IcalFeed>> {
-        dispatch!(self, feed_by_token(token_hash))
+        on_backend!(&self.db, feed_by_token(token_hash))
     }
 
     /// Every occurrence in `[from, to)` of the activities that match, with its state.
@@ -628,7 +624,7 @@ impl OpsStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Occurrence>> {
         let done: HashMap<(i64, DateTime<Utc>), (i64, String)> =
-            dispatch!(self, completions(from, to))?
+            on_backend!(&self.db, completions(from, to))?
                 .into_iter()
                 .map(|(activity, at, evidence, result)| ((activity, at), (evidence, result)))
                 .collect();

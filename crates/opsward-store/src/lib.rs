@@ -61,6 +61,19 @@ pub enum Database {
     Postgres(sqlx::PgPool),
 }
 
+/// Call `sqlite::$f(pool, ..)` or `postgres::$f(pool, ..)` (modules at the call site) for the
+/// database behind a [`Database`]. Practice crates expand their SQL once per backend into
+/// modules with those names and dispatch every call through this.
+#[macro_export]
+macro_rules! on_backend {
+    ($db:expr, $f:ident($($arg:expr),*)) => {
+        match $db {
+            $crate::Database::Sqlite(pool) => sqlite::$f(pool $(, $arg)*).await,
+            $crate::Database::Postgres(pool) => postgres::$f(pool $(, $arg)*).await,
+        }
+    };
+}
+
 /// The storage operations opsward needs, independent of the database behind them.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

@@ -5,7 +5,7 @@ use super::{rules, Channel, Event, OutboxEntry, QuietHours, Rule, RuleInput};
 use chrono::{DateTime, Utc};
 use opsward_core::{Actor, ValidationError};
 use opsward_notify::{ChannelConfig, Notification};
-use opsward_store::{Database, Store, StoreError};
+use opsward_store::{on_backend, Database, Store, StoreError};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -415,15 +415,6 @@ notify_sql!(
     " FOR UPDATE OF o SKIP LOCKED"
 );
 
-macro_rules! dispatch {
-    ($self:ident, $f:ident($($arg:expr),*)) => {
-        match &$self.db {
-            Database::Sqlite(pool) => sqlite::$f(pool $(, $arg)*).await,
-            Database::Postgres(pool) => postgres::$f(pool $(, $arg)*).await,
-        }
-    };
-}
-
 /// Notification rules, channels and the outbox, on the store's database.
 #[derive(Clone)]
 pub struct Notifier {
@@ -449,18 +440,18 @@ impl Notifier {
             v.error(&format!("config.{}", e.field), e.problem.clone());
         }
         v.finish()?;
-        dispatch!(self, create_channel(actor, name, config))
+        on_backend!(&self.db, create_channel(actor, name, config))
     }
 
     pub async fn list_channels(&self) -> Result<Vec<Channel>> {
-        Ok(dispatch!(self, list_channels())?
+        Ok(on_backend!(&self.db, list_channels())?
             .into_iter()
             .map(|(c, _)| c)
             .collect())
     }
 
     pub async fn channel(&self, id: i64) -> Result<(Channel, ChannelConfig)> {
-        dispatch!(self, get_channel(id))
+        on_backend!(&self.db, get_channel(id))
     }
 
     pub async fn set_channel_enabled(
@@ -469,11 +460,11 @@ impl Notifier {
         id: i64,
         enabled: bool,
     ) -> Result<Channel> {
-        dispatch!(self, set_channel_enabled(actor, id, enabled))
+        on_backend!(&self.db, set_channel_enabled(actor, id, enabled))
     }
 
     pub async fn delete_channel(&self, actor: &Actor, id: i64) -> Result<()> {
-        dispatch!(self, delete_channel(actor, id))
+        on_backend!(&self.db, delete_channel(actor, id))
     }
 
     pub async fn create_rule(
@@ -502,19 +493,19 @@ impl Notifier {
             }
         }
         v.finish()?;
-        dispatch!(self, create_rule(actor, user_id, input))
+        on_backend!(&self.db, create_rule(actor, user_id, input))
     }
 
     pub async fn list_rules(&self) -> Result<Vec<Rule>> {
-        dispatch!(self, list_rules())
+        on_backend!(&self.db, list_rules())
     }
 
     pub async fn rule(&self, id: i64) -> Result<Rule> {
-        dispatch!(self, get_rule(id))
+        on_backend!(&self.db, get_rule(id))
     }
 
     pub async fn delete_rule(&self, actor: &Actor, id: i64) -> Result<()> {
-        dispatch!(self, delete_rule(actor, id))
+        on_backend!(&self.db, delete_rule(actor, id))
     }
 
     /// Queue `event` for every rule that wants it and has not had it in this state.
@@ -530,7 +521,7 @@ impl Notifier {
             event: event.kind.clone(),
             occurred_at: event.occurred_at,
         };
-        dispatch!(self, emit(event, &notification, now))
+        on_backend!(&self.db, emit(event, &notification, now))
     }
 
     pub async fn snooze(
@@ -539,7 +530,7 @@ impl Notifier {
         dedupe_key: &str,
         until: DateTime<Utc>,
     ) -> Result<u64> {
-        dispatch!(self, snooze(actor, dedupe_key, until))
+        on_backend!(&self.db, snooze(actor, dedupe_key, until))
     }
 
     pub(crate) async fn claim_due(
@@ -549,7 +540,7 @@ impl Notifier {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Claimed>> {
-        dispatch!(self, claim_due(worker, now, lease_until, limit))
+        on_backend!(&self.db, claim_due(worker, now, lease_until, limit))
     }
 
     pub(crate) async fn finish(
@@ -561,19 +552,19 @@ impl Notifier {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        dispatch!(self, finish(id, worker, state, next, error, now))
+        on_backend!(&self.db, finish(id, worker, state, next, error, now))
     }
 
     pub(crate) async fn release(&self, id: i64, worker: &str, next: DateTime<Utc>) -> Result<bool> {
-        dispatch!(self, release(id, worker, next))
+        on_backend!(&self.db, release(id, worker, next))
     }
 
     pub async fn list_outbox(&self, state: Option<&str>, limit: i64) -> Result<Vec<OutboxEntry>> {
-        dispatch!(self, list_outbox(state, limit))
+        on_backend!(&self.db, list_outbox(state, limit))
     }
 
     /// Turn waiting digest rows into one pending message per rule (run daily).
     pub async fn collect_digests(&self, now: DateTime<Utc>) -> Result<Vec<i64>> {
-        dispatch!(self, collect_digests(now))
+        on_backend!(&self.db, collect_digests(now))
     }
 }
