@@ -48,7 +48,13 @@ pub struct Metrics {
     pub http_duration: Family<HttpLabels, Histogram>,
     pub jobs: Family<JobLabels, Counter>,
     pub logins: Family<LoginLabels, Counter>,
+    /// When the hygiene gauges were last recomputed.
+    summary_at: std::sync::Mutex<Option<Instant>>,
 }
+
+/// Scrapes closer together than this reuse the last summary: computing one expands the whole
+/// calendar, and several Prometheus servers (or a fast scrape interval) must not multiply that.
+pub const SUMMARY_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -113,7 +119,20 @@ impl Metrics {
             http_duration,
             jobs,
             logins,
+            summary_at: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Whether the hygiene gauges are older than `max_age`; claims the refresh when they are,
+    /// so concurrent scrapes compute one summary between them.
+    pub fn claim_summary_refresh(&self, max_age: std::time::Duration) -> bool {
+        let mut at = self.summary_at.lock().expect("metrics lock");
+        let now = Instant::now();
+        if at.is_some_and(|t| now.duration_since(t) < max_age) {
+            return false;
+        }
+        *at = Some(now);
+        true
     }
 
     pub fn render(&self) -> String {
@@ -182,4 +201,23 @@ pub async fn track_http(
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_summary_per_interval() {
+        let m = Metrics::new();
+        assert!(m.claim_summary_refresh(std::time::Duration::from_secs(60)));
+        assert!(
+            !m.claim_summary_refresh(std::time::Duration::from_secs(60)),
+            "fresh: reuse"
+        );
+        assert!(
+            m.claim_summary_refresh(std::time::Duration::ZERO),
+            "stale: recompute"
+        );
+    }
 }

@@ -23,16 +23,25 @@ pub struct TestApp {
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _attachments: Option<tempfile::TempDir>,
 }
 
 impl TestApp {
+    /// A server with its own database and its own attachment directory.
     pub async fn start(backend: Backend) -> TestApp {
-        Self::start_with(
+        let attachments = tempfile::tempdir().unwrap();
+        let config = ServerConfig {
+            attachments_dir: attachments.path().to_path_buf(),
+            ..ServerConfig::default()
+        };
+        let mut app = Self::start_with(
             TestDb::new(backend).await,
-            ServerConfig::default(),
+            config,
             JobRegistry::with_builtin(),
         )
-        .await
+        .await;
+        app._attachments = Some(attachments);
+        app
     }
 
     pub async fn start_with(db: TestDb, config: ServerConfig, jobs: JobRegistry) -> TestApp {
@@ -49,6 +58,7 @@ impl TestApp {
             state,
             stop: Some(stop),
             handle: Some(handle),
+            _attachments: None,
         }
     }
 
