@@ -110,7 +110,7 @@ pub async fn page(
         },
     };
     let view = match p.view.as_str() {
-        "month" | "week" => p.view.clone(),
+        "month" | "week" | "overdue" => p.view.clone(),
         _ => "agenda".to_string(),
     };
     let practice = match non_empty(&p.practice).map(|s| s.parse::<Practice>()) {
@@ -147,6 +147,13 @@ pub async fn page(
                 format!("week of {}", start.format("%Y-%m-%d")),
             )
         }
+        // What is still owed: the 90 days up to and including `date`, overdue only.
+        "overdue" => (
+            date - Duration::days(90),
+            date + Duration::days(1),
+            90,
+            format!("overdue in the 90 days to {}", date.format("%Y-%m-%d")),
+        ),
         _ => (
             date,
             date + Duration::days(30),
@@ -168,11 +175,14 @@ pub async fn page(
         owner_person_id: person,
         activity_id: None,
     };
-    let occurrences = match state.ops.occurrences(&filter, start, end, Utc::now()).await {
+    let mut occurrences = match state.ops.occurrences(&filter, start, end, Utc::now()).await {
         Ok(o) => o,
         Err(e) => return error_response(e.into()),
     };
-    let grid = if view == "agenda" {
+    if view == "overdue" {
+        occurrences.retain(|o| o.state == OccurrenceState::Overdue);
+    }
+    let grid = if view == "agenda" || view == "overdue" {
         Vec::new()
     } else {
         let in_month = |d: NaiveDate| view == "week" || d.month() == date.month();
@@ -246,7 +256,7 @@ pub async fn page(
     };
     render(&CalendarPage {
         nav: Nav::new(&caller, "calendar"),
-        views: Choice::list(["agenda", "week", "month"], &view),
+        views: Choice::list(["agenda", "week", "month", "overdue"], &view),
         date: date.format("%Y-%m-%d").to_string(),
         practices: practice_choices(practice.map_or("", |p| p.as_str())),
         teams,

@@ -167,7 +167,28 @@ both_backends!(
             html.contains(r#"href="/calendar?practice=resilience""#),
             "{html}"
         );
-        assert!(html.contains(r#"href="/calendar?view=agenda""#), "{html}");
+        assert!(html.contains(r#"href="/calendar?view=overdue""#), "{html}");
+        // That link lists the overdue occurrences, the oldest first, and nothing else.
+        let overdue = http
+            .get(app.url("/calendar?view=overdue"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            overdue
+                .matches(r#"<td class="state-overdue">overdue"#)
+                .count(),
+            3,
+            "{overdue}"
+        );
+        assert!(
+            !overdue.contains(r#"<td class="state-upcoming">"#),
+            "{overdue}"
+        );
         assert!(
             html.contains(r#"role="img" aria-labelledby="hygiene-chart-title"#),
             "{html}"
