@@ -52,6 +52,11 @@ const NAV: &[NavItem] = &[
         href: "/",
     },
     NavItem {
+        key: "calendar",
+        label: "Calendar",
+        href: "/calendar",
+    },
+    NavItem {
         key: "assets",
         label: "Assets",
         href: "/assets",

@@ -168,6 +168,11 @@ both_backends!(
             "{html}"
         );
         assert!(html.contains(r#"href="/calendar?view=overdue""#), "{html}");
+        assert!(
+            html.contains(r#"<a href="/calendar">Calendar</a>"#),
+            "the calendar is in the navigation: {html}"
+        );
+        assert!(overdue_page_marks_calendar(&http, &app, &token).await);
         // That link lists the overdue occurrences, the oldest first, and nothing else.
         let overdue = http
             .get(app.url("/calendar?view=overdue"))
@@ -226,3 +231,17 @@ both_backends!(
         app.stop().await;
     }
 );
+
+/// The calendar pages mark their navigation entry as the current page.
+async fn overdue_page_marks_calendar(http: &reqwest::Client, app: &TestApp, token: &str) -> bool {
+    let html = http
+        .get(app.url("/calendar"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    html.contains(r#"<a href="/calendar" aria-current="page">Calendar</a>"#)
+}
