@@ -86,7 +86,7 @@ pub fn openssl(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A self-signed certificate made by openssl: `key` like `rsa:1024`, `digest` like `sha1`.
+/// A self-signed leaf (not a CA) made by openssl: `key` like `rsa:1024`, `digest` like `sha1`.
 pub fn openssl_self_signed(
     dir: &Path,
     name: &str,
@@ -106,11 +106,13 @@ pub fn openssl_self_signed(
             key,
             &format!("-{digest}"),
             "-days",
-            "30",
+            "365",
             "-subj",
             &format!("/CN={cn}"),
             "-addext",
             &format!("subjectAltName=DNS:{cn}"),
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
             "-keyout",
             keyfile.to_str().unwrap(),
             "-out",

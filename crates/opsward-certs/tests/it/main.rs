@@ -4,4 +4,5 @@
 mod files;
 mod fixtures;
 mod hostile;
+mod smtp_server;
 mod tls;
