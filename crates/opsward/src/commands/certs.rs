@@ -58,7 +58,7 @@ impl CertRow {
             opsward_certs::Source::File { .. } => ("file", None),
         };
         let mut problems = finding.problems.clone();
-        problems.sort_by(|a, b| b.severity.cmp(&a.severity));
+        problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
         CertRow {
             source: finding.sighting.source.to_string(),
             kind,
