@@ -14,6 +14,7 @@ use std::{
     time::Duration,
 };
 use tokio::{net::TcpStream, sync::Semaphore, time::Instant};
+use tracing::Instrument;
 
 /// Whether to speak a plain-text protocol before the TLS handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +36,17 @@ pub struct ScanOptions {
     /// Endpoints scanned at once.
     pub concurrency: usize,
     pub starttls: StartTls,
+}
+
+impl StartTls {
+    /// Whether an SMTP STARTTLS prelude precedes the handshake on `port`.
+    pub fn speaks_smtp(self, port: u16) -> bool {
+        match self {
+            StartTls::Smtp => true,
+            StartTls::None => false,
+            StartTls::Auto => matches!(port, 25 | 587),
+        }
+    }
 }
 
 impl Default for ScanOptions {
@@ -155,7 +167,13 @@ pub async fn scan_endpoint(
     options: &ScanOptions,
 ) -> Result<Vec<CertificateInfo>, EndpointError> {
     let span = tracing::info_span!("tls_scan", host = %target.host, port = target.port);
-    let _entered = span.enter();
+    handshake_and_record(target, options).instrument(span).await
+}
+
+async fn handshake_and_record(
+    target: &Target,
+    options: &ScanOptions,
+) -> Result<Vec<CertificateInfo>, EndpointError> {
     let server_name: ServerName<'static> = match target.ip() {
         Some(ip) => ServerName::IpAddress(ip.into()),
         None => ServerName::try_from(target.host.clone())
@@ -170,11 +188,7 @@ pub async fn scan_endpoint(
     .map_err(EndpointError::Connect)?;
     let _ = tcp.set_nodelay(true);
 
-    let smtp = match options.starttls {
-        StartTls::Smtp => true,
-        StartTls::None => false,
-        StartTls::Auto => matches!(target.port, 25 | 587),
-    };
+    let smtp = options.starttls.speaks_smtp(target.port);
     let recorder = Arc::new(ChainRecorder::default());
     let handshake = async {
         if smtp {
@@ -286,5 +300,40 @@ impl ServerCertVerifier for ChainRecorder {
             SignatureScheme::RSA_PKCS1_SHA1,
             SignatureScheme::ECDSA_SHA1_Legacy,
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_with_ipv4_ipv6_and_names() {
+        let t = Target::parse("[::1]:8443").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.sni()), ("::1", 8443, None));
+        let t = Target::parse("192.0.2.1:25").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.sni()), ("192.0.2.1", 25, None));
+        let t = Target::parse("mail.example.com").unwrap();
+        assert_eq!((t.port, t.sni()), (443, Some("mail.example.com")));
+        for bad in [
+            "::1:443",
+            "[::1",
+            "[nothost]:1",
+            "host:0",
+            "host:x",
+            ":443",
+            "[::1]x",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn auto_starttls_means_smtp_on_25_and_587_only() {
+        assert!(StartTls::Auto.speaks_smtp(25));
+        assert!(StartTls::Auto.speaks_smtp(587));
+        assert!(!StartTls::Auto.speaks_smtp(465));
+        assert!(!StartTls::None.speaks_smtp(25));
+        assert!(StartTls::Smtp.speaks_smtp(2525));
     }
 }

@@ -4,7 +4,7 @@ use opsward_certs::{
     TrustStore,
 };
 use std::{
-    net::TcpListener,
+    net::{IpAddr, SocketAddr, TcpListener},
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -18,16 +18,18 @@ pub struct OpensslServer {
 
 impl OpensslServer {
     pub fn start(cert: &Path, key: &Path, extra: &[&str]) -> Self {
-        let port = free_port();
+        Self::start_on(IpAddr::from([127, 0, 0, 1]), cert, key, extra)
+    }
+
+    pub fn start_on(ip: IpAddr, cert: &Path, key: &Path, extra: &[&str]) -> Self {
+        let port = TcpListener::bind((ip, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let accept = SocketAddr::from((ip, port)).to_string();
         let child = Command::new("openssl")
-            .args([
-                "s_server",
-                "-quiet",
-                "-www",
-                "-accept",
-                &port.to_string(),
-                "-cert",
-            ])
+            .args(["s_server", "-quiet", "-www", "-accept", &accept, "-cert"])
             .arg(cert)
             .arg("-key")
             .arg(key)
@@ -39,7 +41,7 @@ impl OpensslServer {
             .expect("openssl is installed");
         let server = OpensslServer { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect((ip, port)).is_err() {
             assert!(
                 Instant::now() < deadline,
                 "openssl s_server did not listen within 10 s"
@@ -185,4 +187,35 @@ async fn smtp_starttls_chain_is_scanned() {
     let plain = scan_endpoints(&[target], &options).await;
     let error = plain[0].result.as_ref().unwrap_err().to_string();
     assert!(error.contains("TLS handshake failed"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_targets_use_ip_sans_and_no_sni() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("v6 CA");
+    let (cert, key) = ca.issue_current(&["::1"]).write(dir.path(), "v6");
+    let server = OpensslServer::start_on("::1".parse().unwrap(), &cert, &key, &[]);
+    let target = format!("[::1]:{}", server.port);
+    let reports = scan_endpoints(std::slice::from_ref(&target), &quick()).await;
+    let mut trust = TrustStore::public_roots();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    trust.add_pem_file(&ca_file).unwrap();
+    let findings = assess(&reports[0], &trust);
+    assert_eq!(
+        findings[0].certificate.san_ip,
+        ["::1".parse::<IpAddr>().unwrap()]
+    );
+    assert!(
+        findings[0].problems.is_empty(),
+        "{:?}",
+        findings[0].problems
+    );
+    assert_eq!(
+        findings[0].sighting.source,
+        opsward_certs::Source::Endpoint {
+            address: target,
+            sni: None
+        }
+    );
 }
