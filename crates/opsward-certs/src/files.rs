@@ -61,8 +61,11 @@ pub fn scan_paths(paths: &[PathBuf]) -> Vec<FileReport> {
 
 #[derive(Default)]
 struct Walk {
-    /// Directories entered, by (device, inode): a symbolic link back up is a loop.
-    entered: HashSet<(u64, u64)>,
+    /// Directories already walked, by (device, inode): reached again through another link,
+    /// they are not walked twice.
+    walked: HashSet<(u64, u64)>,
+    /// The directories being walked, outermost first: a link to one of them is a loop.
+    ancestors: Vec<(u64, u64)>,
     reports: Vec<FileReport>,
 }
 
@@ -96,9 +99,13 @@ impl Walk {
 
     fn visit_dir(&mut self, path: &Path, meta: &fs::Metadata) {
         use std::os::unix::fs::MetadataExt;
-        if !self.entered.insert((meta.dev(), meta.ino())) {
+        let id = (meta.dev(), meta.ino());
+        if self.ancestors.contains(&id) {
             self.reports
                 .push(FileReport::failed(path.to_owned(), FileError::SymlinkLoop));
+            return;
+        }
+        if !self.walked.insert(id) {
             return;
         }
         let entries = match fs::read_dir(path) {
@@ -113,9 +120,11 @@ impl Walk {
         };
         let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
         children.sort();
+        self.ancestors.push(id);
         for child in children {
             self.visit(&child, false);
         }
+        self.ancestors.pop();
     }
 }
 

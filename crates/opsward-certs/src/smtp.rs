@@ -8,6 +8,8 @@ use tokio::{
 
 /// A reply longer than this is not SMTP; stop reading rather than buffer a firehose.
 const MAX_REPLY_BYTES: usize = 64 * 1024;
+/// RFC 5321 limits a reply line to 512 bytes; allow some slack for odd servers.
+const MAX_LINE_BYTES: usize = 1000;
 
 /// Bring `tcp` to the point where the server expects a TLS ClientHello.
 pub async fn starttls(tcp: &mut TcpStream) -> Result<(), EndpointError> {
@@ -64,6 +66,11 @@ async fn read_reply(tcp: &mut TcpStream) -> Result<Vec<String>, EndpointError> {
         }
         if byte != b'\n' {
             line.push(byte);
+            // Judge a peer by its first bytes: one that sends no reply code is not SMTP,
+            // whether or not it ever sends a newline.
+            if (line.len() <= 3 && !byte.is_ascii_digit()) || line.len() > MAX_LINE_BYTES {
+                return Err(not_smtp(&line));
+            }
             continue;
         }
         let text = String::from_utf8_lossy(&line)
@@ -72,15 +79,17 @@ async fn read_reply(tcp: &mut TcpStream) -> Result<Vec<String>, EndpointError> {
         line.clear();
         // "250-..." continues a reply, "250 ..." (or a bare code) ends it.
         let last = text.len() <= 3 || text.as_bytes()[3] != b'-';
-        if text.len() < 3 || !text.as_bytes()[..3].iter().all(u8::is_ascii_digit) {
-            return Err(EndpointError::StartTls(format!(
-                "not an SMTP reply: {:?}",
-                text.chars().take(120).collect::<String>()
-            )));
+        if text.len() < 3 {
+            return Err(not_smtp(text.as_bytes()));
         }
         lines.push(text);
         if last {
             return Ok(lines);
         }
     }
+}
+
+fn not_smtp(start: &[u8]) -> EndpointError {
+    let shown: String = String::from_utf8_lossy(start).chars().take(120).collect();
+    EndpointError::StartTls(format!("not an SMTP reply: {shown:?}"))
 }

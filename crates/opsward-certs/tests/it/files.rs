@@ -97,6 +97,21 @@ fn bad_files_are_reported_one_by_one_and_keys_are_skipped_unseen() {
         Some(FileError::SymlinkLoop)
     ));
     assert!(reports.iter().all(|r| !r.path.ends_with("notes.txt")));
+    // The loop is reported once and nothing is read twice through it.
+    assert_eq!(
+        reports
+            .iter()
+            .filter(|r| r.path.ends_with("good.pem"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        reports
+            .iter()
+            .filter(|r| matches!(r.error, Some(FileError::SymlinkLoop)))
+            .count(),
+        1
+    );
 
     // Nothing derived from the key's bytes shows up in what a caller could print.
     let key_body: String = leaf
@@ -125,4 +140,17 @@ fn missing_paths_are_errors_and_the_scan_goes_on() {
         Some(FileError::Unreadable(_))
     ));
     assert_eq!(report_for(&reports, &cert).certificates.len(), 1);
+}
+
+#[test]
+fn a_directory_reached_twice_without_a_loop_is_read_once_and_is_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    let leaf = TestCa::new("ca").issue_current(&["a.test"]);
+    leaf.write(&certs, "a");
+    std::os::unix::fs::symlink(&certs, dir.path().join("alias")).unwrap();
+    let reports = scan_paths(&[certs.clone(), dir.path().join("alias")]);
+    assert_eq!(reports.len(), 2, "a.crt and a.key, once: {reports:#?}");
+    assert!(reports.iter().all(|r| r.error.is_none()), "{reports:#?}");
 }

@@ -138,6 +138,39 @@ async fn each_hostile_endpoint_fails_alone_within_its_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_against_non_smtp_peers_fails_clearly_within_its_timeout() {
+    let http = Peer::start(Behaviour::PlainHttp).await;
+    let garbage = Peer::start(Behaviour::Garbage).await;
+    let tarpit = Peer::start(Behaviour::Tarpit).await;
+    let targets: Vec<String> = [http.port, garbage.port, tarpit.port]
+        .iter()
+        .map(|port| format!("127.0.0.1:{port}"))
+        .collect();
+    let options = ScanOptions {
+        starttls: opsward_certs::StartTls::Smtp,
+        ..quick()
+    };
+    let started = Instant::now();
+    let reports = scan_endpoints(&targets, &options).await;
+    assert!(started.elapsed() < options.handshake_timeout + Duration::from_secs(1));
+    // The HTTP peer waits for a request before it says anything: a silent peer.
+    assert!(
+        matches!(reports[0].result, Err(EndpointError::HandshakeTimeout(_))),
+        "{:?}",
+        reports[0].result
+    );
+    let garbage_error = reports[1].result.as_ref().unwrap_err();
+    assert!(
+        matches!(garbage_error, EndpointError::StartTls(m) if m.contains("not an SMTP reply")),
+        "{garbage_error}"
+    );
+    assert!(matches!(
+        reports[2].result,
+        Err(EndpointError::HandshakeTimeout(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_total_deadline_bounds_a_scan_of_tarpits() {
     let tarpit = Peer::start(Behaviour::Tarpit).await;
     let targets: Vec<String> = (0..3)
