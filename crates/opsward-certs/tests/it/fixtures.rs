@@ -42,6 +42,19 @@ impl TestCa {
         }
     }
 
+    /// An intermediate CA signed by this one.
+    pub fn intermediate(&self, name: &str) -> TestCa {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, name);
+        let key = KeyPair::generate().unwrap();
+        let pem = p.signed_by(&key, &self.issuer).unwrap().pem();
+        TestCa {
+            pem,
+            issuer: Issuer::new(p, key),
+        }
+    }
+
     /// A leaf for `sans`, valid between the two dates.
     pub fn issue(&self, sans: &[&str], from: (i32, u8, u8), to: (i32, u8, u8)) -> Issued {
         let mut p =

@@ -219,3 +219,45 @@ async fn ipv6_targets_use_ip_sans_and_no_sni() {
         }
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_omits_its_intermediate_has_an_incomplete_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = TestCa::new("root CA");
+    let intermediate = root.intermediate("intermediate CA");
+    let (cert, key) = intermediate
+        .issue_current(&["localhost"])
+        .write(dir.path(), "leaf");
+    let chain_file = dir.path().join("intermediate.pem");
+    std::fs::write(&chain_file, &intermediate.pem).unwrap();
+    let root_file = dir.path().join("root.pem");
+    std::fs::write(&root_file, &root.pem).unwrap();
+    let mut trust = TrustStore::public_roots();
+    trust.add_pem_file(&root_file).unwrap();
+
+    let leaf_only = OpensslServer::start(&cert, &key, &[]);
+    let full = OpensslServer::start(&cert, &key, &["-cert_chain", chain_file.to_str().unwrap()]);
+    let targets = [
+        format!("localhost:{}", leaf_only.port),
+        format!("localhost:{}", full.port),
+    ];
+    let reports = scan_endpoints(&targets, &quick()).await;
+
+    let incomplete = assess(&reports[0], &trust);
+    assert_eq!(incomplete.len(), 1);
+    assert_eq!(codes(&incomplete), ["untrusted-chain"]);
+
+    let complete = assess(&reports[1], &trust);
+    assert_eq!(complete.len(), 2);
+    assert!(
+        complete[0].problems.is_empty(),
+        "{:?}",
+        complete[0].problems
+    );
+    assert_eq!(complete[1].sighting.chain_position, 1);
+    assert_eq!(
+        complete[1].certificate.subject_cn.as_deref(),
+        Some("intermediate CA")
+    );
+    assert!(complete[1].certificate.is_ca && !complete[1].certificate.self_signed);
+}
