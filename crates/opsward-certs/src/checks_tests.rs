@@ -62,6 +62,16 @@ fn parses_the_facts_of_a_certificate() {
     assert!(!cert.is_ca && !cert.self_signed);
     assert_eq!(cert.fingerprint_sha256.len(), 64);
     assert!(self_signed(params(&["a.test"], (2026, 1, 1), (2026, 3, 1))).self_signed);
+    for (alg, key) in [
+        (&rcgen::PKCS_ECDSA_P384_SHA384, KeyType::Ec { bits: 384 }),
+        (&rcgen::PKCS_ED25519, KeyType::Ed25519),
+    ] {
+        let p = params(&["a.test"], (2026, 1, 1), (2026, 3, 1));
+        let cert = p.self_signed(&KeyPair::generate_for(alg).unwrap()).unwrap();
+        let info = CertificateInfo::from_der(cert.der()).unwrap();
+        assert_eq!(info.key, key);
+        assert!(info.self_signed, "{key}");
+    }
 }
 
 #[test]

@@ -170,11 +170,29 @@ fn key_type(cert: &X509Certificate<'_>) -> KeyType {
         Ok(PublicKey::RSA(rsa)) => KeyType::Rsa {
             bits: rsa_modulus_bits(rsa.modulus),
         },
-        // The point's size says the curve's size: P-256 points carry two 32-byte coordinates.
         Ok(key @ PublicKey::EC(_)) => KeyType::Ec {
-            bits: key.key_size() as u32,
+            bits: named_curve_bits(spki).unwrap_or(key.key_size() as u32),
         },
         _ => KeyType::Other { oid },
+    }
+}
+
+/// The size of a named curve. (The point's length would say 528 for P-521, whose 521-bit
+/// coordinates are padded to 66 bytes.)
+fn named_curve_bits(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> Option<u32> {
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()?
+        .as_oid()
+        .ok()?
+        .to_id_string();
+    match curve.as_str() {
+        "1.2.840.10045.3.1.7" => Some(256), // P-256
+        "1.3.132.0.34" => Some(384),        // P-384
+        "1.3.132.0.35" => Some(521),        // P-521
+        "1.3.132.0.10" => Some(256),        // secp256k1
+        _ => None,
     }
 }
 
