@@ -75,6 +75,9 @@ pub enum Command {
     /// iCal feeds for calendar apps.
     #[command(subcommand)]
     Feed(FeedCommand),
+    /// Certificates: find them on TLS endpoints and in files, and check them (no database).
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Show the audit log, newest first.
     Audit(AuditArgs),
     /// Show background jobs, newest first.
@@ -458,6 +461,56 @@ pub enum FeedCommand {
     Rm {
         id: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Discover certificates and report their problems. Exit code 1 when any certificate has
+    /// a warning or critical problem, or any endpoint or file could not be read.
+    #[command(subcommand)]
+    Scan(CertScanCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertScanCommand {
+    /// Connect to TLS endpoints and check the chains they present.
+    Tls(CertScanTlsArgs),
+    /// Read PEM and DER certificates from files and directories (recursively).
+    Files {
+        /// Files or directories; in directories only *.pem, *.crt, *.cer, *.der, *.cert,
+        /// *.ca-bundle, *.chain and *.key files are read.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StartTlsArg {
+    /// SMTP STARTTLS on ports 25 and 587, plain TLS elsewhere.
+    Auto,
+    None,
+    Smtp,
+}
+
+#[derive(Debug, Args)]
+pub struct CertScanTlsArgs {
+    /// `host:port`, `192.0.2.1:port` or `[2001:db8::1]:port` (port 443 if omitted).
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    #[arg(long, value_enum, default_value_t = StartTlsArg::Auto)]
+    pub starttls: StartTlsArg,
+    /// Seconds to wait for each connection, and again for each handshake.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+    /// Seconds for the whole scan; endpoints not done by then are reported as errors.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub deadline: u64,
+    /// Endpoints scanned at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub concurrency: u64,
+    /// Also trust the CA certificates in this PEM file (besides Mozilla's roots).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[cfg(test)]

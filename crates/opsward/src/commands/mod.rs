@@ -2,6 +2,7 @@
 
 mod assets;
 mod calendar;
+mod certs;
 mod notify;
 mod people;
 mod serve;
@@ -60,6 +61,8 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         }
         Command::Feed(cmd) => calendar::feed(&open_store(&config).await?, cmd, out).await,
         Command::Notify(cmd) => notify::notify(&open_store(&config).await?, cmd, out).await,
+        // Scans read the network and files only: no database is opened.
+        Command::Cert(cmd) => certs::cert(cmd, out).await,
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
     }

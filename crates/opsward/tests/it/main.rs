@@ -1,6 +1,7 @@
 //! Tests of the `opsward` binary as users run it: the CLI, `serve`, and a real browser.
 
 mod browser;
+mod certs;
 mod cli;
 mod serve;
 

@@ -1,0 +1,206 @@
+//! Certificates in files: PEM (bundles, CRLF, text around blocks) and DER, found by walking
+//! the given files and directories. Every file gets its own report and a bad file never stops
+//! the walk. Private keys are counted and dropped: their content is never kept or logged.
+
+use crate::{error::FileError, model::CertificateInfo};
+use rustls::pki_types::pem::{PemObject, SectionKind};
+use std::{
+    collections::HashSet,
+    fs,
+    path::{Path, PathBuf},
+};
+
+/// Files larger than this are not certificates anyone should keep; refuse rather than read.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// In directories only files with these extensions are read (named files are always read):
+/// walking `/etc` should not report every configuration file as "not a certificate".
+pub const CERTIFICATE_EXTENSIONS: [&str; 8] = [
+    "pem",
+    "crt",
+    "cer",
+    "der",
+    "cert",
+    "ca-bundle",
+    "key",
+    "chain",
+];
+
+/// What one file held.
+#[derive(Debug)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub certificates: Vec<CertificateInfo>,
+    /// PEM private key blocks seen and skipped.
+    pub private_keys_skipped: usize,
+    /// Why the file (or its rest, after the certificates above) could not be read.
+    pub error: Option<FileError>,
+}
+
+impl FileReport {
+    fn failed(path: PathBuf, error: FileError) -> Self {
+        FileReport {
+            path,
+            certificates: Vec::new(),
+            private_keys_skipped: 0,
+            error: Some(error),
+        }
+    }
+}
+
+/// Walk `paths` (files, or directories recursively, following symbolic links) and read
+/// every certificate file found.
+pub fn scan_paths(paths: &[PathBuf]) -> Vec<FileReport> {
+    let _span = tracing::info_span!("cert_file_scan", paths = paths.len()).entered();
+    let mut walk = Walk::default();
+    for path in paths {
+        walk.visit(path, true);
+    }
+    walk.reports
+}
+
+#[derive(Default)]
+struct Walk {
+    /// Directories already walked, by (device, inode): reached again through another link,
+    /// they are not walked twice.
+    walked: HashSet<(u64, u64)>,
+    /// The directories being walked, outermost first: a link to one of them is a loop.
+    ancestors: Vec<(u64, u64)>,
+    reports: Vec<FileReport>,
+}
+
+impl Walk {
+    fn visit(&mut self, path: &Path, named: bool) {
+        // `metadata` follows links; a link cycle between links fails here with ELOOP.
+        let meta = match fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) => {
+                self.reports.push(FileReport::failed(
+                    path.to_owned(),
+                    FileError::Unreadable(e),
+                ));
+                return;
+            }
+        };
+        if meta.is_dir() {
+            self.visit_dir(path, &meta);
+        } else if meta.is_file() {
+            if named || has_certificate_extension(path) {
+                self.reports.push(read_file(path, meta.len()));
+            }
+        } else if named {
+            // FIFOs and devices: opening one could block forever.
+            self.reports.push(FileReport::failed(
+                path.to_owned(),
+                FileError::NotACertificate("not a regular file".into()),
+            ));
+        }
+    }
+
+    fn visit_dir(&mut self, path: &Path, meta: &fs::Metadata) {
+        use std::os::unix::fs::MetadataExt;
+        let id = (meta.dev(), meta.ino());
+        if self.ancestors.contains(&id) {
+            self.reports
+                .push(FileReport::failed(path.to_owned(), FileError::SymlinkLoop));
+            return;
+        }
+        if !self.walked.insert(id) {
+            return;
+        }
+        let entries = match fs::read_dir(path) {
+            Ok(entries) => entries,
+            Err(e) => {
+                self.reports.push(FileReport::failed(
+                    path.to_owned(),
+                    FileError::Unreadable(e),
+                ));
+                return;
+            }
+        };
+        let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        children.sort();
+        self.ancestors.push(id);
+        for child in children {
+            self.visit(&child, false);
+        }
+        self.ancestors.pop();
+    }
+}
+
+fn has_certificate_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| CERTIFICATE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn read_file(path: &Path, len: u64) -> FileReport {
+    if len > MAX_FILE_BYTES {
+        return FileReport::failed(
+            path.to_owned(),
+            FileError::NotACertificate(format!("{len} bytes is too large for a certificate file")),
+        );
+    }
+    match fs::read(path) {
+        Ok(bytes) => parse_certificate_file(path.to_owned(), &bytes),
+        Err(e) => FileReport::failed(path.to_owned(), FileError::Unreadable(e)),
+    }
+}
+
+/// Decode a file's bytes as PEM (if it has a BEGIN line) or else as one DER certificate.
+pub fn parse_certificate_file(path: PathBuf, bytes: &[u8]) -> FileReport {
+    let mut report = FileReport {
+        path,
+        certificates: Vec::new(),
+        private_keys_skipped: 0,
+        error: None,
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        report.error = Some(FileError::Empty);
+        return report;
+    }
+    if !contains(bytes, b"-----BEGIN ") {
+        match CertificateInfo::from_der(bytes) {
+            Ok(cert) => report.certificates.push(cert),
+            Err(e) => report.error = Some(FileError::NotACertificate(e.to_string())),
+        }
+        return report;
+    }
+    let mut index = 0;
+    for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(bytes) {
+        match section {
+            Ok((SectionKind::Certificate, der)) => {
+                index += 1;
+                match CertificateInfo::from_der(&der) {
+                    Ok(cert) => report.certificates.push(cert),
+                    Err(e) => {
+                        report.error = Some(FileError::BadPemCertificate {
+                            index,
+                            reason: e.to_string(),
+                        });
+                        return report;
+                    }
+                }
+            }
+            Ok((
+                SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey,
+                _secret,
+            )) => report.private_keys_skipped += 1,
+            Ok(_) => {}
+            Err(e) => {
+                // The parser's messages name the missing END marker or the base64 fault,
+                // never the block's content.
+                report.error = Some(FileError::BadPem(e.to_string()));
+                return report;
+            }
+        }
+    }
+    if report.certificates.is_empty() && report.private_keys_skipped == 0 {
+        report.error = Some(FileError::NoCertificateInPem);
+    }
+    report
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

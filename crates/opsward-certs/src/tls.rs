@@ -1,0 +1,339 @@
+//! Certificates on TLS endpoints: connect, (optionally) STARTTLS, handshake, record the
+//! presented chain, close. Every endpoint is bounded by a connect timeout, a handshake
+//! timeout and the scan's total deadline, so a dead or hostile peer costs at most those.
+
+use crate::{error::EndpointError, model::CertificateInfo, smtp};
+use rustls::{
+    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    pki_types::{CertificateDer, ServerName, UnixTime},
+    DigitallySignedStruct, SignatureScheme,
+};
+use std::{
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::{net::TcpStream, sync::Semaphore, time::Instant};
+use tracing::Instrument;
+
+/// Whether to speak a plain-text protocol before the TLS handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartTls {
+    /// SMTP on ports 25 and 587, none elsewhere.
+    #[default]
+    Auto,
+    None,
+    Smtp,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub connect_timeout: Duration,
+    /// For STARTTLS plus the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// For the whole scan; endpoints not done by then report `EndpointError::Deadline`.
+    pub total_deadline: Duration,
+    /// Endpoints scanned at once.
+    pub concurrency: usize,
+    pub starttls: StartTls,
+}
+
+impl StartTls {
+    /// Whether an SMTP STARTTLS prelude precedes the handshake on `port`.
+    pub fn speaks_smtp(self, port: u16) -> bool {
+        match self {
+            StartTls::Smtp => true,
+            StartTls::None => false,
+            StartTls::Auto => matches!(port, 25 | 587),
+        }
+    }
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+            total_deadline: Duration::from_secs(300),
+            concurrency: 64,
+            starttls: StartTls::Auto,
+        }
+    }
+}
+
+/// A parsed `host:port` target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Target {
+    /// `host:port`, `1.2.3.4:port` or `[::1]:port`; without a port, 443.
+    pub fn parse(text: &str) -> Result<Target, EndpointError> {
+        let bad = || EndpointError::BadTarget(text.to_owned());
+        let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+            let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+            host.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
+            match after.strip_prefix(':') {
+                Some(port) => (host, port),
+                None if after.is_empty() => (host, "443"),
+                None => return Err(bad()),
+            }
+        } else {
+            match text.split_once(':') {
+                Some((host, port)) if !port.contains(':') => (host, port),
+                Some(_) => return Err(bad()), // a bare IPv6 address: its port is ambiguous
+                None => (text, "443"),
+            }
+        };
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        if host.is_empty() || port == 0 {
+            return Err(bad());
+        }
+        Ok(Target {
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.host.parse().ok()
+    }
+
+    /// The SNI name sent: the host name, none for IP addresses.
+    pub fn sni(&self) -> Option<&str> {
+        self.ip().is_none().then_some(self.host.as_str())
+    }
+}
+
+/// What one endpoint presented.
+#[derive(Debug)]
+pub struct EndpointReport {
+    /// The target as given.
+    pub target: String,
+    pub parsed: Option<Target>,
+    /// The chain as presented, leaf first.
+    pub result: Result<Vec<CertificateInfo>, EndpointError>,
+}
+
+/// Scan all `targets`, at most `options.concurrency` at a time. Reports keep the targets'
+/// order.
+pub async fn scan_endpoints(targets: &[String], options: &ScanOptions) -> Vec<EndpointReport> {
+    let deadline = Instant::now() + options.total_deadline;
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = Vec::with_capacity(targets.len());
+    for text in targets {
+        let text = text.clone();
+        let options = options.clone();
+        let permits = permits.clone();
+        tasks.push(tokio::spawn(async move {
+            match Target::parse(&text) {
+                Err(e) => EndpointReport {
+                    target: text,
+                    parsed: None,
+                    result: Err(e),
+                },
+                Ok(target) => {
+                    let result = tokio::time::timeout_at(deadline, async {
+                        let _permit = permits.acquire().await.expect("semaphore is never closed");
+                        scan_endpoint(&target, &options).await
+                    })
+                    .await
+                    .unwrap_or(Err(EndpointError::Deadline));
+                    EndpointReport {
+                        target: text,
+                        parsed: Some(target),
+                        result,
+                    }
+                }
+            }
+        }));
+    }
+    let mut reports = Vec::with_capacity(tasks.len());
+    for (task, text) in tasks.into_iter().zip(targets) {
+        reports.push(task.await.unwrap_or_else(|e| EndpointReport {
+            target: text.clone(),
+            parsed: None,
+            result: Err(EndpointError::Handshake(format!("scan task failed: {e}"))),
+        }));
+    }
+    reports
+}
+
+/// Connect, STARTTLS if asked, handshake, and return the presented chain.
+pub async fn scan_endpoint(
+    target: &Target,
+    options: &ScanOptions,
+) -> Result<Vec<CertificateInfo>, EndpointError> {
+    let span = tracing::info_span!("tls_scan", host = %target.host, port = target.port);
+    handshake_and_record(target, options).instrument(span).await
+}
+
+async fn handshake_and_record(
+    target: &Target,
+    options: &ScanOptions,
+) -> Result<Vec<CertificateInfo>, EndpointError> {
+    let server_name: ServerName<'static> = match target.ip() {
+        Some(ip) => ServerName::IpAddress(ip.into()),
+        None => ServerName::try_from(target.host.clone())
+            .map_err(|_| EndpointError::BadTarget(target.host.clone()))?,
+    };
+    let mut tcp = tokio::time::timeout(
+        options.connect_timeout,
+        TcpStream::connect((target.host.as_str(), target.port)),
+    )
+    .await
+    .map_err(|_| EndpointError::ConnectTimeout(options.connect_timeout))?
+    .map_err(EndpointError::Connect)?;
+    let _ = tcp.set_nodelay(true);
+
+    let smtp = options.starttls.speaks_smtp(target.port);
+    let recorder = Arc::new(ChainRecorder::default());
+    let handshake = async {
+        if smtp {
+            smtp::starttls(&mut tcp).await?;
+        }
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(recorder.clone())));
+        connector
+            .connect(server_name, tcp)
+            .await
+            .map_err(|e| EndpointError::Handshake(e.to_string()))
+    };
+    let outcome = tokio::time::timeout(options.handshake_timeout, handshake).await;
+    // Whatever happened after the server sent its certificates, they are what we came for.
+    let presented = recorder.take();
+    match outcome {
+        Err(_) if presented.is_empty() => {
+            return Err(EndpointError::HandshakeTimeout(options.handshake_timeout))
+        }
+        Ok(Err(e)) if presented.is_empty() => return Err(e),
+        Ok(Err(e)) => tracing::debug!(error = %e, "handshake failed after the certificates"),
+        // The connection is dropped (closed) here: no application data is ever sent.
+        _ => {}
+    }
+    let mut chain = Vec::with_capacity(presented.len());
+    for der in &presented {
+        chain.push(
+            CertificateInfo::from_der(der.as_ref())
+                .map_err(|e| EndpointError::Handshake(format!("presented certificate: {e}")))?,
+        );
+    }
+    Ok(chain)
+}
+
+fn client_config(recorder: Arc<ChainRecorder>) -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports the default TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(recorder)
+        .with_no_client_auth()
+}
+
+/// A certificate "verifier" that records the chain the server presents and accepts it.
+///
+/// This is a recorder for a scanner, not a way to skip verification on a real connection:
+/// the scan must see expired, self-signed and wrong-name chains to report them, and its
+/// verdict is computed separately by `checks` and `chain`. The connection it serves sends no
+/// application data and is closed right after the handshake. For the same reason handshake
+/// signatures are accepted unchecked: a 1024-bit RSA key would otherwise end the handshake
+/// before the weak certificate could be reported.
+#[derive(Debug, Default)]
+struct ChainRecorder {
+    chain: Mutex<Vec<CertificateDer<'static>>>,
+}
+
+impl ChainRecorder {
+    fn take(&self) -> Vec<CertificateDer<'static>> {
+        std::mem::take(&mut *self.chain.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl ServerCertVerifier for ChainRecorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut chain = self.chain.lock().unwrap_or_else(|p| p.into_inner());
+        chain.clear();
+        chain.push(end_entity.clone().into_owned());
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        vec![
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            SignatureScheme::ECDSA_NISTP521_SHA512,
+            SignatureScheme::ED25519,
+            SignatureScheme::RSA_PSS_SHA256,
+            SignatureScheme::RSA_PSS_SHA384,
+            SignatureScheme::RSA_PSS_SHA512,
+            SignatureScheme::RSA_PKCS1_SHA256,
+            SignatureScheme::RSA_PKCS1_SHA384,
+            SignatureScheme::RSA_PKCS1_SHA512,
+            SignatureScheme::RSA_PKCS1_SHA1,
+            SignatureScheme::ECDSA_SHA1_Legacy,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_with_ipv4_ipv6_and_names() {
+        let t = Target::parse("[::1]:8443").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.sni()), ("::1", 8443, None));
+        let t = Target::parse("192.0.2.1:25").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.sni()), ("192.0.2.1", 25, None));
+        let t = Target::parse("mail.example.com").unwrap();
+        assert_eq!((t.port, t.sni()), (443, Some("mail.example.com")));
+        for bad in [
+            "::1:443",
+            "[::1",
+            "[nothost]:1",
+            "host:0",
+            "host:x",
+            ":443",
+            "[::1]x",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn auto_starttls_means_smtp_on_25_and_587_only() {
+        assert!(StartTls::Auto.speaks_smtp(25));
+        assert!(StartTls::Auto.speaks_smtp(587));
+        assert!(!StartTls::Auto.speaks_smtp(465));
+        assert!(!StartTls::None.speaks_smtp(25));
+        assert!(StartTls::Smtp.speaks_smtp(2525));
+    }
+}

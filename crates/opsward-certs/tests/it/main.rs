@@ -1,0 +1,8 @@
+//! Scans against real peers: certificate files made by rcgen and openssl, `openssl s_server`,
+//! a STARTTLS SMTP server, and hostile TCP servers.
+
+mod files;
+mod fixtures;
+mod hostile;
+mod smtp_server;
+mod tls;

@@ -1,0 +1,246 @@
+//! `opsward cert scan ...`: exit codes 0/1/2 and JSON output, against real files and a real
+//! `openssl s_server`; no database is opened.
+
+use crate::Env;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use serde_json::Value;
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+struct Pki {
+    ca_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, "cli test CA");
+        let key = KeyPair::generate().unwrap();
+        Pki {
+            ca_pem: p.self_signed(&key).unwrap().pem(),
+            issuer: Issuer::new(p, key),
+        }
+    }
+
+    /// A `localhost` leaf valid from `days_from` to `days_to` days from now; writes
+    /// `name.crt` and `name.key` into `dir`.
+    fn leaf(&self, dir: &Path, name: &str, days_from: i64, days_to: i64) -> (PathBuf, PathBuf) {
+        let mut p = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, "localhost");
+        let at = |days: i64| {
+            rcgen::date_time_ymd(1970, 1, 1)
+                + Duration::from_secs((chrono::Utc::now().timestamp() + days * 86_400) as u64)
+        };
+        p.not_before = at(days_from);
+        p.not_after = at(days_to);
+        let key = KeyPair::generate().unwrap();
+        let cert = p.signed_by(&key, &self.issuer).unwrap();
+        let (cert_path, key_path) = (
+            dir.join(format!("{name}.crt")),
+            dir.join(format!("{name}.key")),
+        );
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    }
+}
+
+fn scan(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = env.run(args, "");
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn file_scan_exit_codes_and_json() {
+    let env = Env::new(false).await;
+    let pki = Pki::new();
+    let (good, _) = pki.leaf(env.dir.path(), "good", -1, 60);
+    let (expired, _) = pki.leaf(env.dir.path(), "expired", -100, -10);
+
+    let (code, stdout, stderr) = scan(
+        &env,
+        &[
+            "cert",
+            "scan",
+            "files",
+            good.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let rows: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["subject"], "localhost");
+    assert_eq!(rows[0]["issuer"], "cli test CA");
+    assert_eq!(rows[0]["problems"], serde_json::json!([]));
+    assert!((58..=60).contains(&rows[0]["days_left"].as_i64().unwrap()));
+    assert_eq!(rows[0]["fingerprint_sha256"].as_str().unwrap().len(), 64);
+
+    let (code, stdout, _) = scan(
+        &env,
+        &[
+            "cert",
+            "scan",
+            "files",
+            expired.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    let rows: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows[0]["severity"], "critical");
+    assert!(rows[0]["problems"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("critical expired:"));
+
+    let missing = env.dir.path().join("missing.pem");
+    let (code, stdout, _) = scan(&env, &["cert", "scan", "files", missing.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "an unreadable file is a finding: {stdout}");
+    assert!(stdout.contains("error: cannot read"), "{stdout}");
+
+    let (code, _, _) = scan(&env, &["cert", "scan", "files"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        !env.dir.path().join("data").exists(),
+        "cert scans must not create or open the database"
+    );
+}
+
+/// `openssl s_server` on a free port, killed on drop.
+struct OpensslServer(Child, u16);
+
+impl OpensslServer {
+    fn start(cert: &Path, key: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("openssl")
+            .args([
+                "s_server",
+                "-quiet",
+                "-www",
+                "-accept",
+                &port.to_string(),
+                "-cert",
+            ])
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = OpensslServer(child, port);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "openssl s_server did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for OpensslServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn tls_scan_exit_codes_and_table() {
+    let env = Env::new(false).await;
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf(env.dir.path(), "server", -1, 60);
+    let ca_file = env.write("ca.pem", &pki.ca_pem);
+    let server = OpensslServer::start(&cert, &key);
+    let target = format!("localhost:{}", server.1);
+    let ca = ca_file.to_str().unwrap();
+
+    let (code, stdout, stderr) = scan(&env, &["cert", "scan", "tls", &target, "--ca-file", ca]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let header = stdout.lines().next().unwrap();
+    for column in [
+        "SOURCE",
+        "SUBJECT",
+        "NOT_AFTER",
+        "DAYS_LEFT",
+        "ISSUER",
+        "PROBLEMS",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(stdout.contains(&target), "{stdout}");
+
+    // The same endpoint without the private CA: an untrusted chain is a problem.
+    let (code, stdout, _) = scan(&env, &["cert", "scan", "tls", &target, "-o", "json"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let rows: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(rows[0]["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("untrusted-chain"));
+
+    let closed = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let (code, stdout, _) = scan(
+        &env,
+        &[
+            "cert",
+            "scan",
+            "tls",
+            &closed,
+            &target,
+            "--ca-file",
+            ca,
+            "--timeout",
+            "2",
+            "-o",
+            "csv",
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("source,subject,not_after,days_left,issuer,problems"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+
+    for usage in [
+        vec!["cert", "scan", "tls", "::1:443"],
+        vec![
+            "cert",
+            "scan",
+            "tls",
+            &target,
+            "--ca-file",
+            "/nonexistent/ca.pem",
+        ],
+        vec!["cert", "scan", "tls", &target, "--starttls", "imap"],
+        vec!["cert", "scan", "tls"],
+    ] {
+        let (code, _, stderr) = scan(&env, &usage);
+        assert_eq!(code, Some(2), "{usage:?}: {stderr}");
+    }
+}
