@@ -408,6 +408,7 @@ fn build() -> Table {
             VIEWER,
             ui::dashboard::practice,
         )
+        .add(M::GET, "/backlog", VIEWER, ui::backlog::list)
         .add(M::GET, "/calendar", VIEWER, ui::calendar::page)
         .add(
             M::GET,

@@ -211,5 +211,25 @@ both_backends!(list_filters_search_and_aging, |app: TestApp| async move {
     );
     assert_eq!(aging["stale"], json!([]));
     assert_eq!(aging["unowned"].as_array().unwrap().len(), 4);
+
+    let page = http
+        .get(app.url("/backlog?type=risk&q=dns"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Single DNS resolver"), "{html}");
+    assert!(!html.contains("Backup server out of support"));
+    let text = html.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("4 open: 4 up to a week old"), "{text}");
+    let bad = http
+        .get(app.url("/backlog?state=sleeping"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(bad.text().await.unwrap().contains("is not a backlog state"));
     app.stop().await;
 });
