@@ -192,7 +192,8 @@ pub struct HistoryEntry {
     pub item_id: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
-    /// `create`, `update` or `comment`.
+    /// `create` (changes hold the new item), `update` (each changed field as
+    /// `{"before", "after"}`) or `comment` (changes hold the `comment_id`).
     pub action: String,
     #[schema(value_type = Object)]
     pub changes: serde_json::Value,
