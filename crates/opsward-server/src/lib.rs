@@ -66,6 +66,8 @@ pub struct AppState {
     pub ops: opsward_ops::OpsStore,
     pub notifier: opsward_ops::notifications::Notifier,
     pub attachments: opsward_ops::attachments::AttachmentStore,
+    /// The backlog on the same database.
+    pub backlog: opsward_backlog::BacklogStore,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
     pub fn with_jobs(store: Arc<dyn Store>, config: ServerConfig, jobs: JobRegistry) -> Self {
         AppState {
             ops: opsward_ops::OpsStore::new(store.as_ref()),
+            backlog: opsward_backlog::BacklogStore::new(store.as_ref()),
             notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
             attachments: opsward_ops::attachments::AttachmentStore::new(
                 &config.attachments_dir,

@@ -34,6 +34,8 @@ use utoipa::{
         api::notifications::delete_channel, api::notifications::test_channel, api::notifications::rules,
         api::notifications::create_rule, api::notifications::delete_rule, api::notifications::outbox, api::notifications::snooze,
         api::summary::summary,
+        api::backlog::list, api::backlog::create, api::backlog::get, api::backlog::update, api::backlog::comment,
+        api::backlog::aging_report,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -46,6 +48,7 @@ use utoipa::{
         (name = "system", description = "Health, metrics and jobs"),
         (name = "notifications", description = "Channels, rules, the outbox and snoozing"),
         (name = "calendar", description = "Recurring activities, occurrences, evidence and iCal feeds"),
+        (name = "backlog", description = "Problems, incidents, improvements and risks: triage, priority, aging and search"),
         (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
     )
 )]

@@ -226,6 +226,38 @@ fn build() -> Table {
             api::calendar::revoke_feed,
         )
         .add(M::GET, "/ical/{file}", PUBLIC, api::calendar::ical_feed)
+        // Backlog
+        .add(M::GET, "/api/v1/backlog/items", VIEWER, api::backlog::list)
+        .add(
+            M::POST,
+            "/api/v1/backlog/items",
+            OPERATOR,
+            api::backlog::create,
+        )
+        .add(
+            M::GET,
+            "/api/v1/backlog/items/{id}",
+            VIEWER,
+            api::backlog::get,
+        )
+        .add(
+            M::PATCH,
+            "/api/v1/backlog/items/{id}",
+            OPERATOR,
+            api::backlog::update,
+        )
+        .add(
+            M::POST,
+            "/api/v1/backlog/items/{id}/comments",
+            OPERATOR,
+            api::backlog::comment,
+        )
+        .add(
+            M::GET,
+            "/api/v1/backlog/aging",
+            VIEWER,
+            api::backlog::aging_report,
+        )
         // Notifications
         .add(
             M::GET,
@@ -376,6 +408,7 @@ fn build() -> Table {
             VIEWER,
             ui::dashboard::practice,
         )
+        .add(M::GET, "/backlog", VIEWER, ui::backlog::list)
         .add(M::GET, "/calendar", VIEWER, ui::calendar::page)
         .add(
             M::GET,

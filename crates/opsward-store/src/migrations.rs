@@ -21,6 +21,11 @@ pub const SQLITE: Embedded = &[
         "notifications",
         include_str!("../migrations/sqlite/0003_notifications.sql"),
     ),
+    (
+        4,
+        "backlog",
+        include_str!("../migrations/sqlite/0004_backlog.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -37,6 +42,11 @@ pub const POSTGRES: Embedded = &[
         3,
         "notifications",
         include_str!("../migrations/postgres/0003_notifications.sql"),
+    ),
+    (
+        4,
+        "backlog",
+        include_str!("../migrations/postgres/0004_backlog.sql"),
     ),
 ];
 

@@ -82,6 +82,11 @@ pub enum Command {
     Audit(AuditArgs),
     /// Show background jobs, newest first.
     Jobs(JobsArgs),
+    // --- backlog (kept as one block for easy merging) ---
+    /// Problems, incidents, improvements and risks: file, list, show, move through the workflow.
+    #[command(subcommand)]
+    Backlog(BacklogCommand),
+    // --- end backlog ---
 }
 
 #[derive(Debug, Args)]
@@ -523,3 +528,81 @@ mod tests {
         Cli::command().debug_assert();
     }
 }
+
+// --- backlog (kept as one block for easy merging) ---
+
+#[derive(Debug, Subcommand)]
+pub enum BacklogCommand {
+    /// File a work item; prints it, and possible duplicates on standard error.
+    Add {
+        /// problem, incident, improvement or risk.
+        #[arg(long = "type", value_name = "TYPE")]
+        item_type: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// ITIL impact, 1 (high) to 3 (low).
+        #[arg(long, default_value_t = 3)]
+        impact: i32,
+        /// ITIL urgency, 1 (high) to 3 (low).
+        #[arg(long, default_value_t = 3)]
+        urgency: i32,
+        /// Owning team, by name.
+        #[arg(long)]
+        team: Option<String>,
+        /// Assignee, by email.
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Linked asset id (repeatable).
+        #[arg(long = "asset")]
+        assets: Vec<i64>,
+    },
+    /// List work items, oldest first.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long = "type", value_name = "TYPE")]
+        item_type: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        /// Assignee, by email.
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Words that must all appear in the title or description.
+        #[arg(long, short = 'q')]
+        query: Option<String>,
+        #[arg(long, default_value_t = 500)]
+        limit: u32,
+    },
+    /// Show one item with its comments and history.
+    Show { id: i64 },
+    /// Change an item's fields or move its state through the workflow, and/or comment on it.
+    Update {
+        id: i64,
+        /// New state; a move the workflow does not allow is refused (exit code 2).
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        impact: Option<i32>,
+        #[arg(long)]
+        urgency: Option<i32>,
+        /// Team by name, or `none` to clear.
+        #[arg(long)]
+        team: Option<String>,
+        /// Assignee by email, or `none` to clear.
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Add a comment.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+// --- end backlog ---

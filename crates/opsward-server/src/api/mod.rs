@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod backlog;
 pub mod calendar;
 pub mod notifications;
 pub mod people;

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod backlog;
 pub mod calendar;
 pub mod dashboard;
 pub mod login;
@@ -89,7 +90,7 @@ const NAV: &[NavItem] = &[
     NavItem {
         key: "backlog",
         label: "Backlog",
-        href: "/practices/backlog",
+        href: "/backlog",
     },
     NavItem {
         key: "customers",

@@ -2,6 +2,7 @@
 
 mod api;
 mod auth;
+mod backlog;
 mod calendar;
 mod notifications;
 mod roles;

@@ -98,6 +98,17 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
                 .await
                 .unwrap()
                 .id
+        } else if path.contains("/backlog/items/") {
+            let input = serde_json::from_value(
+                serde_json::json!({"item_type": "problem", "title": unique("item")}),
+            )
+            .unwrap();
+            app.state
+                .backlog
+                .create_item(&actor, &input)
+                .await
+                .unwrap()
+                .id
         } else if path.contains("/activities/") {
             app.state
                 .ops
@@ -176,6 +187,15 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST" | "PUT", "/api/v1/activities" | "/api/v1/activities/{id}") => Body::Json(
             serde_json::json!({"title": name, "practice": "general", "starts_local": "2026-01-05T09:00:00", "rrule": "FREQ=WEEKLY"}),
         ),
+        ("POST", "/api/v1/backlog/items") => {
+            Body::Json(serde_json::json!({"item_type": "risk", "title": name}))
+        }
+        ("PATCH", "/api/v1/backlog/items/{id}") => {
+            Body::Json(serde_json::json!({"state": "triaged", "urgency": 1}))
+        }
+        ("POST", "/api/v1/backlog/items/{id}/comments") => {
+            Body::Json(serde_json::json!({"body": "seen it again"}))
+        }
         ("POST", "/api/v1/activities/{id}/complete") => {
             Body::Json(serde_json::json!({"result": "passed"}))
         }

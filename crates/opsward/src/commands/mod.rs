@@ -1,6 +1,8 @@
 //! One module per command group; each returns the process exit code.
 
 mod assets;
+// backlog
+mod backlog;
 mod calendar;
 mod certs;
 mod notify;
@@ -65,6 +67,8 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Cert(cmd) => certs::cert(cmd, out).await,
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
+        // backlog
+        Command::Backlog(cmd) => backlog::backlog(&open_store(&config).await?, cmd, out).await,
     }
 }
 

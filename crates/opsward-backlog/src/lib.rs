@@ -1,0 +1,17 @@
+//! The backlog practice: problems, low-priority incidents, improvements and risks as work
+//! items that are triaged, prioritised (ITIL impact x urgency, WSJF for improvements), moved
+//! through a workflow, aged, and found again by full-text search before a duplicate is filed.
+//!
+//! Pure rules (`workflow`, `priority`, `aging`, `search` query text) need no database and are
+//! tested on their own; `store` keeps items, comments and history on SQLite or PostgreSQL.
+
+pub mod aging;
+pub mod model;
+pub mod priority;
+pub mod search;
+pub mod store;
+pub mod workflow;
+
+pub use model::*;
+pub use store::BacklogStore;
+pub use workflow::{ItemState, TransitionError};

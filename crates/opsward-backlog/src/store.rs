@@ -1,0 +1,440 @@
+//! Backlog tables on either backend. Everything but full-text search is the same SQL on
+//! SQLite and PostgreSQL, so one body is expanded per backend; the search fragments come
+//! from [`crate::search`]. Every change writes a history row and an audit row in the same
+//! transaction as the change itself.
+
+use crate::{
+    model::{
+        Comment, CommentInput, HistoryEntry, Item, ItemFields, ItemFilter, ItemInput, ItemPatch,
+    },
+    priority::{Priority, WsjfInput},
+    search::{terms, Match},
+    workflow::TransitionError,
+};
+use opsward_core::{
+    page::{Page, PageRequest},
+    Actor, ValidationError,
+};
+use opsward_store::{on_backend, Database, Store, StoreError};
+use serde_json::{Map, Value};
+
+/// What can go wrong changing the backlog: the store's errors, or a workflow move that is
+/// not allowed (the API answers that with 422).
+#[derive(Debug, thiserror::Error)]
+pub enum BacklogError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+}
+
+impl From<ValidationError> for BacklogError {
+    fn from(e: ValidationError) -> Self {
+        BacklogError::Store(e.into())
+    }
+}
+
+impl From<sqlx::Error> for BacklogError {
+    fn from(e: sqlx::Error) -> Self {
+        BacklogError::Store(e.into())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Most duplicate suggestions returned on create.
+pub const SIMILAR_LIMIT: i64 = 5;
+
+/// Field-by-field difference of two items as `{field: {"before": .., "after": ..}}`;
+/// `updated_at` is left out because it changes on every write.
+pub fn changes(before: &Item, after: &Item) -> Map<String, Value> {
+    let (Ok(Value::Object(b)), Ok(Value::Object(a))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return Map::new();
+    };
+    a.into_iter()
+        .filter(|(k, v)| k != "updated_at" && b.get(k) != Some(v))
+        .map(|(k, v)| {
+            let old = b.get(&k).cloned().unwrap_or(Value::Null);
+            (k, serde_json::json!({ "before": old, "after": v }))
+        })
+        .collect()
+}
+
+macro_rules! backlog_sql {
+    ($module:ident, $db:ty, $backend:path, $begin:expr, $fts:path) => {
+        pub(crate) mod $module {
+            use super::*;
+            use $backend as backend;
+            use $fts as fts;
+            use sqlx::{types::Json, QueryBuilder, Row};
+
+            type Pool = sqlx::Pool<$db>;
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            const ITEM_COLUMNS: &str = "backlog_items.id, backlog_items.item_type, backlog_items.title, \
+                backlog_items.description, backlog_items.state, backlog_items.impact, backlog_items.urgency, \
+                backlog_items.wsjf, backlog_items.team_id, backlog_items.assignee_person_id, backlog_items.tags, \
+                backlog_items.asset_ids, backlog_items.created_at, backlog_items.updated_at";
+
+            fn parse<T: std::str::FromStr>(row: &DbRow, column: &str) -> Result<T> {
+                let text: String = row.try_get(column)?;
+                text.parse().map_err(|_| StoreError::Corrupt(format!("{column} has unexpected value {text:?}")))
+            }
+
+            fn item_row(row: &DbRow) -> Result<Item> {
+                let impact: i32 = row.try_get("impact")?;
+                let urgency: i32 = row.try_get("urgency")?;
+                let wsjf: Option<Json<WsjfInput>> = row.try_get("wsjf")?;
+                let wsjf = wsjf.map(|w| w.0);
+                let tags: Json<Vec<String>> = row.try_get("tags")?;
+                let assets: Json<Vec<i64>> = row.try_get("asset_ids")?;
+                Ok(Item {
+                    id: row.try_get("id")?,
+                    item_type: parse(row, "item_type")?,
+                    title: row.try_get("title")?,
+                    description: row.try_get("description")?,
+                    state: parse(row, "state")?,
+                    impact,
+                    urgency,
+                    priority: Priority::from_impact_urgency(impact, urgency)
+                        .ok_or_else(|| StoreError::Corrupt(format!("impact {impact} urgency {urgency}")))?,
+                    wsjf_score: wsjf.and_then(|w| w.score()),
+                    wsjf,
+                    team_id: row.try_get("team_id")?,
+                    assignee_person_id: row.try_get("assignee_person_id")?,
+                    tags: tags.0,
+                    asset_ids: assets.0,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            }
+
+            async fn fetch_item(conn: &mut backend::Conn, id: i64) -> Result<Item> {
+                let row = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM backlog_items WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(StoreError::NotFound("backlog item"))?;
+                item_row(&row)
+            }
+
+            async fn check_refs(conn: &mut backend::Conn, f: &ItemFields) -> Result<()> {
+                let mut refs = vec![("teams", f.team_id, "team_id"), ("people", f.assignee_person_id, "assignee_person_id")];
+                refs.extend(f.asset_ids.iter().map(|a| ("assets", Some(*a), "asset_ids")));
+                for (table, id, field) in refs {
+                    if let Some(id) = id {
+                        let found = sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
+                        if found.is_none() {
+                            return Err(ValidationError::single(field, format!("{id} does not exist")).into());
+                        }
+                    }
+                }
+                Ok(())
+            }
+
+            async fn history(conn: &mut backend::Conn, actor: &Actor, item_id: i64, action: &str, changes: Value) -> Result<()> {
+                sqlx::query("INSERT INTO backlog_history (item_id, at, actor, action, changes) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(item_id)
+                    .bind(backend::now())
+                    .bind(&actor.label)
+                    .bind(action)
+                    .bind(Json(changes))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            pub async fn create_item(pool: &Pool, actor: &Actor, f: &ItemFields) -> Result<Item> {
+                let mut tx = pool.begin_with($begin).await?;
+                check_refs(&mut tx, f).await?;
+                let id: i64 = sqlx::query(
+                    "INSERT INTO backlog_items (item_type, title, description, state, impact, urgency, wsjf, team_id, \
+                     assignee_person_id, tags, asset_ids, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+                )
+                .bind(f.item_type.as_str())
+                .bind(&f.title)
+                .bind(&f.description)
+                .bind(f.state.as_str())
+                .bind(f.impact)
+                .bind(f.urgency)
+                .bind(f.wsjf.map(Json))
+                .bind(f.team_id)
+                .bind(f.assignee_person_id)
+                .bind(Json(&f.tags))
+                .bind(Json(&f.asset_ids))
+                .bind(backend::now())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
+                let created = fetch_item(&mut tx, id).await?;
+                let after = serde_json::to_value(&created).ok();
+                history(&mut tx, actor, id, "create", after.clone().unwrap_or(Value::Null)).await?;
+                backend::audit(&mut tx, actor, "create", "backlog_item", Some(id), None, after).await?;
+                tx.commit().await?;
+                Ok(created)
+            }
+
+            pub async fn get_item(pool: &Pool, id: i64) -> Result<Item> {
+                fetch_item(&mut *pool.acquire().await?, id).await
+            }
+
+            /// Apply a patch: the workflow check runs on the stored state inside the
+            /// transaction, so two concurrent moves cannot both pass on a stale read.
+            pub async fn update_item(pool: &Pool, actor: &Actor, id: i64, patch: &ItemPatch) -> Result<Item, BacklogError> {
+                let mut tx = pool.begin_with($begin).await?;
+                let before = fetch_item(&mut tx, id).await?;
+                let f = ItemFields::of(&before).patched(patch);
+                before.state.transition(f.state)?;
+                f.validate()?;
+                check_refs(&mut tx, &f).await?;
+                sqlx::query(
+                    "UPDATE backlog_items SET item_type = $1, title = $2, description = $3, state = $4, impact = $5, \
+                     urgency = $6, wsjf = $7, team_id = $8, assignee_person_id = $9, tags = $10, asset_ids = $11, \
+                     updated_at = $12 WHERE id = $13",
+                )
+                .bind(f.item_type.as_str())
+                .bind(&f.title)
+                .bind(&f.description)
+                .bind(f.state.as_str())
+                .bind(f.impact)
+                .bind(f.urgency)
+                .bind(f.wsjf.map(Json))
+                .bind(f.team_id)
+                .bind(f.assignee_person_id)
+                .bind(Json(&f.tags))
+                .bind(Json(&f.asset_ids))
+                .bind(backend::now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let after = fetch_item(&mut tx, id).await?;
+                let changed = changes(&before, &after);
+                if changed.is_empty() {
+                    // Nothing to record: keep the item as it was, updated_at included.
+                    tx.rollback().await?;
+                    return Ok(before);
+                }
+                history(&mut tx, actor, id, "update", Value::Object(changed)).await?;
+                backend::audit(&mut tx, actor, "update", "backlog_item", Some(id), serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
+                tx.commit().await?;
+                Ok(after)
+            }
+
+            pub async fn list_items(pool: &Pool, filter: &ItemFilter, page: PageRequest) -> Result<Page<Item>> {
+                let words = filter.q.as_deref().map(terms);
+                if words.as_ref().is_some_and(|w| w.is_empty()) {
+                    return Ok(Page { items: Vec::new(), next_cursor: None });
+                }
+                let mut query = QueryBuilder::<$db>::new(format!("SELECT {ITEM_COLUMNS} FROM backlog_items"));
+                if words.is_some() {
+                    fts::push_join(&mut query);
+                }
+                query.push(" WHERE 1 = 1");
+                if let Some(w) = &words {
+                    fts::push_match(&mut query, w, Match::All);
+                }
+                if let Some(s) = filter.state {
+                    query.push(" AND backlog_items.state = ").push_bind(s.as_str());
+                }
+                if let Some(t) = filter.item_type {
+                    query.push(" AND backlog_items.item_type = ").push_bind(t.as_str());
+                }
+                if let Some(t) = filter.team_id {
+                    query.push(" AND backlog_items.team_id = ").push_bind(t);
+                }
+                if let Some(a) = filter.assignee_person_id {
+                    query.push(" AND backlog_items.assignee_person_id = ").push_bind(a);
+                }
+                if let Some(after) = page.after {
+                    query.push(" AND backlog_items.id > ").push_bind(after);
+                }
+                query.push(" ORDER BY backlog_items.id LIMIT ").push_bind(i64::from(page.limit) + 1);
+                let rows = query.build().fetch_all(pool).await?;
+                let items = rows.iter().map(item_row).collect::<Result<Vec<_>>>()?;
+                Ok(Page::from_rows(items, page.limit, |i| i.id))
+            }
+
+            /// Items matching `words`, best match first.
+            pub async fn ranked(pool: &Pool, words: &[String], mode: Match, limit: i64) -> Result<Vec<Item>> {
+                let mut query = QueryBuilder::<$db>::new(format!("SELECT {ITEM_COLUMNS} FROM backlog_items"));
+                fts::push_join(&mut query);
+                query.push(" WHERE 1 = 1");
+                fts::push_match(&mut query, words, mode);
+                fts::push_rank_order(&mut query, words, mode);
+                query.push(" LIMIT ").push_bind(limit);
+                query.build().fetch_all(pool).await?.iter().map(item_row).collect()
+            }
+
+            /// Every item, for the aging report.
+            pub async fn all_items(pool: &Pool) -> Result<Vec<Item>> {
+                sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM backlog_items ORDER BY id"))
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(item_row)
+                    .collect()
+            }
+
+            pub async fn add_comment(pool: &Pool, actor: &Actor, item_id: i64, body: &str) -> Result<Comment> {
+                let mut tx = pool.begin_with($begin).await?;
+                fetch_item(&mut tx, item_id).await?;
+                let now = backend::now();
+                let id: i64 = sqlx::query(
+                    "INSERT INTO backlog_comments (item_id, author, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(item_id)
+                .bind(&actor.label)
+                .bind(body)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
+                let comment = Comment { id, item_id, author: actor.label.clone(), body: body.to_string(), created_at: now };
+                // A comment is activity on the item: it is no longer stale.
+                sqlx::query("UPDATE backlog_items SET updated_at = $1 WHERE id = $2").bind(now).bind(item_id).execute(&mut *tx).await?;
+                let json = serde_json::to_value(&comment).ok();
+                history(&mut tx, actor, item_id, "comment", serde_json::json!({ "comment_id": id })).await?;
+                backend::audit(&mut tx, actor, "create", "backlog_comment", Some(id), None, json).await?;
+                tx.commit().await?;
+                Ok(comment)
+            }
+
+            pub async fn comments(pool: &Pool, item_id: i64) -> Result<Vec<Comment>> {
+                let rows = sqlx::query("SELECT id, item_id, author, body, created_at FROM backlog_comments WHERE item_id = $1 ORDER BY id")
+                    .bind(item_id)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Comment {
+                            id: r.try_get("id")?,
+                            item_id: r.try_get("item_id")?,
+                            author: r.try_get("author")?,
+                            body: r.try_get("body")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn history_of(pool: &Pool, item_id: i64) -> Result<Vec<HistoryEntry>> {
+                let rows = sqlx::query("SELECT id, item_id, at, actor, action, changes FROM backlog_history WHERE item_id = $1 ORDER BY id")
+                    .bind(item_id)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let changes: Json<Value> = r.try_get("changes")?;
+                        Ok(HistoryEntry {
+                            id: r.try_get("id")?,
+                            item_id: r.try_get("item_id")?,
+                            at: r.try_get("at")?,
+                            actor: r.try_get("actor")?,
+                            action: r.try_get("action")?,
+                            changes: changes.0,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+backlog_sql!(
+    sqlite,
+    sqlx::Sqlite,
+    opsward_store::sqlite,
+    "BEGIN IMMEDIATE",
+    crate::search::sqlite_fts
+);
+backlog_sql!(
+    postgres,
+    sqlx::Postgres,
+    opsward_store::postgres,
+    "BEGIN",
+    crate::search::postgres_fts
+);
+
+/// The backlog's storage, next to the foundation store on the same database.
+#[derive(Clone)]
+pub struct BacklogStore {
+    db: Database,
+}
+
+impl BacklogStore {
+    pub fn new(store: &dyn Store) -> Self {
+        BacklogStore {
+            db: store.database(),
+        }
+    }
+
+    pub async fn create_item(&self, actor: &Actor, input: &ItemInput) -> Result<Item> {
+        let fields = ItemFields::from_input(input);
+        fields.validate()?;
+        let item = on_backend!(&self.db, create_item(actor, &fields))?;
+        tracing::info!(item = item.id, item_type = %item.item_type, "backlog item created");
+        Ok(item)
+    }
+
+    pub async fn get_item(&self, id: i64) -> Result<Item> {
+        on_backend!(&self.db, get_item(id))
+    }
+
+    /// Change fields and/or move the state; an illegal move is [`BacklogError::Transition`].
+    pub async fn update_item(
+        &self,
+        actor: &Actor,
+        id: i64,
+        patch: &ItemPatch,
+    ) -> Result<Item, BacklogError> {
+        on_backend!(&self.db, update_item(actor, id, patch))
+    }
+
+    pub async fn list_items(&self, filter: &ItemFilter, page: PageRequest) -> Result<Page<Item>> {
+        on_backend!(&self.db, list_items(filter, page))
+    }
+
+    /// Items containing every word of `query`, best match first.
+    pub async fn search(&self, query: &str, limit: i64) -> Result<Vec<Item>> {
+        let words = terms(query);
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_backend!(&self.db, ranked(&words, Match::All, limit))
+    }
+
+    /// Up to [`SIMILAR_LIMIT`] items sharing words with a title and description, best match
+    /// first: the possible duplicates to show before a new item is filed.
+    pub async fn similar(&self, title: &str, description: &str) -> Result<Vec<Item>> {
+        let words = terms(&format!("{title} {description}"));
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_backend!(&self.db, ranked(&words, Match::Any, SIMILAR_LIMIT))
+    }
+
+    pub async fn all_items(&self) -> Result<Vec<Item>> {
+        on_backend!(&self.db, all_items())
+    }
+
+    pub async fn add_comment(
+        &self,
+        actor: &Actor,
+        item_id: i64,
+        input: &CommentInput,
+    ) -> Result<Comment> {
+        input.validate()?;
+        on_backend!(&self.db, add_comment(actor, item_id, &input.body))
+    }
+
+    pub async fn comments(&self, item_id: i64) -> Result<Vec<Comment>> {
+        on_backend!(&self.db, comments(item_id))
+    }
+
+    pub async fn history(&self, item_id: i64) -> Result<Vec<HistoryEntry>> {
+        on_backend!(&self.db, history_of(item_id))
+    }
+}

@@ -1,0 +1,4 @@
+//! Backlog storage and search, on SQLite and PostgreSQL.
+
+mod items;
+mod search;
