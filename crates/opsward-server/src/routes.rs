@@ -480,6 +480,21 @@ fn build() -> Table {
             VIEWER,
             ui::notifications::delete_mine,
         )
+        .add(M::GET, "/backlog/new", OPERATOR, ui::backlog::new_form)
+        .add(M::POST, "/backlog", OPERATOR, ui::backlog::create)
+        .add(M::GET, "/backlog/{id}", VIEWER, ui::backlog::item)
+        .add(
+            M::POST,
+            "/backlog/{id}/state",
+            OPERATOR,
+            ui::backlog::move_state,
+        )
+        .add(
+            M::POST,
+            "/backlog/{id}/comments",
+            OPERATOR,
+            ui::backlog::comment,
+        )
 }
 
 /// Every route and who may call it.

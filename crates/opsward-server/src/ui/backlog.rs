@@ -1,17 +1,17 @@
 //! The backlog list page: filters, one page of items, and the aging numbers above it.
 
-use super::{error_response, non_empty, render_with, Nav};
+use super::{describe, error_response, non_empty, render_with, Nav, UiForm};
 use crate::{api::Caller, error::ApiError, AppState};
 use askama::Template;
 use axum::{
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
-    response::Response,
+    response::{IntoResponse, Redirect, Response},
 };
 use chrono::Utc;
 use opsward_backlog::{
     aging::{aging, AgingReport},
-    Item, ItemFilter, ItemState, ItemType,
+    CommentInput, Item, ItemFilter, ItemInput, ItemPatch, ItemState, ItemType,
 };
 use opsward_core::page::PageRequest;
 use serde::{Deserialize, Serialize};
@@ -115,4 +115,258 @@ pub async fn list(
             next_link,
         },
     )
+}
+
+#[derive(Template)]
+#[template(path = "backlog/new.html")]
+struct NewPage {
+    nav: Nav,
+    types: Vec<&'static str>,
+    error: Option<String>,
+}
+
+fn new_page(
+    caller: &crate::auth::Principal,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    render_with(
+        status,
+        &NewPage {
+            nav: Nav::new(caller, "backlog"),
+            types: ItemType::ALL.into_iter().map(|t| t.as_str()).collect(),
+            error,
+        },
+    )
+}
+
+pub async fn new_form(Caller(caller): Caller) -> Response {
+    new_page(&caller, StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+pub struct NewForm {
+    #[serde(default)]
+    item_type: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    impact: String,
+    #[serde(default)]
+    urgency: String,
+}
+
+/// Create, then show the item with any similar ones so a duplicate is noticed at once.
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<NewForm>,
+) -> Response {
+    let parsed = (|| -> Result<ItemInput, String> {
+        Ok(ItemInput {
+            item_type: form.item_type.parse::<ItemType>()?,
+            title: form.title.trim().to_string(),
+            description: form.description.clone(),
+            impact: form
+                .impact
+                .parse()
+                .map_err(|_| "impact must be 1, 2 or 3".to_string())?,
+            urgency: form
+                .urgency
+                .parse()
+                .map_err(|_| "urgency must be 1, 2 or 3".to_string())?,
+            wsjf: None,
+            team_id: None,
+            assignee_person_id: None,
+            tags: Vec::new(),
+            asset_ids: Vec::new(),
+        })
+    })();
+    let input = match parsed {
+        Ok(i) => i,
+        Err(e) => return new_page(&caller, StatusCode::UNPROCESSABLE_ENTITY, Some(e)),
+    };
+    let duplicates = state
+        .backlog
+        .similar(&input.title, &input.description)
+        .await
+        .unwrap_or_default();
+    match state.backlog.create_item(&caller.actor(), &input).await {
+        Ok(item) => {
+            item_page(
+                &state,
+                &caller,
+                item.id,
+                StatusCode::CREATED,
+                None,
+                duplicates,
+            )
+            .await
+        }
+        Err(e) => {
+            let e: ApiError = e.into();
+            new_page(&caller, e.status, Some(describe(&e)))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "backlog/item.html")]
+struct ItemPage {
+    nav: Nav,
+    item: Item,
+    next_states: Vec<ItemState>,
+    /// (when, who, what) for the item's history and comments, oldest first.
+    timeline: Vec<(chrono::DateTime<Utc>, String, String)>,
+    duplicates: Vec<Item>,
+    error: Option<String>,
+}
+
+async fn item_page(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+    duplicates: Vec<Item>,
+) -> Response {
+    let load = async {
+        let item = state.backlog.get_item(id).await?;
+        let history = state.backlog.history(id).await?;
+        let comments = state.backlog.comments(id).await?;
+        Ok::<_, opsward_store::StoreError>((item, history, comments))
+    };
+    let (item, history, comments) = match load.await {
+        Ok(v) => v,
+        Err(e) => return error_response(e.into()),
+    };
+    let mut timeline: Vec<_> = history
+        .into_iter()
+        .filter(|h| h.action != "comment")
+        .map(|h| {
+            let what = match h.action.as_str() {
+                "update" => format!(
+                    "changed {}",
+                    h.changes
+                        .as_object()
+                        .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default()
+                ),
+                other => other.to_string(),
+            };
+            (h.at, h.actor, what)
+        })
+        .chain(
+            comments
+                .into_iter()
+                .map(|c| (c.created_at, c.author, format!("commented: {}", c.body))),
+        )
+        .collect();
+    timeline.sort_by_key(|t| t.0);
+    let duplicates = duplicates.into_iter().filter(|d| d.id != item.id).collect();
+    render_with(
+        status,
+        &ItemPage {
+            nav: Nav::new(caller, "backlog"),
+            next_states: item.state.next_states(),
+            item,
+            timeline,
+            duplicates,
+            error,
+        },
+    )
+}
+
+pub async fn item(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    item_page(&state, &caller, id, StatusCode::OK, None, Vec::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    state: String,
+}
+
+pub async fn move_state(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    UiForm(form): UiForm<MoveForm>,
+) -> Response {
+    let to = match form.state.parse::<ItemState>() {
+        Ok(s) => s,
+        Err(e) => {
+            return item_page(
+                &state,
+                &caller,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e),
+                Vec::new(),
+            )
+            .await
+        }
+    };
+    let patch = ItemPatch {
+        state: Some(to),
+        ..ItemPatch::default()
+    };
+    match state.backlog.update_item(&caller.actor(), id, &patch).await {
+        Ok(_) => Redirect::to(&format!("/backlog/{id}")).into_response(),
+        Err(e) => {
+            let e: ApiError = e.into();
+            if e.status == StatusCode::NOT_FOUND {
+                return error_response(e);
+            }
+            item_page(
+                &state,
+                &caller,
+                id,
+                e.status,
+                Some(describe(&e)),
+                Vec::new(),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn comment(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    UiForm(form): UiForm<CommentForm>,
+) -> Response {
+    match state
+        .backlog
+        .add_comment(&caller.actor(), id, &CommentInput { body: form.body })
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/backlog/{id}")).into_response(),
+        Err(opsward_store::StoreError::NotFound(what)) => error_response(ApiError::not_found(what)),
+        Err(e) => {
+            let e: ApiError = e.into();
+            item_page(
+                &state,
+                &caller,
+                id,
+                e.status,
+                Some(describe(&e)),
+                Vec::new(),
+            )
+            .await
+        }
+    }
 }

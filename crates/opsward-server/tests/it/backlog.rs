@@ -233,3 +233,103 @@ both_backends!(list_filters_search_and_aging, |app: TestApp| async move {
     assert!(bad.text().await.unwrap().contains("is not a backlog state"));
     app.stop().await;
 });
+
+both_backends!(
+    the_item_page_moves_through_the_workflow,
+    |app: TestApp| async move {
+        let (_, token) = app
+            .user_with_token("triager", opsward_core::Role::Operator)
+            .await;
+        let http = crate::client();
+        let created = http
+            .post(app.url("/backlog"))
+            .bearer_auth(&token)
+            .form(&[
+                ("item_type", "problem"),
+                ("title", "Backups on db-01 fail every night"),
+                ("description", ""),
+                ("impact", "1"),
+                ("urgency", "2"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+        let again = http
+            .post(app.url("/backlog"))
+            .bearer_auth(&token)
+            .form(&[
+                ("item_type", "incident"),
+                ("title", "db-01 backups failing"),
+                ("description", ""),
+                ("impact", "3"),
+                ("urgency", "3"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            again.contains("Possibly the same as:")
+                && again.contains("Backups on db-01 fail every night"),
+            "{again}"
+        );
+        let list: serde_json::Value = http
+            .get(app.url("/api/v1/backlog/items"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = list["items"][0]["id"].as_i64().unwrap();
+
+        // Not allowed from `new`: refused with the reason on the page, nothing changes.
+        let refused = http
+            .post(app.url(&format!("/backlog/{id}/state")))
+            .bearer_auth(&token)
+            .form(&[("state", "closed")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused
+            .text()
+            .await
+            .unwrap()
+            .contains("allowed next states are triaged"));
+        let moved = http
+            .post(app.url(&format!("/backlog/{id}/state")))
+            .bearer_auth(&token)
+            .form(&[("state", "triaged")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(moved.status(), reqwest::StatusCode::SEE_OTHER);
+        http.post(app.url(&format!("/backlog/{id}/comments")))
+            .bearer_auth(&token)
+            .form(&[("body", "restore test scheduled")])
+            .send()
+            .await
+            .unwrap();
+        let page = http
+            .get(app.url(&format!("/backlog/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("<dd>triaged</dd>")
+                && page.contains("changed state")
+                && page.contains("commented: restore test scheduled"),
+            "{page}"
+        );
+        app.stop().await;
+    }
+);

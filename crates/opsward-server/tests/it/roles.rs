@@ -98,7 +98,7 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
                 .await
                 .unwrap()
                 .id
-        } else if path.contains("/backlog/items/") {
+        } else if path.contains("/backlog/") {
             let input = serde_json::from_value(
                 serde_json::json!({"item_type": "problem", "title": unique("item")}),
             )
@@ -196,6 +196,14 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/api/v1/backlog/items/{id}/comments") => {
             Body::Json(serde_json::json!({"body": "seen it again"}))
         }
+        ("POST", "/backlog") => Body::Form(vec![
+            ("item_type", "incident".into()),
+            ("title", name),
+            ("impact", "2".into()),
+            ("urgency", "1".into()),
+        ]),
+        ("POST", "/backlog/{id}/state") => Body::Form(vec![("state", "triaged".into())]),
+        ("POST", "/backlog/{id}/comments") => Body::Form(vec![("body", "seen again".into())]),
         ("POST", "/api/v1/activities/{id}/complete") => {
             Body::Json(serde_json::json!({"result": "passed"}))
         }
