@@ -103,6 +103,15 @@ pub async fn fresh_postgres_schema() -> String {
     format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
 
+/// The Python that has the test peers (aiosmtpd, icalendar, dateutil): `OPSWARD_TEST_PYTHON`,
+/// else the workspace's `.venv`, which `.ci/run` creates.
+pub fn python() -> std::path::PathBuf {
+    match std::env::var_os("OPSWARD_TEST_PYTHON") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
+    }
+}
+
 /// A minimal valid asset: a production host of medium criticality.
 pub fn asset_input(name: &str) -> AssetInput {
     AssetInput {

@@ -1,7 +1,6 @@
 //! A real SMTP server for the tests: aiosmtpd (PyPI) in a child process, started on a
 //! port it picks itself, recording every accepted message as JSON in a temp dir.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -172,17 +171,9 @@ pub struct SmtpPeer {
     dir: TempDir,
 }
 
-/// The interpreter with aiosmtpd: `OPSWARD_TEST_PYTHON`, else the workspace's `.venv`.
-fn python() -> PathBuf {
-    match std::env::var_os("OPSWARD_TEST_PYTHON") {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-    }
-}
-
 impl SmtpPeer {
     pub async fn start(mode: Mode, tls: Option<&TlsFixture>) -> Self {
-        let python = python();
+        let python = crate::python();
         let probe = Command::new(&python)
             .args(["-c", "import aiosmtpd"])
             .output()

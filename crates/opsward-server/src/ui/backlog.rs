@@ -1,6 +1,6 @@
 //! The backlog list page: filters, one page of items, and the aging numbers above it.
 
-use super::{describe, error_response, non_empty, render_with, Nav, UiForm};
+use super::{describe, error_response, non_empty, render_with, Choice, Nav, UiForm};
 use crate::{api::Caller, error::ApiError, AppState};
 use askama::Template;
 use axum::{
@@ -30,12 +30,6 @@ pub struct ListQuery {
     item_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
-}
-
-/// An option of a filter's drop-down.
-pub struct Choice {
-    value: &'static str,
-    selected: bool,
 }
 
 #[derive(Template)]
@@ -95,20 +89,14 @@ pub async fn list(
         &ListPage {
             nav: Nav::new(&caller, "backlog"),
             q,
-            states: ItemState::ALL
-                .into_iter()
-                .map(|s| Choice {
-                    value: s.as_str(),
-                    selected: Some(s.as_str()) == selected_state,
-                })
-                .collect(),
-            types: ItemType::ALL
-                .into_iter()
-                .map(|t| Choice {
-                    value: t.as_str(),
-                    selected: Some(t.as_str()) == selected_type,
-                })
-                .collect(),
+            states: Choice::list(
+                ItemState::ALL.iter().map(|s| s.as_str()),
+                selected_state.unwrap_or(""),
+            ),
+            types: Choice::list(
+                ItemType::ALL.iter().map(|t| t.as_str()),
+                selected_type.unwrap_or(""),
+            ),
             items: items.items,
             report: aging(&all, Utc::now(), STALE_DAYS),
             error,

@@ -3,14 +3,10 @@
 
 use crate::{both_backends, client, TestApp};
 use opsward_core::Role;
+use opsward_testkit::python;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::{collections::BTreeSet, process::Command};
-
-fn python() -> String {
-    std::env::var("OPSWARD_TEST_PYTHON")
-        .unwrap_or_else(|_| format!("{}/../../.venv/bin/python", env!("CARGO_MANIFEST_DIR")))
-}
 
 /// Parse a feed with Python's icalendar and expand every event in [from, to) with dateutil:
 /// returns (UID, start in UTC) pairs and the SUMMARY texts.
@@ -50,7 +46,7 @@ print(json.dumps({'occurrences': occ, 'names': names}))
         .unwrap_or_else(|e| {
             panic!(
                 "cannot run {} ({e}); run .ci/run to create .venv with icalendar",
-                python()
+                python().display()
             )
         });
     assert!(
