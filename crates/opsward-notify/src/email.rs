@@ -53,7 +53,12 @@ fn build_message(config: &EmailConfig, n: &Notification) -> Result<Message, Deli
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".to_owned(),
         ));
-    for to in &config.to {
+    let recipients = if n.recipients.is_empty() {
+        &config.to
+    } else {
+        &n.recipients
+    };
+    for to in recipients {
         builder = builder.to(parse_mailbox("to", to)?);
     }
     let text = match &n.link {

@@ -61,4 +61,9 @@ pub struct Notification {
     /// What happened, e.g. "activity.overdue".
     pub event: String,
     pub occurred_at: DateTime<Utc>,
+    /// Addresses this one message is for (a survey to a customer's contact), instead of the
+    /// channel's own list. Only the email channel can address a person; empty means the
+    /// channel's configured recipients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
 }

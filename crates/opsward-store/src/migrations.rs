@@ -26,6 +26,11 @@ pub const SQLITE: Embedded = &[
         "backlog",
         include_str!("../migrations/sqlite/0004_backlog.sql"),
     ),
+    (
+        5,
+        "customers",
+        include_str!("../migrations/sqlite/0005_customers.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -47,6 +52,11 @@ pub const POSTGRES: Embedded = &[
         4,
         "backlog",
         include_str!("../migrations/postgres/0004_backlog.sql"),
+    ),
+    (
+        5,
+        "customers",
+        include_str!("../migrations/postgres/0005_customers.sql"),
     ),
 ];
 

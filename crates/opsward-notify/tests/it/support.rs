@@ -28,6 +28,7 @@ pub fn notification() -> Notification {
         link: Some("https://opsward.example.com/certs/42".into()),
         event: "certificate.expiring".into(),
         occurred_at: Utc.with_ymd_and_hms(2025, 6, 1, 8, 30, 0).unwrap(),
+        recipients: Vec::new(),
     }
 }
 

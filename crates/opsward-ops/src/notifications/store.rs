@@ -520,6 +520,7 @@ impl Notifier {
             link: event.link.clone(),
             event: event.kind.clone(),
             occurred_at: event.occurred_at,
+            recipients: Vec::new(),
         };
         on_backend!(&self.db, emit(event, &notification, now))
     }

@@ -219,5 +219,6 @@ pub(crate) fn digest_of(items: &[Notification], now: DateTime<Utc>) -> Notificat
         link: None,
         event: "digest".into(),
         occurred_at: now,
+        recipients: Vec::new(),
     }
 }

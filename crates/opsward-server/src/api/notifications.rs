@@ -109,6 +109,7 @@ pub async fn send_test(state: &AppState, caller: &Principal, id: i64) -> ApiResu
         link: None,
         event: "test".into(),
         occurred_at: Utc::now(),
+        recipients: Vec::new(),
     };
     Ok(match opsward_notify::deliver(&config, &n).await {
         Ok(d) => TestResult {

@@ -55,6 +55,7 @@ pub async fn notify(
                 link: None,
                 event: "test".into(),
                 occurred_at: Utc::now(),
+                recipients: Vec::new(),
             };
             return match opsward_notify::deliver(&config, &n).await {
                 Ok(d) => {

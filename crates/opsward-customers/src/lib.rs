@@ -1,0 +1,23 @@
+//! The customer engagement practice: talk to customers regularly and act on what they say.
+//!
+//! - Customers, their contacts, and the backlog items they raised.
+//! - Satisfaction surveys: a CSAT survey some time after an item is resolved (sampled, and
+//!   throttled per contact), periodic NPS surveys per customer, answered through a signed,
+//!   single-use, expiring link without logging in. A low score opens a follow-up item.
+//! - Service reviews: a recurring calendar activity per customer, a review pack for the
+//!   period, and the meeting's attendees, notes and action items; every review is evidence.
+//!
+//! Pure rules (`link`, `sampling`, `score`) need no database and are tested on their own;
+//! `store` keeps the records, `surveys` and `reviews` combine them with the backlog, the
+//! calendar and the notification outbox.
+
+pub mod link;
+pub mod model;
+pub mod reviews;
+pub mod sampling;
+pub mod score;
+pub mod store;
+pub mod surveys;
+
+pub use model::*;
+pub use store::CustomersStore;
