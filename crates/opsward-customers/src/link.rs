@@ -91,7 +91,10 @@ mod tests {
         let (expires, signature) = rest.split_once('.').unwrap();
         // Another survey, a later expiry, a flipped signature character, another key.
         let other_id = format!("43.{rest}");
-        let later = format!("{id}.{}.{signature}", expires.parse::<i64>().unwrap() + 86_400);
+        let later = format!(
+            "{id}.{}.{signature}",
+            expires.parse::<i64>().unwrap() + 86_400
+        );
         let mut flipped = token.clone().into_bytes();
         let last = flipped.len() - 1;
         flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
@@ -111,8 +114,20 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
-        for token in ["", "42", "42.1", "x.1.abc", "42.-1.abc", "42.1.%%%", "99999999999999999999.1.a"] {
-            assert_eq!(verify(KEY, token, now()), Err(LinkError::Malformed), "{token:?}");
+        for token in [
+            "",
+            "42",
+            "42.1",
+            "x.1.abc",
+            "42.-1.abc",
+            "42.1.%%%",
+            "99999999999999999999.1.a",
+        ] {
+            assert_eq!(
+                verify(KEY, token, now()),
+                Err(LinkError::Malformed),
+                "{token:?}"
+            );
         }
     }
 }

@@ -212,10 +212,18 @@ impl SurveySettings {
         if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://"))
             || self.base_url.len() > 500
         {
-            v.error("base_url", "must be an http(s) URL of at most 500 characters");
+            v.error(
+                "base_url",
+                "must be an http(s) URL of at most 500 characters",
+            );
         }
         let ranges = [
-            ("csat_delay_minutes", self.csat_delay_minutes, 0, 60 * 24 * 30),
+            (
+                "csat_delay_minutes",
+                self.csat_delay_minutes,
+                0,
+                60 * 24 * 30,
+            ),
             ("sampling_percent", self.sampling_percent, 0, 100),
             ("throttle_days", self.throttle_days, 0, 3650),
             ("link_valid_days", self.link_valid_days, 1, 365),

@@ -2,7 +2,10 @@
 //! the recorded review as evidence, and the satisfaction dashboard the pack draws on.
 
 use crate::{
-    model::{Customer, ReviewAction, ReviewInput, ReviewSchedule, ServiceReview, Survey, SurveyKind, SurveyState},
+    model::{
+        Customer, ReviewAction, ReviewInput, ReviewSchedule, ServiceReview, Survey, SurveyKind,
+        SurveyState,
+    },
     score::{self, TrendPoint},
     store::CustomersStore,
 };
@@ -54,7 +57,9 @@ pub async fn schedule(
         Some(id) => ops.update_activity(actor, id, &input).await?,
         None => ops.create_activity(actor, &input).await?,
     };
-    store.set_review_activity(actor, customer_id, activity.id).await
+    store
+        .set_review_activity(actor, customer_id, activity.id)
+        .await
 }
 
 /// Record a held review: its evidence completes the nearest open occurrence of the
@@ -96,16 +101,29 @@ pub async fn record(
                 .into_iter()
                 .filter(|o| o.evidence_id.is_none())
                 .min_by_key(|o| (o.starts_at - held_at).num_seconds().abs());
-            ops.complete(actor, activity_id, &evidence_input(open.map(|o| o.starts_at)), &[])
-                .await?
+            ops.complete(
+                actor,
+                activity_id,
+                &evidence_input(open.map(|o| o.starts_at)),
+                &[],
+            )
+            .await?
         }
         None => {
             let title = format!("Service review: {}", customer.name);
-            ops.record_run(actor, Practice::Customers, &title, &evidence_input(None), &[])
-                .await?
+            ops.record_run(
+                actor,
+                Practice::Customers,
+                &title,
+                &evidence_input(None),
+                &[],
+            )
+            .await?
         }
     };
-    store.create_review(actor, customer_id, input, Some(evidence.id)).await
+    store
+        .create_review(actor, customer_id, input, Some(evidence.id))
+        .await
 }
 
 /// A resolved item as the review pack shows it.
@@ -168,14 +186,23 @@ fn months(from: NaiveDate, to: NaiveDate) -> Vec<String> {
 
 /// CSAT, NPS, response rate and a monthly trend over `surveys` (decisions in the period).
 pub fn satisfaction(surveys: &[Survey], from: NaiveDate, to: NaiveDate) -> Satisfaction {
-    let sent: Vec<&Survey> = surveys.iter().filter(|s| s.state != SurveyState::Skipped).collect();
+    let sent: Vec<&Survey> = surveys
+        .iter()
+        .filter(|s| s.state != SurveyState::Skipped)
+        .collect();
     let answered: Vec<&Survey> = sent.iter().copied().filter(|s| s.score.is_some()).collect();
     let scores = |kind: SurveyKind, list: &[&Survey]| -> Vec<i32> {
-        list.iter().filter(|s| s.kind == kind).filter_map(|s| s.score).collect()
+        list.iter()
+            .filter(|s| s.kind == kind)
+            .filter_map(|s| s.score)
+            .collect()
     };
     let csat = scores(SurveyKind::Csat, &answered);
     let nps = scores(SurveyKind::Nps, &answered);
-    let mut by_month: BTreeMap<String, Vec<&Survey>> = months(from, to).into_iter().map(|m| (m, Vec::new())).collect();
+    let mut by_month: BTreeMap<String, Vec<&Survey>> = months(from, to)
+        .into_iter()
+        .map(|m| (m, Vec::new()))
+        .collect();
     for s in &answered {
         let at = s.answered_at.unwrap_or(s.created_at);
         if let Some(bucket) = by_month.get_mut(&at.format("%Y-%m").to_string()) {
@@ -196,7 +223,7 @@ pub fn satisfaction(surveys: &[Survey], from: NaiveDate, to: NaiveDate) -> Satis
         .filter(|s| s.comment.as_deref().is_some_and(|c| !c.is_empty()))
         .map(|s| (*s).clone())
         .collect();
-    commented.sort_by(|a, b| b.answered_at.cmp(&a.answered_at));
+    commented.sort_by_key(|s| std::cmp::Reverse(s.answered_at));
     commented.truncate(10);
     Satisfaction {
         surveys_sent: sent.len(),
@@ -256,7 +283,8 @@ pub async fn pack(
             continue;
         }
         let target_days = resolution_target_days(item.priority);
-        let resolution_days = resolved_in.then(|| (item.updated_at - item.created_at).num_seconds() as f64 / 86_400.0);
+        let resolution_days = resolved_in
+            .then(|| (item.updated_at - item.created_at).num_seconds() as f64 / 86_400.0);
         let within_target = resolution_days.map(|d| d <= target_days as f64);
         within += usize::from(within_target == Some(true));
         items.push(PackItem {
@@ -278,7 +306,11 @@ pub async fn pack(
         .cloned()
         .collect();
     Ok(ReviewPack {
-        satisfaction: satisfaction(&surveys_in(store, Some(customer_id), from, to).await?, from, to),
+        satisfaction: satisfaction(
+            &surveys_in(store, Some(customer_id), from, to).await?,
+            from,
+            to,
+        ),
         customer,
         period_start: from,
         period_end: to,
@@ -308,7 +340,10 @@ mod tests {
     #[test]
     fn month_buckets_cross_the_year() {
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
-        assert_eq!(months(d(2025, 11, 15), d(2026, 2, 1)), ["2025-11", "2025-12", "2026-01", "2026-02"]);
+        assert_eq!(
+            months(d(2025, 11, 15), d(2026, 2, 1)),
+            ["2025-11", "2025-12", "2026-01", "2026-02"]
+        );
         assert_eq!(months(d(2026, 3, 1), d(2026, 3, 31)), ["2026-03"]);
     }
 }

@@ -56,7 +56,11 @@ mod tests {
         };
         let first = chosen("seed-a", 30);
         assert_eq!(first, chosen("seed-a", 30), "same seed, same decisions");
-        assert!((540..=660).contains(&first.len()), "30% of 2000: {}", first.len());
+        assert!(
+            (540..=660).contains(&first.len()),
+            "30% of 2000: {}",
+            first.len()
+        );
         assert_ne!(first, chosen("seed-b", 30), "another seed samples others");
         assert!(chosen("seed-a", 0).is_empty());
         assert_eq!(chosen("seed-a", 100).len(), 2000);
@@ -80,7 +84,11 @@ mod tests {
         let last = Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap();
         assert!(!throttled(None, last, 30));
         assert!(throttled(Some(last), last + Duration::days(29), 30));
-        assert!(throttled(Some(last), last + Duration::days(30) - Duration::seconds(1), 30));
+        assert!(throttled(
+            Some(last),
+            last + Duration::days(30) - Duration::seconds(1),
+            30
+        ));
         assert!(!throttled(Some(last), last + Duration::days(30), 30));
         assert!(!throttled(Some(last), last, 0));
     }

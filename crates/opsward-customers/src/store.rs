@@ -9,6 +9,17 @@ use opsward_store::{on_backend, Database, Store, StoreError};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A survey decision to record: sent (no skip reason, with its expiry) or skipped.
+#[derive(Debug, Clone, Copy)]
+pub struct SurveyDecision<'a> {
+    pub kind: SurveyKind,
+    pub customer_id: i64,
+    pub contact_id: Option<i64>,
+    pub item_id: Option<i64>,
+    pub skip_reason: Option<&'a str>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// Defaults for a new installation: surveys go nowhere until a channel is chosen.
 fn default_settings() -> SurveySettings {
     SurveySettings {
@@ -409,16 +420,12 @@ macro_rules! customers_sql {
             /// survey is never recorded as sent without its email being queued.
             pub async fn record_survey(
                 pool: &Pool,
-                kind: SurveyKind,
-                customer_id: i64,
-                contact_id: Option<i64>,
-                item_id: Option<i64>,
-                skip_reason: Option<&str>,
-                expires_at: Option<DateTime<Utc>>,
+                d: &SurveyDecision<'_>,
                 send: Option<(i64, &(dyn Fn(i64) -> Notification + Sync))>,
                 now: DateTime<Utc>,
             ) -> Result<Survey> {
                 let mut tx = pool.begin_with($begin).await?;
+                let SurveyDecision { kind, customer_id, contact_id, item_id, skip_reason, expires_at } = *d;
                 let state = if skip_reason.is_some() { SurveyState::Skipped } else { SurveyState::Sent };
                 let row = sqlx::query(&format!(
                     "INSERT INTO surveys (kind, customer_id, contact_id, item_id, state, skip_reason, created_at, expires_at) \
@@ -620,7 +627,12 @@ macro_rules! customers_sql {
     };
 }
 
-customers_sql!(sqlite, sqlx::Sqlite, opsward_store::sqlite, "BEGIN IMMEDIATE");
+customers_sql!(
+    sqlite,
+    sqlx::Sqlite,
+    opsward_store::sqlite,
+    "BEGIN IMMEDIATE"
+);
 customers_sql!(postgres, sqlx::Postgres, opsward_store::postgres, "BEGIN");
 
 /// Customer engagement storage, next to the foundation store on the same database.
@@ -712,22 +724,13 @@ impl CustomersStore {
     pub async fn last_sent_to(&self, contact_id: i64) -> Result<Option<DateTime<Utc>>> {
         on_backend!(&self.db, last_sent_to(contact_id))
     }
-    #[allow(clippy::too_many_arguments)]
     pub async fn record_survey(
         &self,
-        kind: SurveyKind,
-        customer_id: i64,
-        contact_id: Option<i64>,
-        item_id: Option<i64>,
-        skip_reason: Option<&str>,
-        expires_at: Option<DateTime<Utc>>,
+        decision: &SurveyDecision<'_>,
         send: Option<(i64, &(dyn Fn(i64) -> Notification + Sync))>,
         now: DateTime<Utc>,
     ) -> Result<Survey> {
-        on_backend!(
-            &self.db,
-            record_survey(kind, customer_id, contact_id, item_id, skip_reason, expires_at, send, now)
-        )
+        on_backend!(&self.db, record_survey(decision, send, now))
     }
     pub async fn survey(&self, id: i64) -> Result<Survey> {
         on_backend!(&self.db, get_survey(id))
@@ -761,7 +764,10 @@ impl CustomersStore {
         evidence_id: Option<i64>,
     ) -> Result<ServiceReview> {
         input.validate()?;
-        on_backend!(&self.db, create_review(actor, customer_id, input, evidence_id))
+        on_backend!(
+            &self.db,
+            create_review(actor, customer_id, input, evidence_id)
+        )
     }
     pub async fn review(&self, id: i64) -> Result<ServiceReview> {
         on_backend!(&self.db, get_review(id))

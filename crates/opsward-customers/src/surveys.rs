@@ -11,7 +11,7 @@ use crate::{
     model::{Answer, Contact, Survey, SurveyKind, SurveySettings},
     sampling::{self, SkipReason},
     score,
-    store::CustomersStore,
+    store::{CustomersStore, SurveyDecision},
 };
 use chrono::{DateTime, Duration, Utc};
 use opsward_backlog::{BacklogStore, ItemInput, ItemType};
@@ -67,95 +67,121 @@ pub fn survey_url(settings: &SurveySettings, token: &str) -> String {
     format!("{}/survey/{token}", settings.base_url.trim_end_matches('/'))
 }
 
-fn message(
-    settings: &SurveySettings,
-    key: &[u8],
-    kind: SurveyKind,
-    contact: &Contact,
-    about: &str,
-    survey_id: i64,
-    expires_at: DateTime<Utc>,
+/// What every decision in one run shares.
+struct Run<'a> {
+    store: &'a CustomersStore,
+    settings: SurveySettings,
+    key: Vec<u8>,
     now: DateTime<Utc>,
-) -> Notification {
-    let url = survey_url(settings, &link::sign(key, survey_id, expires_at));
-    let (subject, question) = match kind {
-        SurveyKind::Csat => (
-            format!("How did we do? {about}"),
-            format!("We recently resolved \"{about}\". How satisfied are you with how it was handled, from 1 (very dissatisfied) to 5 (very satisfied)?"),
-        ),
-        SurveyKind::Nps => (
-            "How likely are you to recommend us?".to_string(),
-            "How likely is it that you would recommend our service to a colleague, from 0 (not at all likely) to 10 (extremely likely)?".to_string(),
-        ),
-    };
-    Notification {
-        id: format!("survey:{survey_id}"),
-        subject,
-        body_text: format!(
-            "Hello {name},\n\n{question}\n\nAnswer here (one click, no login; the link works once and until {expires}):\n{url}\n\nThank you.\n",
-            name = contact.name,
-            expires = expires_at.format("%Y-%m-%d"),
-        ),
-        body_html: None,
-        severity: Severity::Info,
-        practice: "customers".into(),
-        link: None,
-        event: format!("survey.{kind}"),
-        occurred_at: now,
-        recipients: vec![format!("{} <{}>", contact.name.replace(['<', '>', '"'], ""), contact.email)],
-    }
 }
 
-/// One survey decision for `contact` (none when the item has no contact).
-async fn decide(
-    store: &CustomersStore,
-    settings: &SurveySettings,
-    key: &[u8],
-    kind: SurveyKind,
-    customer_id: i64,
-    contact: Option<&Contact>,
-    item: Option<(i64, &str)>,
-    now: DateTime<Utc>,
-) -> Result<Option<SkipReason>, StoreError> {
-    let sample_subject = match item {
-        Some((id, _)) => format!("item:{id}"),
-        None => format!("nps:{}:{}", contact.map_or(0, |c| c.id), now.format("%Y-%m-%d")),
-    };
-    let reason = match contact {
-        None => Some(SkipReason::NoContact),
-        Some(c) if c.surveys_opt_out => Some(SkipReason::OptedOut),
-        Some(_) if settings.channel_id.is_none() => Some(SkipReason::NoChannel),
-        Some(_)
-            if kind == SurveyKind::Csat
-                && !sampling::sampled(&settings.sampling_seed, &sample_subject, settings.sampling_percent as u8) =>
-        {
-            Some(SkipReason::NotSampled)
+/// The subject a survey is about: a resolved item (CSAT) or none (NPS).
+type About<'a> = Option<(i64, &'a str)>;
+
+impl Run<'_> {
+    fn message(
+        &self,
+        kind: SurveyKind,
+        contact: &Contact,
+        about: &str,
+        survey_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Notification {
+        let url = survey_url(
+            &self.settings,
+            &link::sign(&self.key, survey_id, expires_at),
+        );
+        let (subject, question) = match kind {
+            SurveyKind::Csat => (
+                format!("How did we do? {about}"),
+                format!("We recently resolved \"{about}\". How satisfied are you with how it was handled, from 1 (very dissatisfied) to 5 (very satisfied)?"),
+            ),
+            SurveyKind::Nps => (
+                "How likely are you to recommend us?".to_string(),
+                "How likely is it that you would recommend our service to a colleague, from 0 (not at all likely) to 10 (extremely likely)?".to_string(),
+            ),
+        };
+        Notification {
+            id: format!("survey:{survey_id}"),
+            subject,
+            body_text: format!(
+                "Hello {name},\n\n{question}\n\nAnswer here (no login; the link works once and until {expires}):\n{url}\n\nThank you.\n",
+                name = contact.name,
+                expires = expires_at.format("%Y-%m-%d"),
+            ),
+            body_html: None,
+            severity: Severity::Info,
+            practice: "customers".into(),
+            link: None,
+            event: format!("survey.{kind}"),
+            occurred_at: self.now,
+            recipients: vec![format!("{} <{}>", contact.name.replace(['<', '>', '"'], ""), contact.email)],
         }
-        Some(c) => sampling::throttled(store.last_sent_to(c.id).await?, now, settings.throttle_days.into())
+    }
+
+    /// One survey decision for `contact` (none when the item has no contact).
+    async fn decide(
+        &self,
+        kind: SurveyKind,
+        customer_id: i64,
+        contact: Option<&Contact>,
+        item: About<'_>,
+    ) -> Result<Option<SkipReason>, StoreError> {
+        let settings = &self.settings;
+        let sample_subject = match item {
+            Some((id, _)) => format!("item:{id}"),
+            None => String::new(),
+        };
+        let reason = match contact {
+            None => Some(SkipReason::NoContact),
+            Some(c) if c.surveys_opt_out => Some(SkipReason::OptedOut),
+            Some(_) if settings.channel_id.is_none() => Some(SkipReason::NoChannel),
+            // NPS asks every contact each interval; only CSAT is sampled.
+            Some(_)
+                if kind == SurveyKind::Csat
+                    && !sampling::sampled(
+                        &settings.sampling_seed,
+                        &sample_subject,
+                        settings.sampling_percent as u8,
+                    ) =>
+            {
+                Some(SkipReason::NotSampled)
+            }
+            Some(c) => sampling::throttled(
+                self.store.last_sent_to(c.id).await?,
+                self.now,
+                settings.throttle_days.into(),
+            )
             .then_some(SkipReason::Throttled),
-    };
-    let expires_at = now + Duration::days(settings.link_valid_days.into());
-    let about = item.map_or("", |(_, title)| title);
-    let build = |survey_id: i64| {
-        message(settings, key, kind, contact.expect("only sent with a contact"), about, survey_id, expires_at, now)
-    };
-    let send = match (reason, settings.channel_id) {
-        (None, Some(channel)) => Some((channel, &build as &(dyn Fn(i64) -> Notification + Sync))),
-        _ => None,
-    };
-    store
-        .record_survey(
+        };
+        let expires_at = self.now + Duration::days(settings.link_valid_days.into());
+        let about = item.map_or("", |(_, title)| title);
+        let build = |survey_id: i64| {
+            self.message(
+                kind,
+                contact.expect("only sent with a contact"),
+                about,
+                survey_id,
+                expires_at,
+            )
+        };
+        let send = match (reason, settings.channel_id) {
+            (None, Some(channel)) => {
+                Some((channel, &build as &(dyn Fn(i64) -> Notification + Sync)))
+            }
+            _ => None,
+        };
+        let decision = SurveyDecision {
             kind,
             customer_id,
-            contact.map(|c| c.id),
-            item.map(|(id, _)| id),
-            reason.map(SkipReason::as_str),
-            reason.is_none().then_some(expires_at),
-            send,
-            now,
-        )
-        .await?;
-    Ok(reason)
+            contact_id: contact.map(|c| c.id),
+            item_id: item.map(|(id, _)| id),
+            skip_reason: reason.map(SkipReason::as_str),
+            expires_at: reason.is_none().then_some(expires_at),
+        };
+        self.store.record_survey(&decision, send, self.now).await?;
+        Ok(reason)
+    }
 }
 
 /// Decide every survey that is due at `now`.
@@ -165,26 +191,42 @@ pub async fn run(
     now: DateTime<Utc>,
 ) -> Result<RunReport, StoreError> {
     let (settings, key) = store.settings().await?;
+    let run = Run {
+        store,
+        settings,
+        key,
+        now,
+    };
     let mut report = RunReport::default();
-    let resolved_before = now - Duration::minutes(settings.csat_delay_minutes.into());
+    let resolved_before = now - Duration::minutes(run.settings.csat_delay_minutes.into());
     for (item_id, customer_id, contact_id) in store.csat_candidates(resolved_before).await? {
         let contact = match contact_id {
             Some(id) => Some(store.contact(id).await?),
             None => None,
         };
         let title = backlog.get_item(item_id).await?.title;
-        match decide(&store.clone(), &settings, &key, SurveyKind::Csat, customer_id, contact.as_ref(), Some((item_id, &title)), now).await {
+        match run
+            .decide(
+                SurveyKind::Csat,
+                customer_id,
+                contact.as_ref(),
+                Some((item_id, &title)),
+            )
+            .await
+        {
             Ok(reason) => report.count(reason),
             // Another server decided this item first (one CSAT decision per item).
             Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
     }
-    if settings.nps_interval_days > 0 {
-        let since = now - Duration::days(settings.nps_interval_days.into());
+    if run.settings.nps_interval_days > 0 {
+        let since = now - Duration::days(run.settings.nps_interval_days.into());
         for contact in store.nps_due(since).await? {
-            let reason = decide(store, &settings, &key, SurveyKind::Nps, contact.customer_id, Some(&contact), None, now).await?;
-            report.count(reason);
+            report.count(
+                run.decide(SurveyKind::Nps, contact.customer_id, Some(&contact), None)
+                    .await?,
+            );
         }
     }
     report.followups_opened = open_missing_followups(store, backlog).await?;
@@ -193,8 +235,13 @@ pub async fn run(
 
 /// Low answers whose follow-up item is missing (the server stopped between storing the
 /// answer and opening the item) get it now.
-async fn open_missing_followups(store: &CustomersStore, backlog: &BacklogStore) -> Result<usize, StoreError> {
-    let answered = store.surveys(None, Some(crate::model::SurveyState::Answered), None, 1000).await?;
+async fn open_missing_followups(
+    store: &CustomersStore,
+    backlog: &BacklogStore,
+) -> Result<usize, StoreError> {
+    let answered = store
+        .surveys(None, Some(crate::model::SurveyState::Answered), None, 1000)
+        .await?;
     let mut opened = 0;
     for survey in answered.iter().filter(|s| needs_followup(s)) {
         open_followup(store, backlog, survey).await?;
@@ -207,7 +254,11 @@ fn needs_followup(s: &Survey) -> bool {
     s.followup_item_id.is_none() && s.score.is_some_and(|score| score::is_low(s.kind, score))
 }
 
-async fn open_followup(store: &CustomersStore, backlog: &BacklogStore, survey: &Survey) -> Result<i64, StoreError> {
+async fn open_followup(
+    store: &CustomersStore,
+    backlog: &BacklogStore,
+    survey: &Survey,
+) -> Result<i64, StoreError> {
     let customer = store.customer(survey.customer_id).await?;
     let score = survey.score.unwrap_or_default();
     let about = match survey.item_id {
@@ -216,12 +267,21 @@ async fn open_followup(store: &CustomersStore, backlog: &BacklogStore, survey: &
     };
     let input = ItemInput {
         item_type: ItemType::Improvement,
-        title: format!("Follow up: {} {} {score} from {}", survey.kind.as_str().to_uppercase(), "score", customer.name),
+        title: format!(
+            "Follow up: {} {} {score} from {}",
+            survey.kind.as_str().to_uppercase(),
+            "score",
+            customer.name
+        ),
         description: format!(
             "{} answered a {} survey{about} with {score}.\n\nComment: {}\n\nSurvey #{}",
             customer.name,
             survey.kind.as_str().to_uppercase(),
-            survey.comment.as_deref().filter(|c| !c.is_empty()).unwrap_or("(none)"),
+            survey
+                .comment
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .unwrap_or("(none)"),
             survey.id
         ),
         impact: 2,
@@ -232,13 +292,19 @@ async fn open_followup(store: &CustomersStore, backlog: &BacklogStore, survey: &
         tags: vec!["customer-feedback".into()],
         asset_ids: Vec::new(),
     };
-    let item = backlog.create_item(&Actor::system("surveys"), &input).await?;
+    let item = backlog
+        .create_item(&Actor::system("surveys"), &input)
+        .await?;
     store.set_followup(survey.id, item.id).await?;
     Ok(item.id)
 }
 
 /// The survey a link is for, if the link is genuine and unexpired (answered or not).
-pub async fn open(store: &CustomersStore, token: &str, now: DateTime<Utc>) -> Result<Survey, SurveyError> {
+pub async fn open(
+    store: &CustomersStore,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Survey, SurveyError> {
     let (_, key) = store.settings().await?;
     let id = link::verify(&key, token, now)?;
     Ok(store.survey(id).await?)
@@ -271,7 +337,10 @@ pub async fn answer(
         .ok_or(SurveyError::AlreadyAnswered)?;
     if needs_followup(&answered) {
         let item = open_followup(store, backlog, &answered).await?;
-        return Ok(Survey { followup_item_id: Some(item), ..answered });
+        return Ok(Survey {
+            followup_item_id: Some(item),
+            ..answered
+        });
     }
     Ok(answered)
 }
