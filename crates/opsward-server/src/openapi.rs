@@ -36,6 +36,10 @@ use utoipa::{
         api::summary::summary,
         api::backlog::list, api::backlog::create, api::backlog::get, api::backlog::update, api::backlog::comment,
         api::backlog::aging_report,
+        api::customers::list, api::customers::create, api::customers::get, api::customers::update, api::customers::add_contact,
+        api::customers::link_item, api::customers::schedule_review, api::customers::review_pack, api::customers::list_reviews,
+        api::customers::record_review, api::customers::set_action, api::customers::list_surveys, api::customers::run_surveys,
+        api::customers::answer, api::customers::settings, api::customers::save_settings, api::customers::satisfaction,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -49,6 +53,7 @@ use utoipa::{
         (name = "notifications", description = "Channels, rules, the outbox and snoozing"),
         (name = "calendar", description = "Recurring activities, occurrences, evidence and iCal feeds"),
         (name = "backlog", description = "Problems, incidents, improvements and risks: triage, priority, aging and search"),
+        (name = "customers", description = "Customers, CSAT/NPS surveys, satisfaction and service reviews"),
         (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
     )
 )]

@@ -227,6 +227,104 @@ fn build() -> Table {
         )
         .add(M::GET, "/ical/{file}", PUBLIC, api::calendar::ical_feed)
         // Backlog
+        .add(M::GET, "/api/v1/customers", VIEWER, api::customers::list)
+        .add(
+            M::POST,
+            "/api/v1/customers",
+            OPERATOR,
+            api::customers::create,
+        )
+        .add(
+            M::GET,
+            "/api/v1/customers/{id}",
+            VIEWER,
+            api::customers::get,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/customers/{id}",
+            OPERATOR,
+            api::customers::update,
+        )
+        .add(
+            M::POST,
+            "/api/v1/customers/{id}/contacts",
+            OPERATOR,
+            api::customers::add_contact,
+        )
+        .add(
+            M::POST,
+            "/api/v1/customers/{id}/items",
+            OPERATOR,
+            api::customers::link_item,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/customers/{id}/review-schedule",
+            OPERATOR,
+            api::customers::schedule_review,
+        )
+        .add(
+            M::GET,
+            "/api/v1/customers/{id}/review-pack",
+            VIEWER,
+            api::customers::review_pack,
+        )
+        .add(
+            M::GET,
+            "/api/v1/customers/{id}/reviews",
+            VIEWER,
+            api::customers::list_reviews,
+        )
+        .add(
+            M::POST,
+            "/api/v1/customers/{id}/reviews",
+            OPERATOR,
+            api::customers::record_review,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/review-actions/{id}",
+            OPERATOR,
+            api::customers::set_action,
+        )
+        .add(
+            M::GET,
+            "/api/v1/surveys",
+            VIEWER,
+            api::customers::list_surveys,
+        )
+        .add(
+            M::POST,
+            "/api/v1/surveys/run",
+            OPERATOR,
+            api::customers::run_surveys,
+        )
+        // The signed link in the body is the credential: customers have no account.
+        .add(
+            M::POST,
+            "/api/v1/surveys/answer",
+            PUBLIC,
+            api::customers::answer,
+        )
+        .add(
+            M::GET,
+            "/api/v1/surveys/settings",
+            ADMIN,
+            api::customers::settings,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/surveys/settings",
+            ADMIN,
+            api::customers::save_settings,
+        )
+        .add(
+            M::GET,
+            "/api/v1/satisfaction",
+            VIEWER,
+            api::customers::satisfaction,
+        )
         .add(M::GET, "/api/v1/backlog/items", VIEWER, api::backlog::list)
         .add(
             M::POST,
@@ -407,6 +505,76 @@ fn build() -> Table {
             "/practices/{practice}",
             VIEWER,
             ui::dashboard::practice,
+        )
+        .add(M::GET, "/customers", VIEWER, ui::customers::list)
+        .add(M::POST, "/customers", OPERATOR, ui::customers::create)
+        .add(
+            M::GET,
+            "/customers/settings",
+            ADMIN,
+            ui::customers::settings,
+        )
+        .add(
+            M::POST,
+            "/customers/settings",
+            ADMIN,
+            ui::customers::save_settings,
+        )
+        .add(
+            M::POST,
+            "/customers/surveys/run",
+            OPERATOR,
+            ui::customers::run_surveys,
+        )
+        .add(M::GET, "/customers/{id}", VIEWER, ui::customers::detail)
+        .add(
+            M::POST,
+            "/customers/{id}/contacts",
+            OPERATOR,
+            ui::customers::add_contact,
+        )
+        .add(
+            M::POST,
+            "/customers/{id}/items",
+            OPERATOR,
+            ui::customers::link_item,
+        )
+        .add(
+            M::POST,
+            "/customers/{id}/review-schedule",
+            OPERATOR,
+            ui::customers::schedule_review,
+        )
+        .add(
+            M::POST,
+            "/customers/{id}/reviews",
+            OPERATOR,
+            ui::customers::record_review,
+        )
+        .add(
+            M::GET,
+            "/customers/{id}/review-pack",
+            VIEWER,
+            ui::customers::pack,
+        )
+        .add(
+            M::POST,
+            "/review-actions/{id}",
+            OPERATOR,
+            ui::customers::set_action,
+        )
+        // Public: the signed token in the address is the credential (see ui::customers).
+        .add(
+            M::GET,
+            "/survey/{token}",
+            PUBLIC,
+            ui::customers::survey_form,
+        )
+        .add(
+            M::POST,
+            "/survey/{token}",
+            PUBLIC,
+            ui::customers::survey_answer,
         )
         .add(M::GET, "/backlog", VIEWER, ui::backlog::list)
         .add(M::GET, "/calendar", VIEWER, ui::calendar::page)

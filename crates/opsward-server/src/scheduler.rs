@@ -88,6 +88,8 @@ impl JobRegistry {
         registry.every("notifications.deliver", ChronoDuration::minutes(1));
         registry.register("notifications.digest", CollectDigests);
         registry.every("notifications.digest", ChronoDuration::days(1));
+        registry.register("customers.surveys", SendSurveys);
+        registry.every("customers.surveys", ChronoDuration::minutes(5));
         registry
     }
 
@@ -177,6 +179,24 @@ impl JobHandler for CollectDigests {
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(digests = created.len(), "daily digests queued");
+        Ok(())
+    }
+}
+
+/// Decide and queue the satisfaction surveys that are due.
+struct SendSurveys;
+
+#[async_trait]
+impl JobHandler for SendSurveys {
+    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
+        let customers = opsward_customers::CustomersStore::new(store.as_ref());
+        let backlog = opsward_backlog::BacklogStore::new(store.as_ref());
+        let report = opsward_customers::surveys::run(&customers, &backlog, Utc::now())
+            .await
+            .map_err(|e| e.to_string())?;
+        if report != Default::default() {
+            tracing::info!(?report, "surveys decided");
+        }
         Ok(())
     }
 }

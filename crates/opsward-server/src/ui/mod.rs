@@ -5,6 +5,7 @@ pub mod assets;
 pub mod audit;
 pub mod backlog;
 pub mod calendar;
+pub mod customers;
 pub mod dashboard;
 pub mod login;
 pub mod notifications;
@@ -95,7 +96,7 @@ const NAV: &[NavItem] = &[
     NavItem {
         key: "customers",
         label: "Customers",
-        href: "/practices/customers",
+        href: "/customers",
     },
     NavItem {
         key: "suppliers",

@@ -148,6 +148,131 @@ pub fn stacked_columns(
     svg
 }
 
+/// One line of a line chart; `None` leaves a gap (no data that period).
+pub struct Series {
+    pub name: String,
+    pub stroke: &'static str,
+    pub points: Vec<Option<f64>>,
+}
+
+/// Lines over shared x labels on a fixed `y_min..y_max` scale, with a legend and a dot per
+/// point (so a single point is visible). Values outside the scale are clamped.
+pub fn line_chart(
+    id: &str,
+    title: &str,
+    labels: &[String],
+    series: &[Series],
+    y_min: f64,
+    y_max: f64,
+) -> String {
+    const HEIGHT: u32 = 200;
+    const LEFT: u32 = 40;
+    const TOP: u32 = 28;
+    const BOTTOM: u32 = 170;
+    let desc = series
+        .iter()
+        .map(|s| {
+            let values = labels
+                .iter()
+                .zip(&s.points)
+                .map(|(l, p)| match p {
+                    Some(v) => format!("{l} {v:.0}"),
+                    None => format!("{l} no data"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("{}: {values}", s.name)
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut svg = open(id, title, &desc, HEIGHT);
+    let mut x = LEFT;
+    for s in series {
+        let name = escape(&s.name);
+        let _ = write!(
+            svg,
+            r#"<rect x="{x}" y="6" width="12" height="12" fill="{}"/><text x="{}" y="17" font-size="12" fill="{TEXT}">{name}</text>"#,
+            s.stroke,
+            x + 16
+        );
+        x += 16 + 8 * name.chars().count() as u32 + 16;
+    }
+    let span = (y_max - y_min).max(f64::EPSILON);
+    let y_of = |v: f64| {
+        f64::from(BOTTOM) - f64::from(BOTTOM - TOP) * ((v.clamp(y_min, y_max) - y_min) / span)
+    };
+    for v in [y_min, (y_min + y_max) / 2.0, y_max] {
+        let y = y_of(v);
+        let _ = write!(
+            svg,
+            r#"<line x1="{LEFT}" y1="{y:.1}" x2="{WIDTH}" y2="{y:.1}" stroke="{GRID}"/><text x="{}" y="{:.1}" font-size="11" fill="{MUTED}" text-anchor="end">{v:.0}</text>"#,
+            LEFT - 4,
+            y + 4.0
+        );
+    }
+    let step = f64::from(WIDTH - LEFT) / labels.len().max(1) as f64;
+    let x_of = |i: usize| f64::from(LEFT) + step * (i as f64 + 0.5);
+    let label_every = labels.len().div_ceil(12).max(1);
+    for (i, label) in labels
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % label_every == 0)
+    {
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{}" font-size="11" fill="{MUTED}" text-anchor="middle">{}</text>"#,
+            x_of(i),
+            BOTTOM + 16,
+            escape(label)
+        );
+    }
+    for s in series {
+        let mut path = String::new();
+        let mut pen_down = false;
+        for (i, p) in s.points.iter().enumerate() {
+            match p {
+                Some(v) => {
+                    let _ = write!(
+                        path,
+                        "{}{:.1},{:.1} ",
+                        if pen_down { "L" } else { "M" },
+                        x_of(i),
+                        y_of(*v)
+                    );
+                    pen_down = true;
+                }
+                None => pen_down = false,
+            }
+        }
+        if !path.is_empty() {
+            let _ = write!(
+                svg,
+                r#"<path d="{}" fill="none" stroke="{}" stroke-width="2"/>"#,
+                path.trim_end(),
+                s.stroke
+            );
+        }
+        for (i, p) in s.points.iter().enumerate() {
+            if let Some(v) = p {
+                let _ = write!(
+                    svg,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"><title>{}: {v:.0}</title></circle>"#,
+                    x_of(i),
+                    y_of(*v),
+                    s.stroke,
+                    escape(&format!(
+                        "{} {}",
+                        s.name,
+                        labels.get(i).map_or("", |l| l.as_str())
+                    ))
+                );
+            }
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 fn open(id: &str, title: &str, desc: &str, height: u32) -> String {
     let id = escape(id);
     format!(

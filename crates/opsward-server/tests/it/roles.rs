@@ -98,6 +98,10 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
                 .await
                 .unwrap()
                 .id
+        } else if path.contains("/customers/") {
+            customer(app).await
+        } else if path.contains("/review-actions/") {
+            review_action(app).await
         } else if path.contains("/backlog/") {
             let input = serde_json::from_value(
                 serde_json::json!({"item_type": "problem", "title": unique("item")}),
@@ -150,6 +154,9 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         path = path.replace("{id}", &id.to_string());
     }
     path = path.replace("{practice}", "certificates");
+    if path.contains("{token}") {
+        path = path.replace("{token}", &survey_token(app).await);
+    }
     if path.contains("{file}") {
         let token = secret::random_secret();
         app.state
@@ -196,6 +203,58 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/api/v1/backlog/items/{id}/comments") => {
             Body::Json(serde_json::json!({"body": "seen it again"}))
         }
+        ("POST" | "PUT", "/api/v1/customers" | "/api/v1/customers/{id}") => {
+            Body::Json(serde_json::json!({"name": name}))
+        }
+        ("POST", "/api/v1/customers/{id}/contacts") => {
+            Body::Json(serde_json::json!({"name": name, "email": format!("{name}@example.com")}))
+        }
+        ("POST", "/api/v1/customers/{id}/items") => {
+            Body::Json(serde_json::json!({"item_id": backlog_item(app).await}))
+        }
+        ("PUT", "/api/v1/customers/{id}/review-schedule") => Body::Json(
+            serde_json::json!({"rrule": "FREQ=MONTHLY;INTERVAL=3", "starts_local": "2026-01-05T10:00:00"}),
+        ),
+        ("POST", "/api/v1/customers/{id}/reviews") => Body::Json(
+            serde_json::json!({"period_start": "2026-01-01", "period_end": "2026-03-31", "held_on": "2026-04-02", "actions": [{"title": "follow up"}]}),
+        ),
+        ("PUT", "/api/v1/review-actions/{id}") => Body::Json(serde_json::json!({"done": true})),
+        ("POST", "/api/v1/surveys/answer") => {
+            Body::Json(serde_json::json!({"token": survey_token(app).await, "score": 4}))
+        }
+        ("PUT", "/api/v1/surveys/settings") => Body::Json(serde_json::json!({
+            "channel_id": null, "base_url": "http://127.0.0.1:8080", "csat_delay_minutes": 60,
+            "sampling_percent": 100, "throttle_days": 30, "link_valid_days": 14,
+            "nps_interval_days": 0, "sampling_seed": "matrix"
+        })),
+        ("POST", "/customers") => Body::Form(vec![("name", name)]),
+        ("POST", "/customers/settings") => Body::Form(vec![
+            ("base_url", "http://127.0.0.1:8080".into()),
+            ("csat_delay_minutes", "60".into()),
+            ("sampling_percent", "100".into()),
+            ("throttle_days", "30".into()),
+            ("link_valid_days", "14".into()),
+            ("nps_interval_days", "0".into()),
+            ("sampling_seed", "matrix".into()),
+        ]),
+        ("POST", "/customers/{id}/contacts") => Body::Form(vec![
+            ("email", format!("{name}@example.com")),
+            ("name", name),
+        ]),
+        ("POST", "/customers/{id}/items") => {
+            Body::Form(vec![("item_id", backlog_item(app).await.to_string())])
+        }
+        ("POST", "/customers/{id}/review-schedule") => Body::Form(vec![
+            ("rrule", "FREQ=MONTHLY;INTERVAL=3".into()),
+            ("starts_local", "2026-01-05T10:00".into()),
+        ]),
+        ("POST", "/customers/{id}/reviews") => Body::Form(vec![
+            ("period_start", "2026-01-01".into()),
+            ("period_end", "2026-03-31".into()),
+            ("held_on", "2026-04-02".into()),
+        ]),
+        ("POST", "/review-actions/{id}") => Body::Form(vec![("done", "true".into())]),
+        ("POST", "/survey/{token}") => Body::Form(vec![("score", "4".into())]),
         ("POST", "/backlog") => Body::Form(vec![
             ("item_type", "incident".into()),
             ("title", name),
@@ -298,6 +357,66 @@ fn activity_input(title: &str) -> opsward_ops::ActivityInput {
         asset_id: None,
         active: true,
     }
+}
+
+async fn backlog_item(app: &TestApp) -> i64 {
+    let input = serde_json::from_value(
+        serde_json::json!({"item_type": "incident", "title": unique("item")}),
+    )
+    .unwrap();
+    app.state
+        .backlog
+        .create_item(&Actor::system("test"), &input)
+        .await
+        .unwrap()
+        .id
+}
+
+async fn customer(app: &TestApp) -> i64 {
+    let input = serde_json::from_value(serde_json::json!({"name": unique("customer")})).unwrap();
+    app.state
+        .customers
+        .create_customer(&Actor::system("test"), &input)
+        .await
+        .unwrap()
+        .id
+}
+
+/// An open action from a recorded review.
+async fn review_action(app: &TestApp) -> i64 {
+    let input = serde_json::from_value(serde_json::json!({
+        "period_start": "2026-01-01", "period_end": "2026-03-31", "held_on": "2026-04-02",
+        "actions": [{"title": "send the quote"}]
+    }))
+    .unwrap();
+    let review = app
+        .state
+        .customers
+        .create_review(&Actor::system("test"), customer(app).await, &input, None)
+        .await
+        .unwrap();
+    review.actions[0].id
+}
+
+/// The token of a fresh survey waiting for its answer.
+async fn survey_token(app: &TestApp) -> String {
+    let customers = &app.state.customers;
+    let customer_id = customer(app).await;
+    let expires_at = chrono::Utc::now() + chrono::Duration::days(7);
+    let decision = opsward_customers::store::SurveyDecision {
+        kind: opsward_customers::SurveyKind::Csat,
+        customer_id,
+        contact_id: None,
+        item_id: None,
+        skip_reason: None,
+        expires_at: Some(expires_at),
+    };
+    let survey = customers
+        .record_survey(&decision, None, chrono::Utc::now())
+        .await
+        .unwrap();
+    let (_, key) = customers.settings().await.unwrap();
+    opsward_customers::link::sign(&key, survey.id, expires_at)
 }
 
 /// A webhook channel aimed at a closed port: sending to it fails at once.
@@ -445,12 +564,17 @@ fn route_table_follows_the_access_policy() {
         "/static/htmx.min.js",
         "/ical/{file}",
         "/login",
+        // Customers answer surveys without an account: the signed link is the credential.
+        "/survey/{token}",
+        "/api/v1/surveys/answer",
     ];
     for r in route_table() {
         let admin_only = r.path.starts_with("/admin/")
             || r.path.starts_with("/api/v1/users")
             || r.path == "/api/v1/audit"
-            || r.path == "/api/v1/jobs";
+            || r.path == "/api/v1/jobs"
+            || r.path.contains("surveys/settings")
+            || r.path == "/customers/settings";
         // Personal credentials: every signed-in user manages their own.
         let own_session_or_tokens = r.path.contains("tokens")
             || r.path.contains("feeds")

@@ -1,0 +1,769 @@
+//! Customer pages: the satisfaction dashboard with the customer list, a customer's page
+//! (contacts, items, surveys, reviews and actions), the printable review pack, the survey
+//! settings, and the public page a survey link opens.
+
+use super::{
+    describe, error_page, error_response, non_empty, render_with,
+    svg::{self, Series},
+    Nav, UiForm,
+};
+use crate::{api::Caller, error::ApiError, AppState};
+use askama::Template;
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use opsward_customers::{
+    reviews::{self, ReviewPack, Satisfaction},
+    surveys::{self, SurveyError},
+    ActionInput, Answer, Contact, ContactInput, Customer, CustomerInput, ItemLink, ReviewInput,
+    ReviewSchedule, ServiceReview, Survey, SurveyKind, SurveySettings,
+};
+use serde::Deserialize;
+
+const CSAT_COLOUR: &str = "#1f6feb";
+const NPS_COLOUR: &str = "#b35900";
+
+/// The CSAT and NPS trend as a line chart (NPS runs -100..100, CSAT 0..100 on the same axis).
+fn trend_chart(id: &str, s: &Satisfaction) -> String {
+    let labels: Vec<String> = s.trend.iter().map(|p| p.month.clone()).collect();
+    let series = [
+        Series {
+            name: "CSAT %".into(),
+            stroke: CSAT_COLOUR,
+            points: s.trend.iter().map(|p| p.csat_percent).collect(),
+        },
+        Series {
+            name: "NPS".into(),
+            stroke: NPS_COLOUR,
+            points: s.trend.iter().map(|p| p.nps).collect(),
+        },
+    ];
+    svg::line_chart(id, "Satisfaction by month", &labels, &series, -100.0, 100.0)
+}
+
+/// `83%`, or a dash when there is nothing to measure.
+fn percent(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.0}%"))
+}
+fn number(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.0}"))
+}
+
+/// One row of the customer list.
+struct Row {
+    customer: Customer,
+    csat: String,
+    nps: String,
+    answers: usize,
+}
+
+#[derive(Template)]
+#[template(path = "customers/list.html")]
+struct ListPage {
+    nav: Nav,
+    rows: Vec<Row>,
+    csat: String,
+    nps: String,
+    response_rate: String,
+    satisfaction: Satisfaction,
+    chart: String,
+    error: Option<String>,
+    message: Option<String>,
+}
+
+async fn list_page(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    status: StatusCode,
+    error: Option<String>,
+    message: Option<String>,
+) -> Response {
+    let to = Utc::now().date_naive();
+    let from = to - Duration::days(365);
+    let load = async {
+        let customers = state.customers.customers().await?;
+        let all = reviews::surveys_in(&state.customers, None, from, to).await?;
+        Ok::<_, opsward_store::StoreError>((customers, all))
+    };
+    let (customers, all) = match load.await {
+        Ok(v) => v,
+        Err(e) => return error_response(e.into()),
+    };
+    let rows = customers
+        .into_iter()
+        .map(|customer| {
+            let own: Vec<Survey> = all
+                .iter()
+                .filter(|s| s.customer_id == customer.id)
+                .cloned()
+                .collect();
+            let s = reviews::satisfaction(&own, from, to);
+            Row {
+                csat: percent(s.csat_percent),
+                nps: number(s.nps),
+                answers: s.answers,
+                customer,
+            }
+        })
+        .collect();
+    let satisfaction = reviews::satisfaction(&all, from, to);
+    render_with(
+        status,
+        &ListPage {
+            nav: Nav::new(caller, "customers"),
+            rows,
+            csat: percent(satisfaction.csat_percent),
+            nps: number(satisfaction.nps),
+            response_rate: percent(satisfaction.response_rate),
+            chart: trend_chart("satisfaction-trend", &satisfaction),
+            satisfaction,
+            error,
+            message,
+        },
+    )
+}
+
+pub async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    list_page(&state, &caller, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CustomerForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    notes: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<CustomerForm>,
+) -> Response {
+    let input = CustomerInput {
+        name: form.name.trim().into(),
+        notes: form.notes,
+        owner_team_id: None,
+        owner_person_id: None,
+        asset_ids: Vec::new(),
+    };
+    match state
+        .customers
+        .create_customer(&caller.actor(), &input)
+        .await
+    {
+        Ok(c) => Redirect::to(&format!("/customers/{}", c.id)).into_response(),
+        Err(e) => {
+            let e: ApiError = e.into();
+            list_page(&state, &caller, e.status, Some(describe(&e)), None).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customers/detail.html")]
+struct DetailPage {
+    nav: Nav,
+    customer: Customer,
+    contacts: Vec<Contact>,
+    /// (id, title, state) of the items the customer raised.
+    items: Vec<(i64, String, String)>,
+    surveys: Vec<Survey>,
+    reviews: Vec<ServiceReview>,
+    csat: String,
+    nps: String,
+    response_rate: String,
+    chart: String,
+    today: NaiveDate,
+    quarter_ago: NaiveDate,
+    error: Option<String>,
+}
+
+async fn detail_page(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let to = Utc::now().date_naive();
+    let from = to - Duration::days(365);
+    let c = &state.customers;
+    let load = async {
+        Ok::<_, opsward_store::StoreError>((
+            c.customer(id).await?,
+            c.contacts(id).await?,
+            c.items_of(id).await?,
+            c.surveys(Some(id), None, None, 50).await?,
+            c.reviews(id).await?,
+            reviews::surveys_in(c, Some(id), from, to).await?,
+        ))
+    };
+    let (customer, contacts, items, surveys, reviews, period) = match load.await {
+        Ok(v) => v,
+        Err(e) => return error_response(e.into()),
+    };
+    let satisfaction = reviews::satisfaction(&period, from, to);
+    render_with(
+        status,
+        &DetailPage {
+            nav: Nav::new(caller, "customers"),
+            customer,
+            contacts,
+            items: items
+                .into_iter()
+                .map(|(id, title, state, _, _)| (id, title, state))
+                .collect(),
+            surveys,
+            reviews,
+            csat: percent(satisfaction.csat_percent),
+            nps: number(satisfaction.nps),
+            response_rate: percent(satisfaction.response_rate),
+            chart: trend_chart("customer-trend", &satisfaction),
+            today: to,
+            quarter_ago: to - Duration::days(90),
+            error,
+        },
+    )
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    detail_page(&state, &caller, id, StatusCode::OK, None).await
+}
+
+/// After a change on a customer's page: back to it, or the page again with the problem.
+async fn after(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    id: i64,
+    result: Result<(), ApiError>,
+) -> Response {
+    match result {
+        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND => error_response(e),
+        Err(e) => detail_page(state, caller, id, e.status, Some(describe(&e))).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ContactForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn add_contact(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    UiForm(form): UiForm<ContactForm>,
+) -> Response {
+    let input = ContactInput {
+        name: form.name.trim().into(),
+        email: form.email.trim().into(),
+        role: form.role.trim().into(),
+        surveys_opt_out: false,
+    };
+    let result = state
+        .customers
+        .add_contact(&caller.actor(), id, &input)
+        .await
+        .map(drop)
+        .map_err(ApiError::from);
+    after(&state, &caller, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    item_id: String,
+    #[serde(default)]
+    contact_id: String,
+}
+
+pub async fn link_item(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    UiForm(form): UiForm<LinkForm>,
+) -> Response {
+    let result = async {
+        let item_id = form
+            .item_id
+            .trim()
+            .trim_start_matches('#')
+            .parse()
+            .map_err(|_| ApiError::bad_request("item must be a backlog item number"))?;
+        let contact_id = match non_empty(&form.contact_id) {
+            Some(c) => Some(
+                c.parse()
+                    .map_err(|_| ApiError::bad_request("contact is not valid"))?,
+            ),
+            None => None,
+        };
+        state
+            .customers
+            .link_item(
+                &caller.actor(),
+                &ItemLink {
+                    item_id,
+                    customer_id: id,
+                    contact_id,
+                },
+            )
+            .await?;
+        Ok(())
+    };
+    let result = result.await;
+    after(&state, &caller, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    rrule: String,
+    #[serde(default)]
+    starts_local: String,
+    #[serde(default)]
+    timezone: String,
+}
+
+pub async fn schedule_review(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    UiForm(form): UiForm<ScheduleForm>,
+) -> Response {
+    let result = async {
+        let starts_local =
+            NaiveDateTime::parse_from_str(form.starts_local.trim(), "%Y-%m-%dT%H:%M")
+                .map_err(|_| ApiError::bad_request("first review must be a date and time"))?;
+        let schedule = ReviewSchedule {
+            rrule: form.rrule.trim().into(),
+            starts_local,
+            timezone: non_empty(&form.timezone).unwrap_or_else(|| "UTC".into()),
+        };
+        reviews::schedule(&state.customers, &state.ops, &caller.actor(), id, &schedule).await?;
+        Ok(())
+    };
+    let result = result.await;
+    after(&state, &caller, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    #[serde(default)]
+    period_start: String,
+    #[serde(default)]
+    period_end: String,
+    #[serde(default)]
+    held_on: String,
+    #[serde(default)]
+    attendees: String,
+    #[serde(default)]
+    notes: String,
+    /// One action per line.
+    #[serde(default)]
+    actions: String,
+}
+
+fn date(field: &str, value: &str) -> Result<NaiveDate, ApiError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{field} must be a date (YYYY-MM-DD)")))
+}
+
+pub async fn record_review(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    UiForm(form): UiForm<ReviewForm>,
+) -> Response {
+    let result = async {
+        let input = ReviewInput {
+            period_start: date("period start", &form.period_start)?,
+            period_end: date("period end", &form.period_end)?,
+            held_on: date("held on", &form.held_on)?,
+            attendees: form
+                .attendees
+                .split([',', '\n'])
+                .filter_map(non_empty)
+                .collect(),
+            notes: form.notes,
+            actions: form
+                .actions
+                .lines()
+                .filter_map(non_empty)
+                .map(|title| ActionInput {
+                    title,
+                    owner_person_id: None,
+                    due_on: None,
+                })
+                .collect(),
+        };
+        reviews::record(&state.customers, &state.ops, &caller.actor(), id, &input).await?;
+        Ok(())
+    };
+    let result = result.await;
+    after(&state, &caller, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    customer_id: i64,
+}
+
+pub async fn set_action(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(action): Path<i64>,
+    UiForm(form): UiForm<ActionForm>,
+) -> Response {
+    let result = state
+        .customers
+        .set_action_done(&caller.actor(), action, form.done == "true")
+        .await
+        .map(drop)
+        .map_err(ApiError::from);
+    after(&state, &caller, form.customer_id, result).await
+}
+
+#[derive(Template)]
+#[template(path = "customers/pack.html")]
+struct PackPage {
+    nav: Nav,
+    pack: ReviewPack,
+    csat: String,
+    nps: String,
+    response_rate: String,
+    sla: String,
+    chart: String,
+}
+
+#[derive(Deserialize)]
+pub struct PeriodForm {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+pub async fn pack(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<PeriodForm>,
+) -> Response {
+    let query = crate::api::customers::PeriodQuery {
+        from: q.from.trim().parse().ok(),
+        to: q.to.trim().parse().ok(),
+    };
+    let (from, to) = match query.period() {
+        Ok(p) => p,
+        Err(e) => return error_response(e),
+    };
+    match reviews::pack(&state.customers, &state.backlog, id, from, to).await {
+        Ok(pack) => render_with(
+            StatusCode::OK,
+            &PackPage {
+                nav: Nav::new(&caller, "customers"),
+                csat: percent(pack.satisfaction.csat_percent),
+                nps: number(pack.satisfaction.nps),
+                response_rate: percent(pack.satisfaction.response_rate),
+                sla: percent(pack.sla_percent),
+                chart: trend_chart("pack-trend", &pack.satisfaction),
+                pack,
+            },
+        ),
+        Err(e) => error_response(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customers/settings.html")]
+struct SettingsPage {
+    nav: Nav,
+    settings: SurveySettings,
+    /// (id, name, selected) of the email channels.
+    channels: Vec<(i64, String, bool)>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+async fn settings_page(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    status: StatusCode,
+    message: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let load = async {
+        let settings = state.customers.settings().await?.0;
+        let channels = state.notifier.list_channels().await?;
+        Ok::<_, opsward_store::StoreError>((settings, channels))
+    };
+    match load.await {
+        Ok((settings, channels)) => render_with(
+            status,
+            &SettingsPage {
+                nav: Nav::new(caller, "customers"),
+                channels: channels
+                    .into_iter()
+                    .filter(|c| c.kind == "email")
+                    .map(|c| (c.id, c.name, settings.channel_id == Some(c.id)))
+                    .collect(),
+                settings,
+                message,
+                error,
+            },
+        ),
+        Err(e) => error_response(e.into()),
+    }
+}
+
+pub async fn settings(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    settings_page(&state, &caller, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    channel_id: String,
+    #[serde(default)]
+    base_url: String,
+    #[serde(default)]
+    csat_delay_minutes: String,
+    #[serde(default)]
+    sampling_percent: String,
+    #[serde(default)]
+    throttle_days: String,
+    #[serde(default)]
+    link_valid_days: String,
+    #[serde(default)]
+    nps_interval_days: String,
+    #[serde(default)]
+    sampling_seed: String,
+}
+
+pub async fn save_settings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<SettingsForm>,
+) -> Response {
+    let int = |field: &str, v: &str| {
+        v.trim()
+            .parse::<i32>()
+            .map_err(|_| format!("{field} must be a whole number"))
+    };
+    let parsed = (|| -> Result<SurveySettings, String> {
+        Ok(SurveySettings {
+            channel_id: match non_empty(&form.channel_id) {
+                Some(c) => Some(c.parse().map_err(|_| "channel is not valid".to_string())?),
+                None => None,
+            },
+            base_url: form.base_url.trim().into(),
+            csat_delay_minutes: int("delay", &form.csat_delay_minutes)?,
+            sampling_percent: int("sampling", &form.sampling_percent)?,
+            throttle_days: int("throttle", &form.throttle_days)?,
+            link_valid_days: int("link validity", &form.link_valid_days)?,
+            nps_interval_days: int("NPS interval", &form.nps_interval_days)?,
+            sampling_seed: form.sampling_seed.trim().into(),
+        })
+    })();
+    let result = match parsed {
+        Ok(s) => state
+            .customers
+            .save_settings(&caller.actor(), &s)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::bad_request(e)),
+    };
+    match result {
+        Ok(_) => settings_page(&state, &caller, StatusCode::OK, Some("Saved.".into()), None).await,
+        Err(e) => settings_page(&state, &caller, e.status, None, Some(describe(&e))).await,
+    }
+}
+
+pub async fn run_surveys(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    match surveys::run(&state.customers, &state.backlog, Utc::now()).await {
+        Ok(r) => {
+            let message = format!(
+                "Surveys: {} sent, {} not sampled, {} throttled, {} without contact, {} opted out, {} without a channel; {} follow-ups opened.",
+                r.sent, r.not_sampled, r.throttled, r.no_contact, r.opted_out, r.no_channel, r.followups_opened
+            );
+            list_page(&state, &caller, StatusCode::OK, None, Some(message)).await
+        }
+        Err(e) => error_response(e.into()),
+    }
+}
+
+/// The public survey page. It has no account behind it: the signed token in the address is
+/// the only credential, so there is no session for a cross-site request to ride on and no
+/// CSRF token to check.
+#[derive(Template)]
+#[template(path = "customers/survey.html")]
+struct SurveyPage {
+    nav: Nav,
+    token: String,
+    question: String,
+    /// (score, selected) for the radio buttons.
+    scale: Vec<(i32, bool)>,
+    low_label: &'static str,
+    high_label: &'static str,
+    thanks: bool,
+    error: Option<String>,
+}
+
+fn survey_page(
+    status: StatusCode,
+    token: &str,
+    survey: &Survey,
+    preselect: Option<i32>,
+    thanks: bool,
+    error: Option<String>,
+) -> Response {
+    let (question, low_label, high_label) = match survey.kind {
+        SurveyKind::Csat => (
+            "How satisfied are you with how we handled your request?",
+            "very dissatisfied",
+            "very satisfied",
+        ),
+        SurveyKind::Nps => (
+            "How likely is it that you would recommend our service to a colleague?",
+            "not at all likely",
+            "extremely likely",
+        ),
+    };
+    let mut response = render_with(
+        status,
+        &SurveyPage {
+            nav: Nav::anonymous(),
+            token: token.into(),
+            question: question.into(),
+            scale: survey
+                .kind
+                .scale()
+                .map(|s| (s, Some(s) == preselect))
+                .collect(),
+            low_label,
+            high_label,
+            thanks,
+            error,
+        },
+    );
+    // The token is a credential: keep it out of Referer headers and shared caches.
+    let headers = response.headers_mut();
+    headers.insert(
+        "referrer-policy",
+        axum::http::HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        "cache-control",
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn survey_error(e: SurveyError) -> Response {
+    let e: ApiError = e.into();
+    error_page(e.status, &e.message)
+}
+
+#[derive(Deserialize)]
+pub struct SurveyQuery {
+    score: Option<i32>,
+}
+
+/// Opening the link shows the question; it never answers by itself, because mail scanners
+/// follow links in messages.
+pub async fn survey_form(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<SurveyQuery>,
+) -> Response {
+    match surveys::open(&state.customers, &token, Utc::now()).await {
+        Ok(s) if s.answered_at.is_some() => {
+            survey_page(StatusCode::OK, &token, &s, None, true, None)
+        }
+        Ok(s) => survey_page(StatusCode::OK, &token, &s, q.score, false, None),
+        Err(e) => survey_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SurveyForm {
+    #[serde(default)]
+    score: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn survey_answer(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    UiForm(form): UiForm<SurveyForm>,
+) -> Response {
+    let now = Utc::now();
+    let survey = match surveys::open(&state.customers, &token, now).await {
+        Ok(s) => s,
+        Err(e) => return survey_error(e),
+    };
+    let Ok(score) = form.score.trim().parse::<i32>() else {
+        return survey_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &token,
+            &survey,
+            None,
+            false,
+            Some("Please choose a score.".into()),
+        );
+    };
+    match surveys::answer(
+        &state.customers,
+        &state.backlog,
+        &token,
+        &Answer {
+            score,
+            comment: form.comment,
+        },
+        now,
+    )
+    .await
+    {
+        Ok(answered) => survey_page(StatusCode::OK, &token, &answered, None, true, None),
+        Err(SurveyError::AlreadyAnswered) => survey_page(
+            StatusCode::CONFLICT,
+            &token,
+            &survey,
+            None,
+            true,
+            Some("This survey was already answered; thank you.".into()),
+        ),
+        Err(SurveyError::Store(opsward_store::StoreError::Invalid(v))) => {
+            let e: ApiError = opsward_store::StoreError::Invalid(v).into();
+            survey_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &token,
+                &survey,
+                Some(score),
+                false,
+                Some(describe(&e)),
+            )
+        }
+        Err(e) => survey_error(e),
+    }
+}
