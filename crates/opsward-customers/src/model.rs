@@ -174,7 +174,7 @@ pub struct Survey {
     /// The resolved item a CSAT survey asks about.
     pub item_id: Option<i64>,
     pub state: SurveyState,
-    /// `not_sampled`, `throttled`, `no_contact`, `opted_out` or `no_channel`.
+    /// `not_sampled`, `throttled`, `no_contact` or `opted_out`.
     pub skip_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,

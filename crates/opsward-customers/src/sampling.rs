@@ -27,7 +27,6 @@ pub enum SkipReason {
     Throttled,
     NoContact,
     OptedOut,
-    NoChannel,
 }
 
 impl SkipReason {
@@ -37,7 +36,6 @@ impl SkipReason {
             SkipReason::Throttled => "throttled",
             SkipReason::NoContact => "no_contact",
             SkipReason::OptedOut => "opted_out",
-            SkipReason::NoChannel => "no_channel",
         }
     }
 }

@@ -45,6 +45,7 @@ pub struct RunReport {
     pub throttled: usize,
     pub no_contact: usize,
     pub opted_out: usize,
+    /// Items waiting because no survey channel is set; nothing is recorded for them.
     pub no_channel: usize,
     pub followups_opened: usize,
 }
@@ -57,7 +58,6 @@ impl RunReport {
             Some(SkipReason::Throttled) => self.throttled += 1,
             Some(SkipReason::NoContact) => self.no_contact += 1,
             Some(SkipReason::OptedOut) => self.opted_out += 1,
-            Some(SkipReason::NoChannel) => self.no_channel += 1,
         }
     }
 }
@@ -135,7 +135,6 @@ impl Run<'_> {
         let reason = match contact {
             None => Some(SkipReason::NoContact),
             Some(c) if c.surveys_opt_out => Some(SkipReason::OptedOut),
-            Some(_) if settings.channel_id.is_none() => Some(SkipReason::NoChannel),
             // NPS asks every contact each interval; only CSAT is sampled.
             Some(_)
                 if kind == SurveyKind::Csat
@@ -199,6 +198,13 @@ pub async fn run(
     };
     let mut report = RunReport::default();
     let resolved_before = now - Duration::minutes(run.settings.csat_delay_minutes.into());
+    if run.settings.channel_id.is_none() {
+        // Surveys are off. Nothing is decided, so that turning them on later still
+        // surveys what was resolved in the meantime (within the link validity it gets).
+        report.no_channel = store.csat_candidates(resolved_before).await?.len();
+        report.followups_opened = open_missing_followups(store, backlog).await?;
+        return Ok(report);
+    }
     for (item_id, customer_id, contact_id) in store.csat_candidates(resolved_before).await? {
         let contact = match contact_id {
             Some(id) => Some(store.contact(id).await?),

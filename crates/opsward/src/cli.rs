@@ -87,6 +87,14 @@ pub enum Command {
     #[command(subcommand)]
     Backlog(BacklogCommand),
     // --- end backlog ---
+    // --- customers (kept as one block for easy merging) ---
+    /// Customers, contacts, the items they raised, service reviews and review packs.
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Satisfaction surveys (CSAT after resolution, periodic NPS): list, run, settings.
+    #[command(subcommand)]
+    Survey(SurveyCommand),
+    // --- end customers ---
 }
 
 #[derive(Debug, Args)]
@@ -606,3 +614,140 @@ pub enum BacklogCommand {
 }
 
 // --- end backlog ---
+
+// --- customers (kept as one block for easy merging) ---
+
+#[derive(Debug, Subcommand)]
+pub enum CustomerCommand {
+    /// Add a customer.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// List customers.
+    List,
+    /// Show a customer (by id or name) with contacts, linked items and reviews.
+    Show { customer: String },
+    /// Add a contact to a customer.
+    ContactAdd {
+        customer: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        role: String,
+        /// Never send this contact a survey.
+        #[arg(long)]
+        no_surveys: bool,
+    },
+    /// Record that the customer raised a backlog item (its resolution triggers a CSAT survey).
+    LinkItem {
+        customer: String,
+        #[arg(long)]
+        item: i64,
+        /// The contact who raised it, by email.
+        #[arg(long)]
+        contact: Option<String>,
+    },
+    /// Schedule (or move) the customer's recurring service review in the calendar.
+    ScheduleReview {
+        customer: String,
+        /// RFC 5545 rule, e.g. FREQ=MONTHLY;INTERVAL=3.
+        #[arg(long, default_value = "FREQ=MONTHLY;INTERVAL=3")]
+        rrule: String,
+        /// First review, local time: 2026-01-14T10:00.
+        #[arg(long)]
+        start: String,
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+    /// The review pack for a period: items, resolution against target, CSAT/NPS, actions.
+    ReviewPack {
+        customer: String,
+        /// First day (default: 90 days ago).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (default: today).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
+    /// Record a held service review; it completes the review's calendar occurrence.
+    ReviewAdd {
+        customer: String,
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// When it was held (default: today).
+        #[arg(long)]
+        held_on: Option<chrono::NaiveDate>,
+        /// Attendee (repeatable).
+        #[arg(long = "attendee")]
+        attendees: Vec<String>,
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// Action item (repeatable).
+        #[arg(long = "action")]
+        actions: Vec<String>,
+    },
+    /// Mark a review action done (or open again with --reopen).
+    ActionDone {
+        id: i64,
+        #[arg(long)]
+        reopen: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SurveyCommand {
+    /// List surveys, newest first.
+    List {
+        /// Customer id or name.
+        #[arg(long)]
+        customer: Option<String>,
+        /// sent, answered or skipped.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Decide and queue every survey that is due now (the server does this every 5 minutes).
+    Run,
+    /// Show the survey settings, or change the ones given.
+    Settings {
+        /// Email channel id to send through; 0 turns surveys off.
+        #[arg(long)]
+        channel: Option<i64>,
+        /// Address customers open survey links at.
+        #[arg(long)]
+        base_url: Option<String>,
+        #[arg(long)]
+        delay_minutes: Option<i32>,
+        #[arg(long)]
+        sampling_percent: Option<i32>,
+        #[arg(long)]
+        throttle_days: Option<i32>,
+        #[arg(long)]
+        link_valid_days: Option<i32>,
+        /// 0 turns NPS surveys off.
+        #[arg(long)]
+        nps_interval_days: Option<i32>,
+        #[arg(long)]
+        sampling_seed: Option<String>,
+    },
+    /// CSAT %, NPS, response rate and the monthly trend.
+    Stats {
+        /// Customer id or name; all customers when absent.
+        #[arg(long)]
+        customer: Option<String>,
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
+}
+
+// --- end customers ---

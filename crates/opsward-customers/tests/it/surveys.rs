@@ -3,7 +3,8 @@ use chrono::{Duration, Utc};
 use opsward_backlog::BacklogStore;
 use opsward_customers::{
     link::{self, LinkError},
-    sampling, surveys, Answer, CustomersStore, SurveyKind, SurveySettings, SurveyState,
+    sampling, surveys, Answer, ContactInput, CustomersStore, SurveyKind, SurveySettings,
+    SurveyState,
 };
 use opsward_ops::notifications::{DeliveryPolicy, Notifier};
 use opsward_store::Store;
@@ -119,6 +120,33 @@ store_test!(one_survey_per_contact_within_the_throttle, |store: Arc<
         .await
         .unwrap();
     assert_eq!((off.sent, off.no_channel), (0, 1), "{off:?}");
+    // Nothing was decided while surveys were off: switching them on surveys the item.
+    let on_again = SurveySettings {
+        channel_id: Some(channel),
+        ..quiet
+    };
+    customers.save_settings(&actor(), &on_again).await.unwrap();
+    let on = surveys::run(&customers, &backlog, t0 + Duration::days(32))
+        .await
+        .unwrap();
+    assert_eq!((on.sent, on.no_channel), (1, 0), "{on:?}");
+
+    // An opted-out contact is recorded as such and never asked.
+    let shy = ContactInput {
+        name: "Shy".into(),
+        email: "shy@acme.example".into(),
+        role: String::new(),
+        surveys_opt_out: true,
+    };
+    let shy = customers
+        .add_contact(&actor(), acme.id, &shy)
+        .await
+        .unwrap();
+    resolved_item(&backlog, &customers, &shy, "Password reset").await;
+    let shy_run = surveys::run(&customers, &backlog, t0 + Duration::days(33))
+        .await
+        .unwrap();
+    assert_eq!((shy_run.sent, shy_run.opted_out), (0, 1), "{shy_run:?}");
 });
 
 /// The link a sent survey's email carries, rebuilt from the stored key.

@@ -5,6 +5,7 @@ mod assets;
 mod backlog;
 mod calendar;
 mod certs;
+mod customers;
 mod notify;
 mod people;
 mod serve;
@@ -69,6 +70,8 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
         // backlog
         Command::Backlog(cmd) => backlog::backlog(&open_store(&config).await?, cmd, out).await,
+        Command::Customer(cmd) => customers::customer(&open_store(&config).await?, cmd, out).await,
+        Command::Survey(cmd) => customers::survey(&open_store(&config).await?, cmd, out).await,
     }
 }
 
