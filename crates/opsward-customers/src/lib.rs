@@ -17,6 +17,7 @@ pub mod reviews;
 pub mod sampling;
 pub mod score;
 pub mod store;
+pub mod survey_store;
 pub mod surveys;
 
 pub use model::*;

@@ -12,7 +12,7 @@ use crate::{
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use opsward_backlog::{priority::Priority, BacklogStore};
 use opsward_core::{practice::Practice, Actor};
-use opsward_ops::{ActivityInput, CalendarFilter, EvidenceInput, EvidenceResult, OpsStore};
+use opsward_ops::{ActivityInput, EvidenceInput, EvidenceResult, OpsStore};
 use opsward_store::StoreError;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -323,14 +323,6 @@ pub async fn pack(
         open_actions,
         previous_reviews: reviews.len(),
     })
-}
-
-/// Review activities due or overdue, for the calendar filter of this practice.
-pub fn calendar_filter() -> CalendarFilter {
-    CalendarFilter {
-        practice: Some(Practice::Customers),
-        ..Default::default()
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use crate::{
     model::{Answer, Contact, Survey, SurveyKind, SurveySettings},
     sampling::{self, SkipReason},
     score,
-    store::{CustomersStore, SurveyDecision},
+    store::CustomersStore,
+    survey_store::SurveyDecision,
 };
 use chrono::{DateTime, Duration, Utc};
 use opsward_backlog::{BacklogStore, ItemInput, ItemType};

@@ -508,17 +508,12 @@ fn build() -> Table {
         )
         .add(M::GET, "/customers", VIEWER, ui::customers::list)
         .add(M::POST, "/customers", OPERATOR, ui::customers::create)
-        .add(
-            M::GET,
-            "/customers/settings",
-            ADMIN,
-            ui::customers::settings,
-        )
+        .add(M::GET, "/customers/settings", ADMIN, ui::surveys::settings)
         .add(
             M::POST,
             "/customers/settings",
             ADMIN,
-            ui::customers::save_settings,
+            ui::surveys::save_settings,
         )
         .add(
             M::POST,
@@ -563,18 +558,13 @@ fn build() -> Table {
             OPERATOR,
             ui::customers::set_action,
         )
-        // Public: the signed token in the address is the credential (see ui::customers).
-        .add(
-            M::GET,
-            "/survey/{token}",
-            PUBLIC,
-            ui::customers::survey_form,
-        )
+        // Public: the signed token in the address is the credential (see ui::surveys).
+        .add(M::GET, "/survey/{token}", PUBLIC, ui::surveys::survey_form)
         .add(
             M::POST,
             "/survey/{token}",
             PUBLIC,
-            ui::customers::survey_answer,
+            ui::surveys::survey_answer,
         )
         .add(M::GET, "/backlog", VIEWER, ui::backlog::list)
         .add(M::GET, "/calendar", VIEWER, ui::calendar::page)

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod login;
 pub mod notifications;
 pub mod people;
+pub mod surveys;
 pub mod svg;
 pub mod tokens;
 pub mod users;

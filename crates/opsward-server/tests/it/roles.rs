@@ -403,7 +403,7 @@ async fn survey_token(app: &TestApp) -> String {
     let customers = &app.state.customers;
     let customer_id = customer(app).await;
     let expires_at = chrono::Utc::now() + chrono::Duration::days(7);
-    let decision = opsward_customers::store::SurveyDecision {
+    let decision = opsward_customers::survey_store::SurveyDecision {
         kind: opsward_customers::SurveyKind::Csat,
         customer_id,
         contact_id: None,
