@@ -87,6 +87,11 @@ pub enum Command {
     #[command(subcommand)]
     Backlog(BacklogCommand),
     // --- end backlog ---
+    // --- resilience (kept as one block for easy merging) ---
+    /// A network fault proxy with Toxiproxy's HTTP API: existing Toxiproxy clients and chaos
+    /// experiments drive it unchanged. Runs until Ctrl-C or SIGTERM.
+    Faultproxy(FaultproxyArgs),
+    // --- end resilience ---
     // --- customers (kept as one block for easy merging) ---
     /// Customers, contacts, the items they raised, service reviews and review packs.
     #[command(subcommand)]
@@ -751,3 +756,19 @@ pub enum SurveyCommand {
 }
 
 // --- end customers ---
+
+// --- resilience (kept as one block for easy merging) ---
+
+#[derive(Debug, Args)]
+pub struct FaultproxyArgs {
+    /// Address of the HTTP API (Toxiproxy's default port is 8474).
+    #[arg(long, default_value = "127.0.0.1:8474", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Proxies to create at start: a JSON list as `POST /populate` takes it
+    /// (`[{"name": "db", "listen": "127.0.0.1:25432", "upstream": "db:5432"}]`).
+    /// (Toxiproxy's `-config`; named so because `--config` is opsward's own settings file.)
+    #[arg(long, value_name = "FILE")]
+    pub proxies: Option<std::path::PathBuf>,
+}
+
+// --- end resilience ---

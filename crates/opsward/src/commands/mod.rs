@@ -6,6 +6,7 @@ mod backlog;
 mod calendar;
 mod certs;
 mod customers;
+mod faultproxy;
 mod notify;
 mod people;
 mod serve;
@@ -66,6 +67,7 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Notify(cmd) => notify::notify(&open_store(&config).await?, cmd, out).await,
         // Scans read the network and files only: no database is opened.
         Command::Cert(cmd) => certs::cert(cmd, out).await,
+        Command::Faultproxy(args) => faultproxy::run(args).await,
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
         // backlog

@@ -75,7 +75,7 @@ async fn bootstrap_admin(store: &dyn Store, listen: std::net::SocketAddr) -> Res
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

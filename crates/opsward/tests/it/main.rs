@@ -4,6 +4,7 @@ mod backlog;
 mod browser;
 mod certs;
 mod cli;
+mod faultproxy;
 mod serve;
 
 use std::{

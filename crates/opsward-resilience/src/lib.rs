@@ -1,0 +1,8 @@
+//! The resilience practice: prove that redundancy works by breaking things on purpose.
+//!
+//! [`faultproxy`] is a TCP proxy that injects network faults (latency, bandwidth limits,
+//! timeouts, resets, slicing, data limits) between a client and a service, driven through
+//! an HTTP API compatible with Toxiproxy's, so existing Toxiproxy clients and chaos
+//! experiments work against it unchanged.
+
+pub mod faultproxy;
