@@ -353,6 +353,9 @@ mod tests {
                 "{s:?}"
             );
         }
-        assert!(latency_delay(0, 50).as_millis() <= 50, "jitter never makes a delay negative");
+        assert!(
+            latency_delay(0, 50).as_millis() <= 50,
+            "jitter never makes a delay negative"
+        );
     }
 }
