@@ -26,6 +26,11 @@ pub const SQLITE: Embedded = &[
         "backlog",
         include_str!("../migrations/sqlite/0004_backlog.sql"),
     ),
+    (
+        6,
+        "suppliers",
+        include_str!("../migrations/sqlite/0006_suppliers.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -47,6 +52,11 @@ pub const POSTGRES: Embedded = &[
         4,
         "backlog",
         include_str!("../migrations/postgres/0004_backlog.sql"),
+    ),
+    (
+        6,
+        "suppliers",
+        include_str!("../migrations/postgres/0006_suppliers.sql"),
     ),
 ];
 
