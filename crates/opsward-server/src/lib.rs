@@ -68,6 +68,8 @@ pub struct AppState {
     pub attachments: opsward_ops::attachments::AttachmentStore,
     /// The backlog on the same database.
     pub backlog: opsward_backlog::BacklogStore,
+    /// Suppliers, contracts and reviews on the same database.
+    pub suppliers: opsward_suppliers::SupplierStore,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
         AppState {
             ops: opsward_ops::OpsStore::new(store.as_ref()),
             backlog: opsward_backlog::BacklogStore::new(store.as_ref()),
+            suppliers: opsward_suppliers::SupplierStore::new(store.as_ref()),
             notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
             attachments: opsward_ops::attachments::AttachmentStore::new(
                 &config.attachments_dir,

@@ -36,6 +36,12 @@ use utoipa::{
         api::summary::summary,
         api::backlog::list, api::backlog::create, api::backlog::get, api::backlog::update, api::backlog::comment,
         api::backlog::aging_report,
+        api::suppliers::list, api::suppliers::create, api::suppliers::get, api::suppliers::update, api::suppliers::delete,
+        api::suppliers::link, api::suppliers::unlink,
+        api::contracts::list, api::contracts::create, api::contracts::get, api::contracts::update, api::contracts::delete,
+        api::contracts::decide, api::contracts::upload, api::contracts::document,
+        api::supplier_reviews::list, api::supplier_reviews::create, api::supplier_reviews::get, api::supplier_reviews::add_action,
+        api::supplier_reviews::update_action, api::supplier_reviews::criteria, api::supplier_reviews::set_criteria,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -50,6 +56,7 @@ use utoipa::{
         (name = "calendar", description = "Recurring activities, occurrences, evidence and iCal feeds"),
         (name = "backlog", description = "Problems, incidents, improvements and risks: triage, priority, aging and search"),
         (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
+        (name = "suppliers", description = "Suppliers, contracts with notice deadlines and renewals, review scorecards and actions"),
     )
 )]
 pub struct ApiDoc;

@@ -88,6 +88,8 @@ impl JobRegistry {
         registry.every("notifications.deliver", ChronoDuration::minutes(1));
         registry.register("notifications.digest", CollectDigests);
         registry.every("notifications.digest", ChronoDuration::days(1));
+        registry.register("suppliers.contracts", ContractCheck);
+        registry.every("suppliers.contracts", ChronoDuration::hours(1));
         registry
     }
 
@@ -177,6 +179,34 @@ impl JobHandler for CollectDigests {
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(digests = created.len(), "daily digests queued");
+        Ok(())
+    }
+}
+
+/// Roll tacitly renewing contracts forward and raise notice-deadline reminders. Hourly, so
+/// a new day's reminders go out early that day; repeated runs change and send nothing new.
+struct ContractCheck;
+
+#[async_trait]
+impl JobHandler for ContractCheck {
+    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
+        let suppliers = opsward_suppliers::SupplierStore::new(store.as_ref());
+        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
+        let now = Utc::now();
+        let run = opsward_suppliers::alerts::check_contracts(
+            &suppliers,
+            &notifier,
+            &opsward_core::Actor::system("scheduler"),
+            now.date_naive(),
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        tracing::info!(
+            renewed = run.renewed.len(),
+            queued = run.queued,
+            "contracts checked"
+        );
         Ok(())
     }
 }

@@ -9,6 +9,8 @@ pub mod dashboard;
 pub mod login;
 pub mod notifications;
 pub mod people;
+pub mod supplier_forms;
+pub mod suppliers;
 pub mod svg;
 pub mod tokens;
 pub mod users;
@@ -100,7 +102,7 @@ const NAV: &[NavItem] = &[
     NavItem {
         key: "suppliers",
         label: "Suppliers",
-        href: "/practices/suppliers",
+        href: "/suppliers",
     },
 ];
 

@@ -377,12 +377,14 @@ macro_rules! contracts_sql {
                 Ok(stored)
             }
 
-            pub async fn documents(pool: &Pool, contract_id: i64) -> Result<Vec<ContractDocument>> {
+            /// The documents of a contract, or the one document `document_id`.
+            pub async fn documents(pool: &Pool, contract_id: Option<i64>, document_id: Option<i64>) -> Result<Vec<ContractDocument>> {
                 let rows = sqlx::query(
                     "SELECT id, contract_id, filename, content_type, size_bytes, sha256, uploaded_by, uploaded_at \
-                     FROM contract_documents WHERE contract_id = $1 ORDER BY id",
+                     FROM contract_documents WHERE contract_id = COALESCE($1, contract_id) AND id = COALESCE($2, id) ORDER BY id",
                 )
                 .bind(contract_id)
+                .bind(document_id)
                 .fetch_all(pool)
                 .await?;
                 rows.iter()
@@ -508,6 +510,12 @@ impl SupplierStore {
     }
 
     pub async fn documents(&self, contract_id: i64) -> Result<Vec<ContractDocument>> {
-        on_backend!(&self.db, documents(contract_id))
+        on_backend!(&self.db, documents(Some(contract_id), None))
+    }
+
+    pub async fn get_document(&self, id: i64) -> Result<ContractDocument> {
+        on_backend!(&self.db, documents(None, Some(id)))?
+            .pop()
+            .ok_or(StoreError::NotFound("contract document"))
     }
 }
