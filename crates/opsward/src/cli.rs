@@ -4,6 +4,9 @@ use crate::output::OutputFormat;
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf};
 
+mod suppliers;
+pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
+
 pub const AFTER_HELP: &str = "\
 Configuration, lowest to highest precedence: built-in defaults, the TOML file given by --config,
 OPSWARD_* environment variables (OPSWARD_DATABASE_URL, OPSWARD_LISTEN, OPSWARD_DATA_DIR, ...), flags.
@@ -87,6 +90,14 @@ pub enum Command {
     #[command(subcommand)]
     Backlog(BacklogCommand),
     // --- end backlog ---
+    // --- suppliers ---
+    /// Suppliers: register, show, and record reviews with scorecards.
+    #[command(subcommand)]
+    Supplier(SupplierCommand),
+    /// Supplier contracts: notice deadlines and renewal decisions.
+    #[command(subcommand)]
+    Contract(ContractCommand),
+    // --- end suppliers ---
 }
 
 #[derive(Debug, Args)]

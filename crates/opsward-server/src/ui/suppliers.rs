@@ -182,7 +182,7 @@ struct DetailPage {
     cadence: String,
     contracts: Vec<Contract>,
     criteria: Vec<Criterion>,
-    /// Column headings: every criterion scored in any review, then the active ones.
+    /// Column headings: the active criteria, then retired ones that were scored.
     columns: Vec<(String, String)>,
     reviews: Vec<ReviewRow>,
     links: Vec<BacklogLink>,
@@ -221,14 +221,12 @@ pub async fn detail_page(
     };
     let mut columns: Vec<(String, String)> = Vec::new();
     let scored = detail.reviews.iter().flat_map(|r| r.scores.iter());
-    for (key, label) in scored
-        .map(|s| (s.criterion.clone(), s.label.clone()))
-        .chain(
-            criteria
-                .iter()
-                .filter(|c| c.active)
-                .map(|c| (c.key.clone(), c.label.clone())),
-        )
+    // The criteria in their configured order, then any scored earlier and since retired.
+    for (key, label) in criteria
+        .iter()
+        .filter(|c| c.active)
+        .map(|c| (c.key.clone(), c.label.clone()))
+        .chain(scored.map(|s| (s.criterion.clone(), s.label.clone())))
     {
         if !columns.iter().any(|(k, _)| *k == key) {
             columns.push((key, label));

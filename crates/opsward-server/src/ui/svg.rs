@@ -185,8 +185,9 @@ pub struct Point {
 /// at every whole step, each point marked and labelled: a trend such as scorecard totals.
 pub fn line_chart(id: &str, title: &str, points: &[Point], min: f64, max: f64) -> String {
     const HEIGHT: u32 = 220;
-    const LEFT: f64 = 40.0;
-    const RIGHT: f64 = 20.0;
+    // Room for half a date label beside the first and last points.
+    const LEFT: f64 = 60.0;
+    const RIGHT: f64 = 45.0;
     const TOP: f64 = 14.0;
     const BOTTOM: f64 = 180.0;
     let desc = points

@@ -449,10 +449,13 @@ impl SupplierStore {
         let total = weighted_total(scores)
             .map(|t| format!("{t:.2}"))
             .unwrap_or_else(|| "-".into());
-        let notes = format!(
-            "Supplier review of {supplier} on {}: {}, weighted score {total}/5.\n{}",
-            input.review_date, input.outcome, input.notes
+        let mut notes = format!(
+            "Supplier review of {supplier} on {}: {}, weighted score {total}/5.",
+            input.review_date, input.outcome
         );
+        if !input.notes.trim().is_empty() {
+            notes = format!("{notes}\n{}", input.notes);
+        }
         let evidence = self
             .ops
             .complete(

@@ -8,6 +8,8 @@ mod certs;
 mod notify;
 mod people;
 mod serve;
+// suppliers
+mod suppliers;
 mod users;
 
 use crate::{
@@ -69,6 +71,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
         // backlog
         Command::Backlog(cmd) => backlog::backlog(&open_store(&config).await?, cmd, out).await,
+        // suppliers
+        Command::Supplier(cmd) => suppliers::supplier(&open_store(&config).await?, cmd, out).await,
+        Command::Contract(cmd) => suppliers::contract(&open_store(&config).await?, cmd, out).await,
     }
 }
 

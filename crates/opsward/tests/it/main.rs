@@ -2,9 +2,11 @@
 
 mod backlog;
 mod browser;
+mod browser_suppliers;
 mod certs;
 mod cli;
 mod serve;
+mod suppliers;
 
 use std::{
     io::{BufRead, BufReader},
