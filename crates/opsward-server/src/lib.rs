@@ -70,6 +70,8 @@ pub struct AppState {
     pub backlog: opsward_backlog::BacklogStore,
     /// Customer engagement on the same database.
     pub customers: opsward_customers::CustomersStore,
+    /// Suppliers, contracts and reviews on the same database.
+    pub suppliers: opsward_suppliers::SupplierStore,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
             ops: opsward_ops::OpsStore::new(store.as_ref()),
             backlog: opsward_backlog::BacklogStore::new(store.as_ref()),
             customers: opsward_customers::CustomersStore::new(store.as_ref()),
+            suppliers: opsward_suppliers::SupplierStore::new(store.as_ref()),
             notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
             attachments: opsward_ops::attachments::AttachmentStore::new(
                 &config.attachments_dir,

@@ -40,6 +40,12 @@ use utoipa::{
         api::customers::link_item, api::customers::schedule_review, api::customers::review_pack, api::customers::list_reviews,
         api::customers::record_review, api::customers::set_action, api::customers::list_surveys, api::customers::run_surveys,
         api::customers::answer, api::customers::settings, api::customers::save_settings, api::customers::satisfaction,
+        api::suppliers::list, api::suppliers::create, api::suppliers::get, api::suppliers::update, api::suppliers::delete,
+        api::suppliers::link, api::suppliers::unlink,
+        api::contracts::list, api::contracts::create, api::contracts::get, api::contracts::update, api::contracts::delete,
+        api::contracts::decide, api::contracts::upload, api::contracts::document,
+        api::supplier_reviews::list, api::supplier_reviews::create, api::supplier_reviews::get, api::supplier_reviews::add_action,
+        api::supplier_reviews::update_action, api::supplier_reviews::criteria, api::supplier_reviews::set_criteria,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -55,6 +61,7 @@ use utoipa::{
         (name = "backlog", description = "Problems, incidents, improvements and risks: triage, priority, aging and search"),
         (name = "customers", description = "Customers, CSAT/NPS surveys, satisfaction and service reviews"),
         (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
+        (name = "suppliers", description = "Suppliers, contracts with notice deadlines and renewals, review scorecards and actions"),
     )
 )]
 pub struct ApiDoc;

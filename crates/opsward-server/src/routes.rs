@@ -17,6 +17,8 @@ use axum::{
 use opsward_core::Role;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
+mod suppliers;
+
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
     pub method: Method,
@@ -31,6 +33,11 @@ struct Table {
 }
 
 impl Table {
+    /// Add a group of routes kept in a function of its own.
+    fn merge(self, group: fn(Table) -> Table) -> Table {
+        group(self)
+    }
+
     fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
     where
         H: Handler<T, AppState>,
@@ -653,6 +660,7 @@ fn build() -> Table {
             OPERATOR,
             ui::backlog::comment,
         )
+        .merge(suppliers::routes)
 }
 
 /// Every route and who may call it.

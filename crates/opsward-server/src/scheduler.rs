@@ -90,6 +90,8 @@ impl JobRegistry {
         registry.every("notifications.digest", ChronoDuration::days(1));
         registry.register("customers.surveys", SendSurveys);
         registry.every("customers.surveys", ChronoDuration::minutes(5));
+        registry.register("suppliers.contracts", ContractCheck);
+        registry.every("suppliers.contracts", ChronoDuration::hours(1));
         registry
     }
 
@@ -197,6 +199,34 @@ impl JobHandler for SendSurveys {
         if report != Default::default() {
             tracing::info!(?report, "surveys decided");
         }
+        Ok(())
+    }
+}
+
+/// Roll tacitly renewing contracts forward and raise notice-deadline reminders. Hourly, so
+/// a new day's reminders go out early that day; repeated runs change and send nothing new.
+struct ContractCheck;
+
+#[async_trait]
+impl JobHandler for ContractCheck {
+    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
+        let suppliers = opsward_suppliers::SupplierStore::new(store.as_ref());
+        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
+        let now = Utc::now();
+        let run = opsward_suppliers::alerts::check_contracts(
+            &suppliers,
+            &notifier,
+            &opsward_core::Actor::system("scheduler"),
+            now.date_naive(),
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        tracing::info!(
+            renewed = run.renewed.len(),
+            queued = run.queued,
+            "contracts checked"
+        );
         Ok(())
     }
 }

@@ -31,6 +31,11 @@ pub const SQLITE: Embedded = &[
         "customers",
         include_str!("../migrations/sqlite/0005_customers.sql"),
     ),
+    (
+        6,
+        "suppliers",
+        include_str!("../migrations/sqlite/0006_suppliers.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -57,6 +62,11 @@ pub const POSTGRES: Embedded = &[
         5,
         "customers",
         include_str!("../migrations/postgres/0005_customers.sql"),
+    ),
+    (
+        6,
+        "suppliers",
+        include_str!("../migrations/postgres/0006_suppliers.sql"),
     ),
 ];
 

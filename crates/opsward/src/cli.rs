@@ -4,6 +4,9 @@ use crate::output::OutputFormat;
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf};
 
+mod suppliers;
+pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
+
 pub const AFTER_HELP: &str = "\
 Configuration, lowest to highest precedence: built-in defaults, the TOML file given by --config,
 OPSWARD_* environment variables (OPSWARD_DATABASE_URL, OPSWARD_LISTEN, OPSWARD_DATA_DIR, ...), flags.
@@ -100,6 +103,14 @@ pub enum Command {
     #[command(subcommand)]
     Survey(SurveyCommand),
     // --- end customers ---
+    // --- suppliers ---
+    /// Suppliers: register, show, and record reviews with scorecards.
+    #[command(subcommand)]
+    Supplier(SupplierCommand),
+    /// Supplier contracts: notice deadlines and renewal decisions.
+    #[command(subcommand)]
+    Contract(ContractCommand),
+    // --- end suppliers ---
 }
 
 #[derive(Debug, Args)]

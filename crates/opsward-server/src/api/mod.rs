@@ -11,6 +11,10 @@ pub mod summary;
 pub mod system;
 pub mod tokens;
 pub mod users;
+// Suppliers
+pub mod contracts;
+pub mod supplier_reviews;
+pub mod suppliers;
 
 use crate::{auth::Principal, error::ApiError};
 use axum::{extract::FromRequestParts, http::request::Parts};

@@ -10,6 +10,8 @@ pub mod dashboard;
 pub mod login;
 pub mod notifications;
 pub mod people;
+pub mod supplier_forms;
+pub mod suppliers;
 pub mod surveys;
 pub mod svg;
 pub mod tokens;
@@ -102,7 +104,7 @@ const NAV: &[NavItem] = &[
     NavItem {
         key: "suppliers",
         label: "Suppliers",
-        href: "/practices/suppliers",
+        href: "/suppliers",
     },
 ];
 

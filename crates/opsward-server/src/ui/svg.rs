@@ -300,6 +300,74 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// One point of a line chart.
+pub struct Point {
+    pub label: String,
+    pub value: f64,
+}
+
+/// A line over evenly spaced points on a fixed `min..=max` scale, with a grid line and value
+/// at every whole step, each point marked and labelled: a trend such as scorecard totals.
+pub fn point_line_chart(id: &str, title: &str, points: &[Point], min: f64, max: f64) -> String {
+    const HEIGHT: u32 = 220;
+    // Room for half a date label beside the first and last points.
+    const LEFT: f64 = 60.0;
+    const RIGHT: f64 = 45.0;
+    const TOP: f64 = 14.0;
+    const BOTTOM: f64 = 180.0;
+    let desc = points
+        .iter()
+        .map(|p| format!("{} {:.2}", p.label, p.value))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut svg = open(id, title, &desc, HEIGHT);
+    let span = (max - min).max(f64::EPSILON);
+    let y = |v: f64| BOTTOM - (v.clamp(min, max) - min) / span * (BOTTOM - TOP);
+    let mut step = min;
+    while step <= max + f64::EPSILON {
+        let _ = write!(
+            svg,
+            r#"<line x1="{LEFT}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="{GRID}"/><text x="{2}" y="{3:.1}" font-size="11" fill="{MUTED}" text-anchor="end">{step}</text>"#,
+            y(step),
+            f64::from(WIDTH) - RIGHT,
+            LEFT - 6.0,
+            y(step) + 4.0,
+        );
+        step += 1.0;
+    }
+    let width = f64::from(WIDTH) - LEFT - RIGHT;
+    let x = |i: usize| match points.len() {
+        0 | 1 => LEFT + width / 2.0,
+        n => LEFT + width * i as f64 / (n - 1) as f64,
+    };
+    if points.len() > 1 {
+        let path = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.value)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = write!(
+            svg,
+            r##"<polyline points="{path}" fill="none" stroke="#2f6fde" stroke-width="2"/>"##
+        );
+    }
+    for (i, p) in points.iter().enumerate() {
+        let label = escape(&p.label);
+        let _ = write!(
+            svg,
+            r##"<g class="point"><circle cx="{0:.1}" cy="{1:.1}" r="4" fill="#2f6fde"><title>{label}: {2:.2}</title></circle><text x="{0:.1}" y="{3:.1}" font-size="12" fill="{TEXT}" text-anchor="middle">{2:.2}</text><text x="{0:.1}" y="{4}" font-size="11" fill="{MUTED}" text-anchor="middle">{label}</text></g>"##,
+            x(i),
+            y(p.value),
+            p.value,
+            y(p.value) - 8.0,
+            BOTTOM + 18.0,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,5 +497,41 @@ mod tests {
     #[test]
     fn escape_removes_what_xml_cannot_hold() {
         assert_eq!(escape("a<b>&'\"\u{1}c"), "a&lt;b&gt;&amp;&#39;&quot;c");
+    }
+
+    #[test]
+    fn a_trend_line_is_well_formed_and_states_every_point() {
+        let points = [
+            Point {
+                label: "2026-01-10".into(),
+                value: 3.7,
+            },
+            Point {
+                label: "2026-04-10".into(),
+                value: 2.4,
+            },
+        ];
+        let svg = point_line_chart("trend", "Scorecard <trend>", &points, 1.0, 5.0);
+        let doc = parse(&svg);
+        assert_eq!(texts(&doc, "desc"), ["2026-01-10 3.70, 2026-04-10 2.40"]);
+        assert_eq!(
+            doc.descendants()
+                .filter(|n| n.has_tag_name("circle"))
+                .count(),
+            2
+        );
+        assert_eq!(
+            doc.descendants()
+                .filter(|n| n.has_tag_name("polyline"))
+                .count(),
+            1
+        );
+        // Higher scores are drawn higher: a smaller y.
+        let ys: Vec<f64> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .map(|n| n.attribute("cy").unwrap().parse().unwrap())
+            .collect();
+        assert!(ys[0] < ys[1], "{ys:?}");
     }
 }

@@ -9,6 +9,7 @@ mod notifications;
 mod roles;
 mod scheduler;
 mod summary;
+mod suppliers;
 
 use opsward_core::{
     user::{NewApiToken, NewUser, User},

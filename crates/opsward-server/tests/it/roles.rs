@@ -148,6 +148,16 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
                 expires_at: None,
             };
             store.create_api_token(&actor, &token).await.unwrap().id
+        } else if path.contains("/contracts/documents/") {
+            crate::suppliers::fixture_document(app).await
+        } else if path.contains("/contracts/") {
+            crate::suppliers::fixture_contract(app).await
+        } else if path.contains("/supplier-reviews/actions/") {
+            crate::suppliers::fixture_review(app).await.1
+        } else if path.contains("/supplier-reviews/") {
+            crate::suppliers::fixture_review(app).await.0
+        } else if path.contains("/suppliers/") {
+            crate::suppliers::fixture_supplier(app).await
         } else {
             panic!("no fixture for {}", spec.path)
         };
@@ -156,6 +166,20 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
     path = path.replace("{practice}", "certificates");
     if path.contains("{token}") {
         path = path.replace("{token}", &survey_token(app).await);
+    }
+    if spec.method == Method::DELETE && spec.path == "/api/v1/suppliers/{id}/links" {
+        let supplier = path.split('/').nth(4).unwrap().parse::<i64>().unwrap();
+        let item = crate::suppliers::fixture_item(app).await;
+        let link = opsward_suppliers::LinkInput {
+            item_id: item,
+            relation: opsward_suppliers::LinkRelation::CausedBy,
+        };
+        app.state
+            .suppliers
+            .link_item(&actor, supplier, &link)
+            .await
+            .unwrap();
+        path = format!("{path}?item_id={item}&relation=caused_by");
     }
     if path.contains("{file}") {
         let token = secret::random_secret();
@@ -333,6 +357,53 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             ("role", "operator".into()),
             ("status", "active".into()),
         ]),
+        ("POST" | "PUT", "/api/v1/suppliers" | "/api/v1/suppliers/{id}") => {
+            Body::Json(serde_json::json!({"name": name, "criticality": "high"}))
+        }
+        ("POST", "/api/v1/suppliers/{id}/links") => Body::Json(
+            serde_json::json!({"item_id": crate::suppliers::fixture_item(app).await, "relation": "waiting_on"}),
+        ),
+        ("POST" | "PUT", "/api/v1/contracts" | "/api/v1/contracts/{id}") => Body::Json(
+            crate::suppliers::contract_json(crate::suppliers::fixture_supplier(app).await),
+        ),
+        ("POST", "/api/v1/contracts/{id}/decisions") => {
+            Body::Json(serde_json::json!({"decision": "renegotiate"}))
+        }
+        ("POST", "/api/v1/contracts/{id}/documents") => Body::Multipart,
+        ("POST", "/api/v1/supplier-reviews") => Body::Json(serde_json::json!({
+            "supplier_id": crate::suppliers::fixture_supplier(app).await, "review_date": "2026-01-15",
+            "outcome": "satisfactory", "scores": crate::suppliers::scores_json()})),
+        ("PUT", "/api/v1/supplier-reviews/criteria") => {
+            Body::Json(serde_json::to_value(app.state.suppliers.criteria().await.unwrap()).unwrap())
+        }
+        ("POST", "/api/v1/supplier-reviews/{id}/actions") => {
+            Body::Json(serde_json::json!({"title": "call them"}))
+        }
+        ("PATCH", "/api/v1/supplier-reviews/actions/{id}") => {
+            Body::Json(serde_json::json!({"done": true}))
+        }
+        ("POST", "/suppliers") => Body::Form(vec![("name", name), ("criticality", "low".into())]),
+        ("POST", "/suppliers/{id}/contracts") => Body::Form(vec![
+            ("title", name),
+            ("start_date", "2025-01-01".into()),
+            ("end_date", "2026-12-31".into()),
+            ("notice_amount", "3".into()),
+            ("notice_unit", "months".into()),
+            ("renewal_type", "automatic".into()),
+        ]),
+        ("POST", "/suppliers/{id}/reviews") => Body::Form(vec![
+            ("review_date", "2026-01-15".into()),
+            ("outcome", "satisfactory".into()),
+            ("score_quality", "4".into()),
+            ("score_delivery", "3".into()),
+            ("score_responsiveness", "4".into()),
+            ("score_cost", "2".into()),
+            ("score_security", "5".into()),
+        ]),
+        ("POST", "/contracts/{id}/decisions") => Body::Form(vec![("decision", "renew".into())]),
+        ("POST", "/supplier-reviews/actions/{id}/done") => {
+            Body::Form(vec![("done", "true".into())])
+        }
         ("POST", _) => Body::Form(vec![]),
         _ => Body::None,
     };

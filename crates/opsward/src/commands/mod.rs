@@ -10,6 +10,8 @@ mod faultproxy;
 mod notify;
 mod people;
 mod serve;
+// suppliers
+mod suppliers;
 mod users;
 
 use crate::{
@@ -74,6 +76,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Backlog(cmd) => backlog::backlog(&open_store(&config).await?, cmd, out).await,
         Command::Customer(cmd) => customers::customer(&open_store(&config).await?, cmd, out).await,
         Command::Survey(cmd) => customers::survey(&open_store(&config).await?, cmd, out).await,
+        // suppliers
+        Command::Supplier(cmd) => suppliers::supplier(&open_store(&config).await?, cmd, out).await,
+        Command::Contract(cmd) => suppliers::contract(&open_store(&config).await?, cmd, out).await,
     }
 }
 

@@ -15,7 +15,7 @@ use std::{
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
     http: reqwest::Client,
@@ -37,7 +37,7 @@ fn free_port() -> u16 {
 }
 
 impl Driver {
-    async fn start() -> Driver {
+    pub(crate) async fn start() -> Driver {
         let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let port = free_port();
         let child = Command::new(&program)
@@ -78,7 +78,12 @@ impl Driver {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             req = req.json(&body);
@@ -92,13 +97,13 @@ impl Driver {
     }
 }
 
-struct Session<'a> {
+pub(crate) struct Session<'a> {
     driver: &'a Driver,
     id: String,
 }
 
 impl<'a> Session<'a> {
-    async fn new(driver: &'a Driver, profile: &std::path::Path) -> Session<'a> {
+    pub(crate) async fn new(driver: &'a Driver, profile: &std::path::Path) -> Session<'a> {
         let binary = std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let args = [
             "--headless=new".to_string(),
@@ -123,7 +128,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn go(&self, url: &str) {
+    pub(crate) async fn go(&self, url: &str) {
         self.driver
             .call(
                 reqwest::Method::POST,
@@ -133,7 +138,7 @@ impl<'a> Session<'a> {
             .await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .driver
             .call(
@@ -145,7 +150,7 @@ impl<'a> Session<'a> {
         v[ELEMENT].as_str().unwrap().to_string()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.driver
             .call(
@@ -157,7 +162,7 @@ impl<'a> Session<'a> {
     }
 
     /// Replace an input's value.
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.driver
             .call(
@@ -169,7 +174,7 @@ impl<'a> Session<'a> {
         self.type_into(css, text).await;
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let el = self.find(css).await;
         self.driver
             .call(
@@ -183,7 +188,7 @@ impl<'a> Session<'a> {
             .to_string()
     }
 
-    async fn current_url(&self) -> String {
+    pub(crate) async fn current_url(&self) -> String {
         self.driver
             .call(
                 reqwest::Method::GET,
@@ -196,7 +201,7 @@ impl<'a> Session<'a> {
             .to_string()
     }
 
-    async fn resize(&self, width: u32, height: u32) {
+    pub(crate) async fn resize(&self, width: u32, height: u32) {
         self.driver
             .call(
                 reqwest::Method::POST,
@@ -207,7 +212,7 @@ impl<'a> Session<'a> {
     }
 
     /// The visible page as PNG.
-    async fn screenshot(&self) -> Vec<u8> {
+    pub(crate) async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;
         let encoded = self
             .driver
@@ -222,7 +227,7 @@ impl<'a> Session<'a> {
             .unwrap()
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.driver
             .call(
@@ -233,7 +238,7 @@ impl<'a> Session<'a> {
             .await;
     }
 
-    async fn title(&self) -> String {
+    pub(crate) async fn title(&self) -> String {
         self.driver
             .call(
                 reqwest::Method::GET,
@@ -246,7 +251,7 @@ impl<'a> Session<'a> {
             .to_string()
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.driver
             .call(
                 reqwest::Method::GET,
@@ -260,7 +265,7 @@ impl<'a> Session<'a> {
     }
 
     /// Wait for navigation to land on a page whose title contains `text`.
-    async fn wait_for_title(&self, text: &str) {
+    pub(crate) async fn wait_for_title(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let title = self.title().await;
@@ -276,7 +281,7 @@ impl<'a> Session<'a> {
     }
 
     /// Wait until the page source contains `text`.
-    async fn wait_for_text(&self, text: &str) -> String {
+    pub(crate) async fn wait_for_text(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let source = self.source().await;
@@ -291,7 +296,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         self.driver
             .call(
                 reqwest::Method::DELETE,
@@ -350,7 +355,7 @@ async fn chromium_signs_in_adds_an_asset_and_sees_it_listed() {
 }
 
 /// An administrator `ops` with `password` on a fresh SQLite database.
-fn add_admin(env: &Env, password: &str) {
+pub(crate) fn add_admin(env: &Env, password: &str) {
     let added = env.run(
         &[
             "user",

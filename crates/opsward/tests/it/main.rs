@@ -2,10 +2,12 @@
 
 mod backlog;
 mod browser;
+mod browser_suppliers;
 mod certs;
 mod cli;
 mod faultproxy;
 mod serve;
+mod suppliers;
 
 use std::{
     io::{BufRead, BufReader},
