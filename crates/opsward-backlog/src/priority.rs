@@ -36,6 +36,18 @@ impl Priority {
             _ => Priority::P5,
         })
     }
+
+    /// Calendar days allowed from raising an item to resolving it. Review packs and supplier
+    /// scorecards measure against these until the backlog has SLA calendars of its own.
+    pub fn resolution_target_days(self) -> i64 {
+        match self {
+            Priority::P1 => 1,
+            Priority::P2 => 3,
+            Priority::P3 => 10,
+            Priority::P4 => 30,
+            Priority::P5 => 90,
+        }
+    }
 }
 
 impl fmt::Display for Priority {

@@ -10,25 +10,13 @@ use crate::{
     store::CustomersStore,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use opsward_backlog::{priority::Priority, BacklogStore};
+use opsward_backlog::BacklogStore;
 use opsward_core::{practice::Practice, Actor};
 use opsward_ops::{ActivityInput, EvidenceInput, EvidenceResult, OpsStore};
 use opsward_store::StoreError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
-
-/// Days allowed from raising an item to resolving it, by priority. Review packs measure
-/// against these until the backlog has SLA calendars of its own.
-pub fn resolution_target_days(priority: Priority) -> i64 {
-    match priority {
-        Priority::P1 => 1,
-        Priority::P2 => 3,
-        Priority::P3 => 10,
-        Priority::P4 => 30,
-        Priority::P5 => 90,
-    }
-}
 
 /// Put the customer's service review in the calendar (or move it).
 pub async fn schedule(
@@ -282,7 +270,7 @@ pub async fn pack(
         if !(raised_in || resolved_in || !is_resolved) {
             continue;
         }
-        let target_days = resolution_target_days(item.priority);
+        let target_days = item.priority.resolution_target_days();
         let resolution_days = resolved_in
             .then(|| (item.updated_at - item.created_at).num_seconds() as f64 / 86_400.0);
         let within_target = resolution_days.map(|d| d <= target_days as f64);

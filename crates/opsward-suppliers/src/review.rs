@@ -188,6 +188,11 @@ pub struct ObjectiveInputs {
     pub waiting_resolved: i64,
     /// Hours that linked items spent in `waiting_supplier` within the period.
     pub hours_waiting_on_supplier: f64,
+    /// Linked items whose resolution target (by priority: P1 1 day .. P5 90 days) fell due in
+    /// the period while they were unresolved and had waited on the supplier: the SLA breaches
+    /// the supplier had a hand in.
+    #[serde(default)]
+    pub targets_missed_while_waiting: i64,
 }
 
 /// When an item entered a state, oldest first (its creation included).
@@ -213,6 +218,27 @@ pub fn seconds_in_state(
         }
     }
     total
+}
+
+/// Whether an item missed its resolution target `due` within `[from, to)` while waiting on
+/// the supplier: the target fell due in the period, the item was not resolved by then, and
+/// it had spent time in `waiting_supplier` before it.
+pub fn target_missed_waiting(
+    changes: &StateChanges,
+    due: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> bool {
+    if due < from || due >= to {
+        return false;
+    }
+    let resolved_by_due = changes
+        .iter()
+        .filter(|(at, _)| *at <= due)
+        .next_back()
+        .is_some_and(|(_, s)| s == "resolved" || s == "closed");
+    let first = changes.first().map_or(due, |c| c.0);
+    !resolved_by_due && seconds_in_state(changes, "waiting_supplier", first, due) > 0
 }
 
 /// When the item was first resolved within `[from, to)`, if it was.

@@ -3,8 +3,9 @@
 
 use super::{check_refs, Result, SupplierStore};
 use crate::review::{
-    cadence_months, resolved_within, score_card, seconds_in_state, validate_action, weighted_total,
-    ActionInput, ActionItem, Criterion, LinkRelation, ObjectiveInputs, Review, ReviewInput, Score,
+    cadence_months, resolved_within, score_card, seconds_in_state, target_missed_waiting,
+    validate_action, weighted_total, ActionInput, ActionItem, Criterion, LinkRelation,
+    ObjectiveInputs, Review, ReviewInput, Score,
 };
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use opsward_core::{
@@ -16,13 +17,15 @@ use opsward_store::{on_backend, StoreError};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// A linked item's relation, creation time and history rows `(at, action, changes)`.
-type LinkedHistory = Vec<(
-    i64,
-    String,
-    DateTime<Utc>,
-    Vec<(DateTime<Utc>, String, Value)>,
-)>;
+/// A linked item's relation, creation time, priority and history rows `(at, action, changes)`.
+pub(crate) struct LinkedItem {
+    id: i64,
+    relation: String,
+    created_at: DateTime<Utc>,
+    priority: Option<opsward_backlog::priority::Priority>,
+    history: Vec<(DateTime<Utc>, String, Value)>,
+}
+type LinkedHistory = Vec<LinkedItem>;
 
 macro_rules! reviews_sql {
     ($module:ident, $db:ty, $backend:path, $begin:expr) => {
@@ -281,7 +284,7 @@ macro_rules! reviews_sql {
             /// Each linked item with its relation, creation time and history.
             pub async fn linked_history(pool: &Pool, supplier_id: i64) -> Result<LinkedHistory> {
                 let links = sqlx::query(
-                    "SELECT l.item_id, l.relation, i.created_at FROM supplier_backlog_links l \
+                    "SELECT l.item_id, l.relation, i.created_at, i.impact, i.urgency FROM supplier_backlog_links l \
                      JOIN backlog_items i ON i.id = l.item_id WHERE l.supplier_id = $1 ORDER BY l.item_id",
                 )
                 .bind(supplier_id)
@@ -303,7 +306,13 @@ macro_rules! reviews_sql {
                     .iter()
                     .map(|l| {
                         let item: i64 = l.try_get("item_id")?;
-                        Ok((item, l.try_get("relation")?, l.try_get("created_at")?, by_item.get(&item).cloned().unwrap_or_default()))
+                        Ok(LinkedItem {
+                            id: item,
+                            relation: l.try_get("relation")?,
+                            created_at: l.try_get("created_at")?,
+                            priority: opsward_backlog::priority::Priority::from_impact_urgency(l.try_get("impact")?, l.try_get("urgency")?),
+                            history: by_item.get(&item).cloned().unwrap_or_default(),
+                        })
                     })
                     .collect()
             }
@@ -369,7 +378,15 @@ impl SupplierStore {
         };
         let mut waiting_seconds = 0;
         let mut counted_wait = std::collections::HashSet::new();
-        for (item, relation, created_at, history) in &linked {
+        let now = Utc::now();
+        for LinkedItem {
+            id: item,
+            relation,
+            created_at,
+            priority,
+            history,
+        } in &linked
+        {
             let changes = state_changes(history);
             let opened = *created_at >= start && *created_at < end;
             let resolved = resolved_within(&changes, start, end);
@@ -387,7 +404,13 @@ impl SupplierStore {
             // An item linked both ways still waited only once.
             if counted_wait.insert(*item) {
                 waiting_seconds +=
-                    seconds_in_state(&changes, "waiting_supplier", start, end.min(Utc::now()));
+                    seconds_in_state(&changes, "waiting_supplier", start, end.min(now));
+                if let Some(p) = priority {
+                    let due = *created_at + Duration::days(p.resolution_target_days());
+                    if target_missed_waiting(&changes, due, start, end.min(now)) {
+                        out.targets_missed_while_waiting += 1;
+                    }
+                }
             }
         }
         out.hours_waiting_on_supplier = (waiting_seconds as f64 / 36.0).round() / 100.0;
