@@ -4,7 +4,9 @@ use crate::output::OutputFormat;
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf};
 
+mod resilience;
 mod suppliers;
+pub use resilience::{CheckCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
 
 pub const AFTER_HELP: &str = "\
@@ -94,6 +96,9 @@ pub enum Command {
     /// A network fault proxy with Toxiproxy's HTTP API: existing Toxiproxy clients and chaos
     /// experiments drive it unchanged. Runs until Ctrl-C or SIGTERM.
     Faultproxy(FaultproxyArgs),
+    /// Resilience measures on this host: RAID, multipath, backup freshness, restore tests.
+    #[command(subcommand)]
+    Resilience(ResilienceCommand),
     // --- end resilience ---
     // --- customers (kept as one block for easy merging) ---
     /// Customers, contacts, the items they raised, service reviews and review packs.

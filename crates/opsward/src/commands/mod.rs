@@ -9,6 +9,7 @@ mod customers;
 mod faultproxy;
 mod notify;
 mod people;
+mod resilience;
 mod serve;
 // suppliers
 mod suppliers;
@@ -70,6 +71,7 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         // Scans read the network and files only: no database is opened.
         Command::Cert(cmd) => certs::cert(cmd, out).await,
         Command::Faultproxy(args) => faultproxy::run(args).await,
+        Command::Resilience(cmd) => resilience::resilience(open_store(&config), cmd, out).await,
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
         // backlog

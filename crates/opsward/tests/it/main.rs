@@ -6,6 +6,7 @@ mod browser_suppliers;
 mod certs;
 mod cli;
 mod faultproxy;
+mod resilience;
 mod serve;
 mod suppliers;
 

@@ -1,0 +1,63 @@
+//! `opsward resilience check ...`.
+
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum ResilienceCommand {
+    /// Check a resilience measure on this host. Exit code 0 passed, 1 partial or failed.
+    /// With --activity, the result is recorded as evidence on that calendar activity's
+    /// current occurrence (a failure also notifies its owners).
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Linux software RAID: degraded or inactive arrays fail, resyncing ones are partial.
+    Mdstat {
+        #[arg(long, default_value = "/proc/mdstat")]
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        record: Record,
+    },
+    /// Multipath storage: any failed path is partial, no usable path fails. Reads the output
+    /// of `multipathd show paths` from --file, or runs it.
+    Multipath {
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        record: Record,
+    },
+    /// Backup freshness: the newest file under DIR must be younger than --max-age and at
+    /// least --min-size bytes.
+    Backup {
+        dir: std::path::PathBuf,
+        /// e.g. 26h, 90m, 2d.
+        #[arg(long, default_value = "26h")]
+        max_age: String,
+        #[arg(long, default_value_t = 1)]
+        min_size: u64,
+        #[command(flatten)]
+        record: Record,
+    },
+    /// A restore test: run a command (sh -c) that must exit 0 within --timeout and, with
+    /// --expect, print that text.
+    Restore {
+        #[arg(long)]
+        command: String,
+        /// e.g. 10m, 1h.
+        #[arg(long, default_value = "30m")]
+        timeout: String,
+        #[arg(long)]
+        expect: Option<String>,
+        #[command(flatten)]
+        record: Record,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Record {
+    /// Record the result as evidence on this calendar activity.
+    #[arg(long, value_name = "ID")]
+    pub activity: Option<i64>,
+}
