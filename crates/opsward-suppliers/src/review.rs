@@ -234,8 +234,7 @@ pub fn target_missed_waiting(
     }
     let resolved_by_due = changes
         .iter()
-        .filter(|(at, _)| *at <= due)
-        .next_back()
+        .rfind(|(at, _)| *at <= due)
         .is_some_and(|(_, s)| s == "resolved" || s == "closed");
     let first = changes.first().map_or(due, |c| c.0);
     !resolved_by_due && seconds_in_state(changes, "waiting_supplier", first, due) > 0
