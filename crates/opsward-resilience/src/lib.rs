@@ -3,10 +3,13 @@
 //! [`health`] checks what a host can see of its own redundancy: software RAID
 //! (`/proc/mdstat`), multipath (`multipathd show paths`), backup freshness and restore tests.
 //!
+//! [`experiment`] runs chaos experiments written for Chaos Toolkit and writes their journal.
+//!
 //! [`faultproxy`] is a TCP proxy that injects network faults (latency, bandwidth limits,
 //! timeouts, resets, slicing, data limits) between a client and a service, driven through
 //! an HTTP API compatible with Toxiproxy's, so existing Toxiproxy clients and chaos
 //! experiments work against it unchanged.
 
+pub mod experiment;
 pub mod faultproxy;
 pub mod health;

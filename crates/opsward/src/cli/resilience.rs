@@ -9,6 +9,17 @@ pub enum ResilienceCommand {
     /// current occurrence (a failure also notifies its owners).
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Run a chaos experiment written for Chaos Toolkit (JSON or YAML). Exit code 0 when it
+    /// completed, 1 when the steady state did not hold (before, or after the method).
+    Experiment {
+        file: std::path::PathBuf,
+        /// Where to write the journal (Chaos Toolkit's `journal.json` shape).
+        #[arg(long, default_value = "journal.json")]
+        journal_path: std::path::PathBuf,
+        /// Record the run (journal attached) as evidence on this calendar activity.
+        #[arg(long, value_name = "ID")]
+        activity: Option<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

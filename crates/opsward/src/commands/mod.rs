@@ -71,7 +71,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         // Scans read the network and files only: no database is opened.
         Command::Cert(cmd) => certs::cert(cmd, out).await,
         Command::Faultproxy(args) => faultproxy::run(args).await,
-        Command::Resilience(cmd) => resilience::resilience(open_store(&config), cmd, out).await,
+        Command::Resilience(cmd) => {
+            resilience::resilience(&config, open_store(&config), cmd, out).await
+        }
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
         // backlog

@@ -96,7 +96,12 @@ async fn run_check(cmd: CheckCommand) -> Result<(Report, Record)> {
 
 /// Record `report` on the activity's occurrence that started most recently and has no
 /// evidence yet (or on the activity itself when none is open).
-async fn record(store: &Arc<dyn Store>, activity_id: i64, report: &Report) -> Result<i64> {
+async fn record(
+    store: &Arc<dyn Store>,
+    activity_id: i64,
+    report: &Report,
+    files: &[opsward_ops::store::NewAttachment],
+) -> Result<i64> {
     let ops = OpsStore::new(store.as_ref());
     let activity = ops.get_activity(activity_id).await?;
     let now = Utc::now();
@@ -130,7 +135,9 @@ async fn record(store: &Arc<dyn Store>, activity_id: i64, report: &Report) -> Re
         ),
         links: Vec::new(),
     };
-    let evidence = ops.complete(&cli_actor(), activity_id, &input, &[]).await?;
+    let evidence = ops
+        .complete(&cli_actor(), activity_id, &input, files)
+        .await?;
     let notifier = Notifier::new(store.as_ref());
     evidence_recorded(
         &notifier,
@@ -142,16 +149,87 @@ async fn record(store: &Arc<dyn Store>, activity_id: i64, report: &Report) -> Re
     Ok(evidence.id)
 }
 
+/// Run an experiment, write its journal, and record it as evidence when asked.
+async fn experiment(
+    config: &crate::config::Config,
+    store: impl std::future::Future<Output = Result<Arc<dyn Store>>>,
+    file: &std::path::Path,
+    journal_path: &std::path::Path,
+    activity: Option<i64>,
+    out: OutputFormat,
+) -> Result<ExitCode> {
+    use opsward_resilience::experiment;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let yaml = file.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    let definition = experiment::load(&text, yaml)?;
+    let journal = experiment::run(&definition).await?;
+    let bytes = serde_json::to_vec_pretty(&journal)?;
+    std::fs::write(journal_path, &bytes)
+        .with_context(|| format!("cannot write {}", journal_path.display()))?;
+    let completed = experiment::succeeded(&journal);
+    let evidence_id = match activity {
+        Some(id) => {
+            let store = store.await?;
+            let files = super::calendar::attachments(config);
+            let sha256 = files.save(&bytes).context("cannot store the journal")?;
+            let attachment = opsward_ops::store::NewAttachment {
+                filename: "journal.json".into(),
+                content_type: "application/json".into(),
+                size_bytes: bytes.len() as i64,
+                sha256,
+            };
+            let report = Report {
+                check: format!(
+                    "experiment \"{}\"",
+                    definition["title"].as_str().unwrap_or_default()
+                ),
+                verdict: if completed {
+                    Verdict::Passed
+                } else {
+                    Verdict::Failed
+                },
+                findings: vec![format!(
+                    "status {}, deviated {}",
+                    journal["status"], journal["deviated"]
+                )],
+            };
+            Some(record(&store, id, &report, &[attachment]).await?)
+        }
+        None => None,
+    };
+    print_one(
+        out,
+        &serde_json::json!({
+            "title": definition["title"], "status": journal["status"], "deviated": journal["deviated"],
+            "journal": journal_path, "evidence_id": evidence_id,
+        }),
+    )?;
+    Ok(if completed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 pub async fn resilience(
+    config: &crate::config::Config,
     store: impl std::future::Future<Output = Result<Arc<dyn Store>>>,
     cmd: ResilienceCommand,
     out: OutputFormat,
 ) -> Result<ExitCode> {
-    let ResilienceCommand::Check(check) = cmd;
+    let check = match cmd {
+        ResilienceCommand::Check(check) => check,
+        ResilienceCommand::Experiment {
+            file,
+            journal_path,
+            activity,
+        } => return experiment(config, store, &file, &journal_path, activity, out).await,
+    };
     let (report, target) = run_check(check).await?;
     // Only a check that records needs the database.
     let evidence_id = match target.activity {
-        Some(activity) => Some(record(&store.await?, activity, &report).await?),
+        Some(activity) => Some(record(&store.await?, activity, &report, &[]).await?),
         None => None,
     };
     let mut shown = serde_json::to_value(&report)?;

@@ -162,6 +162,29 @@ fn chaos_run(env: &Env, name: &str, experiment: &Value) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// Run the same experiment file with `opsward resilience experiment`; returns its exit code
+/// and journal.
+fn opsward_run(env: &Env, name: &str, extra: &[&str]) -> (Option<i32>, Value) {
+    let file = env.dir.path().join(format!("{name}.json"));
+    let journal = env.dir.path().join(format!("{name}-opsward-journal.json"));
+    let mut args = vec![
+        "resilience",
+        "experiment",
+        file.to_str().unwrap(),
+        "--journal-path",
+        journal.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = env.run(&args, "");
+    let text = std::fs::read_to_string(&journal).unwrap_or_else(|_| {
+        panic!(
+            "opsward wrote no journal: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), serde_json::from_str(&text).unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_toolkit_experiments_run_against_the_fault_proxy() {
     let env = Env::new(false).await;
@@ -202,4 +225,154 @@ async fn chaos_toolkit_experiments_run_against_the_fault_proxy() {
     let fine = chaos_run(&env, "fine", &experiment(api_port, web_port, 100));
     assert_eq!(fine["status"], "completed", "{fine:#}");
     assert_eq!(fine["deviated"], false);
+
+    // The same files under opsward's own runner give the same verdicts, and a run recorded
+    // on a calendar activity becomes evidence with its journal attached.
+    let first = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let activity: Value = serde_json::from_str(&env.ok(&[
+        "activity",
+        "add",
+        "--title",
+        "Web latency game day",
+        "--practice",
+        "resilience",
+        "--rrule",
+        "FREQ=WEEKLY",
+        "--start",
+        &first,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let activity = activity["id"].to_string();
+    let (code, ours) = opsward_run(&env, "broken", &["--activity", &activity]);
+    assert_eq!(code, Some(1), "{ours:#}");
+    assert_eq!(
+        (&ours["status"], &ours["deviated"]),
+        (&broken["status"], &broken["deviated"])
+    );
+    assert_eq!(ours["steady_states"]["after"]["steady_state_met"], false);
+    assert_eq!(ours["rollbacks"][0]["status"], "succeeded");
+    let proxies: Value = reqwest::get(format!("http://127.0.0.1:{api_port}/proxies"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        proxies["web"]["toxics"],
+        json!([]),
+        "opsward's rollback removed the toxic too"
+    );
+    let (code, ours) = opsward_run(&env, "fine", &[]);
+    assert_eq!(code, Some(0), "{ours:#}");
+    assert_eq!(
+        (&ours["status"], &ours["deviated"]),
+        (&fine["status"], &fine["deviated"])
+    );
+
+    let evidence: Value = serde_json::from_str(&env.ok(&[
+        "evidence",
+        "list",
+        "--practice",
+        "resilience",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(evidence[0]["result"], "failed", "{evidence:#}");
+    assert_eq!(evidence[0]["attachments"][0]["filename"], "journal.json");
+}
+
+/// A YAML experiment with `process` probes and actions: it removes a file the steady state
+/// needs and restores it in the rollback. Chaos Toolkit and opsward agree that it deviated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_experiments_in_yaml_get_the_same_verdict_from_both_runners() {
+    let env = Env::new(false).await;
+    let flag = env.write("healthy.flag", "");
+    let yaml = format!(
+        r#"version: 1.0.0
+title: The health flag survives its removal
+description: A rollback must put the flag back.
+configuration:
+  flag: "{flag}"
+steady-state-hypothesis:
+  title: The flag is there
+  probes:
+    - type: probe
+      name: flag-present
+      tolerance: 0
+      provider:
+        type: process
+        path: test
+        arguments: ["-e", "${{flag}}"]
+method:
+  - type: action
+    name: remove-flag
+    provider:
+      type: process
+      path: rm
+      arguments: "${{flag}}"
+rollbacks:
+  - type: action
+    name: restore-flag
+    provider:
+      type: process
+      path: touch
+      arguments: ["${{flag}}"]
+"#,
+        flag = flag.display()
+    );
+    let file = env.write("flag.yaml", &yaml);
+    let python = opsward_testkit::python();
+    let chaos_journal = env.dir.path().join("flag-chaos-journal.json");
+    let out = Command::new(python.parent().unwrap().join("chaos"))
+        .args(["--no-version-check", "--log-file"])
+        .arg(env.dir.path().join("flag.log"))
+        .args(["run", "--rollback-strategy", "always", "--journal-path"])
+        .arg(&chaos_journal)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let theirs: Value = serde_json::from_str(
+        &std::fs::read_to_string(&chaos_journal)
+            .unwrap_or_else(|_| panic!("chaos run: {}", String::from_utf8_lossy(&out.stderr))),
+    )
+    .unwrap();
+    assert!(flag.exists(), "chaos's rollback restored the flag");
+    let ours_path = env.dir.path().join("flag-opsward-journal.json");
+    let run = env.run(
+        &[
+            "resilience",
+            "experiment",
+            file.to_str().unwrap(),
+            "--journal-path",
+            ours_path.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let ours: Value = serde_json::from_str(&std::fs::read_to_string(&ours_path).unwrap()).unwrap();
+    assert!(flag.exists(), "opsward's rollback restored the flag");
+    assert_eq!(
+        (&theirs["status"], &theirs["deviated"]),
+        // chaoslib: the probe ran and was out of tolerance, so the run completed, deviated.
+        (&json!("completed"), &json!(true)),
+        "{theirs:#}"
+    );
+    assert_eq!(
+        (&ours["status"], &ours["deviated"]),
+        (&theirs["status"], &theirs["deviated"])
+    );
+    assert_eq!(
+        ours["steady_states"]["before"]["steady_state_met"],
+        theirs["steady_states"]["before"]["steady_state_met"]
+    );
 }
