@@ -5,6 +5,8 @@
 //!
 //! [`experiment`] runs chaos experiments written for Chaos Toolkit and writes their journal.
 //!
+//! [`monkey`] injects random faults into opted-in targets only, within windows and limits.
+//!
 //! [`faultproxy`] is a TCP proxy that injects network faults (latency, bandwidth limits,
 //! timeouts, resets, slicing, data limits) between a client and a service, driven through
 //! an HTTP API compatible with Toxiproxy's, so existing Toxiproxy clients and chaos
@@ -13,3 +15,4 @@
 pub mod experiment;
 pub mod faultproxy;
 pub mod health;
+pub mod monkey;

@@ -2,6 +2,7 @@
 //! Toxiproxy API's shapes and errors, and the real Toxiproxy client library driving it.
 
 mod api;
+mod monkey;
 mod support;
 mod toxics;
 mod toxiproxy_python;

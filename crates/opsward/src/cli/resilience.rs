@@ -9,6 +9,23 @@ pub enum ResilienceCommand {
     /// current occurrence (a failure also notifies its owners).
     #[command(subcommand)]
     Check(CheckCommand),
+    /// The chaos monkey: random faults (kill a process by pid file or systemd unit, add a
+    /// proxy toxic) among opted-in targets only, inside allowed windows, at most
+    /// max_faults_per_run at a time; `enabled = false` or the kill-switch file stops it.
+    /// Settings and targets come from a TOML file (see the README).
+    Monkey {
+        /// The monkey's TOML file.
+        file: std::path::PathBuf,
+        /// Dry run whatever the file says: report what it would do.
+        #[arg(long)]
+        leashed: bool,
+        /// Keep running, one run per interval (e.g. 1h), until Ctrl-C or SIGTERM.
+        #[arg(long)]
+        every: Option<String>,
+        /// Seed for repeatable choices.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Run a chaos experiment written for Chaos Toolkit (JSON or YAML). Exit code 0 when it
     /// completed, 1 when the steady state did not hold (before, or after the method).
     Experiment {

@@ -212,6 +212,38 @@ async fn experiment(
     })
 }
 
+async fn monkey(
+    file: &std::path::Path,
+    leashed: bool,
+    every: Option<&str>,
+    seed: Option<u64>,
+    out: OutputFormat,
+) -> Result<ExitCode> {
+    use opsward_resilience::monkey::{run_once, MonkeyConfig};
+    let load = || -> Result<MonkeyConfig> {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let mut config = MonkeyConfig::from_toml(&text)?;
+        config.leashed |= leashed;
+        Ok(config)
+    };
+    let every = every.map(duration).transpose()?;
+    let mut stop = std::pin::pin!(super::serve::shutdown_signal());
+    loop {
+        // Read every run, so editing the file (or `enabled = false`) takes effect at once.
+        let config = load()?;
+        let report = run_once(&config, Utc::now(), seed).await;
+        print_one(out, &report)?;
+        let Some(every) = every else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = &mut stop => return Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
 pub async fn resilience(
     config: &crate::config::Config,
     store: impl std::future::Future<Output = Result<Arc<dyn Store>>>,
@@ -225,6 +257,12 @@ pub async fn resilience(
             journal_path,
             activity,
         } => return experiment(config, store, &file, &journal_path, activity, out).await,
+        ResilienceCommand::Monkey {
+            file,
+            leashed,
+            every,
+            seed,
+        } => return monkey(&file, leashed, every.as_deref(), seed, out).await,
     };
     let (report, target) = run_check(check).await?;
     // Only a check that records needs the database.

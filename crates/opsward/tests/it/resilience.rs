@@ -202,3 +202,62 @@ fn futures_free_env() -> Env {
         database_url: None,
     }
 }
+
+#[test]
+#[allow(clippy::zombie_processes)] // killed and waited for at the end, whatever happens
+fn the_monkey_from_the_command_line_respects_its_leash() {
+    let env = futures_free_env();
+    let mut victim = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .unwrap();
+    let pidfile = env.write("victim.pid", &victim.id().to_string());
+    let config = env.write(
+        "monkey.toml",
+        &format!(
+            "[[windows]]\nstart = \"00:00\"\nend = \"00:00\"\n[[targets]]\nname = \"victim\"\nopt_in = true\nkind = \"pidfile\"\npidfile = \"{}\"\n",
+            pidfile.display()
+        ),
+    );
+    let dry: Value = serde_json::from_str(&env.ok(&[
+        "resilience",
+        "monkey",
+        config.to_str().unwrap(),
+        "--leashed",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(dry["outcome"], "leashed");
+    assert_eq!(dry["faults"][0]["done"], false);
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "alive after a leashed run"
+    );
+    let real: Value = serde_json::from_str(&env.ok(&[
+        "resilience",
+        "monkey",
+        config.to_str().unwrap(),
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(real["faults"][0]["done"], true, "{real}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while victim.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the opted-in process was not killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = victim.kill();
+    let _ = victim.wait();
+    let bad = env.write("bad.toml", "probability = 7\n");
+    assert_eq!(
+        env.run(&["resilience", "monkey", bad.to_str().unwrap()], "")
+            .status
+            .code(),
+        Some(2)
+    );
+}
