@@ -33,9 +33,10 @@ pub enum ResilienceCommand {
         /// Where to write the journal (Chaos Toolkit's `journal.json` shape).
         #[arg(long, default_value = "journal.json")]
         journal_path: std::path::PathBuf,
-        /// Record the run (journal attached) as evidence on this calendar activity.
-        #[arg(long, value_name = "ID")]
-        activity: Option<i64>,
+        /// Record the run (journal attached) as evidence: --activity, optionally through
+        /// --server.
+        #[command(flatten)]
+        record: Record,
     },
 }
 
@@ -88,4 +89,16 @@ pub struct Record {
     /// Record the result as evidence on this calendar activity.
     #[arg(long, value_name = "ID")]
     pub activity: Option<i64>,
+    /// Report to this opsward server over its API instead of writing to the database (how
+    /// a host without database access reports, e.g. from cron).
+    #[arg(long, env = "OPSWARD_SERVER", value_name = "URL", requires = "token")]
+    pub server: Option<String>,
+    /// API token for --server (an operator's).
+    #[arg(
+        long,
+        env = "OPSWARD_TOKEN",
+        hide_env_values = true,
+        requires = "server"
+    )]
+    pub token: Option<String>,
 }

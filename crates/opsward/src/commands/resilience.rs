@@ -15,6 +15,8 @@ use opsward_resilience::health::{self, mdstat, multipath, Report, Verdict};
 use opsward_store::Store;
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
+mod remote;
+
 /// `90m`, `26h`, `2d`, or seconds.
 fn duration(text: &str) -> Result<Duration> {
     let (number, unit) = text.trim().split_at(
@@ -155,7 +157,7 @@ async fn experiment(
     store: impl std::future::Future<Output = Result<Arc<dyn Store>>>,
     file: &std::path::Path,
     journal_path: &std::path::Path,
-    activity: Option<i64>,
+    target: Record,
     out: OutputFormat,
 ) -> Result<ExitCode> {
     use opsward_resilience::experiment;
@@ -168,36 +170,23 @@ async fn experiment(
     std::fs::write(journal_path, &bytes)
         .with_context(|| format!("cannot write {}", journal_path.display()))?;
     let completed = experiment::succeeded(&journal);
-    let evidence_id = match activity {
-        Some(id) => {
-            let store = store.await?;
-            let files = super::calendar::attachments(config);
-            let sha256 = files.save(&bytes).context("cannot store the journal")?;
-            let attachment = opsward_ops::store::NewAttachment {
-                filename: "journal.json".into(),
-                content_type: "application/json".into(),
-                size_bytes: bytes.len() as i64,
-                sha256,
-            };
-            let report = Report {
-                check: format!(
-                    "experiment \"{}\"",
-                    definition["title"].as_str().unwrap_or_default()
-                ),
-                verdict: if completed {
-                    Verdict::Passed
-                } else {
-                    Verdict::Failed
-                },
-                findings: vec![format!(
-                    "status {}, deviated {}",
-                    journal["status"], journal["deviated"]
-                )],
-            };
-            Some(record(&store, id, &report, &[attachment]).await?)
-        }
-        None => None,
+    let report = Report {
+        check: format!(
+            "experiment \"{}\"",
+            definition["title"].as_str().unwrap_or_default()
+        ),
+        verdict: if completed {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        },
+        findings: vec![format!(
+            "status {}, deviated {}",
+            journal["status"], journal["deviated"]
+        )],
     };
+    let journal_file = ("journal.json".to_string(), bytes);
+    let evidence_id = deliver(config, store, &target, &report, Some(journal_file)).await?;
     print_one(
         out,
         &serde_json::json!({
@@ -210,6 +199,38 @@ async fn experiment(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Record `report` (and a file) where `target` says: nowhere, in the database, or through a
+/// server's API. Only recording needs the database, so a plain check works without one.
+async fn deliver(
+    config: &crate::config::Config,
+    store: impl std::future::Future<Output = Result<Arc<dyn Store>>>,
+    target: &Record,
+    report: &Report,
+    file: Option<(String, Vec<u8>)>,
+) -> Result<Option<i64>> {
+    let Some(activity) = target.activity else {
+        return Ok(None);
+    };
+    if let (Some(server), Some(token)) = (&target.server, &target.token) {
+        return Ok(Some(
+            remote::record(server, token, activity, report, file).await?,
+        ));
+    }
+    let mut files = Vec::new();
+    if let Some((name, bytes)) = file {
+        let sha256 = super::calendar::attachments(config)
+            .save(&bytes)
+            .context("cannot store the attachment")?;
+        files.push(opsward_ops::store::NewAttachment {
+            filename: name,
+            content_type: "application/json".into(),
+            size_bytes: bytes.len() as i64,
+            sha256,
+        });
+    }
+    Ok(Some(record(&store.await?, activity, report, &files).await?))
 }
 
 async fn monkey(
@@ -255,8 +276,8 @@ pub async fn resilience(
         ResilienceCommand::Experiment {
             file,
             journal_path,
-            activity,
-        } => return experiment(config, store, &file, &journal_path, activity, out).await,
+            record,
+        } => return experiment(config, store, &file, &journal_path, record, out).await,
         ResilienceCommand::Monkey {
             file,
             leashed,
@@ -265,11 +286,7 @@ pub async fn resilience(
         } => return monkey(&file, leashed, every.as_deref(), seed, out).await,
     };
     let (report, target) = run_check(check).await?;
-    // Only a check that records needs the database.
-    let evidence_id = match target.activity {
-        Some(activity) => Some(record(&store.await?, activity, &report, &[]).await?),
-        None => None,
-    };
+    let evidence_id = deliver(config, store, &target, &report, None).await?;
     let mut shown = serde_json::to_value(&report)?;
     shown["evidence_id"] = serde_json::json!(evidence_id);
     print_one(out, &shown)?;

@@ -261,3 +261,127 @@ fn the_monkey_from_the_command_line_respects_its_leash() {
         Some(2)
     );
 }
+
+/// A host without database access reports through the API with a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_reports_its_check_through_the_server() {
+    let env = Env::new(false).await;
+    let added = env.run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "host-01",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let token = env.run(
+        &["token", "create", "--username", "host-01", "--name", "cron"],
+        "",
+    );
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let first = (chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let activity: Value = serde_json::from_str(&env.ok(&[
+        "activity",
+        "add",
+        "--title",
+        "RAID db-02",
+        "--practice",
+        "resilience",
+        "--rrule",
+        "FREQ=DAILY",
+        "--start",
+        &first,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let id = activity["id"].to_string();
+    let server = env.serve();
+    let degraded = env.write("mdstat", DEGRADED_MDSTAT);
+    let base = server.url("");
+    // No database here: point the command at an unreachable one to prove it is not used.
+    let out = bare()
+        .args(["--database-url", "postgres://nobody@127.0.0.1:9/none"])
+        .args([
+            "resilience",
+            "check",
+            "mdstat",
+            "--file",
+            degraded.to_str().unwrap(),
+            "--activity",
+            &id,
+            "-o",
+            "json",
+        ])
+        .args(["--server", base.trim_end_matches('/')])
+        .env("OPSWARD_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["evidence_id"].is_i64(), "{report}");
+    let evidence: Value = serde_json::from_str(&env.ok(&[
+        "evidence",
+        "list",
+        "--practice",
+        "resilience",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(evidence[0]["result"], "failed");
+    assert!(evidence[0]["occurrence_at"].is_string(), "{evidence}");
+    assert_eq!(evidence[0]["recorded_by"], "token:host-01/cron");
+
+    let refused = bare()
+        .args([
+            "resilience",
+            "check",
+            "mdstat",
+            "--file",
+            degraded.to_str().unwrap(),
+            "--activity",
+            &id,
+        ])
+        .args([
+            "--server",
+            base.trim_end_matches('/'),
+            "--token",
+            "ow_wrong",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+/// The binary with none of the developer's or CI's OPSWARD_* settings.
+fn bare() -> std::process::Command {
+    let mut cmd = std::process::Command::new(crate::BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OPSWARD_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
