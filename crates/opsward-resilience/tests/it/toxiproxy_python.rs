@@ -37,6 +37,11 @@ got, slow = round_trip()
 assert got == b"ping" and slow >= 0.14, slow
 proxy.destroy_toxic("latency_downstream")
 
+proxy.add_toxic(type="bandwidth", attributes={"rate": 100})
+got, took = round_trip(b"b" * 50000)
+assert len(got) == 50000 and took >= 0.45, took  # 50 KB at 100 KB/s
+proxy.destroy_toxic("bandwidth_downstream")
+
 proxy.add_toxic(type="limit_data", stream="downstream", attributes={"bytes": 3})
 got, _ = round_trip(b"abcdef")
 assert got == b"abc", got
