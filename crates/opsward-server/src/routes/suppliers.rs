@@ -100,6 +100,18 @@ pub(super) fn routes(t: Table) -> Table {
         .add(M::GET, "/suppliers/{id}", VIEWER, ui::suppliers::detail)
         .add(
             M::POST,
+            "/suppliers/{id}/edit",
+            OPERATOR,
+            ui::supplier_forms::edit_supplier,
+        )
+        .add(
+            M::POST,
+            "/suppliers/{id}/links",
+            OPERATOR,
+            ui::supplier_forms::link_item,
+        )
+        .add(
+            M::POST,
             "/suppliers/{id}/contracts",
             OPERATOR,
             ui::supplier_forms::add_contract,

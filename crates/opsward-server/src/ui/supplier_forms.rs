@@ -1,6 +1,7 @@
 //! The forms on a supplier's page: add a contract, decide on a contract's term, record a
 //! review with its scores, and tick off review actions. Each redirects back to the
-//! supplier's page, or shows it again with the problem.
+//! supplier's page, or shows it again with the problem. Also: edit the supplier, and link a
+//! backlog item to it.
 
 use super::{describe, error_response, non_empty, suppliers::detail_page, UiForm};
 use crate::{api::Caller, error::ApiError, AppState};
@@ -243,5 +244,90 @@ pub async fn action_done(
     match state.suppliers.get_review(action.review_id).await {
         Ok(review) => back(review.supplier_id),
         Err(e) => error_response(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SupplierForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    criticality: String,
+    #[serde(default)]
+    notes: String,
+}
+
+/// Change name, category, criticality (which moves the review schedule) and notes; contacts,
+/// assets and owners stay as they are.
+pub async fn edit_supplier(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(supplier_id): Path<i64>,
+    UiForm(form): UiForm<SupplierForm>,
+) -> Response {
+    let result = async {
+        let current = state
+            .suppliers
+            .get_supplier(supplier_id)
+            .await
+            .map_err(ApiError::from)?;
+        let input = opsward_suppliers::SupplierInput {
+            name: form.name,
+            category: form.category,
+            criticality: form.criticality.parse().map_err(invalid)?,
+            notes: form.notes,
+            contacts: current.contacts,
+            asset_ids: current.asset_ids,
+            owner_team_id: current.owner_team_id,
+            owner_person_id: current.owner_person_id,
+        };
+        state
+            .suppliers
+            .update_supplier(&caller.actor(), supplier_id, &input)
+            .await
+            .map_err(ApiError::from)
+    };
+    match result.await {
+        Ok(_) => back(supplier_id),
+        Err(e) => again(&state, &caller, supplier_id, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    item_id: String,
+    #[serde(default)]
+    relation: String,
+}
+
+/// Link a backlog item as caused by, or waiting on, the supplier.
+pub async fn link_item(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(supplier_id): Path<i64>,
+    UiForm(form): UiForm<LinkForm>,
+) -> Response {
+    let result = async {
+        let link = opsward_suppliers::LinkInput {
+            item_id: form
+                .item_id
+                .trim()
+                .trim_start_matches('#')
+                .parse()
+                .map_err(|_| invalid("item must be a backlog item number"))?,
+            relation: form.relation.parse().map_err(invalid)?,
+        };
+        state
+            .suppliers
+            .link_item(&caller.actor(), supplier_id, &link)
+            .await
+            .map_err(ApiError::from)
+    };
+    match result.await {
+        Ok(()) => back(supplier_id),
+        Err(e) => again(&state, &caller, supplier_id, e).await,
     }
 }

@@ -191,6 +191,9 @@ struct DetailPage {
     outcomes: Vec<&'static str>,
     notice_units: Vec<&'static str>,
     renewal_types: Vec<&'static str>,
+    /// For the edit form: every criticality, the supplier's selected.
+    criticalities: Vec<Choice>,
+    relations: Vec<&'static str>,
     today: String,
     error: Option<String>,
 }
@@ -280,6 +283,7 @@ pub async fn detail_page(
         })
         .collect();
     let months = cadence_months(detail.supplier.criticality);
+    let criticality = detail.supplier.criticality;
     render_with(
         status,
         &DetailPage {
@@ -296,6 +300,16 @@ pub async fn detail_page(
             outcomes: ReviewOutcome::ALL.iter().map(|o| o.as_str()).collect(),
             notice_units: NoticeUnit::ALL.iter().map(|u| u.as_str()).collect(),
             renewal_types: RenewalType::ALL.iter().map(|r| r.as_str()).collect(),
+            criticalities: Choice::list(
+                opsward_core::asset::Criticality::ALL
+                    .iter()
+                    .map(|c| c.as_str()),
+                criticality.as_str(),
+            ),
+            relations: opsward_suppliers::LinkRelation::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect(),
             today: chrono::Utc::now().date_naive().to_string(),
             error,
         },

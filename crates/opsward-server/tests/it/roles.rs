@@ -383,6 +383,16 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             Body::Json(serde_json::json!({"done": true}))
         }
         ("POST", "/suppliers") => Body::Form(vec![("name", name), ("criticality", "low".into())]),
+        ("POST", "/suppliers/{id}/edit") => {
+            Body::Form(vec![("name", name), ("criticality", "high".into())])
+        }
+        ("POST", "/suppliers/{id}/links") => Body::Form(vec![
+            (
+                "item_id",
+                crate::suppliers::fixture_item(app).await.to_string(),
+            ),
+            ("relation", "waiting_on".into()),
+        ]),
         ("POST", "/suppliers/{id}/contracts") => Body::Form(vec![
             ("title", name),
             ("start_date", "2025-01-01".into()),

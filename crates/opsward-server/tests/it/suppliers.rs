@@ -423,5 +423,62 @@ both_backends!(supplier_pages_record_a_review, |app: TestApp| async move {
         .await
         .unwrap()
         .contains("delivery is not scored"));
+
+    // Edit: a new criticality moves the review schedule; linking an item shows it.
+    let edited = http
+        .post(app.url(&format!("/suppliers/{id}/edit")))
+        .bearer_auth(&token)
+        .form(&[
+            ("name", "Renamed Hosting"),
+            ("category", "hosting"),
+            ("criticality", "critical"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), StatusCode::SEE_OTHER);
+    let supplier = app.state.suppliers.get_supplier(id).await.unwrap();
+    assert_eq!(supplier.name, "Renamed Hosting");
+    let activity = app
+        .state
+        .ops
+        .get_activity(supplier.review_activity_id.unwrap())
+        .await
+        .unwrap();
+    assert!(
+        activity.rrule.contains("INTERVAL=3"),
+        "critical: quarterly, got {}",
+        activity.rrule
+    );
+    let item = fixture_item(&app).await;
+    let linked = http
+        .post(app.url(&format!("/suppliers/{id}/links")))
+        .bearer_auth(&token)
+        .form(&[
+            ("item_id", item.to_string()),
+            ("relation", "waiting_on".to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(linked.status(), StatusCode::SEE_OTHER);
+    let page = http
+        .get(app.url(&format!("/suppliers/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("#{item} supplier outage")), "{page}");
+    let bad = http
+        .post(app.url(&format!("/suppliers/{id}/edit")))
+        .bearer_auth(&token)
+        .form(&[("name", "x"), ("criticality", "apocalyptic")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     app.stop().await;
 });
