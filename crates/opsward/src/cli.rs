@@ -96,6 +96,9 @@ pub enum Command {
     /// A network fault proxy with Toxiproxy's HTTP API: existing Toxiproxy clients and chaos
     /// experiments drive it unchanged. Runs until Ctrl-C or SIGTERM.
     Faultproxy(FaultproxyArgs),
+    /// Agent mode for hosts: run the checks an agent file lists on their schedules and report
+    /// each result to the server (OPSWARD_SERVER, OPSWARD_TOKEN) as evidence.
+    Agent(AgentArgs),
     /// Resilience measures on this host: RAID, multipath, backup freshness, restore tests.
     #[command(subcommand)]
     Resilience(ResilienceCommand),
@@ -785,6 +788,16 @@ pub struct FaultproxyArgs {
     /// (Toxiproxy's `-config`; named so because `--config` is opsward's own settings file.)
     #[arg(long, value_name = "FILE")]
     pub proxies: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The agent's TOML file: server, token_file and [[checks]] (see the README).
+    pub file: PathBuf,
+    /// Run every check once, report, and exit: 0 all passed, 1 a check did not pass, 2 a
+    /// result could not be reported.
+    #[arg(long)]
+    pub once: bool,
 }
 
 // --- end resilience ---

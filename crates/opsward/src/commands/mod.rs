@@ -1,5 +1,6 @@
 //! One module per command group; each returns the process exit code.
 
+mod agent;
 mod assets;
 // backlog
 mod backlog;
@@ -71,6 +72,7 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         // Scans read the network and files only: no database is opened.
         Command::Cert(cmd) => certs::cert(cmd, out).await,
         Command::Faultproxy(args) => faultproxy::run(args).await,
+        Command::Agent(args) => agent::run(args).await,
         Command::Resilience(cmd) => {
             resilience::resilience(&config, open_store(&config), cmd, out).await
         }

@@ -15,7 +15,7 @@ use opsward_resilience::health::{self, mdstat, multipath, Report, Verdict};
 use opsward_store::Store;
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
-mod remote;
+pub(super) mod remote;
 
 /// `90m`, `26h`, `2d`, or seconds.
 fn duration(text: &str) -> Result<Duration> {
@@ -36,7 +36,7 @@ fn duration(text: &str) -> Result<Duration> {
     }))
 }
 
-async fn run_check(cmd: CheckCommand) -> Result<(Report, Record)> {
+pub(super) async fn run_check(cmd: CheckCommand) -> Result<(Report, Record)> {
     Ok(match cmd {
         CheckCommand::Mdstat { file, record } => {
             let text = std::fs::read_to_string(&file)

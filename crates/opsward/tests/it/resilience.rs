@@ -385,3 +385,116 @@ fn bare() -> std::process::Command {
     }
     cmd
 }
+
+/// The agent runs every check its file lists and reports each through the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_runs_its_checks_and_reports_them() {
+    let env = Env::new(false).await;
+    let added = env.run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "agent",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(added.status.success());
+    let token = env.run(
+        &["token", "create", "--username", "agent", "--name", "db-03"],
+        "",
+    );
+    let token_file = env.write(
+        "agent.token",
+        String::from_utf8(token.stdout).unwrap().trim(),
+    );
+    let first = (chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let mut ids = Vec::new();
+    for title in ["RAID db-03", "Backups db-03"] {
+        let a: Value = serde_json::from_str(&env.ok(&[
+            "activity",
+            "add",
+            "--title",
+            title,
+            "--practice",
+            "resilience",
+            "--rrule",
+            "FREQ=DAILY",
+            "--start",
+            &first,
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        ids.push(a["id"].as_i64().unwrap());
+    }
+    let backups = env.dir.path().join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    std::fs::write(backups.join("db.dump"), vec![1u8; 4096]).unwrap();
+    let mdstat = env.write("mdstat", DEGRADED_MDSTAT);
+    let server = env.serve();
+    let config = env.write(
+        "agent.toml",
+        &format!(
+            "server = \"{}\"\ntoken_file = \"{}\"\n\n[[checks]]\nkind = \"mdstat\"\nfile = \"{}\"\nactivity = {}\nevery = \"1h\"\n\n[[checks]]\nkind = \"backup\"\ndir = \"{}\"\nmax_age = \"1d\"\nmin_size = 1000\nactivity = {}\nevery = \"6h\"\n",
+            server.url("").trim_end_matches('/'),
+            token_file.display(),
+            mdstat.display(),
+            ids[0],
+            backups.display(),
+            ids[1],
+        ),
+    );
+    let out = bare()
+        .args(["agent", config.to_str().unwrap(), "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the RAID check failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let evidence: Value = serde_json::from_str(&env.ok(&[
+        "evidence",
+        "list",
+        "--practice",
+        "resilience",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let mut results: Vec<(i64, String)> = evidence
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["activity_id"].as_i64().unwrap(),
+                e["result"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    results.sort();
+    assert_eq!(
+        results,
+        [
+            (ids[0], "failed".to_string()),
+            (ids[1], "passed".to_string())
+        ]
+    );
+
+    let typo = env.write("typo.toml", "server = \"http://127.0.0.1:9\"\n[[checks]]\nkind = \"raid\"\nactivity = 1\nevery = \"1h\"\n");
+    let refused = bare()
+        .env("OPSWARD_TOKEN", "x")
+        .args(["agent", typo.to_str().unwrap(), "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown check kind"));
+}
