@@ -531,6 +531,12 @@ fn build() -> Table {
         .add(M::GET, "/customers/{id}", VIEWER, ui::customers::detail)
         .add(
             M::POST,
+            "/customers/{id}/edit",
+            OPERATOR,
+            ui::customers::edit,
+        )
+        .add(
+            M::POST,
             "/customers/{id}/contacts",
             OPERATOR,
             ui::customers::add_contact,

@@ -178,6 +178,8 @@ struct DetailPage {
     chart: String,
     today: NaiveDate,
     quarter_ago: NaiveDate,
+    /// The asset ids as the edit form shows them.
+    asset_list: String,
     error: Option<String>,
 }
 
@@ -210,6 +212,12 @@ async fn detail_page(
         status,
         &DetailPage {
             nav: Nav::new(caller, "customers"),
+            asset_list: customer
+                .asset_ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             customer,
             contacts,
             items: items
@@ -249,6 +257,53 @@ async fn after(
         Err(e) if e.status == StatusCode::NOT_FOUND => error_response(e),
         Err(e) => detail_page(state, caller, id, e.status, Some(describe(&e))).await,
     }
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    notes: String,
+    /// Asset ids the customer uses, separated by commas or spaces.
+    #[serde(default)]
+    asset_ids: String,
+}
+
+/// Change name, notes and the assets the customer uses; owners stay as they are.
+pub async fn edit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<i64>,
+    UiForm(form): UiForm<EditForm>,
+) -> Response {
+    let result = async {
+        let current = state.customers.customer(id).await?;
+        let asset_ids = form
+            .asset_ids
+            .split([',', ' '])
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| {
+                a.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::bad_request(format!("{a:?} is not an asset id")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let input = CustomerInput {
+            name: form.name.trim().into(),
+            notes: form.notes,
+            owner_team_id: current.owner_team_id,
+            owner_person_id: current.owner_person_id,
+            asset_ids,
+        };
+        state
+            .customers
+            .update_customer(&caller.actor(), id, &input)
+            .await?;
+        Ok::<_, ApiError>(())
+    };
+    let result = result.await;
+    after(&state, &caller, id, result).await
 }
 
 #[derive(Deserialize)]

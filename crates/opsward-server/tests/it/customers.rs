@@ -326,3 +326,72 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    customer_edit_form_records_the_assets_used,
+    |app: TestApp| async move {
+        let (_, token) = app.user_with_token("account-editor", Role::Operator).await;
+        let http = client();
+        let asset = app
+            .db
+            .store
+            .create_asset(
+                &opsward_core::Actor::system("test"),
+                &opsward_testkit::asset_input("mail-gw"),
+            )
+            .await
+            .unwrap();
+        let customer: Value = http
+            .post(app.url("/api/v1/customers"))
+            .bearer_auth(&token)
+            .json(&json!({"name": "Globex"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = customer["id"].as_i64().unwrap();
+        let edit = |assets: String| {
+            http.post(app.url(&format!("/customers/{id}/edit")))
+                .bearer_auth(&token)
+                .form(&[
+                    ("name", "Globex Corp".to_string()),
+                    ("notes", "key account".to_string()),
+                    ("asset_ids", assets),
+                ])
+                .send()
+        };
+        assert_eq!(
+            edit(format!("{}", asset.id)).await.unwrap().status(),
+            StatusCode::SEE_OTHER
+        );
+        let stored = app.state.customers.customer(id).await.unwrap();
+        assert_eq!(
+            (stored.name.as_str(), stored.asset_ids.clone()),
+            ("Globex Corp", vec![asset.id])
+        );
+        assert_eq!(
+            edit("nine".into()).await.unwrap().status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            edit("999999".into()).await.unwrap().status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown asset"
+        );
+        let page = http
+            .get(app.url(&format!("/customers/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&format!("href=\"/assets/{}\"", asset.id)),
+            "{page}"
+        );
+    }
+);

@@ -252,6 +252,9 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             "nps_interval_days": 0, "sampling_seed": "matrix"
         })),
         ("POST", "/customers") => Body::Form(vec![("name", name)]),
+        ("POST", "/customers/{id}/edit") => {
+            Body::Form(vec![("name", name), ("asset_ids", String::new())])
+        }
         ("POST", "/customers/settings") => Body::Form(vec![
             ("base_url", "http://127.0.0.1:8080".into()),
             ("csat_delay_minutes", "60".into()),
