@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 mod resilience;
 mod suppliers;
-pub use resilience::{CheckCommand, Record, ResilienceCommand};
+pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
 
 pub const AFTER_HELP: &str = "\
@@ -96,7 +96,8 @@ pub enum Command {
     /// A network fault proxy with Toxiproxy's HTTP API: existing Toxiproxy clients and chaos
     /// experiments drive it unchanged. Runs until Ctrl-C or SIGTERM.
     Faultproxy(FaultproxyArgs),
-    /// Resilience measures on this host: RAID, multipath, backup freshness, restore tests.
+    /// Resilience: the register of measures and their scheduled tests, and checks of the
+    /// measures on this host (RAID, multipath, backup freshness, restore tests).
     #[command(subcommand)]
     Resilience(ResilienceCommand),
     // --- end resilience ---

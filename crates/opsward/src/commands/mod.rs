@@ -10,6 +10,7 @@ mod faultproxy;
 mod notify;
 mod people;
 mod resilience;
+mod resilience_register;
 mod serve;
 // suppliers
 mod suppliers;

@@ -147,7 +147,12 @@ pub async fn resilience(
     cmd: ResilienceCommand,
     out: OutputFormat,
 ) -> Result<ExitCode> {
-    let ResilienceCommand::Check(check) = cmd;
+    let check = match cmd {
+        ResilienceCommand::Check(check) => check,
+        ResilienceCommand::Measure(m) => {
+            return super::resilience_register::measure(&store.await?, m, out).await
+        }
+    };
     let (report, target) = run_check(check).await?;
     // Only a check that records needs the database.
     let evidence_id = match target.activity {
