@@ -21,10 +21,11 @@ use opsward_core::{
 };
 use opsward_ops::{
     notifications::{events::evidence_recorded, Notifier},
-    Activity, ActivityInput, Evidence, EvidenceInput, OpsStore,
+    Activity, ActivityInput, Evidence, EvidenceInput, Occurrence, OpsStore,
 };
-use opsward_store::{on_backend, Database, Store};
+use opsward_store::{on_backend, Database, Store, StoreError};
 use sql::{postgres, sqlite, Result};
+use std::collections::HashMap;
 
 /// Most evidence shown with a measure.
 pub const HISTORY_LIMIT: i64 = 200;
@@ -190,8 +191,7 @@ impl MeasureStore {
             let rows = on_backend!(&self.db, list(filter, after, batch))?;
             let exhausted = (rows.len() as i64) < batch;
             after = rows.last().map(|m| m.id).or(after);
-            for m in rows {
-                let status = self.status_of(m, now).await?;
+            for status in self.statuses_of(rows, now).await? {
                 if filter.state.is_none_or(|s| s == status.state) {
                     out.push(status);
                     if out.len() == wanted {
@@ -256,7 +256,7 @@ impl MeasureStore {
     ) -> Result<Option<DateTime<Utc>>> {
         let activity = self.ops.get_activity(activity_id).await?;
         Ok(self
-            .past_occurrences(&activity, now)
+            .past_occurrences(std::slice::from_ref(&activity), now)
             .await?
             .into_iter()
             .filter(|o| o.evidence_id.is_none())
@@ -266,12 +266,12 @@ impl MeasureStore {
 
     async fn past_occurrences(
         &self,
-        activity: &Activity,
+        activities: &[Activity],
         now: DateTime<Utc>,
-    ) -> Result<Vec<opsward_ops::Occurrence>> {
+    ) -> Result<Vec<Occurrence>> {
         self.ops
             .occurrences_of(
-                std::slice::from_ref(activity),
+                activities,
                 now - Duration::days(status::LOOKBACK_DAYS),
                 now + Duration::seconds(1),
                 now,
@@ -280,31 +280,53 @@ impl MeasureStore {
     }
 
     async fn status_of(&self, measure: Measure, now: DateTime<Utc>) -> Result<MeasureStatus> {
-        let activity = self.ops.get_activity(measure.activity_id).await?;
-        let past = self.past_occurrences(&activity, now).await?;
-        let last = self
-            .ops
-            .list_evidence(None, Some(activity.id), None, None, 1)
-            .await?
-            .into_iter()
-            .next();
-        let verdict = status::judge(&past, last.as_ref().map(|e| e.result), now);
-        let next_test_at = opsward_ops::store::schedule_of(&activity)?
-            .between(
-                now + Duration::seconds(1),
-                now + Duration::days(status::LOOKBACK_DAYS),
-            )
-            .into_iter()
-            .next();
-        Ok(MeasureStatus {
-            schedule: schedule_of(&activity),
-            state: verdict.state,
-            last_result: last.as_ref().map(|e| e.result),
-            last_tested_at: last.as_ref().map(|e| e.recorded_at),
-            last_evidence_id: last.as_ref().map(|e| e.id),
-            next_test_at,
-            overdue_since: verdict.overdue_since,
-            measure,
-        })
+        let mut one = self.statuses_of(vec![measure], now).await?;
+        one.pop().ok_or(StoreError::NotFound("resilience measure"))
+    }
+
+    /// The state of a batch of measures. Their occurrences are read in one pass, because the
+    /// calendar reads every completion in the lookback window for each call.
+    async fn statuses_of(
+        &self,
+        measures: Vec<Measure>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MeasureStatus>> {
+        let mut activities = Vec::with_capacity(measures.len());
+        for m in &measures {
+            activities.push(self.ops.get_activity(m.activity_id).await?);
+        }
+        let mut past: HashMap<i64, Vec<Occurrence>> = HashMap::new();
+        for o in self.past_occurrences(&activities, now).await? {
+            past.entry(o.activity_id).or_default().push(o);
+        }
+        let mut out = Vec::with_capacity(measures.len());
+        for (measure, activity) in measures.into_iter().zip(activities) {
+            let mine = past.remove(&activity.id).unwrap_or_default();
+            let last = self
+                .ops
+                .list_evidence(None, Some(activity.id), None, None, 1)
+                .await?
+                .into_iter()
+                .next();
+            let verdict = status::judge(&mine, last.as_ref().map(|e| e.result), now);
+            let next_test_at = opsward_ops::store::schedule_of(&activity)?
+                .between(
+                    now + Duration::seconds(1),
+                    now + Duration::days(status::LOOKBACK_DAYS),
+                )
+                .into_iter()
+                .next();
+            out.push(MeasureStatus {
+                schedule: schedule_of(&activity),
+                state: verdict.state,
+                last_result: last.as_ref().map(|e| e.result),
+                last_tested_at: last.as_ref().map(|e| e.recorded_at),
+                last_evidence_id: last.as_ref().map(|e| e.id),
+                next_test_at,
+                overdue_since: verdict.overdue_since,
+                measure,
+            });
+        }
+        Ok(out)
     }
 }
