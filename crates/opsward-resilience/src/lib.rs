@@ -1,5 +1,9 @@
 //! The resilience practice: prove that redundancy works by breaking things on purpose.
 //!
+//! [`register`] keeps the resilience measures per asset (RAID, multipath, failover, backup and
+//! restore, redundant network and power, DR site) with their test procedures and the
+//! calendar activities that schedule their tests and hold every result as evidence.
+//!
 //! [`health`] checks what a host can see of its own redundancy: software RAID
 //! (`/proc/mdstat`), multipath (`multipathd show paths`), backup freshness and restore tests.
 //!
@@ -16,3 +20,4 @@ pub mod experiment;
 pub mod faultproxy;
 pub mod health;
 pub mod monkey;
+pub mod register;

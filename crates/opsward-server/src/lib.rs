@@ -72,6 +72,8 @@ pub struct AppState {
     pub customers: opsward_customers::CustomersStore,
     /// Suppliers, contracts and reviews on the same database.
     pub suppliers: opsward_suppliers::SupplierStore,
+    /// The register of resilience measures on the same database.
+    pub resilience: opsward_resilience::register::MeasureStore,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
             backlog: opsward_backlog::BacklogStore::new(store.as_ref()),
             customers: opsward_customers::CustomersStore::new(store.as_ref()),
             suppliers: opsward_suppliers::SupplierStore::new(store.as_ref()),
+            resilience: opsward_resilience::register::MeasureStore::new(store.as_ref()),
             notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
             attachments: opsward_ops::attachments::AttachmentStore::new(
                 &config.attachments_dir,

@@ -46,6 +46,8 @@ use utoipa::{
         api::contracts::decide, api::contracts::upload, api::contracts::document,
         api::supplier_reviews::list, api::supplier_reviews::create, api::supplier_reviews::get, api::supplier_reviews::add_action,
         api::supplier_reviews::update_action, api::supplier_reviews::criteria, api::supplier_reviews::set_criteria,
+        api::resilience::list, api::resilience::create, api::resilience::get, api::resilience::update, api::resilience::delete,
+        api::resilience::record_result,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -62,6 +64,7 @@ use utoipa::{
         (name = "customers", description = "Customers, CSAT/NPS surveys, satisfaction and service reviews"),
         (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
         (name = "suppliers", description = "Suppliers, contracts with notice deadlines and renewals, review scorecards and actions"),
+        (name = "resilience", description = "Resilience measures per asset, their test procedures, scheduled tests, results and evidence"),
     )
 )]
 pub struct ApiDoc;

@@ -17,6 +17,7 @@ use axum::{
 use opsward_core::Role;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
+mod resilience;
 mod suppliers;
 
 #[derive(Debug, Clone)]
@@ -667,6 +668,7 @@ fn build() -> Table {
             ui::backlog::comment,
         )
         .merge(suppliers::routes)
+        .merge(resilience::routes)
 }
 
 /// Every route and who may call it.

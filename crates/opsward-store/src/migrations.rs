@@ -36,6 +36,11 @@ pub const SQLITE: Embedded = &[
         "suppliers",
         include_str!("../migrations/sqlite/0006_suppliers.sql"),
     ),
+    (
+        7,
+        "resilience",
+        include_str!("../migrations/sqlite/0007_resilience.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -67,6 +72,11 @@ pub const POSTGRES: Embedded = &[
         6,
         "suppliers",
         include_str!("../migrations/postgres/0006_suppliers.sql"),
+    ),
+    (
+        7,
+        "resilience",
+        include_str!("../migrations/postgres/0007_resilience.sql"),
     ),
 ];
 

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 mod resilience;
 mod suppliers;
-pub use resilience::{CheckCommand, Record, ResilienceCommand};
+pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
 
 pub const AFTER_HELP: &str = "\
@@ -99,7 +99,8 @@ pub enum Command {
     /// Agent mode for hosts: run the checks an agent file lists on their schedules and report
     /// each result to the server (OPSWARD_SERVER, OPSWARD_TOKEN) as evidence.
     Agent(AgentArgs),
-    /// Resilience measures on this host: RAID, multipath, backup freshness, restore tests.
+    /// Resilience: the register of measures and their scheduled tests, and checks of the
+    /// measures on this host (RAID, multipath, backup freshness, restore tests).
     #[command(subcommand)]
     Resilience(ResilienceCommand),
     // --- end resilience ---

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod customers;
 pub mod notifications;
 pub mod people;
+pub mod resilience;
 pub mod summary;
 pub mod system;
 pub mod tokens;

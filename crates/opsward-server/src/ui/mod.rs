@@ -10,6 +10,8 @@ pub mod dashboard;
 pub mod login;
 pub mod notifications;
 pub mod people;
+pub mod resilience;
+pub mod resilience_forms;
 pub mod supplier_forms;
 pub mod suppliers;
 pub mod surveys;
@@ -79,7 +81,7 @@ const NAV: &[NavItem] = &[
     NavItem {
         key: "resilience",
         label: "Resilience",
-        href: "/practices/resilience",
+        href: "/resilience",
     },
     NavItem {
         key: "patches",

@@ -158,6 +158,8 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             crate::suppliers::fixture_review(app).await.0
         } else if path.contains("/suppliers/") {
             crate::suppliers::fixture_supplier(app).await
+        } else if path.contains("/resilience/") {
+            crate::resilience::fixture_measure(app).await
         } else {
             panic!("no fixture for {}", spec.path)
         };
@@ -396,6 +398,29 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             ),
             ("relation", "waiting_on".into()),
         ]),
+        ("POST" | "PUT", "/api/v1/resilience/measures" | "/api/v1/resilience/measures/{id}") => {
+            Body::Json(crate::resilience::measure_json(
+                crate::resilience::fixture_asset(app).await,
+                &name,
+                1,
+            ))
+        }
+        ("POST", "/api/v1/resilience/measures/{id}/results") => {
+            Body::Json(serde_json::json!({"result": "passed"}))
+        }
+        ("POST", "/resilience" | "/resilience/{id}") => Body::Form(vec![
+            (
+                "asset_id",
+                crate::resilience::fixture_asset(app).await.to_string(),
+            ),
+            ("kind", "raid".into()),
+            ("title", name),
+            ("rrule", "FREQ=MONTHLY".into()),
+            ("starts_local", "2026-01-05T10:00".into()),
+            ("timezone", "UTC".into()),
+            ("duration_minutes", "60".into()),
+        ]),
+        ("POST", "/resilience/{id}/results") => Body::Form(vec![("result", "passed".into())]),
         ("POST", "/suppliers/{id}/contracts") => Body::Form(vec![
             ("title", name),
             ("start_date", "2025-01-01".into()),

@@ -1,4 +1,4 @@
-//! `opsward resilience check ...`.
+//! `opsward resilience check ...` and `opsward resilience measure ...`.
 
 use clap::Subcommand;
 
@@ -37,6 +37,80 @@ pub enum ResilienceCommand {
         /// --server.
         #[command(flatten)]
         record: Record,
+    },
+    /// The register of resilience measures per asset and their scheduled tests.
+    #[command(subcommand)]
+    Measure(MeasureCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MeasureCommand {
+    /// Register a measure; its tests are scheduled on the calendar for its owner.
+    Add {
+        /// The asset it protects, by id or exact name.
+        #[arg(long)]
+        asset: String,
+        /// raid, multipath, cluster_failover, backup_restore, redundant_network,
+        /// redundant_power, dr_site or other.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// One step of the test procedure, in order (repeatable).
+        #[arg(long = "step")]
+        steps: Vec<String>,
+        /// Owning team, by name.
+        #[arg(long, conflicts_with = "person")]
+        team: Option<String>,
+        /// Owning person, by email.
+        #[arg(long)]
+        person: Option<String>,
+        /// The `opsward resilience check` that verifies it: mdstat, multipath, backup, restore.
+        #[arg(long)]
+        check: Option<String>,
+        /// RFC 5545 recurrence rule of the tests, e.g. FREQ=MONTHLY;INTERVAL=3.
+        #[arg(long, default_value = "FREQ=MONTHLY")]
+        rrule: String,
+        /// First test, local time: 2026-01-14T10:00.
+        #[arg(long)]
+        start: String,
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Minutes a test takes.
+        #[arg(long, default_value_t = 60)]
+        duration: i32,
+    },
+    /// List measures with their state, last result and next test. Exit code 1 when any
+    /// listed measure failed its last test or has a test overdue.
+    List {
+        /// Asset id or exact name.
+        #[arg(long)]
+        asset: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        /// ok, failed, overdue or never_tested.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 500)]
+        limit: u32,
+    },
+    /// Show a measure with its procedure, schedule and evidence history (JSON: everything;
+    /// CSV: the evidence history).
+    Show { id: i64 },
+    /// Record a manual test result; it completes the latest scheduled test still open, and a
+    /// failed or partial result notifies the owners.
+    Result {
+        id: i64,
+        /// passed, failed or partial.
+        #[arg(long)]
+        result: String,
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// A link to a ticket, log or report (repeatable).
+        #[arg(long = "link")]
+        links: Vec<String>,
     },
 }
 

@@ -11,6 +11,7 @@ mod faultproxy;
 mod notify;
 mod people;
 mod resilience;
+mod resilience_register;
 mod serve;
 // suppliers
 mod suppliers;

@@ -284,6 +284,9 @@ pub async fn resilience(
             every,
             seed,
         } => return monkey(&file, leashed, every.as_deref(), seed, out).await,
+        ResilienceCommand::Measure(m) => {
+            return super::resilience_register::measure(&store.await?, m, out).await
+        }
     };
     let (report, target) = run_check(check).await?;
     let evidence_id = deliver(config, store, &target, &report, None).await?;

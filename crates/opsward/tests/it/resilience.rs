@@ -498,3 +498,164 @@ async fn the_agent_runs_its_checks_and_reports_them() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown check kind"));
 }
+
+// `opsward resilience measure ...` with its `--output` forms and exit codes, and a RAID
+// check recorded on the measure's activity becoming the measure's last result.
+both_backends!(
+    measures_are_registered_listed_and_judged_by_their_checks,
+    |env: Env| async move {
+        env.ok(&["team", "add", "--name", "storage"]);
+        env.ok(&["asset", "add", "--name", "db-01", "--kind", "host"]);
+        let first = (chrono::Utc::now() - chrono::Duration::days(3))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string();
+        let added: Value = serde_json::from_str(&env.ok(&[
+            "resilience",
+            "measure",
+            "add",
+            "--asset",
+            "db-01",
+            "--kind",
+            "raid",
+            "--title",
+            "Mirror on db-01",
+            "--team",
+            "storage",
+            "--check",
+            "mdstat",
+            "--step",
+            "Read /proc/mdstat",
+            "--step",
+            "Fail sdb1 with mdadm and watch the resync",
+            "--rrule",
+            "FREQ=DAILY",
+            "--start",
+            &first,
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        let id = added["id"].as_i64().unwrap().to_string();
+        let activity = added["activity_id"].as_i64().unwrap().to_string();
+        assert_eq!(added["state"], "overdue", "{added}");
+        assert_eq!(added["check"], "mdstat");
+
+        // An overdue measure makes `list` exit 1 so cron can alert on it.
+        let listed = env.run(&["resilience", "measure", "list", "-o", "csv"], "");
+        assert_eq!(listed.status.code(), Some(1));
+        let csv = String::from_utf8(listed.stdout).unwrap();
+        assert!(csv.starts_with("id,asset_id,kind,title,state,"), "{csv}");
+        assert!(csv.contains(",raid,Mirror on db-01,overdue,"), "{csv}");
+
+        // The host check fails the RAID on the measure's activity...
+        let degraded = env.write("mdstat-degraded", DEGRADED_MDSTAT);
+        let check = env.run(
+            &[
+                "resilience",
+                "check",
+                "mdstat",
+                "--file",
+                degraded.to_str().unwrap(),
+                "--activity",
+                &activity,
+                "-o",
+                "json",
+            ],
+            "",
+        );
+        assert_eq!(
+            check.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        // ...and the measure's last result is that failure.
+        let shown: Value =
+            serde_json::from_str(&env.ok(&["resilience", "measure", "show", &id, "-o", "json"]))
+                .unwrap();
+        assert_eq!(shown["status"]["state"], "failed", "{shown}");
+        assert_eq!(shown["status"]["last_result"], "failed");
+        assert!(
+            shown["evidence"][0]["notes"]
+                .as_str()
+                .unwrap()
+                .contains("mdstat"),
+            "{shown}"
+        );
+        let failed: Value = serde_json::from_str(
+            &String::from_utf8(
+                env.run(
+                    &[
+                        "resilience",
+                        "measure",
+                        "list",
+                        "--state",
+                        "failed",
+                        "-o",
+                        "json",
+                    ],
+                    "",
+                )
+                .stdout,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(failed[0]["id"].to_string(), id);
+
+        // A manual passed result after the repair; the table shows procedure and history.
+        let result: Value = serde_json::from_str(&env.ok(&[
+            "resilience",
+            "measure",
+            "result",
+            &id,
+            "--result",
+            "passed",
+            "--notes",
+            "sdb replaced, resync done",
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        assert_eq!(result["result"], "passed");
+        let table = env.ok(&["resilience", "measure", "show", &id]);
+        assert!(
+            table.contains("2. Fail sdb1 with mdadm and watch the resync"),
+            "{table}"
+        );
+        assert!(
+            table.contains("sdb replaced, resync done") && table.contains("failed"),
+            "{table}"
+        );
+        let ok = env.run(&["resilience", "measure", "list", "--asset", "db-01"], "");
+        assert_eq!(
+            ok.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&ok.stdout)
+        );
+        assert!(String::from_utf8_lossy(&ok.stdout).contains(" ok "));
+
+        let bad = env.run(
+            &[
+                "resilience",
+                "measure",
+                "add",
+                "--asset",
+                "db-01",
+                "--kind",
+                "tape",
+                "--title",
+                "x",
+                "--start",
+                &first,
+            ],
+            "",
+        );
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains("raid"),
+            "the choices are listed"
+        );
+    }
+);
