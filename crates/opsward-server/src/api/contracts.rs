@@ -169,9 +169,21 @@ pub async fn upload(
     ApiPath(id): ApiPath<i64>,
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Vec<ContractDocument>>)> {
+    let stored = store_documents(&state, &caller, id, req).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// Store every file of a multipart request as a document of contract `id` (the API and the
+/// supplier page's upload form both come here).
+pub async fn store_documents(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    id: i64,
+    req: Request,
+) -> ApiResult<Vec<ContractDocument>> {
     // Checked first, so files for a contract that does not exist are never stored.
     state.suppliers.get_contract(id).await?;
-    let mut multipart = Multipart::from_request(req, &state)
+    let mut multipart = Multipart::from_request(req, state)
         .await
         .map_err(|e| ApiError::bad_request(e.body_text()))?;
     let mut stored = Vec::new();
@@ -228,7 +240,7 @@ pub async fn upload(
     if stored.is_empty() {
         return Err(opsward_core::ValidationError::single("file", "send at least one file").into());
     }
-    Ok((StatusCode::CREATED, Json(stored)))
+    Ok(stored)
 }
 
 /// Download a contract document; served as an attachment, never rendered inline.

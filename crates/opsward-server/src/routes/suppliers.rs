@@ -112,6 +112,12 @@ pub(super) fn routes(t: Table) -> Table {
         )
         .add(
             M::POST,
+            "/contracts/{id}/documents",
+            OPERATOR,
+            ui::supplier_forms::upload_documents,
+        )
+        .add(
+            M::POST,
             "/suppliers/{id}/contracts",
             OPERATOR,
             ui::supplier_forms::add_contract,

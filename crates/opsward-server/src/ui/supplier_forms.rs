@@ -331,3 +331,21 @@ pub async fn link_item(
         Err(e) => again(&state, &caller, supplier_id, e).await,
     }
 }
+
+/// Attach documents to a contract from the supplier's page (multipart; the CSRF token comes
+/// in the query string, as on the calendar's evidence form).
+pub async fn upload_documents(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(contract_id): Path<i64>,
+    req: axum::extract::Request,
+) -> Response {
+    let supplier_id = match state.suppliers.get_contract(contract_id).await {
+        Ok(c) => c.supplier_id,
+        Err(e) => return error_response(e.into()),
+    };
+    match crate::api::contracts::store_documents(&state, &caller, contract_id, req).await {
+        Ok(_) => back(supplier_id),
+        Err(e) => again(&state, &caller, supplier_id, e).await,
+    }
+}

@@ -186,6 +186,8 @@ struct DetailPage {
     columns: Vec<(String, String)>,
     reviews: Vec<ReviewRow>,
     links: Vec<BacklogLink>,
+    /// Documents of all the supplier's contracts.
+    documents: Vec<opsward_suppliers::ContractDocument>,
     trend_chart: String,
     decisions: Vec<&'static str>,
     outcomes: Vec<&'static str>,
@@ -282,6 +284,13 @@ pub async fn detail_page(
             review,
         })
         .collect();
+    let mut documents = Vec::new();
+    for c in &detail.contracts {
+        match state.suppliers.documents(c.id).await {
+            Ok(d) => documents.extend(d),
+            Err(e) => return error_response(e.into()),
+        }
+    }
     let months = cadence_months(detail.supplier.criticality);
     let criticality = detail.supplier.criticality;
     render_with(
@@ -295,6 +304,7 @@ pub async fn detail_page(
             columns,
             reviews,
             links: detail.backlog_links,
+            documents,
             trend_chart,
             decisions: DecisionKind::ALL.iter().map(|d| d.as_str()).collect(),
             outcomes: ReviewOutcome::ALL.iter().map(|o| o.as_str()).collect(),

@@ -336,7 +336,9 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             ("duration_minutes", "60".into()),
             ("active", "true".into()),
         ]),
-        ("POST", "/calendar/activities/{id}/complete") => Body::Multipart,
+        ("POST", "/calendar/activities/{id}/complete" | "/contracts/{id}/documents") => {
+            Body::Multipart
+        }
         ("POST", "/calendar/feeds") => Body::Form(vec![("name", name)]),
         ("POST", "/assets" | "/assets/{id}") => Body::Form(vec![
             ("name", name),

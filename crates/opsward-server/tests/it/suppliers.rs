@@ -480,5 +480,42 @@ both_backends!(supplier_pages_record_a_review, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A contract document attached from the page is listed with a download link.
+    let contract = app
+        .state
+        .suppliers
+        .create_contract(
+            &opsward_core::Actor::system("test"),
+            &serde_json::from_value(json!({
+                "supplier_id": id, "title": "Hosting 2026", "start_date": "2026-01-01", "end_date": "2026-12-31",
+                "notice": {"amount": 3, "unit": "months"}, "renewal_type": "automatic"
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"%PDF-1.4 signed".to_vec()).file_name("signed.pdf"),
+    );
+    let uploaded = http
+        .post(app.url(&format!("/contracts/{}/documents", contract.id)))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
+    let page = http
+        .get(app.url(&format!("/suppliers/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(">signed.pdf</a>"), "{page}");
     app.stop().await;
 });
