@@ -99,8 +99,8 @@ pub enum Command {
     /// Agent mode for hosts: run the checks an agent file lists on their schedules and report
     /// each result to the server (OPSWARD_SERVER, OPSWARD_TOKEN) as evidence.
     Agent(AgentArgs),
-    /// Resilience: the register of measures and their scheduled tests, and checks of the
-    /// measures on this host (RAID, multipath, backup freshness, restore tests).
+    /// Resilience: the register of measures and their scheduled tests, checks on this host
+    /// (RAID, multipath, backup freshness, restore tests), chaos experiments and the monkey.
     #[command(subcommand)]
     Resilience(ResilienceCommand),
     // --- end resilience ---
