@@ -224,22 +224,8 @@ pub async fn evidence_from_request(
             if bytes.is_empty() && filename.is_empty() {
                 continue; // an empty file input
             }
-            let store = state.attachments.clone();
             let size = bytes.len() as i64;
-            let sha256 = tokio::task::spawn_blocking(move || store.save(&bytes))
-                .await
-                .map_err(|_| ApiError::internal())?
-                .map_err(|e| match e {
-                    opsward_ops::attachments::AttachmentError::Io(io) => {
-                        tracing::error!(error = %io, "cannot store attachment");
-                        ApiError::internal()
-                    }
-                    other => ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_input",
-                        other.to_string(),
-                    ),
-                })?;
+            let sha256 = super::files::save_upload(state, bytes, "attachment").await?;
             files.push(NewAttachment {
                 filename: clean_filename(&filename),
                 content_type: content_type.chars().take(200).collect(),
@@ -418,29 +404,7 @@ pub async fn attachment(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     let meta = state.ops.get_attachment(id).await?;
-    let store = state.attachments.clone();
-    let sha = meta.sha256.clone();
-    let bytes = tokio::task::spawn_blocking(move || store.read(&sha))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(attachment = id, error = %e, "attachment unreadable");
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
-        })?;
-    // Served as a download, never rendered inline: an uploaded HTML file must not run here.
-    let disposition = format!("attachment; filename=\"{}\"", meta.filename);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (
-                header::HeaderName::from_static("x-checksum-sha256"),
-                meta.sha256,
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    super::files::download(&state, meta.sha256, &meta.filename, "attachment", id).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

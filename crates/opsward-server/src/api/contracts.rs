@@ -8,13 +8,13 @@ use crate::{
 };
 use axum::{
     extract::{FromRequest, Multipart, Request, State},
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
+    http::StatusCode,
+    response::Response,
     Json,
 };
 use chrono::Utc;
 use opsward_core::page::{Page, PageRequest};
-use opsward_ops::attachments::{clean_filename, AttachmentError};
+use opsward_ops::attachments::clean_filename;
 use opsward_suppliers::{
     store::NewDocument, Contract, ContractDocument, ContractFilter, ContractInput, Decision,
     DecisionInput, Renewal,
@@ -208,22 +208,8 @@ pub async fn store_documents(
         if bytes.is_empty() && filename.is_empty() {
             continue;
         }
-        let files = state.attachments.clone();
         let size_bytes = bytes.len() as i64;
-        let sha256 = tokio::task::spawn_blocking(move || files.save(&bytes))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(|e| match e {
-                AttachmentError::Io(io) => {
-                    tracing::error!(error = %io, "cannot store contract document");
-                    ApiError::internal()
-                }
-                other => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_input",
-                    other.to_string(),
-                ),
-            })?;
+        let sha256 = super::files::save_upload(state, bytes, "contract document").await?;
         let doc = NewDocument {
             filename: clean_filename(&filename),
             content_type,
@@ -251,26 +237,5 @@ pub async fn document(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Response> {
     let meta = state.suppliers.get_document(id).await?;
-    let files = state.attachments.clone();
-    let sha = meta.sha256.clone();
-    let bytes = tokio::task::spawn_blocking(move || files.read(&sha))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(document = id, error = %e, "contract document unreadable");
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
-        })?;
-    let disposition = format!("attachment; filename=\"{}\"", meta.filename);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (
-                header::HeaderName::from_static("x-checksum-sha256"),
-                meta.sha256,
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    super::files::download(&state, meta.sha256, &meta.filename, "contract document", id).await
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backlog;
 pub mod calendar;
 pub mod customers;
+pub mod files;
 pub mod notifications;
 pub mod people;
 pub mod resilience;
