@@ -90,26 +90,14 @@ impl CheckConfig {
     }
 }
 
+/// A check's interval: a duration like the checks' own (`90m`, `1h`, `1d`), at least 10 s.
 fn every(text: &str) -> Result<Duration> {
-    let (n, unit) = text.trim().split_at(
-        text.trim()
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.trim().len()),
-    );
-    let n: u64 = n
-        .parse()
-        .map_err(|_| anyhow!("every = {text:?}: expected e.g. 15m, 1h, 1d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => bail!("every = {text:?}: the unit must be s, m, h or d"),
-    };
-    if secs < 10 {
+    let interval =
+        super::resilience::duration(text).with_context(|| format!("every = {text:?}"))?;
+    if interval < Duration::from_secs(10) {
         bail!("every = {text:?}: at least 10 s");
     }
-    Ok(Duration::from_secs(secs))
+    Ok(interval)
 }
 
 pub async fn run(args: AgentArgs) -> Result<ExitCode> {

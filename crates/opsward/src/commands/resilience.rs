@@ -18,7 +18,7 @@ use std::{process::ExitCode, sync::Arc, time::Duration};
 pub(super) mod remote;
 
 /// `90m`, `26h`, `2d`, or seconds.
-fn duration(text: &str) -> Result<Duration> {
+pub(super) fn duration(text: &str) -> Result<Duration> {
     let (number, unit) = text.trim().split_at(
         text.trim()
             .find(|c: char| !c.is_ascii_digit())
