@@ -3,7 +3,7 @@
 use crate::validation::{ValidationError, Validator};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+
 use utoipa::ToSchema;
 
 /// Longest asset name accepted; long enough for a fully qualified host name.
@@ -12,43 +12,12 @@ pub const MAX_TAGS: usize = 32;
 pub const MAX_TAG: usize = 64;
 pub const MAX_DESCRIPTION: usize = 4000;
 
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "lowercase")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                let wanted = s.trim().to_ascii_lowercase();
-                $name::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| {
-                    let names: Vec<_> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                    format!("{s:?} is not one of {}", names.join(", "))
-                })
-            }
-        }
-    };
-}
-
-string_enum! {
+crate::text_enum! {
     /// What sort of thing an asset is.
     AssetKind { Host => "host", Service => "service", Endpoint => "endpoint", Application => "application" }
 }
 
-string_enum! {
+crate::text_enum! {
     /// How much the business suffers when the asset fails; drives alert thresholds and SLAs.
     Criticality { Low => "low", Medium => "medium", High => "high", Critical => "critical" }
 }

@@ -18,3 +18,39 @@ pub mod validation;
 pub use actor::Actor;
 pub use role::Role;
 pub use validation::{FieldError, ValidationError};
+
+/// `Name { Variant => "text", .. }`: a snake_case enum for a closed set of values, with
+/// `ALL`, `as_str`, `Display`, serde and OpenAPI forms, and a `FromStr` that ignores case,
+/// takes `-` for `_` and lists the accepted values when it refuses one. Every practice's
+/// kinds and states are declared with it.
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { f.write_str(self.as_str()) }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
+                $name::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| {
+                    let names: Vec<_> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("{s:?} is not one of {}", names.join(", "))
+                })
+            }
+        }
+    };
+}

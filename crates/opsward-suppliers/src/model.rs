@@ -7,45 +7,13 @@ use opsward_core::{
     validation::{ValidationError, Validator},
 };
 use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+
 use utoipa::ToSchema;
 
 pub const MAX_CONTACTS: usize = 20;
 pub const MAX_ASSETS: usize = 100;
 
-/// `Name { Variant => "text", .. }`: a lower-case enum with `ALL`, `as_str`, `Display` and
-/// a `FromStr` whose error lists the accepted values.
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                let wanted = s.trim().to_ascii_lowercase();
-                $name::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| {
-                    let names: Vec<_> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                    format!("{s:?} is not one of {}", names.join(", "))
-                })
-            }
-        }
-    };
-}
-pub(crate) use text_enum;
+pub(crate) use opsward_core::text_enum;
 
 /// Someone to call at the supplier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -8,7 +8,7 @@ use opsward_core::{
     validation::{ValidationError, Validator},
 };
 use serde::{Deserialize, Serialize};
-use std::{collections::HashSet, fmt, str::FromStr};
+use std::collections::HashSet;
 use utoipa::ToSchema;
 
 pub const MIN_SCORE: i32 = 1;

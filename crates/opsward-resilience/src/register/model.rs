@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use opsward_core::validation::{ValidationError, Validator};
 use opsward_ops::{Evidence, EvidenceResult};
 use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+
 use utoipa::ToSchema;
 
 /// Most steps in a test procedure; a longer one belongs in a runbook the steps link to.
@@ -12,38 +12,7 @@ pub const MAX_STEPS: usize = 50;
 /// The activity title adds a prefix to the measure's title and must stay within 200.
 pub const MAX_TITLE: usize = 180;
 
-/// `Name { Variant => "text", .. }`: a snake_case enum with `ALL`, `as_str`, `Display` and a
-/// `FromStr` whose error lists the accepted values.
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
-                $name::ALL.iter().copied().find(|v| v.as_str() == wanted).ok_or_else(|| {
-                    let names: Vec<_> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                    format!("{s:?} is not one of {}", names.join(", "))
-                })
-            }
-        }
-    };
-}
+use opsward_core::text_enum;
 
 text_enum!(
     /// What kind of redundancy a measure is.
