@@ -5,11 +5,16 @@ use crate::model::SurveyKind;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// Highest CSAT answer that counts as low.
+pub const CSAT_LOW_MAX: i32 = 2;
+/// Highest NPS answer that counts as low (a detractor).
+pub const NPS_LOW_MAX: i32 = 6;
+
 /// A CSAT of 2 or less, or an NPS answer of 6 or less (a detractor), opens a follow-up.
 pub fn is_low(kind: SurveyKind, score: i32) -> bool {
     match kind {
-        SurveyKind::Csat => score <= 2,
-        SurveyKind::Nps => score <= 6,
+        SurveyKind::Csat => score <= CSAT_LOW_MAX,
+        SurveyKind::Nps => score <= NPS_LOW_MAX,
     }
 }
 

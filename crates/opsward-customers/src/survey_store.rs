@@ -242,6 +242,23 @@ macro_rules! surveys_sql {
                 Ok(Some(survey))
             }
 
+            /// Low answers without their follow-up item, oldest first: only those, so none is
+            /// crowded out by the many answers that need nothing.
+            pub async fn low_without_followup(pool: &Pool, limit: i64) -> Result<Vec<Survey>> {
+                sqlx::query(&format!(
+                    "SELECT {SURVEY_COLUMNS} FROM surveys WHERE state = 'answered' AND followup_item_id IS NULL \
+                     AND ((kind = 'csat' AND score <= $1) OR (kind = 'nps' AND score <= $2)) ORDER BY id LIMIT $3"
+                ))
+                .bind(crate::score::CSAT_LOW_MAX)
+                .bind(crate::score::NPS_LOW_MAX)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(survey_row)
+                .collect()
+            }
+
             pub async fn set_followup(pool: &Pool, survey_id: i64, item_id: i64) -> Result<()> {
                 let mut tx = pool.begin_with($begin).await?;
                 sqlx::query("UPDATE surveys SET followup_item_id = $1 WHERE id = $2")
@@ -284,6 +301,10 @@ surveys_sql!(
 surveys_sql!(postgres, sqlx::Postgres, opsward_store::postgres, "BEGIN");
 
 impl CustomersStore {
+    /// Low answers whose follow-up item is missing, oldest first.
+    pub async fn low_without_followup(&self, limit: i64) -> Result<Vec<Survey>> {
+        on_backend!(&self.db, low_without_followup(limit))
+    }
     /// The survey settings and the link signing key, created on first use.
     pub async fn settings(&self) -> Result<(SurveySettings, Vec<u8>)> {
         on_backend!(&self.db, settings())

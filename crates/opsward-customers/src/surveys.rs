@@ -246,11 +246,10 @@ async fn open_missing_followups(
     store: &CustomersStore,
     backlog: &BacklogStore,
 ) -> Result<usize, StoreError> {
-    let answered = store
-        .surveys(None, Some(crate::model::SurveyState::Answered), None, 1000)
-        .await?;
+    // A bounded batch per run: a backlog of missing follow-ups drains over a few runs.
+    let missing = store.low_without_followup(500).await?;
     let mut opened = 0;
-    for survey in answered.iter().filter(|s| needs_followup(s)) {
+    for survey in missing.iter().filter(|s| needs_followup(s)) {
         open_followup(store, backlog, survey).await?;
         opened += 1;
     }
