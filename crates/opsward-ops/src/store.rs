@@ -446,6 +446,9 @@ ops_sql!(
 );
 ops_sql!(postgres, sqlx::Postgres, opsward_store::postgres, "BEGIN");
 
+/// How far back [`OpsStore::latest_open_occurrence`] looks.
+pub const OPEN_OCCURRENCE_LOOKBACK_DAYS: i64 = 400;
+
 /// The calendar's storage, next to the foundation store on the same database.
 #[derive(Clone)]
 pub struct OpsStore {
@@ -613,6 +616,29 @@ impl OpsStore {
     ) -> Result<Vec<Occurrence>> {
         let activities = self.list_activities(filter, false).await?;
         self.occurrences_of(&activities, from, to, now).await
+    }
+
+    /// The occurrence of `activity` that started most recently by `now` and has no evidence
+    /// yet: what a result that names no occurrence completes. Looks back
+    /// [`OPEN_OCCURRENCE_LOOKBACK_DAYS`].
+    pub async fn latest_open_occurrence(
+        &self,
+        activity: &Activity,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let from = now - chrono::Duration::days(OPEN_OCCURRENCE_LOOKBACK_DAYS);
+        Ok(self
+            .occurrences_of(
+                std::slice::from_ref(activity),
+                from,
+                now + chrono::Duration::seconds(1),
+                now,
+            )
+            .await?
+            .into_iter()
+            .filter(|o| o.evidence_id.is_none() && o.starts_at <= now)
+            .map(|o| o.starts_at)
+            .max())
     }
 
     /// Every occurrence in `[from, to)` of the given activities, with its state.

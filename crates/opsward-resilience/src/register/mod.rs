@@ -255,13 +255,7 @@ impl MeasureStore {
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
         let activity = self.ops.get_activity(activity_id).await?;
-        Ok(self
-            .past_occurrences(std::slice::from_ref(&activity), now)
-            .await?
-            .into_iter()
-            .filter(|o| o.evidence_id.is_none())
-            .map(|o| o.starts_at)
-            .max())
+        self.ops.latest_open_occurrence(&activity, now).await
     }
 
     async fn past_occurrences(

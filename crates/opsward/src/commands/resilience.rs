@@ -6,10 +6,10 @@ use crate::{
     output::{print_one, OutputFormat},
 };
 use anyhow::{anyhow, bail, Context, Result};
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::Utc;
 use opsward_ops::{
     notifications::{events::evidence_recorded, Notifier},
-    CalendarFilter, EvidenceInput, EvidenceResult, OpsStore,
+    EvidenceInput, EvidenceResult, OpsStore,
 };
 use opsward_resilience::health::{self, mdstat, multipath, Report, Verdict};
 use opsward_store::Store;
@@ -107,23 +107,8 @@ async fn record(
     let ops = OpsStore::new(store.as_ref());
     let activity = ops.get_activity(activity_id).await?;
     let now = Utc::now();
-    let filter = CalendarFilter {
-        activity_id: Some(activity_id),
-        ..CalendarFilter::default()
-    };
-    let open = ops
-        .occurrences(
-            &filter,
-            now - ChronoDuration::days(400),
-            now + ChronoDuration::minutes(1),
-            now,
-        )
-        .await?
-        .into_iter()
-        .filter(|o| o.evidence_id.is_none() && o.starts_at <= now)
-        .max_by_key(|o| o.starts_at);
     let input = EvidenceInput {
-        occurrence_at: open.map(|o| o.starts_at),
+        occurrence_at: ops.latest_open_occurrence(&activity, now).await?,
         result: match report.verdict {
             Verdict::Passed => EvidenceResult::Passed,
             Verdict::Partial => EvidenceResult::Partial,
