@@ -1,0 +1,20 @@
+//! The vulnerabilities practice: threat intelligence from OSV advisories, the version
+//! orderings of each ecosystem, inventories from lockfiles and SBOMs, and the engine that
+//! matches one against the other.
+//!
+//! Everything here is pure and needs no database: `osv` reads advisories (JSON, YAML, zips,
+//! directories), `vulnerability` merges aliases, `severity` scores CVSS, `affected` evaluates
+//! OSV ranges with a `version` scheme, `inventory` reads what is installed, `matcher` indexes
+//! advisories by package and `scan` puts it together for the stateless `opsward vuln scan`.
+
+pub mod affected;
+pub mod inventory;
+pub mod matcher;
+pub mod osv;
+pub mod scan;
+pub mod severity;
+pub mod version;
+pub mod vulnerability;
+
+pub use matcher::{AdvisoryIndex, Match};
+pub use severity::Severity;

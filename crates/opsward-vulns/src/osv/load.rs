@@ -1,0 +1,131 @@
+//! Reading OSV records from what people have on disk: one file, a directory tree of files, the
+//! `all.zip` osv.dev publishes per ecosystem, or osv-scanner's offline layout
+//! `<dir>/<Ecosystem>/all.zip`.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+
+use super::{parse_record, Format, OsvRecord, RecordProblem};
+
+/// Everything read from one path. A caller that must be atomic (the store import) refuses the
+/// whole batch when `problems` is not empty; a one-off scan reports them and goes on.
+#[derive(Debug, Default)]
+pub struct LoadedRecords {
+    /// Records that are in force, each with the file it came from.
+    pub records: Vec<(String, OsvRecord)>,
+    /// Ids of withdrawn records, which are skipped.
+    pub withdrawn: Vec<String>,
+    pub problems: Vec<RecordProblem>,
+    pub files_read: usize,
+}
+
+impl LoadedRecords {
+    fn add(&mut self, file: String, text: &str, format: Format) {
+        self.files_read += 1;
+        match parse_record(&file, text, format) {
+            Ok(record) if record.withdrawn.is_some() => self.withdrawn.push(record.id),
+            Ok(record) => self.records.push((file, record)),
+            Err(problem) => self.problems.push(problem),
+        }
+    }
+
+    fn problem(&mut self, file: &Path, reason: impl Into<String>) {
+        self.problems.push(RecordProblem {
+            file: file.display().to_string(),
+            line: None,
+            reason: reason.into(),
+        });
+    }
+}
+
+/// Loads every OSV record under `path`. Files that are neither JSON, YAML nor zip are ignored.
+pub fn load_path(path: &Path) -> LoadedRecords {
+    let mut loaded = LoadedRecords::default();
+    match fs::metadata(path) {
+        Err(e) => loaded.problem(path, format!("cannot read: {e}")),
+        Ok(meta) if meta.is_dir() => load_dir(path, &mut loaded),
+        Ok(_) => load_file(path, &mut loaded),
+    }
+    loaded.records.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+    loaded
+}
+
+fn load_dir(dir: &Path, loaded: &mut LoadedRecords) {
+    let mut entries = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect::<Vec<_>>(),
+        Err(e) => return loaded.problem(dir, format!("cannot list: {e}")),
+    };
+    entries.sort();
+    for entry in entries {
+        let name = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if entry.is_dir() {
+            load_dir(&entry, loaded);
+        } else {
+            load_file(&entry, loaded);
+        }
+    }
+}
+
+fn load_file(path: &Path, loaded: &mut LoadedRecords) {
+    let name = path.display().to_string();
+    if name.to_ascii_lowercase().ends_with(".zip") {
+        return load_zip(path, loaded);
+    }
+    let Some(format) = Format::of_path(&name) else {
+        return;
+    };
+    match fs::read_to_string(path) {
+        Ok(text) => loaded.add(name, &text, format),
+        Err(e) => loaded.problem(path, format!("cannot read: {e}")),
+    }
+}
+
+fn load_zip(path: &Path, loaded: &mut LoadedRecords) {
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) => return loaded.problem(path, format!("cannot open: {e}")),
+    };
+    let mut archive = match zip::ZipArchive::new(file) {
+        Ok(archive) => archive,
+        Err(e) => {
+            return loaded.problem(
+                path,
+                format!("not a readable zip archive (truncated?): {e}"),
+            )
+        }
+    };
+    for index in 0..archive.len() {
+        let mut entry = match archive.by_index(index) {
+            Ok(entry) => entry,
+            Err(e) => return loaded.problem(path, format!("zip entry {index}: {e}")),
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        let inner = format!("{}!{}", path.display(), entry.name());
+        let Some(format) = Format::of_path(entry.name()) else {
+            continue;
+        };
+        let mut text = String::new();
+        // A truncated or corrupt entry fails here (length or CRC check).
+        if let Err(e) = entry.read_to_string(&mut text) {
+            loaded.problems.push(RecordProblem {
+                file: inner,
+                line: None,
+                reason: format!("cannot read from the zip: {e}"),
+            });
+            continue;
+        }
+        loaded.add(inner, &text, format);
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of opsward-vulns against the real advisory data in `../shared/data`.
+
+mod real_data;
