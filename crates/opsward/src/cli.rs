@@ -6,8 +6,10 @@ use std::{net::SocketAddr, path::PathBuf};
 
 mod resilience;
 mod suppliers;
+mod vulns;
 pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
+pub use vulns::VulnCommand;
 
 pub const AFTER_HELP: &str = "\
 Configuration, lowest to highest precedence: built-in defaults, the TOML file given by --config,
@@ -120,6 +122,11 @@ pub enum Command {
     #[command(subcommand)]
     Contract(ContractCommand),
     // --- end suppliers ---
+    // --- vulns ---
+    /// Vulnerabilities: scan lockfiles and SBOMs against OSV advisories.
+    #[command(subcommand)]
+    Vuln(VulnCommand),
+    // --- end vulns ---
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,8 @@ pub enum OutputFormat {
     Json,
     /// The table's columns as CSV, for spreadsheets.
     Csv,
+    /// SARIF 2.1.0 for code-scanning tools (`vuln scan`; elsewhere the same as json).
+    Sarif,
 }
 
 fn cell(value: &Value) -> String {
@@ -31,7 +33,7 @@ pub fn print<T: Serialize>(format: OutputFormat, rows: &[T], columns: &[&str]) -
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match format {
-        OutputFormat::Json => {
+        OutputFormat::Json | OutputFormat::Sarif => {
             serde_json::to_writer_pretty(&mut out, rows)?;
             writeln!(out)?;
         }
@@ -87,7 +89,7 @@ pub fn print<T: Serialize>(format: OutputFormat, rows: &[T], columns: &[&str]) -
 /// One record: JSON as an object; otherwise `key: value` lines.
 pub fn print_one<T: Serialize>(format: OutputFormat, item: &T) -> Result<()> {
     match format {
-        OutputFormat::Json => {
+        OutputFormat::Json | OutputFormat::Sarif => {
             println!("{}", serde_json::to_string_pretty(item)?);
         }
         OutputFormat::Csv => {

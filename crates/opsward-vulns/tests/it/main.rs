@@ -1,3 +1,4 @@
 //! Integration tests of opsward-vulns against the real advisory data in `../shared/data`.
 
+mod loading;
 mod real_data;

@@ -16,6 +16,8 @@ mod serve;
 // suppliers
 mod suppliers;
 mod users;
+// vulns
+mod vulns;
 
 use crate::{
     cli::{Cli, Command},
@@ -86,6 +88,8 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         // suppliers
         Command::Supplier(cmd) => suppliers::supplier(&open_store(&config).await?, cmd, out).await,
         Command::Contract(cmd) => suppliers::contract(&open_store(&config).await?, cmd, out).await,
+        // vulns
+        Command::Vuln(cmd) => vulns::vuln(cmd, out).await,
     }
 }
 

@@ -188,7 +188,7 @@ pub async fn measure(
             let detail = measures.detail(id).await?;
             let evidence: Vec<EvidenceLine> = detail.evidence.iter().map(Into::into).collect();
             match out {
-                OutputFormat::Json => print_one(out, &detail)?,
+                OutputFormat::Json | OutputFormat::Sarif => print_one(out, &detail)?,
                 OutputFormat::Csv => print(out, &evidence, EVIDENCE_COLUMNS)?,
                 OutputFormat::Table => {
                     let s = &detail.status;

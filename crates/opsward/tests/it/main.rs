@@ -9,6 +9,7 @@ mod faultproxy;
 mod resilience;
 mod serve;
 mod suppliers;
+mod vulns;
 
 use std::{
     io::{BufRead, BufReader},
