@@ -11,10 +11,12 @@ pub mod affected;
 pub mod inventory;
 pub mod matcher;
 pub mod osv;
+pub mod policy;
 pub mod scan;
 pub mod severity;
+pub mod threat;
 pub mod version;
 pub mod vulnerability;
 
-pub use matcher::{AdvisoryIndex, Match};
+pub use matcher::{AdvisoryIndex, Match, MatchedAdvisory};
 pub use severity::Severity;

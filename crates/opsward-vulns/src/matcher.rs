@@ -34,8 +34,8 @@ pub struct Match {
     pub id: String,
     /// Every id and alias of the vulnerability.
     pub ids: Vec<String>,
-    /// The ids of the advisory records whose `affected` entries matched.
-    pub advisories: Vec<String>,
+    /// The advisory records whose `affected` entries matched.
+    pub advisories: Vec<MatchedAdvisory>,
     pub summary: Option<String>,
     pub severity: Severity,
     pub cvss: Option<CvssScore>,
@@ -44,6 +44,20 @@ pub struct Match {
     /// Set when every matching advisory is informational (RustSec `unmaintained`, `unsound`,
     /// `notice`): a warning about the package rather than a vulnerability.
     pub informational: Option<String>,
+}
+
+/// One advisory record behind a match, with its own informational kind: two records of one
+/// vulnerability can differ (RustSec filed `failure`'s flaw once as unsound, once as unmaintained).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MatchedAdvisory {
+    pub id: String,
+    pub informational: Option<String>,
+}
+
+impl Match {
+    pub fn advisory_ids(&self) -> impl Iterator<Item = &str> {
+        self.advisories.iter().map(|a| a.id.as_str())
+    }
 }
 
 /// An affected entry that names the package but could not be evaluated.
@@ -122,8 +136,11 @@ impl AdvisoryIndex {
                     let informational = affected.informational().map(str::to_owned);
                     match found.iter_mut().find(|m| m.id == vulnerability.id) {
                         Some(existing) => {
-                            if !existing.advisories.contains(&record.id) {
-                                existing.advisories.push(record.id.clone());
+                            if !existing.advisories.iter().any(|a| a.id == record.id) {
+                                existing.advisories.push(MatchedAdvisory {
+                                    id: record.id.clone(),
+                                    informational: informational.clone(),
+                                });
                             }
                             if existing.fixed.is_none() {
                                 existing.fixed = fixed;
@@ -137,7 +154,10 @@ impl AdvisoryIndex {
                             package: package.clone(),
                             id: vulnerability.id.clone(),
                             ids: vulnerability.ids.clone(),
-                            advisories: vec![record.id.clone()],
+                            advisories: vec![MatchedAdvisory {
+                                id: record.id.clone(),
+                                informational: informational.clone(),
+                            }],
                             summary: vulnerability.summary.clone(),
                             severity: vulnerability.severity,
                             cvss: vulnerability.cvss.clone(),

@@ -16,6 +16,9 @@ pub struct LoadedRecords {
     pub records: Vec<(String, OsvRecord)>,
     /// Ids of withdrawn records, which are skipped.
     pub withdrawn: Vec<String>,
+    /// Ids of records published under RustSec's placeholder number (`RUSTSEC-YYYY-0000`), which
+    /// is never assigned: the advisory is also published under its real id and is skipped.
+    pub placeholders: Vec<String>,
     pub problems: Vec<RecordProblem>,
     pub files_read: usize,
 }
@@ -25,6 +28,7 @@ impl LoadedRecords {
         self.files_read += 1;
         match parse_record(&file, text, format) {
             Ok(record) if record.withdrawn.is_some() => self.withdrawn.push(record.id),
+            Ok(record) if is_placeholder(&record.id) => self.placeholders.push(record.id),
             Ok(record) => self.records.push((file, record)),
             Err(problem) => self.problems.push(problem),
         }
@@ -37,6 +41,11 @@ impl LoadedRecords {
             reason: reason.into(),
         });
     }
+}
+
+fn is_placeholder(id: &str) -> bool {
+    id.strip_prefix("RUSTSEC-")
+        .is_some_and(|rest| rest.ends_with("-0000"))
 }
 
 /// Loads every OSV record under `path`. Files that are neither JSON, YAML nor zip are ignored.

@@ -54,7 +54,7 @@ impl From<&ScanFinding> for FindingRow {
             version: m.package.version.clone(),
             id: m.id.clone(),
             aliases: m.ids.iter().filter(|i| **i != m.id).cloned().collect(),
-            advisories: m.advisories.clone(),
+            advisories: m.advisory_ids().map(str::to_owned).collect(),
             fixed: m.fixed.clone(),
             summary: m.summary.clone(),
             file: f.file.clone(),
