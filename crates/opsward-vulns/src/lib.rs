@@ -8,15 +8,18 @@
 //! advisories by package and `scan` puts it together for the stateless `opsward vuln scan`.
 
 pub mod affected;
+pub mod findings;
 pub mod inventory;
 pub mod matcher;
 pub mod osv;
 pub mod policy;
 pub mod scan;
 pub mod severity;
+pub mod store;
 pub mod threat;
 pub mod version;
 pub mod vulnerability;
 
 pub use matcher::{AdvisoryIndex, Match, MatchedAdvisory};
 pub use severity::Severity;
+pub use store::VulnStore;

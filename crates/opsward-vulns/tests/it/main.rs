@@ -2,3 +2,4 @@
 
 mod loading;
 mod real_data;
+mod store;

@@ -1,0 +1,186 @@
+//! Findings and import runs as stored: the model the store, API and CLI share.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::severity::Severity;
+
+opsward_core::text_enum! {
+    /// Where a finding is in its lifecycle.
+    FindingState {
+        Open => "open",
+        Acknowledged => "acknowledged",
+        /// Set automatically when a rescan of the asset no longer matches.
+        Fixed => "fixed",
+        AcceptedRisk => "accepted_risk",
+        FalsePositive => "false_positive",
+    }
+}
+
+opsward_core::text_enum! {
+    /// A threat-intelligence feed.
+    FeedKind {
+        Osv => "osv",
+        Kev => "kev",
+        Epss => "epss",
+    }
+}
+
+/// A package on an asset affected by a vulnerability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Finding {
+    pub id: i64,
+    pub asset_id: i64,
+    pub ecosystem: String,
+    pub package: String,
+    pub installed_version: String,
+    /// The vulnerability's displayed id.
+    pub vulnerability_id: String,
+    /// Every id and alias (CVE, GHSA, RUSTSEC, PYSEC, GO).
+    pub ids: Vec<String>,
+    pub summary: String,
+    pub severity: Severity,
+    pub cvss: Option<f64>,
+    pub fixed_version: Option<String>,
+    /// In CISA's Known Exploited Vulnerabilities catalog.
+    pub kev: bool,
+    pub kev_due_date: Option<NaiveDate>,
+    pub epss_score: Option<f64>,
+    pub epss_percentile: Option<f64>,
+    pub state: FindingState,
+    /// Why it was accepted or judged a false positive.
+    pub reason: String,
+    pub approver: Option<String>,
+    pub accepted_until: Option<NaiveDate>,
+    pub due_date: NaiveDate,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub fixed_at: Option<DateTime<Utc>>,
+}
+
+impl Finding {
+    /// Still to be remediated (open or acknowledged) after its due date.
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        matches!(self.state, FindingState::Open | FindingState::Acknowledged)
+            && self.due_date < today
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct FindingFilter {
+    pub asset_id: Option<i64>,
+    pub state: Option<FindingState>,
+    pub severity: Option<Severity>,
+    /// Only findings in the KEV catalog.
+    #[serde(default)]
+    pub kev: bool,
+    /// Only open or acknowledged findings due before today.
+    #[serde(default)]
+    pub overdue: bool,
+    pub vulnerability_id: Option<String>,
+}
+
+/// A change of state a person makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Transition {
+    Acknowledge,
+    AcceptRisk {
+        reason: String,
+        approver: String,
+        until: NaiveDate,
+    },
+    FalsePositive {
+        reason: String,
+    },
+    Reopen,
+}
+
+impl Transition {
+    /// The state it leads to, if allowed from `from`.
+    pub fn target(&self, from: FindingState) -> Option<FindingState> {
+        use FindingState::*;
+        match (self, from) {
+            (Transition::Acknowledge, Open) => Some(Acknowledged),
+            (Transition::AcceptRisk { .. }, Open | Acknowledged) => Some(AcceptedRisk),
+            (Transition::FalsePositive { .. }, Open | Acknowledged) => Some(FalsePositive),
+            (Transition::Reopen, AcceptedRisk | FalsePositive | Acknowledged) => Some(Open),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transition::Acknowledge => "acknowledge",
+            Transition::AcceptRisk { .. } => "accept_risk",
+            Transition::FalsePositive { .. } => "false_positive",
+            Transition::Reopen => "reopen",
+        }
+    }
+}
+
+/// What a recorded scan changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ScanOutcome {
+    pub new: usize,
+    pub reopened: usize,
+    pub still_present: usize,
+    pub fixed: usize,
+}
+
+/// One problem of a rejected import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportProblem {
+    pub file: String,
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+/// One import of a feed: what it read and what it changed. A rejected run changed nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportRun {
+    pub id: i64,
+    pub kind: FeedKind,
+    pub source: String,
+    pub at: DateTime<Utc>,
+    /// `imported` or `rejected`.
+    pub outcome: String,
+    pub records_read: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub removed: i64,
+    pub problems: Vec<ImportProblem>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_follow_the_lifecycle() {
+        use FindingState::*;
+        assert_eq!(Transition::Acknowledge.target(Open), Some(Acknowledged));
+        assert_eq!(Transition::Acknowledge.target(Fixed), None);
+        let accept = Transition::AcceptRisk {
+            reason: "no exposure".into(),
+            approver: "ciso".into(),
+            until: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        };
+        assert_eq!(accept.target(Acknowledged), Some(AcceptedRisk));
+        assert_eq!(accept.target(Fixed), None);
+        assert_eq!(
+            Transition::FalsePositive {
+                reason: "not used".into()
+            }
+            .target(Open),
+            Some(FalsePositive)
+        );
+        assert_eq!(Transition::Reopen.target(AcceptedRisk), Some(Open));
+        assert_eq!(
+            Transition::Reopen.target(Fixed),
+            None,
+            "a fixed finding reopens when a scan finds it again"
+        );
+    }
+}
