@@ -9,7 +9,7 @@ mod suppliers;
 mod vulns;
 pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
-pub use vulns::VulnCommand;
+pub use vulns::{Feed, FindingAction, VulnCommand};
 
 pub const AFTER_HELP: &str = "\
 Configuration, lowest to highest precedence: built-in defaults, the TOML file given by --config,
@@ -123,7 +123,7 @@ pub enum Command {
     Contract(ContractCommand),
     // --- end suppliers ---
     // --- vulns ---
-    /// Vulnerabilities: scan lockfiles and SBOMs against OSV advisories.
+    /// Vulnerabilities: import OSV, KEV and EPSS, scan lockfiles and SBOMs, work findings.
     #[command(subcommand)]
     Vuln(VulnCommand),
     // --- end vulns ---

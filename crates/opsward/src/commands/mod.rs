@@ -89,7 +89,7 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Supplier(cmd) => suppliers::supplier(&open_store(&config).await?, cmd, out).await,
         Command::Contract(cmd) => suppliers::contract(&open_store(&config).await?, cmd, out).await,
         // vulns
-        Command::Vuln(cmd) => vulns::vuln(cmd, out).await,
+        Command::Vuln(cmd) => vulns::vuln(&config, cmd, out).await,
     }
 }
 

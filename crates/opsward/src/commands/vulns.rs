@@ -1,12 +1,19 @@
-//! `opsward vuln scan`: lockfiles and SBOMs against OSV advisories, no database needed.
+//! `opsward vuln scan|import|imports|findings|finding`.
 
+use super::{cli_actor, open_store};
 use crate::{
-    cli::VulnCommand,
-    output::{print, OutputFormat},
+    cli::{Feed, FindingAction, VulnCommand},
+    config::Config,
+    output::{print, print_one, OutputFormat},
 };
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
+use chrono::{NaiveDate, Utc};
+use opsward_vulns::findings::{FeedKind, FindingFilter, ImportProblem, Transition};
+use opsward_vulns::osv::load_path;
+use opsward_vulns::policy::DuePolicy;
 use opsward_vulns::scan::{read_inventories, scan, to_sarif, ScanFinding};
-use opsward_vulns::{AdvisoryIndex, Severity};
+use opsward_vulns::threat::{parse_epss, parse_kev, FeedError};
+use opsward_vulns::{AdvisoryIndex, Severity, VulnStore};
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -20,6 +27,30 @@ const COLUMNS: &[&str] = &[
     "aliases",
     "fixed",
     "file",
+];
+const FINDING_COLUMNS: &[&str] = &[
+    "id",
+    "asset_id",
+    "severity",
+    "package",
+    "installed_version",
+    "vulnerability_id",
+    "fixed_version",
+    "kev",
+    "state",
+    "due_date",
+];
+const RUN_COLUMNS: &[&str] = &[
+    "id",
+    "kind",
+    "source",
+    "at",
+    "outcome",
+    "records_read",
+    "created",
+    "updated",
+    "unchanged",
+    "removed",
 ];
 
 /// One printed line: a vulnerability, or an informational advisory (kind `unmaintained`, ...).
@@ -62,19 +93,59 @@ impl From<&ScanFinding> for FindingRow {
     }
 }
 
-pub async fn vuln(cmd: VulnCommand, out: OutputFormat) -> Result<ExitCode> {
+fn parsed<T: std::str::FromStr<Err = String>>(flag: &str, text: &str) -> Result<T> {
+    text.parse::<T>().map_err(|e| anyhow!("{flag}: {e}"))
+}
+
+pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Result<ExitCode> {
     match cmd {
-        VulnCommand::Scan { path, db, fail_on } => {
-            let threshold: Severity = fail_on.parse().map_err(|e| anyhow!("--fail-on: {e}"))?;
+        VulnCommand::Scan {
+            path,
+            db,
+            asset,
+            fail_on,
+        } => {
+            let threshold: Severity = parsed("--fail-on", &fail_on)?;
             let inventories = read_inventories(&path)?;
-            let index = tokio::task::spawn_blocking(move || AdvisoryIndex::load(&db)).await?;
-            for problem in &index.problems {
-                eprintln!("warning: advisory skipped: {problem}");
-            }
+            let store = match (&db, &asset) {
+                (Some(_), None) => None,
+                _ => Some(open_store(config).await?),
+            };
+            let index = match db {
+                Some(db) => {
+                    let index =
+                        tokio::task::spawn_blocking(move || AdvisoryIndex::load(&db)).await?;
+                    for problem in &index.problems {
+                        eprintln!("warning: advisory skipped: {problem}");
+                    }
+                    index
+                }
+                None => {
+                    VulnStore::new(store.as_deref().expect("opened above"))
+                        .advisory_index()
+                        .await?
+                }
+            };
             if index.advisory_count() == 0 {
-                return Err(anyhow!("no OSV advisories could be read from --db"));
+                return Err(anyhow!(
+                    "no OSV advisories: give --db or run `opsward vuln import osv <path>` first"
+                ));
             }
             let report = scan(&inventories, &index);
+            if let (Some(name), Some(store)) = (&asset, &store) {
+                let asset = store
+                    .get_asset_by_name(name)
+                    .await
+                    .with_context(|| format!("asset {name:?}"))?;
+                let matches: Vec<_> = report.findings.iter().map(|f| f.found.clone()).collect();
+                let outcome = VulnStore::new(store.as_ref())
+                    .record_scan(&cli_actor(), asset.id, &matches, &DuePolicy::default())
+                    .await?;
+                eprintln!(
+                    "asset {name}: {} new, {} reopened, {} still present, {} fixed",
+                    outcome.new, outcome.reopened, outcome.still_present, outcome.fixed
+                );
+            }
             match out {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 OutputFormat::Sarif => {
@@ -115,5 +186,143 @@ pub async fn vuln(cmd: VulnCommand, out: OutputFormat) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        VulnCommand::Import { feed, path } => {
+            let store = open_store(config).await?;
+            let vulns = VulnStore::new(store.as_ref());
+            let source = path.display().to_string();
+            let run = match feed {
+                Feed::Osv => {
+                    let loaded = tokio::task::spawn_blocking(move || load_path(&path)).await?;
+                    vulns.import_osv(&cli_actor(), &source, &loaded).await?
+                }
+                Feed::Kev => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {source}"))?;
+                    match parse_kev(&source, &text) {
+                        Ok(catalog) => vulns.import_kev(&cli_actor(), &source, &catalog).await?,
+                        Err(e) => {
+                            vulns
+                                .reject_import(
+                                    &cli_actor(),
+                                    FeedKind::Kev,
+                                    &source,
+                                    vec![problem(e)],
+                                )
+                                .await?
+                        }
+                    }
+                }
+                Feed::Epss => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {source}"))?;
+                    match parse_epss(&source, &text) {
+                        Ok(file) => vulns.import_epss(&cli_actor(), &source, &file).await?,
+                        Err(e) => {
+                            vulns
+                                .reject_import(
+                                    &cli_actor(),
+                                    FeedKind::Epss,
+                                    &source,
+                                    vec![problem(e)],
+                                )
+                                .await?
+                        }
+                    }
+                }
+            };
+            for problem in &run.problems {
+                eprintln!(
+                    "error: {}{}: {}",
+                    problem.file,
+                    problem.line.map(|l| format!(":{l}")).unwrap_or_default(),
+                    problem.reason
+                );
+            }
+            print_one(out, &run)?;
+            Ok(if run.outcome == "rejected" {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        VulnCommand::Imports { limit } => {
+            let store = open_store(config).await?;
+            let runs = VulnStore::new(store.as_ref()).import_runs(limit).await?;
+            print(out, &runs, RUN_COLUMNS)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        VulnCommand::Findings {
+            kev,
+            overdue,
+            asset,
+            state,
+            severity,
+        } => {
+            let store = open_store(config).await?;
+            let asset_id = match asset {
+                Some(name) => Some(
+                    store
+                        .get_asset_by_name(&name)
+                        .await
+                        .with_context(|| format!("asset {name:?}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let filter = FindingFilter {
+                asset_id,
+                state: state.as_deref().map(|s| parsed("--state", s)).transpose()?,
+                severity: severity
+                    .as_deref()
+                    .map(|s| parsed("--severity", s))
+                    .transpose()?,
+                kev,
+                overdue,
+                vulnerability_id: None,
+            };
+            let findings = VulnStore::new(store.as_ref()).findings(&filter).await?;
+            print(out, &findings, FINDING_COLUMNS)?;
+            let today = Utc::now().date_naive();
+            Ok(if findings.iter().any(|f| f.is_overdue(today)) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        VulnCommand::Finding { id, action } => {
+            let store = open_store(config).await?;
+            let change = match action {
+                FindingAction::Acknowledge => Transition::Acknowledge,
+                FindingAction::AcceptRisk {
+                    reason,
+                    approver,
+                    until,
+                } => {
+                    let until: NaiveDate = until.parse().with_context(|| {
+                        format!("--until: {until:?} is not a date (YYYY-MM-DD)")
+                    })?;
+                    Transition::AcceptRisk {
+                        reason,
+                        approver,
+                        until,
+                    }
+                }
+                FindingAction::FalsePositive { reason } => Transition::FalsePositive { reason },
+                FindingAction::Reopen => Transition::Reopen,
+            };
+            let finding = VulnStore::new(store.as_ref())
+                .transition(&cli_actor(), id, &change)
+                .await?;
+            print_one(out, &finding)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn problem(e: FeedError) -> ImportProblem {
+    ImportProblem {
+        file: e.file,
+        line: e.line,
+        reason: e.reason,
     }
 }

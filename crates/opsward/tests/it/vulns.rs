@@ -14,7 +14,7 @@ use std::process::Command;
 use opsward_vulns::osv::load_path;
 use serde_json::Value;
 
-use super::BIN;
+use super::{both_backends, Env, BIN};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -459,3 +459,139 @@ fn scan_formats_exit_codes_and_errors() {
     let out = scan_command(&["--db", db, "--fail-on", "severe", dir]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+both_backends!(
+    imports_scans_and_findings_through_the_database,
+    |env: Env| async move {
+        let data = shared_data();
+        // smallvec's advisories: three vulnerabilities and one unsound notice.
+        let osv = env.dir.path().join("osv");
+        std::fs::create_dir_all(&osv).unwrap();
+        for id in [
+            "RUSTSEC-2019-0009",
+            "RUSTSEC-2019-0012",
+            "RUSTSEC-2021-0003",
+            "RUSTSEC-2018-0018",
+        ] {
+            std::fs::copy(
+                data.join(format!("osv/crates.io/{id}.json")),
+                osv.join(format!("{id}.json")),
+            )
+            .unwrap();
+        }
+        let run: Value = serde_json::from_str(&env.ok(&[
+            "-o",
+            "json",
+            "vuln",
+            "import",
+            "osv",
+            osv.to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (run["outcome"].as_str(), run["created"].as_i64()),
+            (Some("imported"), Some(4))
+        );
+        let kev = data.join("kev/known_exploited_vulnerabilities.json");
+        let run: Value = serde_json::from_str(&env.ok(&[
+            "-o",
+            "json",
+            "vuln",
+            "import",
+            "kev",
+            kev.to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert_eq!(run["created"].as_i64(), Some(1404));
+        // A broken EPSS file is rejected with its line, and exit code 1.
+        let epss = env.write("epss.csv", "#model_version:v1,score_date:2025-08-25T00:00:00+0000\ncve,epss,percentile\nCVE-2019-15551,oops,0.5\n");
+        let out = env.run(&["vuln", "import", "epss", epss.to_str().unwrap()], "");
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("epss.csv:3:"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let epss = env.write("epss.csv", "#model_version:v1,score_date:2025-08-25T00:00:00+0000\ncve,epss,percentile\nCVE-2019-15551,1.2e-01,0.95\n");
+        env.ok(&["vuln", "import", "epss", epss.to_str().unwrap()]);
+        let imports = env.ok(&["-o", "csv", "vuln", "imports"]);
+        assert_eq!(imports.lines().count(), 5, "{imports}");
+
+        env.ok(&["asset", "add", "--name", "build-01", "--kind", "host"]);
+        let lock = env.write(
+            "Cargo.lock",
+            &lock_entry("smallvec", "0.6.9", Some(CRATES_IO)),
+        );
+        // No --db: the imported advisories are used; the findings are recorded for the asset.
+        let out = env.run(
+            &[
+                "vuln",
+                "scan",
+                lock.to_str().unwrap(),
+                "--asset",
+                "build-01",
+            ],
+            "",
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("3 new"));
+        let findings: Value = serde_json::from_str(
+            &env.ok(&["-o", "json", "vuln", "findings", "--asset", "build-01"]),
+        )
+        .unwrap();
+        let findings = findings.as_array().unwrap();
+        assert_eq!(
+            findings.len(),
+            3,
+            "the unsound advisory is a warning, not a finding"
+        );
+        let double_free = findings
+            .iter()
+            .find(|f| f["vulnerability_id"] == "RUSTSEC-2019-0009")
+            .unwrap();
+        assert_eq!(double_free["epss_score"].as_f64(), Some(0.12));
+        assert_eq!(double_free["kev"], false);
+        let id = double_free["id"].as_i64().unwrap().to_string();
+        let acked: Value =
+            serde_json::from_str(&env.ok(&["-o", "json", "vuln", "finding", &id, "acknowledge"]))
+                .unwrap();
+        assert_eq!(acked["state"], "acknowledged");
+        let out = env.run(
+            &[
+                "vuln",
+                "finding",
+                &id,
+                "accept-risk",
+                "--reason",
+                "x",
+                "--approver",
+                "ciso",
+                "--until",
+                "soon",
+            ],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(2));
+        // Upgraded: the rescan fixes them all.
+        let lock = env.write(
+            "Cargo.lock",
+            &lock_entry("smallvec", "1.13.2", Some(CRATES_IO)),
+        );
+        env.ok(&[
+            "vuln",
+            "scan",
+            lock.to_str().unwrap(),
+            "--asset",
+            "build-01",
+        ]);
+        let open = env.ok(&["-o", "csv", "vuln", "findings", "--state", "open"]);
+        assert_eq!(open.lines().count(), 1, "{open}");
+        let fixed = env.ok(&["-o", "csv", "vuln", "findings", "--state", "fixed"]);
+        assert_eq!(fixed.lines().count(), 4, "{fixed}");
+    }
+);
