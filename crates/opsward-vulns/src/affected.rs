@@ -30,76 +30,144 @@ enum EventKind {
 
 /// Evaluates `affected` for `installed`, using `scheme` for `ECOSYSTEM` ranges.
 pub fn evaluate(affected: &Affected, scheme: Option<Scheme>, installed: &str) -> Verdict {
-    let installed_parsed = scheme.and_then(|s| s.parse(installed));
+    PreparedAffected::new(affected, scheme).evaluate(installed)
+}
 
-    // The explicit list: string equality, or equality under the ecosystem's ordering
-    // (so `1.0` and `1.0.0` are one PyPI version).
-    let listed = affected.versions.iter().any(|listed| {
-        listed == installed
-            || match (&installed_parsed, scheme.and_then(|s| s.parse(listed))) {
-                (Some(a), Some(b)) => a.compare(&b) == Some(Ordering::Equal),
-                _ => false,
-            }
-    });
+fn order(a: &Version, b: &Version) -> Ordering {
+    a.compare(b).unwrap_or(Ordering::Equal)
+}
 
-    let mut problems = vec![];
-    let mut fixed_candidates: Vec<String> = vec![];
-    let mut in_range = false;
-    for range in &affected.ranges {
-        let range_scheme = match range.kind.as_str() {
-            "SEMVER" => Scheme::SemVer,
-            "ECOSYSTEM" => match scheme {
-                Some(s) => s,
-                None => {
-                    problems.push("the ecosystem's version ordering is not supported".to_owned());
-                    continue;
-                }
-            },
-            // GIT ranges name commits; a lockfile version cannot be placed in them.
-            _ => continue,
-        };
-        let Some(version) = range_scheme.parse(installed) else {
-            problems.push(format!(
-                "installed version {installed:?} is not a valid {range_scheme} version"
-            ));
-            continue;
-        };
-        match range_affects(range, range_scheme, &version) {
-            Ok(Some(fixed)) => {
-                in_range = true;
-                fixed_candidates.extend(fixed);
-            }
-            Ok(None) => {}
-            Err(reason) => problems.push(reason),
+/// A range with its versions parsed once, events sorted by version ("0" first; at equal
+/// versions `introduced` first).
+#[derive(Debug, Clone)]
+enum PreparedRange {
+    Evaluable {
+        scheme: Scheme,
+        limits: Vec<Version>,
+        events: Vec<(Option<Version>, EventKind, String)>,
+    },
+    /// The range cannot be evaluated, and why.
+    Broken(String),
+}
+
+/// An `affected` entry ready to be evaluated many times: every version in it parsed once.
+#[derive(Debug, Clone)]
+pub struct PreparedAffected {
+    scheme: Option<Scheme>,
+    /// The `versions` list as written, sorted, and parsed (sorted by the ecosystem's order).
+    listed_text: Vec<String>,
+    listed: Vec<Version>,
+    ranges: Vec<PreparedRange>,
+}
+
+impl PreparedAffected {
+    pub fn new(affected: &Affected, scheme: Option<Scheme>) -> PreparedAffected {
+        let mut listed_text = affected.versions.clone();
+        listed_text.sort();
+        let mut listed: Vec<Version> = scheme
+            .map(|s| {
+                affected
+                    .versions
+                    .iter()
+                    .filter_map(|v| s.parse(v))
+                    .collect()
+            })
+            .unwrap_or_default();
+        listed.sort_by(order);
+        let ranges = affected
+            .ranges
+            .iter()
+            .filter_map(|range| {
+                let range_scheme = match range.kind.as_str() {
+                    "SEMVER" => Scheme::SemVer,
+                    "ECOSYSTEM" => match scheme {
+                        Some(s) => s,
+                        None => {
+                            return Some(PreparedRange::Broken(
+                                "the ecosystem's version ordering is not supported".into(),
+                            ))
+                        }
+                    },
+                    // GIT ranges name commits; a lockfile version cannot be placed in them.
+                    _ => return None,
+                };
+                Some(prepare_range(range, range_scheme).unwrap_or_else(PreparedRange::Broken))
+            })
+            .collect();
+        PreparedAffected {
+            scheme,
+            listed_text,
+            listed,
+            ranges,
         }
     }
 
-    if in_range || listed {
-        let fixed = lowest(scheme.unwrap_or(Scheme::SemVer), fixed_candidates);
-        return Verdict::Affected { fixed };
+    pub fn evaluate(&self, installed: &str) -> Verdict {
+        let mut parsed: Vec<(Scheme, Option<Version>)> = vec![];
+        let mut parse = |scheme: Scheme| -> Option<Version> {
+            if let Some((_, v)) = parsed.iter().find(|(s, _)| *s == scheme) {
+                return v.clone();
+            }
+            let v = scheme.parse(installed);
+            parsed.push((scheme, v.clone()));
+            v
+        };
+
+        // The explicit list: string equality, or equality under the ecosystem's ordering
+        // (so `1.0` and `1.0.0` are one PyPI version).
+        let listed = self
+            .listed_text
+            .binary_search_by(|v| v.as_str().cmp(installed))
+            .is_ok()
+            || self
+                .scheme
+                .and_then(&mut parse)
+                .is_some_and(|v| self.listed.binary_search_by(|l| order(l, &v)).is_ok());
+
+        let mut problems = vec![];
+        let mut fixed_candidates: Vec<&str> = vec![];
+        let mut in_range = false;
+        for range in &self.ranges {
+            match range {
+                PreparedRange::Broken(reason) => problems.push(reason.clone()),
+                PreparedRange::Evaluable {
+                    scheme,
+                    limits,
+                    events,
+                } => {
+                    let Some(version) = parse(*scheme) else {
+                        problems.push(format!(
+                            "installed version {installed:?} is not a valid {scheme} version"
+                        ));
+                        continue;
+                    };
+                    if let Some(fixed) = range_affects(limits, events, &version) {
+                        in_range = true;
+                        fixed_candidates.extend(fixed);
+                    }
+                }
+            }
+        }
+
+        if in_range || listed {
+            let scheme = self.scheme.unwrap_or(Scheme::SemVer);
+            let fixed = fixed_candidates
+                .into_iter()
+                .min_by(|a, b| match (scheme.parse(a), scheme.parse(b)) {
+                    (Some(a), Some(b)) => order(&a, &b),
+                    _ => a.cmp(b),
+                })
+                .map(str::to_owned);
+            return Verdict::Affected { fixed };
+        }
+        if let Some(reason) = problems.into_iter().next() {
+            return Verdict::Undecidable(reason);
+        }
+        Verdict::NotAffected
     }
-    if let Some(reason) = problems.into_iter().next() {
-        return Verdict::Undecidable(reason);
-    }
-    Verdict::NotAffected
 }
 
-fn lowest(scheme: Scheme, candidates: Vec<String>) -> Option<String> {
-    candidates
-        .into_iter()
-        .min_by(|a, b| match (scheme.parse(a), scheme.parse(b)) {
-            (Some(a), Some(b)) => a.compare(&b).unwrap_or(Ordering::Equal),
-            _ => a.cmp(b),
-        })
-}
-
-/// `Ok(Some(fixed))` when the version is in the range (with the `fixed` version that ends the
-/// interval it is in, if any), `Ok(None)` when it is not, `Err` when an event cannot be parsed.
-fn range_affects(
-    range: &Range,
-    scheme: Scheme,
-    version: &Version,
-) -> Result<Option<Option<String>>, String> {
+fn prepare_range(range: &Range, scheme: Scheme) -> Result<PreparedRange, String> {
     let parse = |text: &str| {
         scheme.parse(text).ok_or_else(|| {
             format!(
@@ -108,29 +176,14 @@ fn range_affects(
             )
         })
     };
-    let is_zero = |text: &str| text == "0";
-
-    // Limits bound the whole range from above: the version must be below at least one.
-    let limits: Vec<&str> = range
+    let limits = range
         .events
         .iter()
         .filter_map(|e| e.limit.as_deref())
         .filter(|l| *l != "*")
-        .collect();
-    if !limits.is_empty() {
-        let mut below_any = false;
-        for limit in limits {
-            if version.compare(&parse(limit)?) == Some(Ordering::Less) {
-                below_any = true;
-            }
-        }
-        if !below_any {
-            return Ok(None);
-        }
-    }
-
-    // Events sorted by version, "0" first; at equal versions `introduced` comes first.
-    let mut events: Vec<(Option<Version>, EventKind, &str)> = vec![];
+        .map(parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut events: Vec<(Option<Version>, EventKind, String)> = vec![];
     for event in &range.events {
         let (kind, text) = match event {
             Event {
@@ -144,51 +197,72 @@ fn range_affects(
             } => (EventKind::LastAffected, v.as_str()),
             _ => continue,
         };
-        let parsed = if kind == EventKind::Introduced && is_zero(text) {
+        let parsed = if kind == EventKind::Introduced && text == "0" {
             None
         } else {
             Some(parse(text)?)
         };
-        events.push((parsed, kind, text));
+        events.push((parsed, kind, text.to_owned()));
     }
     events.sort_by(|a, b| {
         let by_version = match (&a.0, &b.0) {
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Less,
             (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => x.compare(y).unwrap_or(Ordering::Equal),
+            (Some(x), Some(y)) => order(x, y),
         };
         by_version.then(a.1.cmp(&b.1))
     });
+    Ok(PreparedRange::Evaluable {
+        scheme,
+        limits,
+        events,
+    })
+}
 
+/// `Some(fixed)` when the version is in the range (with the `fixed` version that ends the
+/// interval it is in, if any), `None` when it is not.
+fn range_affects<'a>(
+    limits: &[Version],
+    events: &'a [(Option<Version>, EventKind, String)],
+    version: &Version,
+) -> Option<Option<&'a str>> {
+    // Limits bound the whole range from above: the version must be below at least one.
+    if !limits.is_empty()
+        && !limits
+            .iter()
+            .any(|l| version.compare(l) == Some(Ordering::Less))
+    {
+        return None;
+    }
     let mut affected = false;
-    let mut fixed_after: Option<String> = None;
-    for (event_version, kind, text) in &events {
-        let order = event_version.as_ref().and_then(|e| version.compare(e));
+    let mut fixed_after: Option<&str> = None;
+    for (event_version, kind, text) in events {
+        let position = event_version.as_ref().and_then(|e| version.compare(e));
         match kind {
             EventKind::Introduced => {
                 if event_version.is_none()
-                    || matches!(order, Some(Ordering::Greater | Ordering::Equal))
+                    || matches!(position, Some(Ordering::Greater | Ordering::Equal))
                 {
                     affected = true;
                     fixed_after = None;
                 }
             }
             EventKind::Fixed => {
-                if matches!(order, Some(Ordering::Greater | Ordering::Equal)) {
+                if matches!(position, Some(Ordering::Greater | Ordering::Equal)) {
                     affected = false;
                 } else if affected && fixed_after.is_none() {
-                    fixed_after = Some(text.to_string());
+                    fixed_after = Some(text);
                 }
             }
             EventKind::LastAffected => {
-                if order == Some(Ordering::Greater) {
+                if position == Some(Ordering::Greater) {
                     affected = false;
                 }
             }
         }
     }
-    Ok(affected.then_some(fixed_after))
+    affected.then_some(fixed_after)
 }
 
 #[cfg(test)]

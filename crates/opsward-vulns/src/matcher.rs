@@ -6,15 +6,15 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::affected::{evaluate, Verdict};
+use crate::affected::{PreparedAffected, Verdict};
 use crate::inventory::Package;
 use crate::osv::{OsvRecord, RecordProblem};
 use crate::severity::{CvssScore, Severity};
 use crate::version::{normalize_package_name, Scheme};
 use crate::vulnerability::{merge, Vulnerability};
 
-/// Where an `affected` entry is: (vulnerability, record, entry) indexes.
-type EntryRef = (u32, u32, u32);
+/// Where an `affected` entry is: (vulnerability, record, entry) indexes, and its prepared form.
+type EntryRef = (u32, u32, u32, u32);
 
 /// Merged vulnerabilities with a lookup index.
 #[derive(Debug, Default)]
@@ -22,6 +22,8 @@ pub struct AdvisoryIndex {
     pub vulnerabilities: Vec<Vulnerability>,
     /// (ecosystem, normalised name) -> (vulnerability, record, affected entry)
     by_package: HashMap<(String, String), Vec<EntryRef>>,
+    /// Every `affected` entry with its versions parsed once.
+    prepared: Vec<PreparedAffected>,
     pub withdrawn: usize,
     pub problems: Vec<RecordProblem>,
 }
@@ -72,6 +74,7 @@ impl AdvisoryIndex {
     pub fn build(records: Vec<OsvRecord>) -> AdvisoryIndex {
         let vulnerabilities = merge(records);
         let mut by_package: HashMap<(String, String), Vec<EntryRef>> = HashMap::new();
+        let mut prepared = vec![];
         for (v, vulnerability) in vulnerabilities.iter().enumerate() {
             for (r, record) in vulnerability.records.iter().enumerate() {
                 for (a, affected) in record.affected.iter().enumerate() {
@@ -82,16 +85,22 @@ impl AdvisoryIndex {
                         package.ecosystem.clone(),
                         normalize_package_name(&package.ecosystem, &package.name),
                     );
+                    let p = prepared.len() as u32;
+                    prepared.push(PreparedAffected::new(
+                        affected,
+                        Scheme::for_ecosystem(&package.ecosystem),
+                    ));
                     by_package
                         .entry(key)
                         .or_default()
-                        .push((v as u32, r as u32, a as u32));
+                        .push((v as u32, r as u32, a as u32, p));
                 }
             }
         }
         AdvisoryIndex {
             vulnerabilities,
             by_package,
+            prepared,
             withdrawn: 0,
             problems: vec![],
         }
@@ -119,13 +128,12 @@ impl AdvisoryIndex {
         let Some(candidates) = self.by_package.get(&key) else {
             return vec![];
         };
-        let scheme = Scheme::for_ecosystem(&package.ecosystem);
         let mut found: Vec<Match> = vec![];
-        for &(v, r, a) in candidates {
+        for &(v, r, a, p) in candidates {
             let vulnerability = &self.vulnerabilities[v as usize];
             let record = &vulnerability.records[r as usize];
             let affected = &record.affected[a as usize];
-            match evaluate(affected, scheme, &package.version) {
+            match self.prepared[p as usize].evaluate(&package.version) {
                 Verdict::NotAffected => {}
                 Verdict::Undecidable(reason) => undecided.push(Undecided {
                     package: package.clone(),

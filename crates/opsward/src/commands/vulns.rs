@@ -111,6 +111,7 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
                 (Some(_), None) => None,
                 _ => Some(open_store(config).await?),
             };
+            let loading = std::time::Instant::now();
             let index = match db {
                 Some(db) => {
                     let index =
@@ -131,7 +132,10 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
                     "no OSV advisories: give --db or run `opsward vuln import osv <path>` first"
                 ));
             }
+            let loaded_in = loading.elapsed();
+            let matching = std::time::Instant::now();
             let report = scan(&inventories, &index);
+            let matched_in = matching.elapsed();
             if let (Some(name), Some(store)) = (&asset, &store) {
                 let asset = store
                     .get_asset_by_name(name)
@@ -173,12 +177,15 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
             }
             let packages: usize = report.files.iter().map(|f| f.packages).sum();
             eprintln!(
-                "{} vulnerabilities and {} informational advisories in {packages} packages from {} files ({} advisories, {} withdrawn skipped)",
+                "{} vulnerabilities and {} informational advisories in {packages} packages from {} files \
+                 ({} advisories loaded in {} ms, {} withdrawn skipped; matched in {} ms)",
                 report.findings.len(),
                 report.warnings.len(),
                 report.files.len(),
                 index.advisory_count(),
+                loaded_in.as_millis(),
                 index.withdrawn,
+                matched_in.as_millis(),
             );
             Ok(if report.fails(threshold) {
                 ExitCode::from(1)
