@@ -48,6 +48,7 @@ use utoipa::{
         api::supplier_reviews::update_action, api::supplier_reviews::criteria, api::supplier_reviews::set_criteria,
         api::resilience::list, api::resilience::create, api::resilience::get, api::resilience::update, api::resilience::delete,
         api::resilience::record_result,
+        api::vulns::list, api::vulns::get, api::vulns::transition, api::vulns::imports,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -64,6 +65,7 @@ use utoipa::{
         (name = "customers", description = "Customers, CSAT/NPS surveys, satisfaction and service reviews"),
         (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
         (name = "suppliers", description = "Suppliers, contracts with notice deadlines and renewals, review scorecards and actions"),
+        (name = "vulnerabilities", description = "Vulnerability findings with KEV, EPSS and due dates, their lifecycle, and threat-intelligence imports"),
         (name = "resilience", description = "Resilience measures per asset, their test procedures, scheduled tests, results and evidence"),
     )
 )]

@@ -19,6 +19,7 @@ use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trac
 
 mod resilience;
 mod suppliers;
+mod vulns;
 
 #[derive(Debug, Clone)]
 pub struct RouteSpec {
@@ -668,6 +669,7 @@ fn build() -> Table {
             ui::backlog::comment,
         )
         .merge(suppliers::routes)
+        .merge(vulns::routes)
         .merge(resilience::routes)
 }
 

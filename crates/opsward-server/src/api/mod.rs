@@ -17,6 +17,7 @@ pub mod users;
 pub mod contracts;
 pub mod supplier_reviews;
 pub mod suppliers;
+pub mod vulns;
 
 use crate::{auth::Principal, error::ApiError};
 use axum::{extract::FromRequestParts, http::request::Parts};

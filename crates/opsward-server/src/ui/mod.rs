@@ -18,6 +18,7 @@ pub mod surveys;
 pub mod svg;
 pub mod tokens;
 pub mod users;
+pub mod vulns;
 
 use crate::{auth::Principal, error::ApiError};
 use askama::Template;

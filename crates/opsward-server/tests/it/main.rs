@@ -11,6 +11,7 @@ mod roles;
 mod scheduler;
 mod summary;
 mod suppliers;
+mod vulns;
 
 use opsward_core::{
     user::{NewApiToken, NewUser, User},

@@ -158,6 +158,8 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             crate::suppliers::fixture_review(app).await.0
         } else if path.contains("/suppliers/") {
             crate::suppliers::fixture_supplier(app).await
+        } else if path.contains("/vulns/findings/") {
+            crate::vulns::fixture_finding(app).await
         } else if path.contains("/resilience/") {
             crate::resilience::fixture_measure(app).await
         } else {
@@ -423,6 +425,10 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             ("duration_minutes", "60".into()),
         ]),
         ("POST", "/resilience/{id}/results") => Body::Form(vec![("result", "passed".into())]),
+        ("POST", "/api/v1/vulns/findings/{id}/transitions") => {
+            Body::Json(serde_json::json!({"action": "acknowledge"}))
+        }
+        ("POST", "/vulns/findings/{id}") => Body::Form(vec![("action", "acknowledge".into())]),
         ("POST", "/suppliers/{id}/contracts") => Body::Form(vec![
             ("title", name),
             ("start_date", "2025-01-01".into()),

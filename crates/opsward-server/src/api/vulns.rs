@@ -1,0 +1,102 @@
+//! Vulnerability findings: list with filters, one finding with its vulnerability's other
+//! affected assets, lifecycle transitions, and the threat-intelligence import runs.
+
+use super::Caller;
+use crate::{
+    error::{ApiResult, ErrorBody},
+    extract::{ApiJson, ApiPath, ApiQuery},
+    AppState,
+};
+use axum::{extract::State, Json};
+use opsward_vulns::findings::{Finding, FindingFilter, FindingState, ImportRun, Transition};
+use opsward_vulns::Severity;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindingQuery {
+    /// Asset id.
+    pub asset: Option<i64>,
+    pub state: Option<FindingState>,
+    pub severity: Option<Severity>,
+    /// Only findings in CISA's Known Exploited Vulnerabilities catalog.
+    pub kev: Option<bool>,
+    /// Only open or acknowledged findings past their due date.
+    pub overdue: Option<bool>,
+    /// A vulnerability id (the displayed one).
+    pub vulnerability: Option<String>,
+}
+
+impl FindingQuery {
+    pub fn filter(&self) -> FindingFilter {
+        FindingFilter {
+            asset_id: self.asset,
+            state: self.state,
+            severity: self.severity,
+            kev: self.kev.unwrap_or(false),
+            overdue: self.overdue.unwrap_or(false),
+            vulnerability_id: self.vulnerability.clone(),
+        }
+    }
+}
+
+/// Findings, soonest due first.
+#[utoipa::path(get, path = "/api/v1/vulns/findings", tag = "vulnerabilities", params(FindingQuery),
+    responses((status = 200, body = Vec<Finding>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<FindingQuery>,
+) -> ApiResult<Json<Vec<Finding>>> {
+    Ok(Json(state.vulns.findings(&q.filter()).await?))
+}
+
+/// A finding, and every finding of the same vulnerability (the assets it affects).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FindingDetail {
+    pub finding: Finding,
+    pub same_vulnerability: Vec<Finding>,
+}
+
+#[utoipa::path(get, path = "/api/v1/vulns/findings/{id}", tag = "vulnerabilities", params(("id" = i64, Path)),
+    responses((status = 200, body = FindingDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<FindingDetail>> {
+    let finding = state.vulns.finding(id).await?;
+    let filter = FindingFilter {
+        vulnerability_id: Some(finding.vulnerability_id.clone()),
+        ..Default::default()
+    };
+    let same_vulnerability = state.vulns.findings(&filter).await?;
+    Ok(Json(FindingDetail {
+        finding,
+        same_vulnerability,
+    }))
+}
+
+/// Acknowledge, accept the risk (reason, approver, until), mark a false positive, or reopen.
+/// Fixed is set by scans, not by hand; a transition the state does not allow is a 409.
+#[utoipa::path(post, path = "/api/v1/vulns/findings/{id}/transitions", tag = "vulnerabilities", params(("id" = i64, Path)),
+    request_body = Transition,
+    responses((status = 200, body = Finding), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn transition(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(change): ApiJson<Transition>,
+) -> ApiResult<Json<Finding>> {
+    Ok(Json(
+        state.vulns.transition(&caller.actor(), id, &change).await?,
+    ))
+}
+
+/// OSV, KEV and EPSS import runs, newest first (the last 100).
+#[utoipa::path(get, path = "/api/v1/vulns/imports", tag = "vulnerabilities",
+    responses((status = 200, body = Vec<ImportRun>), (status = 401, body = ErrorBody)))]
+pub async fn imports(State(state): State<AppState>) -> ApiResult<Json<Vec<ImportRun>>> {
+    Ok(Json(state.vulns.import_runs(100).await?))
+}
