@@ -3,6 +3,7 @@
 
 mod apt_lists;
 mod apt_repo;
+mod dummy_repo;
 mod inventory;
 
 use std::process::Command;
