@@ -12,6 +12,9 @@ pub mod apt;
 pub mod control;
 pub mod inventory;
 mod model;
+pub mod policy;
+pub mod report;
+pub mod store;
 
 pub use model::*;
 

@@ -5,6 +5,7 @@ mod apt_lists;
 mod apt_repo;
 mod dummy_repo;
 mod inventory;
+mod store;
 
 use std::process::Command;
 
