@@ -74,6 +74,8 @@ pub struct AppState {
     pub suppliers: opsward_suppliers::SupplierStore,
     /// The register of resilience measures on the same database.
     pub resilience: opsward_resilience::register::MeasureStore,
+    /// Patch management: hosts, reports, policy.
+    pub patches: opsward_patches::store::PatchStore,
 }
 
 impl AppState {
@@ -88,6 +90,7 @@ impl AppState {
             customers: opsward_customers::CustomersStore::new(store.as_ref()),
             suppliers: opsward_suppliers::SupplierStore::new(store.as_ref()),
             resilience: opsward_resilience::register::MeasureStore::new(store.as_ref()),
+            patches: opsward_patches::store::PatchStore::new(store.as_ref()),
             notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
             attachments: opsward_ops::attachments::AttachmentStore::new(
                 &config.attachments_dir,

@@ -48,6 +48,9 @@ use utoipa::{
         api::supplier_reviews::update_action, api::supplier_reviews::criteria, api::supplier_reviews::set_criteria,
         api::resilience::list, api::resilience::create, api::resilience::get, api::resilience::update, api::resilience::delete,
         api::resilience::record_result,
+        api::patches::enroll, api::patches::report, api::patches::list_enrollment_tokens, api::patches::create_enrollment_token,
+        api::patches::revoke_enrollment_token, api::patches::hosts, api::patches::host, api::patches::compliance,
+        api::patches::policy, api::patches::set_policy,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -65,6 +68,7 @@ use utoipa::{
         (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
         (name = "suppliers", description = "Suppliers, contracts with notice deadlines and renewals, review scorecards and actions"),
         (name = "resilience", description = "Resilience measures per asset, their test procedures, scheduled tests, results and evidence"),
+        (name = "patches", description = "Hosts enrolled by the agent, installed packages, pending updates with due dates, compliance"),
     )
 )]
 pub struct ApiDoc;
