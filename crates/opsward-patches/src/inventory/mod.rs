@@ -2,6 +2,8 @@
 //! whether a reboot is pending and the uptime.
 
 pub mod apk;
+pub mod collect;
 pub mod dpkg;
 pub mod host;
+pub mod posture;
 pub mod rpm;

@@ -191,7 +191,8 @@ macro_rules! patches_sql {
                     .transpose()?;
                 let id: i64 = match existing {
                     Some(id) => {
-                        sqlx::query("UPDATE patch_hosts SET credential_hash = $1, enrollment_token_id = $2 WHERE id = $3")
+                        // A new agent starts its report sequence again, with a full report.
+                        sqlx::query("UPDATE patch_hosts SET credential_hash = $1, enrollment_token_id = $2, last_sequence = NULL WHERE id = $3")
                             .bind(credential_hash)
                             .bind(token_id)
                             .bind(id)

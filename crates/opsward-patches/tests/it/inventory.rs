@@ -304,3 +304,32 @@ fn uptime_from_proc() {
     std::fs::write(&bad, "soon").unwrap();
     assert!(host::uptime_seconds(&bad).is_err());
 }
+
+#[test]
+fn unattended_upgrades_follow_the_last_setting() {
+    use opsward_patches::inventory::posture;
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        posture::unattended_upgrades(&dir.path().join("missing")),
+        None
+    );
+    assert_eq!(posture::unattended_upgrades(dir.path()), Some(false));
+    std::fs::write(
+        dir.path().join("20auto-upgrades"),
+        "APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"1\";\n",
+    )
+    .unwrap();
+    assert_eq!(posture::unattended_upgrades(dir.path()), Some(true));
+    std::fs::write(
+        dir.path().join("99off"),
+        "// switched off by ops\nAPT::Periodic::Unattended-Upgrade \"0\";\n",
+    )
+    .unwrap();
+    assert_eq!(posture::unattended_upgrades(dir.path()), Some(false));
+    // This machine's processes are readable, so AV/EDR presence is a known fact.
+    let p = posture::posture(Path::new("/"));
+    assert!(p.av_edr_running.is_some());
+    assert!(posture::running_processes(Path::new("/proc"))
+        .iter()
+        .any(|c| !c.is_empty()));
+}

@@ -51,7 +51,7 @@ pub struct CreatedEnrollmentToken {
 
 /// Mint an enrollment token; shared by the API and the CLI.
 pub async fn mint_enrollment_token(
-    state: &AppState,
+    patches: &opsward_patches::store::PatchStore,
     actor: &opsward_core::Actor,
     name: &str,
     days: Option<u32>,
@@ -63,8 +63,7 @@ pub async fn mint_enrollment_token(
         );
     }
     let token = format!("{ENROLLMENT_PREFIX}{}", secret::random_secret());
-    let info = state
-        .patches
+    let info = patches
         .create_enrollment_token(
             actor,
             name,
@@ -92,8 +91,13 @@ pub async fn create_enrollment_token(
     Caller(caller): Caller,
     ApiJson(input): ApiJson<CreateEnrollmentToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedEnrollmentToken>)> {
-    let created =
-        mint_enrollment_token(&state, &caller.actor(), &input.name, input.expires_in_days).await?;
+    let created = mint_enrollment_token(
+        &state.patches,
+        &caller.actor(),
+        &input.name,
+        input.expires_in_days,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

@@ -22,7 +22,7 @@ fn unique(prefix: &str) -> String {
 /// The secret of a fresh enrollment token.
 pub async fn fixture_enrollment_token(app: &TestApp) -> (i64, String) {
     let created = opsward_server::api::patches::mint_enrollment_token(
-        &app.state,
+        &app.state.patches,
         &Actor::system("test"),
         &unique("fleet"),
         None,
