@@ -375,3 +375,57 @@ impl PatchAgent {
         self.flush().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(packages: usize) -> HostReport {
+        let mut r = collect::collect(&collect::Sources {
+            dpkg_status: "/nonexistent".into(),
+            apk_installed: "/nonexistent".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        r.packages = (0..packages)
+            .map(|i| opsward_patches::InstalledPackage {
+                name: format!("p{i}"),
+                version: "1".into(),
+                arch: "amd64".into(),
+                source: format!("p{i}"),
+                source_version: "1".into(),
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn a_full_spool_drops_the_oldest_and_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = serde_json::to_vec(&report(100)).unwrap().len() as u64;
+        // Room for three reports.
+        let spool = Spool::open(dir.path(), one * 3 + one / 2).unwrap();
+        for expected in 1..=5 {
+            assert_eq!(spool.push(report(100)).unwrap(), expected);
+        }
+        let seqs: Vec<i64> = spool
+            .entries()
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        assert_eq!(spool.dropped(), 2);
+        // Numbering continues after what is spooled, across reopening.
+        let again = Spool::open(dir.path(), one * 3 + one / 2).unwrap();
+        assert_eq!(again.push(report(100)).unwrap(), 6);
+        assert_eq!(again.dropped(), 3);
+        // A temporary file left by a killed write is not a report.
+        std::fs::write(
+            dir.path().join("spool/.00000000000000000007.json.tmp"),
+            b"{",
+        )
+        .unwrap();
+        assert_eq!(again.entries().unwrap().len(), 3);
+    }
+}

@@ -260,3 +260,86 @@ async fn spooled_reports_survive_kill_9_of_agent_and_server() {
     assert!(status[0]["packages"].as_i64().unwrap() > 50);
     assert_eq!(status[0]["current"], true);
 }
+
+/// A TLS front for a plain HTTP server, with a certificate from a private CA.
+async fn tls_front(backend: std::net::SocketAddr, cert_pem: &str, key_pem: &str) -> u16 {
+    use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap()],
+        PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    port
+}
+
+/// Over HTTPS the agent trusts the CA named in `ca_file`, and without it refuses the
+/// server's certificate (its report stays spooled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_verifies_the_server_certificate_against_its_ca() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let env = Env::new(false).await;
+    let token = viewer_token(&env);
+    let server = env.serve();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "agent test CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let port = tls_front(server.addr, &leaf.pem(), &leaf_key.serialize_pem()).await;
+    let ca_file = env.write("ca.pem", &ca_pem);
+
+    let untrusting = Agent::new(&env, &format!("https://localhost:{port}"), "db-09");
+    let out = untrusting.once();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("enroll"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(untrusting.spooled(), [1]);
+
+    let text = std::fs::read_to_string(&untrusting.config).unwrap();
+    std::fs::write(
+        &untrusting.config,
+        format!("ca_file = \"{}\"\n{text}", ca_file.display()),
+    )
+    .unwrap();
+    let out = untrusting.once();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(untrusting.spooled().is_empty());
+    assert_eq!(accepted(&server, &token, "db-09").await, [1, 2]);
+}
