@@ -10,11 +10,13 @@
 
 pub mod apt;
 pub mod control;
+pub mod install;
 pub mod inventory;
 mod model;
 pub mod policy;
 pub mod report;
 pub mod store;
+pub mod window;
 
 pub use model::*;
 

@@ -127,8 +127,16 @@ impl DummyRepo {
     /// apt's options for this repository alone: its own sources, lists, cache and (empty)
     /// preferences; `root` fetches because apt's `_apt` user cannot read a private temp dir.
     pub fn apt_options(&self) -> Vec<String> {
+        self.apt_settings()
+            .into_iter()
+            .flat_map(|o| ["-o".to_string(), o])
+            .collect()
+    }
+
+    /// The settings behind [`Self::apt_options`], without the `-o` flags.
+    pub fn apt_settings(&self) -> Vec<String> {
         let root = self.dir.path().display();
-        [
+        vec![
             format!("Dir::Etc::SourceList={root}/sources.list"),
             format!("Dir::Etc::SourceParts={root}/sources.list.d"),
             format!("Dir::Etc::Preferences={root}/preferences"),
@@ -138,9 +146,6 @@ impl DummyRepo {
             "APT::Sandbox::User=root".into(),
             "DPkg::Lock::Timeout=120".into(),
         ]
-        .into_iter()
-        .flat_map(|o| ["-o".to_string(), o])
-        .collect()
     }
 
     /// `program` (apt or apt-get) with this repository's options and `args`.
