@@ -1,6 +1,7 @@
 //! Hosts, their reports and the patch policy, on SQLite and PostgreSQL.
 
 mod model;
+pub mod rollout;
 mod sql;
 
 pub use model::*;
@@ -14,6 +15,16 @@ use chrono::{DateTime, Duration, Utc};
 use opsward_core::Actor;
 use opsward_store::{on_backend, Database, Store};
 use sql::{postgres, sqlite};
+
+/// `on_backend!` for the rollout tables' SQL.
+macro_rules! on_rollout {
+    ($db:expr, $f:ident($($arg:expr),*)) => {
+        match $db {
+            Database::Sqlite(pool) => rollout::sqlite::$f(pool $(, $arg)*).await,
+            Database::Postgres(pool) => rollout::postgres::$f(pool $(, $arg)*).await,
+        }
+    };
+}
 
 /// Days the compliance trend covers.
 pub const TREND_DAYS: i64 = 30;
@@ -92,6 +103,80 @@ impl PatchStore {
 
     pub async fn host_detail(&self, id: i64, now: DateTime<Utc>) -> Result<HostDetail> {
         on_backend!(&self.db, host_detail(id, now))
+    }
+
+    pub async fn create_ring(
+        &self,
+        actor: &Actor,
+        input: &rollout::RingInput,
+    ) -> Result<rollout::Ring> {
+        input.validate()?;
+        on_rollout!(&self.db, create_ring(actor, input))
+    }
+
+    pub async fn list_rings(&self) -> Result<Vec<rollout::Ring>> {
+        on_rollout!(&self.db, list_rings())
+    }
+
+    /// Put a host in a ring (or none).
+    pub async fn assign_ring(
+        &self,
+        actor: &Actor,
+        host_id: i64,
+        ring_id: Option<i64>,
+    ) -> Result<()> {
+        on_rollout!(&self.db, assign_ring(actor, host_id, ring_id))
+    }
+
+    /// Approve installing `packages` (names) on the hosts of a ring.
+    pub async fn approve(
+        &self,
+        actor: &Actor,
+        ring_id: i64,
+        packages: &[String],
+    ) -> Result<rollout::Approval> {
+        let mut v = opsward_core::validation::Validator::new();
+        if packages.is_empty() || packages.len() > 1000 {
+            v.error("packages", "name 1-1000 packages");
+        }
+        for p in packages {
+            v.name("packages", p, 200);
+        }
+        v.finish()?;
+        on_rollout!(&self.db, approve(actor, ring_id, packages))
+    }
+
+    pub async fn list_approvals(&self) -> Result<Vec<rollout::Approval>> {
+        on_rollout!(&self.db, list_approvals())
+    }
+
+    /// Promote succeeded approvals whose soak is over to the next ring.
+    pub async fn promote(&self, now: DateTime<Utc>) -> Result<Vec<rollout::Approval>> {
+        on_rollout!(&self.db, promote(now))
+    }
+
+    /// The host's window and the approvals it has still to run (after promoting what is due).
+    pub async fn instructions(
+        &self,
+        host_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<rollout::Instructions> {
+        self.promote(now).await?;
+        on_rollout!(&self.db, instructions(host_id))
+    }
+
+    pub async fn record_run(
+        &self,
+        host_id: i64,
+        approval_id: i64,
+        run: &crate::install::InstallRun,
+    ) -> Result<rollout::RunRecord> {
+        on_rollout!(&self.db, record_run(host_id, approval_id, run))
+    }
+
+    /// Evidence of installation runs, newest first.
+    pub async fn runs(&self, approval_id: Option<i64>) -> Result<Vec<rollout::RunRecord>> {
+        on_rollout!(&self.db, runs(approval_id))
     }
 
     /// Fleet numbers now and the daily trend over [`TREND_DAYS`].

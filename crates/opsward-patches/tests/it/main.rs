@@ -6,6 +6,7 @@ mod apt_repo;
 mod dummy_repo;
 mod install;
 mod inventory;
+mod rollout;
 mod store;
 
 use std::process::Command;

@@ -14,11 +14,27 @@ CREATE TABLE patch_enrollment_tokens (
     uses INTEGER NOT NULL DEFAULT 0
 );
 
+-- Rings (canary, pilot, broad): hosts install an approved patch set in their ring's
+-- maintenance window; the next ring gets it after this one succeeded and the soak passed.
+CREATE TABLE patch_rings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    position INTEGER NOT NULL UNIQUE,
+    soak_hours INTEGER NOT NULL,
+    window_rrule TEXT NOT NULL,
+    -- Local start of the first window, ISO `YYYY-MM-DDTHH:MM:SS` in window_timezone.
+    window_start TEXT NOT NULL,
+    window_timezone TEXT NOT NULL,
+    window_minutes INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+
 CREATE TABLE patch_hosts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     hostname TEXT NOT NULL UNIQUE,
     credential_hash TEXT NOT NULL UNIQUE,
     enrollment_token_id INTEGER REFERENCES patch_enrollment_tokens(id) ON DELETE SET NULL,
+    ring_id INTEGER REFERENCES patch_rings(id) ON DELETE SET NULL,
     enrolled_at TEXT NOT NULL,
     -- The agent's report counter: a report at or below it was applied already (a retry),
     -- a delta must name it as its base.
@@ -104,3 +120,31 @@ CREATE TABLE patch_policy (
 );
 INSERT INTO patch_policy (id, critical_days, high_days, other_security_days, non_security_months, updated_at)
 VALUES (1, 7, 14, 30, 1, '1970-01-01T00:00:00Z');
+
+-- An operator's approval of a patch set (package names) for a ring, or its promotion.
+CREATE TABLE patch_approvals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ring_id INTEGER NOT NULL REFERENCES patch_rings(id) ON DELETE CASCADE,
+    packages TEXT NOT NULL,
+    approved_by TEXT NOT NULL,
+    approved_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('approved', 'succeeded', 'failed')),
+    finished_at TEXT,
+    promoted_from INTEGER REFERENCES patch_approvals(id) ON DELETE SET NULL
+);
+
+-- The evidence of one host installing one approval.
+CREATE TABLE patch_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    approval_id INTEGER NOT NULL REFERENCES patch_approvals(id) ON DELETE CASCADE,
+    host_id INTEGER NOT NULL REFERENCES patch_hosts(id) ON DELETE CASCADE,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    command TEXT NOT NULL,
+    exit_code INTEGER,
+    output TEXT NOT NULL,
+    upgraded TEXT NOT NULL,
+    reboot_required BOOLEAN NOT NULL,
+    succeeded BOOLEAN NOT NULL,
+    UNIQUE (approval_id, host_id)
+);
