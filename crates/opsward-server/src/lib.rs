@@ -76,6 +76,8 @@ pub struct AppState {
     pub resilience: opsward_resilience::register::MeasureStore,
     /// Vulnerability findings and threat intelligence on the same database.
     pub vulns: opsward_vulns::VulnStore,
+    /// Patch management: hosts, reports, policy.
+    pub patches: opsward_patches::store::PatchStore,
 }
 
 impl AppState {
@@ -91,6 +93,7 @@ impl AppState {
             suppliers: opsward_suppliers::SupplierStore::new(store.as_ref()),
             resilience: opsward_resilience::register::MeasureStore::new(store.as_ref()),
             vulns: opsward_vulns::VulnStore::new(store.as_ref()),
+            patches: opsward_patches::store::PatchStore::new(store.as_ref()),
             notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
             attachments: opsward_ops::attachments::AttachmentStore::new(
                 &config.attachments_dir,

@@ -49,6 +49,9 @@ use utoipa::{
         api::resilience::list, api::resilience::create, api::resilience::get, api::resilience::update, api::resilience::delete,
         api::resilience::record_result,
         api::vulns::list, api::vulns::get, api::vulns::transition, api::vulns::imports,
+        api::patches::enroll, api::patches::report, api::patches::list_enrollment_tokens, api::patches::create_enrollment_token,
+        api::patches::revoke_enrollment_token, api::patches::hosts, api::patches::host, api::patches::compliance,
+        api::patches::policy, api::patches::set_policy,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -67,6 +70,7 @@ use utoipa::{
         (name = "suppliers", description = "Suppliers, contracts with notice deadlines and renewals, review scorecards and actions"),
         (name = "vulnerabilities", description = "Vulnerability findings with KEV, EPSS and due dates, their lifecycle, and threat-intelligence imports"),
         (name = "resilience", description = "Resilience measures per asset, their test procedures, scheduled tests, results and evidence"),
+        (name = "patches", description = "Hosts enrolled by the agent, installed packages, pending updates with due dates, compliance"),
     )
 )]
 pub struct ApiDoc;

@@ -17,6 +17,7 @@ use axum::{
 use opsward_core::Role;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
+mod patches;
 mod resilience;
 mod suppliers;
 mod vulns;
@@ -671,6 +672,7 @@ fn build() -> Table {
         .merge(suppliers::routes)
         .merge(vulns::routes)
         .merge(resilience::routes)
+        .merge(patches::routes)
 }
 
 /// Every route and who may call it.

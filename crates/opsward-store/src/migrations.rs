@@ -46,6 +46,11 @@ pub const SQLITE: Embedded = &[
         "vulns",
         include_str!("../migrations/sqlite/0008_vulns.sql"),
     ),
+    (
+        9,
+        "patches",
+        include_str!("../migrations/sqlite/0009_patches.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -87,6 +92,11 @@ pub const POSTGRES: Embedded = &[
         8,
         "vulns",
         include_str!("../migrations/postgres/0008_vulns.sql"),
+    ),
+    (
+        9,
+        "patches",
+        include_str!("../migrations/postgres/0009_patches.sql"),
     ),
 ];
 

@@ -4,9 +4,11 @@ use crate::output::OutputFormat;
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf};
 
+mod patches;
 mod resilience;
 mod suppliers;
 mod vulns;
+pub use patches::PatchCommand;
 pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
 pub use vulns::{Feed, FindingAction, VulnCommand};
@@ -127,6 +129,9 @@ pub enum Command {
     #[command(subcommand)]
     Vuln(VulnCommand),
     // --- end vulns ---
+    /// Patches: hosts' patch state and enrollment tokens for agents.
+    #[command(subcommand)]
+    Patch(PatchCommand),
 }
 
 #[derive(Debug, Args)]
@@ -800,8 +805,9 @@ pub struct FaultproxyArgs {
 
 #[derive(Debug, Args)]
 pub struct AgentArgs {
-    /// The agent's TOML file: server, token_file and [[checks]] (see the README).
-    pub file: PathBuf,
+    /// The agent's TOML file: server, token_file, [[checks]] and [patches] (see the README).
+    /// Without it, `--once` prints this host's patch report (`--output json`) and exits.
+    pub file: Option<PathBuf>,
     /// Run every check once, report, and exit: 0 all passed, 1 a check did not pass, 2 a
     /// result could not be reported.
     #[arg(long)]

@@ -9,6 +9,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod login;
 pub mod notifications;
+pub mod patches;
 pub mod people;
 pub mod resilience;
 pub mod resilience_forms;
@@ -87,7 +88,7 @@ const NAV: &[NavItem] = &[
     NavItem {
         key: "patches",
         label: "Patches",
-        href: "/practices/patches",
+        href: "/patches",
     },
     NavItem {
         key: "vulnerabilities",

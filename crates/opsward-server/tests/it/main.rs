@@ -6,6 +6,7 @@ mod backlog;
 mod calendar;
 mod customers;
 mod notifications;
+mod patches;
 mod resilience;
 mod roles;
 mod scheduler;

@@ -26,6 +26,8 @@ enum Body {
     Json(serde_json::Value),
     Form(Vec<(&'static str, String)>),
     Csv(String),
+    /// A JSON body sent with an agent's host credential.
+    Host(String, serde_json::Value),
 }
 
 /// A concrete, valid request for a route, creating whatever it acts on.
@@ -162,6 +164,10 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             crate::vulns::fixture_finding(app).await
         } else if path.contains("/resilience/") {
             crate::resilience::fixture_measure(app).await
+        } else if path.contains("/patches/enrollment-tokens/") {
+            crate::patches::fixture_enrollment_token(app).await.0
+        } else if path.contains("/patches/hosts/") {
+            crate::patches::fixture_host(app).await.0
         } else {
             panic!("no fixture for {}", spec.path)
         };
@@ -450,6 +456,17 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/supplier-reviews/actions/{id}/done") => {
             Body::Form(vec![("done", "true".into())])
         }
+        ("POST", "/api/v1/patches/enroll") => Body::Json(serde_json::json!({
+            "token": crate::patches::fixture_enrollment_token(app).await.1, "hostname": name})),
+        ("POST", "/api/v1/patches/reports") => Body::Host(
+            crate::patches::fixture_host(app).await.1,
+            serde_json::to_value(crate::patches::report(1, vec![], vec![])).unwrap(),
+        ),
+        ("POST", "/api/v1/patches/enrollment-tokens") => {
+            Body::Json(serde_json::json!({"name": name}))
+        }
+        ("PUT", "/api/v1/patches/policy") => Body::Json(serde_json::json!({
+            "critical_days": 7, "high_days": 14, "other_security_days": 30, "non_security_months": 1})),
         ("POST", _) => Body::Form(vec![]),
         _ => Body::None,
     };
@@ -601,6 +618,7 @@ async fn call(app: &TestApp, spec: &RouteSpec, token: Option<&str>, caller_id: i
         Body::Json(v) => req.json(&v),
         Body::Form(f) => req.form(&f),
         Body::Csv(c) => req.header(header::CONTENT_TYPE, "text/csv").body(c),
+        Body::Host(credential, v) => req.header("X-Opsward-Host", credential).json(&v),
         Body::Multipart => req.multipart(
             reqwest::multipart::Form::new()
                 .text("result", "partial")
@@ -684,6 +702,9 @@ fn route_table_follows_the_access_policy() {
         // Customers answer surveys without an account: the signed link is the credential.
         "/survey/{token}",
         "/api/v1/surveys/answer",
+        // Agents: the enrollment token, then the host credential, is the credential.
+        "/api/v1/patches/enroll",
+        "/api/v1/patches/reports",
     ];
     for r in route_table() {
         let admin_only = r.path.starts_with("/admin/")

@@ -2,8 +2,12 @@
 //! to the server as evidence on the check's calendar activity. The host needs only the
 //! server's address and an operator's API token, never the database.
 
+use super::agent_patches::PatchAgent;
 use super::resilience::{remote, run_check};
-use crate::cli::{AgentArgs, CheckCommand, Record};
+use crate::{
+    cli::{AgentArgs, CheckCommand, Record},
+    output::OutputFormat,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use opsward_resilience::health::Verdict;
 use serde::Deserialize;
@@ -23,7 +27,14 @@ struct AgentConfig {
     /// `OPSWARD_TOKEN` wins when set.
     #[serde(default)]
     token_file: Option<PathBuf>,
+    /// A PEM file of CA certificates to trust for the server besides the system's.
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
     checks: Vec<CheckConfig>,
+    /// Patch reporting: inventory and pending updates on an interval.
+    #[serde(default)]
+    patches: Option<super::agent_patches::PatchConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +101,11 @@ impl CheckConfig {
     }
 }
 
+struct AgentFile {
+    file: PathBuf,
+    once: bool,
+}
+
 /// A check's interval: a duration like the checks' own (`90m`, `1h`, `1d`), at least 10 s.
 fn every(text: &str) -> Result<Duration> {
     let interval =
@@ -100,7 +116,50 @@ fn every(text: &str) -> Result<Duration> {
     Ok(interval)
 }
 
-pub async fn run(args: AgentArgs) -> Result<ExitCode> {
+/// `opsward agent --once` without a file: this host's report, printed, no server.
+fn print_local_report(out: OutputFormat) -> Result<ExitCode> {
+    let report = opsward_patches::inventory::collect::collect(&Default::default())?;
+    match out {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        _ => {
+            println!(
+                "host {} ({}), kernel {}",
+                report.hostname, report.os.pretty_name, report.kernel.release
+            );
+            println!(
+                "{} packages, {} pending updates ({} security), reboot required: {}",
+                report.packages.len(),
+                report.pending.len(),
+                report.pending.iter().filter(|u| u.security).count(),
+                report.reboot.required
+            );
+            crate::output::print(
+                out,
+                &report.pending,
+                &[
+                    "name",
+                    "arch",
+                    "installed_version",
+                    "candidate_version",
+                    "security",
+                ],
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run(args: AgentArgs, out: OutputFormat) -> Result<ExitCode> {
+    let Some(file) = args.file.clone() else {
+        if !args.once {
+            bail!("without an agent file only --once works (it prints this host's report)");
+        }
+        return print_local_report(out);
+    };
+    let args = AgentFile {
+        file,
+        once: args.once,
+    };
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let config: AgentConfig = toml::from_str(&text)
@@ -109,8 +168,21 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
         .ok()
         .or(config.server.clone())
         .ok_or_else(|| anyhow!("no server: set server = \"https://...\" or OPSWARD_SERVER"))?;
+    let patches = match &config.patches {
+        Some(p) => Some((
+            PatchAgent::new(
+                p.clone(),
+                server.clone(),
+                super::agent_patches::client(config.ca_file.as_deref())?,
+            )?,
+            every(&p.every)?,
+        )),
+        None => None,
+    };
     let token = match std::env::var("OPSWARD_TOKEN") {
         Ok(t) => t,
+        // Patch reporting alone needs no API token: the host has its own credential.
+        Err(_) if config.checks.is_empty() => String::new(),
         Err(_) => {
             let path = config
                 .token_file
@@ -128,9 +200,10 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
         c.command()?;
         schedule.push((c, every(&c.every)?, Instant::now()));
     }
-    if schedule.is_empty() {
-        bail!("{} lists no checks", args.file.display());
+    if schedule.is_empty() && patches.is_none() {
+        bail!("{} lists no checks and no [patches]", args.file.display());
     }
+    let mut patches_due = Instant::now();
     let mut stop = std::pin::pin!(super::serve::shutdown_signal());
     let (mut failed, mut unreported) = (false, false);
     loop {
@@ -156,6 +229,22 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
                 }
             }
         }
+        if let Some((agent, interval)) = &patches {
+            if Instant::now() >= patches_due {
+                patches_due = Instant::now() + *interval;
+                match agent.cycle().await {
+                    Ok(f) => {
+                        unreported |= f.left > 0;
+                        tracing::info!(sent = f.sent, spooled = f.left, "patch reports");
+                    }
+                    Err(e) => {
+                        unreported = true;
+                        tracing::error!(error = %e, "patch report cycle failed");
+                        eprintln!("patches: {e:#}");
+                    }
+                }
+            }
+        }
         if args.once {
             return Ok(ExitCode::from(if unreported {
                 2
@@ -168,8 +257,9 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
         let next = schedule
             .iter()
             .map(|(_, _, due)| *due)
+            .chain(patches.as_ref().map(|_| patches_due))
             .min()
-            .expect("checks");
+            .expect("checks or patches");
         tokio::select! {
             _ = tokio::time::sleep_until(next.into()) => {}
             _ = &mut stop => return Ok(ExitCode::SUCCESS),

@@ -1,6 +1,7 @@
 //! One module per command group; each returns the process exit code.
 
 mod agent;
+mod agent_patches;
 mod assets;
 // backlog
 mod backlog;
@@ -14,6 +15,7 @@ mod resilience;
 mod resilience_register;
 mod serve;
 // suppliers
+mod patches;
 mod suppliers;
 mod users;
 // vulns
@@ -75,7 +77,7 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         // Scans read the network and files only: no database is opened.
         Command::Cert(cmd) => certs::cert(cmd, out).await,
         Command::Faultproxy(args) => faultproxy::run(args).await,
-        Command::Agent(args) => agent::run(args).await,
+        Command::Agent(args) => agent::run(args, out).await,
         Command::Resilience(cmd) => {
             resilience::resilience(&config, open_store(&config), cmd, out).await
         }
@@ -90,6 +92,7 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Contract(cmd) => suppliers::contract(&open_store(&config).await?, cmd, out).await,
         // vulns
         Command::Vuln(cmd) => vulns::vuln(&config, cmd, out).await,
+        Command::Patch(cmd) => patches::patch(&open_store(&config).await?, cmd, out).await,
     }
 }
 

@@ -6,6 +6,7 @@ mod browser_suppliers;
 mod certs;
 mod cli;
 mod faultproxy;
+mod patches;
 mod resilience;
 mod serve;
 mod suppliers;
@@ -96,6 +97,12 @@ impl Env {
     /// `serve.log` in the test directory (a pipe nobody reads would block the server).
     #[allow(clippy::zombie_processes)] // `Server` kills and waits for the child on drop.
     pub fn serve(&self) -> Server {
+        self.serve_on("127.0.0.1:0")
+    }
+
+    /// `serve` on a given address (to restart a server where its clients expect it).
+    #[allow(clippy::zombie_processes)] // `Server` kills and waits for the child on drop.
+    pub fn serve_on(&self, listen: &str) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -103,7 +110,7 @@ impl Env {
             .unwrap();
         let mut child = self
             .command()
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

@@ -1,0 +1,9 @@
+//! A host's inventory: installed packages from each package database, the OS, the kernel,
+//! whether a reboot is pending and the uptime.
+
+pub mod apk;
+pub mod collect;
+pub mod dpkg;
+pub mod host;
+pub mod posture;
+pub mod rpm;

@@ -1,0 +1,462 @@
+//! The patch tables on either backend: one macro body expanded per backend, differing only
+//! in how a write transaction starts and how a host row is locked. Every change writes its
+//! audit row in the same transaction.
+
+use super::model::*;
+use crate::{
+    policy::{PatchPolicy, UpdateSpan},
+    report::{HostReport, Posture, ReportKind},
+    InstalledPackage,
+};
+use chrono::{DateTime, Utc};
+use opsward_core::Actor;
+use opsward_store::StoreError;
+use std::collections::HashMap;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Rows per multi-row INSERT: 6 binds each stays far below either backend's limit.
+const CHUNK: usize = 500;
+
+fn host_actor(hostname: &str) -> Actor {
+    Actor {
+        user_id: None,
+        label: format!("host:{hostname}"),
+    }
+}
+
+macro_rules! patches_sql {
+    ($module:ident, $db:ty, $backend:path, $begin:expr, $lock:expr) => {
+        pub(crate) mod $module {
+            use super::*;
+            use $backend as backend;
+            use sqlx::{types::Json, QueryBuilder, Row};
+
+            type Pool = sqlx::Pool<$db>;
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            const HOST_COLUMNS: &str = "id, hostname, enrolled_at, last_sequence, last_report_at, os_id, os_name, kernel, \
+                package_manager, reboot_required, reboot_packages, uptime_seconds, firewall_active, av_edr_running, unattended_upgrades";
+
+            fn parse<T: std::str::FromStr<Err = String>>(column: &str, text: &str) -> Result<T> {
+                text.parse().map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+            }
+
+            fn host_row(row: &DbRow) -> Result<Host> {
+                let manager: Option<String> = row.try_get("package_manager")?;
+                let reboot_packages: Json<Vec<String>> = row.try_get("reboot_packages")?;
+                Ok(Host {
+                    id: row.try_get("id")?,
+                    hostname: row.try_get("hostname")?,
+                    enrolled_at: row.try_get("enrolled_at")?,
+                    last_sequence: row.try_get("last_sequence")?,
+                    last_report_at: row.try_get("last_report_at")?,
+                    os_id: row.try_get("os_id")?,
+                    os_name: row.try_get("os_name")?,
+                    kernel: row.try_get("kernel")?,
+                    package_manager: manager.map(|m| parse("package_manager", &m)).transpose()?,
+                    reboot_required: row.try_get("reboot_required")?,
+                    reboot_packages: reboot_packages.0,
+                    uptime_seconds: row.try_get("uptime_seconds")?,
+                    posture: Posture {
+                        firewall_active: row.try_get("firewall_active")?,
+                        av_edr_running: row.try_get("av_edr_running")?,
+                        unattended_upgrades: row.try_get("unattended_upgrades")?,
+                    },
+                })
+            }
+
+            fn token_row(row: &DbRow) -> Result<EnrollmentToken> {
+                Ok(EnrollmentToken {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                    uses: row.try_get("uses")?,
+                })
+            }
+
+            fn pending_row(row: &DbRow, now: DateTime<Utc>) -> Result<PendingRow> {
+                let suites: Json<Vec<String>> = row.try_get("suites")?;
+                let severity: Option<String> = row.try_get("severity")?;
+                let due_at: DateTime<Utc> = row.try_get("due_at")?;
+                Ok(PendingRow {
+                    name: row.try_get("name")?,
+                    arch: row.try_get("arch")?,
+                    installed_version: row.try_get("installed_version")?,
+                    candidate_version: row.try_get("candidate_version")?,
+                    source: row.try_get("source")?,
+                    suites: suites.0,
+                    security: row.try_get("security")?,
+                    severity: severity.map(|s| parse("severity", &s)).transpose()?,
+                    first_seen_at: row.try_get("first_seen_at")?,
+                    due_at,
+                    overdue: due_at < now,
+                })
+            }
+
+            async fn policy_in(conn: &mut backend::Conn) -> Result<PatchPolicy> {
+                let row = sqlx::query("SELECT critical_days, high_days, other_security_days, non_security_months FROM patch_policy WHERE id = 1")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok(PatchPolicy {
+                    critical_days: row.try_get("critical_days")?,
+                    high_days: row.try_get("high_days")?,
+                    other_security_days: row.try_get("other_security_days")?,
+                    non_security_months: row.try_get("non_security_months")?,
+                })
+            }
+
+            pub async fn policy(pool: &Pool) -> Result<PatchPolicy> {
+                policy_in(&mut *pool.acquire().await?).await
+            }
+
+            pub async fn set_policy(pool: &Pool, actor: &Actor, policy: &PatchPolicy) -> Result<PatchPolicy> {
+                let mut tx = pool.begin_with($begin).await?;
+                let before = policy_in(&mut tx).await?;
+                sqlx::query("UPDATE patch_policy SET critical_days = $1, high_days = $2, other_security_days = $3, non_security_months = $4, updated_at = $5 WHERE id = 1")
+                    .bind(policy.critical_days)
+                    .bind(policy.high_days)
+                    .bind(policy.other_security_days)
+                    .bind(policy.non_security_months)
+                    .bind(backend::now())
+                    .execute(&mut *tx)
+                    .await?;
+                backend::audit(&mut tx, actor, "update", "patch_policy", Some(1), serde_json::to_value(before).ok(), serde_json::to_value(policy).ok()).await?;
+                tx.commit().await?;
+                Ok(*policy)
+            }
+
+            pub async fn create_enrollment_token(pool: &Pool, actor: &Actor, name: &str, token_hash: &str, expires_at: DateTime<Utc>) -> Result<EnrollmentToken> {
+                let mut tx = pool.begin_with($begin).await?;
+                let row = sqlx::query("INSERT INTO patch_enrollment_tokens (name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) \
+                     RETURNING id, name, created_at, expires_at, revoked_at, uses")
+                    .bind(name)
+                    .bind(token_hash)
+                    .bind(backend::now())
+                    .bind(expires_at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let token = token_row(&row)?;
+                backend::audit(&mut tx, actor, "create", "patch_enrollment_token", Some(token.id), None, serde_json::to_value(&token).ok()).await?;
+                tx.commit().await?;
+                Ok(token)
+            }
+
+            pub async fn list_enrollment_tokens(pool: &Pool) -> Result<Vec<EnrollmentToken>> {
+                let rows = sqlx::query("SELECT id, name, created_at, expires_at, revoked_at, uses FROM patch_enrollment_tokens ORDER BY id")
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter().map(token_row).collect()
+            }
+
+            pub async fn revoke_enrollment_token(pool: &Pool, actor: &Actor, id: i64) -> Result<EnrollmentToken> {
+                let mut tx = pool.begin_with($begin).await?;
+                let row = sqlx::query("UPDATE patch_enrollment_tokens SET revoked_at = $1 WHERE id = $2 \
+                     RETURNING id, name, created_at, expires_at, revoked_at, uses")
+                    .bind(backend::now())
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("enrollment token"))?;
+                let token = token_row(&row)?;
+                backend::audit(&mut tx, actor, "revoke", "patch_enrollment_token", Some(id), None, serde_json::to_value(&token).ok()).await?;
+                tx.commit().await?;
+                Ok(token)
+            }
+
+            /// Trade a live enrollment token for a host credential. A host enrolling again
+            /// under the same name (reinstalled) keeps its history and gets the new credential.
+            pub async fn enroll(pool: &Pool, token_hash: &str, hostname: &str, credential_hash: &str) -> Result<Option<Host>> {
+                let now = backend::now();
+                let mut tx = pool.begin_with($begin).await?;
+                let token: Option<i64> = sqlx::query(
+                    "UPDATE patch_enrollment_tokens SET uses = uses + 1 WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 RETURNING id",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("id"))
+                .transpose()?;
+                let Some(token_id) = token else {
+                    return Ok(None);
+                };
+                let existing: Option<i64> = sqlx::query("SELECT id FROM patch_hosts WHERE hostname = $1")
+                    .bind(hostname)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get("id"))
+                    .transpose()?;
+                let id: i64 = match existing {
+                    Some(id) => {
+                        // A new agent starts its report sequence again, with a full report.
+                        sqlx::query("UPDATE patch_hosts SET credential_hash = $1, enrollment_token_id = $2, last_sequence = NULL WHERE id = $3")
+                            .bind(credential_hash)
+                            .bind(token_id)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        id
+                    }
+                    None => sqlx::query("INSERT INTO patch_hosts (hostname, credential_hash, enrollment_token_id, enrolled_at) VALUES ($1, $2, $3, $4) RETURNING id")
+                        .bind(hostname)
+                        .bind(credential_hash)
+                        .bind(token_id)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("id")?,
+                };
+                let host = host_row(&sqlx::query(&format!("SELECT {HOST_COLUMNS} FROM patch_hosts WHERE id = $1")).bind(id).fetch_one(&mut *tx).await?)?;
+                let action = if existing.is_some() { "re-enroll" } else { "enroll" };
+                backend::audit(&mut tx, &host_actor(hostname), action, "patch_host", Some(id), None, serde_json::to_value(&host).ok()).await?;
+                tx.commit().await?;
+                Ok(Some(host))
+            }
+
+            pub async fn authenticate_host(pool: &Pool, credential_hash: &str) -> Result<Option<Host>> {
+                sqlx::query(&format!("SELECT {HOST_COLUMNS} FROM patch_hosts WHERE credential_hash = $1"))
+                    .bind(credential_hash)
+                    .fetch_optional(pool)
+                    .await?
+                    .map(|r| host_row(&r))
+                    .transpose()
+            }
+
+            async fn insert_packages(conn: &mut backend::Conn, host_id: i64, packages: &[InstalledPackage], upsert: bool) -> Result<()> {
+                for chunk in packages.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new("INSERT INTO patch_host_packages (host_id, name, arch, version, source, source_version) ");
+                    q.push_values(chunk, |mut b, p| {
+                        b.push_bind(host_id).push_bind(&p.name).push_bind(&p.arch).push_bind(&p.version).push_bind(&p.source).push_bind(&p.source_version);
+                    });
+                    if upsert {
+                        q.push(" ON CONFLICT (host_id, name, arch) DO UPDATE SET version = excluded.version, source = excluded.source, source_version = excluded.source_version");
+                    }
+                    q.build().execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            /// Apply one report. A sequence at or below the last applied one is a retry and
+            /// changes nothing; a delta whose base is not the last applied report is refused
+            /// (the agent then sends a full report).
+            pub async fn ingest(pool: &Pool, host_id: i64, report: &HostReport) -> Result<IngestOutcome> {
+                let now = backend::now();
+                let mut tx = pool.begin_with($begin).await?;
+                let row = sqlx::query(&format!("SELECT hostname, last_sequence FROM patch_hosts WHERE id = $1{}", $lock))
+                    .bind(host_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("host"))?;
+                let hostname: String = row.try_get("hostname")?;
+                let last: Option<i64> = row.try_get("last_sequence")?;
+                if last.is_some_and(|l| report.sequence <= l) {
+                    return Ok(IngestOutcome::Duplicate);
+                }
+                match report.kind {
+                    ReportKind::Full => {
+                        sqlx::query("DELETE FROM patch_host_packages WHERE host_id = $1").bind(host_id).execute(&mut *tx).await?;
+                        insert_packages(&mut tx, host_id, &report.packages, false).await?;
+                    }
+                    ReportKind::Delta => {
+                        if report.base_sequence.is_none() || report.base_sequence != last {
+                            return Err(StoreError::Conflict(format!(
+                                "delta on report {:?}, but the last report applied is {:?}: send a full report",
+                                report.base_sequence, last
+                            )));
+                        }
+                        for k in &report.removed {
+                            sqlx::query("DELETE FROM patch_host_packages WHERE host_id = $1 AND name = $2 AND arch = $3")
+                                .bind(host_id).bind(&k.name).bind(&k.arch).execute(&mut *tx).await?;
+                        }
+                        insert_packages(&mut tx, host_id, &report.packages, true).await?;
+                    }
+                }
+                let policy = policy_in(&mut tx).await?;
+                // Pending updates: keep first-seen dates, add the new, resolve the gone.
+                let existing = sqlx::query("SELECT name, arch, installed_version, candidate_version, source, suites, security, severity, first_seen_at, due_at FROM patch_pending WHERE host_id = $1")
+                    .bind(host_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut before: HashMap<(String, String), PendingRow> = HashMap::new();
+                for r in &existing {
+                    let p = pending_row(r, now)?;
+                    before.insert((p.name.clone(), p.arch.clone()), p);
+                }
+                // Agents' clocks may run ahead; stored times keep microseconds on both backends.
+                let collected = chrono::SubsecRound::trunc_subsecs(report.collected_at, 6).min(now);
+                for u in &report.pending {
+                    let key = (u.name.clone(), u.arch.clone());
+                    match before.remove(&key) {
+                        Some(old) => {
+                            // Becoming a security update can only bring the due date forward.
+                            let due = old.due_at.min(policy.due_at(old.first_seen_at, u.security, old.severity));
+                            sqlx::query("UPDATE patch_pending SET installed_version = $1, candidate_version = $2, source = $3, suites = $4, security = $5, due_at = $6 \
+                                 WHERE host_id = $7 AND name = $8 AND arch = $9")
+                                .bind(&u.installed_version).bind(&u.candidate_version).bind(&u.source).bind(Json(&u.suites)).bind(u.security).bind(due)
+                                .bind(host_id).bind(&u.name).bind(&u.arch)
+                                .execute(&mut *tx).await?;
+                        }
+                        None => {
+                            sqlx::query("INSERT INTO patch_pending (host_id, name, arch, installed_version, candidate_version, source, suites, security, first_seen_at, due_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                                .bind(host_id).bind(&u.name).bind(&u.arch).bind(&u.installed_version).bind(&u.candidate_version).bind(&u.source)
+                                .bind(Json(&u.suites)).bind(u.security).bind(collected).bind(policy.due_at(collected, u.security, None))
+                                .execute(&mut *tx).await?;
+                        }
+                    }
+                }
+                for ((name, arch), old) in before {
+                    let installed: Option<String> = sqlx::query("SELECT version FROM patch_host_packages WHERE host_id = $1 AND name = $2 AND arch = $3")
+                        .bind(host_id).bind(&name).bind(&arch)
+                        .fetch_optional(&mut *tx).await?
+                        .map(|r| r.try_get("version")).transpose()?;
+                    sqlx::query("INSERT INTO patch_resolved (host_id, name, arch, from_version, to_version, security, first_seen_at, due_at, resolved_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                        .bind(host_id).bind(&name).bind(&arch).bind(&old.installed_version)
+                        .bind(installed.unwrap_or_else(|| "(removed)".into()))
+                        .bind(old.security).bind(old.first_seen_at).bind(old.due_at).bind(collected.max(old.first_seen_at))
+                        .execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM patch_pending WHERE host_id = $1 AND name = $2 AND arch = $3")
+                        .bind(host_id).bind(&name).bind(&arch).execute(&mut *tx).await?;
+                }
+                sqlx::query("UPDATE patch_hosts SET last_sequence = $1, last_report_at = $2, os_id = $3, os_name = $4, kernel = $5, package_manager = $6, \
+                     reboot_required = $7, reboot_packages = $8, uptime_seconds = $9, firewall_active = $10, av_edr_running = $11, unattended_upgrades = $12 WHERE id = $13")
+                    .bind(report.sequence)
+                    .bind(now)
+                    .bind(&report.os.id)
+                    .bind(&report.os.pretty_name)
+                    .bind(&report.kernel.release)
+                    .bind(report.package_manager.map(|m| m.as_str()))
+                    .bind(report.reboot.required)
+                    .bind(Json(&report.reboot.packages))
+                    .bind(report.uptime_seconds.map(|u| u.min(i64::MAX as u64) as i64))
+                    .bind(report.posture.firewall_active)
+                    .bind(report.posture.av_edr_running)
+                    .bind(report.posture.unattended_upgrades)
+                    .bind(host_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let package_count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM patch_host_packages WHERE host_id = $1")
+                    .bind(host_id).fetch_one(&mut *tx).await?.try_get("n")?;
+                let security_count = report.pending.iter().filter(|u| u.security).count() as i64;
+                sqlx::query("INSERT INTO patch_reports (host_id, sequence, kind, collected_at, received_at, package_count, pending_count, security_count) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(host_id).bind(report.sequence).bind(report.kind.as_str()).bind(collected).bind(now)
+                    .bind(package_count).bind(report.pending.len() as i64).bind(security_count)
+                    .execute(&mut *tx).await?;
+                let summary = serde_json::json!({
+                    "sequence": report.sequence, "kind": report.kind, "packages": package_count,
+                    "pending": report.pending.len(), "security": security_count,
+                });
+                backend::audit(&mut tx, &host_actor(&hostname), "report", "patch_host", Some(host_id), None, Some(summary)).await?;
+                tx.commit().await?;
+                Ok(IngestOutcome::Applied)
+            }
+
+            const SUMMARY_SQL: &str = "SELECT h.id, h.hostname, h.enrolled_at, h.last_sequence, h.last_report_at, h.os_id, h.os_name, h.kernel, \
+                h.package_manager, h.reboot_required, h.reboot_packages, h.uptime_seconds, h.firewall_active, h.av_edr_running, h.unattended_upgrades, \
+                (SELECT COUNT(*) FROM patch_host_packages k WHERE k.host_id = h.id) AS package_count, \
+                (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id) AS pending_count, \
+                (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id AND p.security) AS security_count, \
+                (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id AND p.due_at < $1) AS overdue_count \
+                FROM patch_hosts h";
+
+            fn summary_row(row: &DbRow) -> Result<HostSummary> {
+                let overdue: i64 = row.try_get("overdue_count")?;
+                Ok(HostSummary {
+                    host: host_row(row)?,
+                    package_count: row.try_get("package_count")?,
+                    pending_updates: row.try_get("pending_count")?,
+                    security_updates: row.try_get("security_count")?,
+                    overdue_updates: overdue,
+                    current: overdue == 0,
+                })
+            }
+
+            pub async fn list_hosts(pool: &Pool, now: DateTime<Utc>) -> Result<Vec<HostSummary>> {
+                let rows = sqlx::query(&format!("{SUMMARY_SQL} ORDER BY h.hostname")).bind(now).fetch_all(pool).await?;
+                rows.iter().map(summary_row).collect()
+            }
+
+            pub async fn host_detail(pool: &Pool, id: i64, now: DateTime<Utc>) -> Result<HostDetail> {
+                let mut conn = pool.acquire().await?;
+                let summary = sqlx::query(&format!("{SUMMARY_SQL} WHERE h.id = $2"))
+                    .bind(now).bind(id)
+                    .fetch_optional(&mut *conn).await?
+                    .ok_or(StoreError::NotFound("host"))?;
+                let summary = summary_row(&summary)?;
+                let packages = sqlx::query("SELECT name, arch, version, source, source_version FROM patch_host_packages WHERE host_id = $1 ORDER BY name, arch")
+                    .bind(id).fetch_all(&mut *conn).await?
+                    .iter()
+                    .map(|r| Ok(InstalledPackage {
+                        name: r.try_get("name")?, arch: r.try_get("arch")?, version: r.try_get("version")?,
+                        source: r.try_get("source")?, source_version: r.try_get("source_version")?,
+                    }))
+                    .collect::<Result<Vec<_>>>()?;
+                let pending = sqlx::query("SELECT name, arch, installed_version, candidate_version, source, suites, security, severity, first_seen_at, due_at \
+                     FROM patch_pending WHERE host_id = $1 ORDER BY security DESC, due_at, name")
+                    .bind(id).fetch_all(&mut *conn).await?
+                    .iter().map(|r| pending_row(r, now)).collect::<Result<Vec<_>>>()?;
+                let history = sqlx::query("SELECT name, arch, from_version, to_version, security, first_seen_at, due_at, resolved_at \
+                     FROM patch_resolved WHERE host_id = $1 ORDER BY resolved_at DESC, id DESC LIMIT 200")
+                    .bind(id).fetch_all(&mut *conn).await?
+                    .iter()
+                    .map(|r| Ok(ResolvedRow {
+                        name: r.try_get("name")?, arch: r.try_get("arch")?, from_version: r.try_get("from_version")?,
+                        to_version: r.try_get("to_version")?, security: r.try_get("security")?,
+                        first_seen_at: r.try_get("first_seen_at")?, due_at: r.try_get("due_at")?, resolved_at: r.try_get("resolved_at")?,
+                    }))
+                    .collect::<Result<Vec<_>>>()?;
+                let reports = sqlx::query("SELECT sequence, kind, collected_at, received_at, package_count, pending_count, security_count \
+                     FROM patch_reports WHERE host_id = $1 ORDER BY sequence DESC LIMIT 50")
+                    .bind(id).fetch_all(&mut *conn).await?
+                    .iter()
+                    .map(|r| {
+                        let kind: String = r.try_get("kind")?;
+                        Ok(ReportRow {
+                            sequence: r.try_get("sequence")?, kind: parse("kind", &kind)?,
+                            collected_at: r.try_get("collected_at")?, received_at: r.try_get("received_at")?,
+                            package_count: r.try_get("package_count")?, pending_count: r.try_get("pending_count")?,
+                            security_count: r.try_get("security_count")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(HostDetail { summary, packages, pending, history, reports })
+            }
+
+            /// Enrollment times and every pending or resolved span, for compliance and trend.
+            pub async fn spans(pool: &Pool, since: DateTime<Utc>) -> Result<(Vec<(i64, DateTime<Utc>)>, Vec<UpdateSpan>)> {
+                let mut conn = pool.acquire().await?;
+                let hosts = sqlx::query("SELECT id, enrolled_at FROM patch_hosts")
+                    .fetch_all(&mut *conn).await?
+                    .iter().map(|r| Ok((r.try_get("id")?, r.try_get("enrolled_at")?))).collect::<Result<Vec<_>>>()?;
+                let mut spans = Vec::new();
+                for r in sqlx::query("SELECT host_id, first_seen_at, due_at FROM patch_pending").fetch_all(&mut *conn).await? {
+                    spans.push(UpdateSpan { host_id: r.try_get("host_id")?, first_seen_at: r.try_get("first_seen_at")?, due_at: r.try_get("due_at")?, resolved_at: None });
+                }
+                for r in sqlx::query("SELECT host_id, first_seen_at, due_at, resolved_at FROM patch_resolved WHERE resolved_at >= $1").bind(since).fetch_all(&mut *conn).await? {
+                    spans.push(UpdateSpan { host_id: r.try_get("host_id")?, first_seen_at: r.try_get("first_seen_at")?, due_at: r.try_get("due_at")?, resolved_at: Some(r.try_get("resolved_at")?) });
+                }
+                Ok((hosts, spans))
+            }
+        }
+    };
+}
+
+patches_sql!(
+    sqlite,
+    sqlx::Sqlite,
+    opsward_store::sqlite,
+    "BEGIN IMMEDIATE",
+    ""
+);
+patches_sql!(
+    postgres,
+    sqlx::Postgres,
+    opsward_store::postgres,
+    "BEGIN",
+    " FOR UPDATE"
+);

@@ -1,0 +1,42 @@
+//! The patches practice's routes. Agents enroll and report on public routes whose own
+//! secrets (enrollment token, host credential) are checked by the handlers.
+
+use super::{Table, OPERATOR, PUBLIC, VIEWER};
+use crate::{api::patches as api, ui};
+use axum::http::Method;
+
+pub(super) fn routes(t: Table) -> Table {
+    use Method as M;
+    t.add(M::POST, "/api/v1/patches/enroll", PUBLIC, api::enroll)
+        .add(M::POST, "/api/v1/patches/reports", PUBLIC, api::report)
+        .add(
+            M::GET,
+            "/api/v1/patches/enrollment-tokens",
+            OPERATOR,
+            api::list_enrollment_tokens,
+        )
+        .add(
+            M::POST,
+            "/api/v1/patches/enrollment-tokens",
+            OPERATOR,
+            api::create_enrollment_token,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/patches/enrollment-tokens/{id}",
+            OPERATOR,
+            api::revoke_enrollment_token,
+        )
+        .add(M::GET, "/api/v1/patches/hosts", VIEWER, api::hosts)
+        .add(M::GET, "/api/v1/patches/hosts/{id}", VIEWER, api::host)
+        .add(
+            M::GET,
+            "/api/v1/patches/compliance",
+            VIEWER,
+            api::compliance,
+        )
+        .add(M::GET, "/api/v1/patches/policy", VIEWER, api::policy)
+        .add(M::PUT, "/api/v1/patches/policy", OPERATOR, api::set_policy)
+        .add(M::GET, "/patches", VIEWER, ui::patches::list)
+        .add(M::GET, "/patches/hosts/{id}", VIEWER, ui::patches::host)
+}

@@ -1,0 +1,313 @@
+//! Patch management over HTTP: an operator mints an enrollment token, an agent enrolls and
+//! reports (full, retried, delta, stale delta), people read hosts, compliance and pages.
+//! Also the fixtures the role matrix uses for these routes.
+
+use crate::{both_backends, client, TestApp};
+use chrono::Utc;
+use opsward_core::{Actor, Role};
+use opsward_patches::{
+    report::{HostReport, ReportKind},
+    InstalledPackage, Kernel, OsRelease, PackageManager, PendingUpdate, RebootRequired,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The secret of a fresh enrollment token.
+pub async fn fixture_enrollment_token(app: &TestApp) -> (i64, String) {
+    let created = opsward_server::api::patches::mint_enrollment_token(
+        &app.state.patches,
+        &Actor::system("test"),
+        &unique("fleet"),
+        None,
+    )
+    .await
+    .unwrap();
+    (created.info.id, created.token)
+}
+
+/// A freshly enrolled host: (id, credential).
+pub async fn fixture_host(app: &TestApp) -> (i64, String) {
+    let (_, token) = fixture_enrollment_token(app).await;
+    let enrolled: Value = client()
+        .post(app.url("/api/v1/patches/enroll"))
+        .json(&json!({"token": token, "hostname": unique("host")}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        enrolled["host_id"].as_i64().unwrap(),
+        enrolled["credential"].as_str().unwrap().to_string(),
+    )
+}
+
+fn pkg(name: &str, version: &str) -> InstalledPackage {
+    InstalledPackage {
+        name: name.into(),
+        version: version.into(),
+        arch: "amd64".into(),
+        source: name.into(),
+        source_version: version.into(),
+    }
+}
+
+pub fn report(
+    sequence: i64,
+    packages: Vec<InstalledPackage>,
+    pending: Vec<PendingUpdate>,
+) -> HostReport {
+    HostReport {
+        kind: ReportKind::Full,
+        sequence,
+        base_sequence: None,
+        collected_at: Utc::now(),
+        hostname: "ignored".into(),
+        os: OsRelease {
+            id: "debian".into(),
+            pretty_name: "Debian GNU/Linux 12 (bookworm)".into(),
+            ..OsRelease::default()
+        },
+        kernel: Kernel {
+            release: "6.1.0-18-amd64".into(),
+            ..Kernel::default()
+        },
+        package_manager: Some(PackageManager::Dpkg),
+        reboot: RebootRequired::default(),
+        uptime_seconds: Some(90_000),
+        posture: Default::default(),
+        packages,
+        removed: vec![],
+        pending,
+    }
+}
+
+async fn send(app: &TestApp, credential: &str, report: &HostReport) -> (StatusCode, Value) {
+    let response = client()
+        .post(app.url("/api/v1/patches/reports"))
+        .header("X-Opsward-Host", credential)
+        .json(report)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+both_backends!(
+    an_agent_enrolls_and_reports_and_people_see_it,
+    |app: TestApp| async move {
+        let (_, operator) = app.user_with_token("patcher", Role::Operator).await;
+        let (_, viewer) = app.user_with_token("watcher", Role::Viewer).await;
+        let created: Value = client()
+            .post(app.url("/api/v1/patches/enrollment-tokens"))
+            .bearer_auth(&operator)
+            .json(&json!({"name": "web fleet", "expires_in_days": 2}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = created["token"].as_str().unwrap().to_string();
+        assert!(token.starts_with("owe_"));
+
+        // A wrong token enrolls nothing.
+        let bad = client()
+            .post(app.url("/api/v1/patches/enroll"))
+            .json(&json!({"token": "owe_nope", "hostname": "web-01"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+        let enrolled: Value = client()
+            .post(app.url("/api/v1/patches/enroll"))
+            .json(&json!({"token": token, "hostname": "web-01"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let credential = enrolled["credential"].as_str().unwrap().to_string();
+        assert!(credential.starts_with("owh_"));
+
+        // Without or with a wrong credential: 401. A user's API token is not a host credential.
+        let first = report(
+            1,
+            vec![
+                pkg("openssl", "3.0.11-1"),
+                pkg("bash", "5.2.15-2"),
+                pkg("curl", "7.88.1-10"),
+            ],
+            vec![PendingUpdate {
+                name: "openssl".into(),
+                arch: "amd64".into(),
+                installed_version: "3.0.11-1".into(),
+                candidate_version: "3.0.15-1".into(),
+                source: "openssl".into(),
+                suites: vec!["stable-security".into()],
+                security: true,
+            }],
+        );
+        assert_eq!(
+            send(&app, "owh_wrong", &first).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            send(&app, &operator, &first).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let (status, body) = send(&app, &credential, &first).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["outcome"], "applied");
+        assert_eq!(
+            send(&app, &credential, &first).await.1["outcome"],
+            "duplicate"
+        );
+
+        // A delta: bash upgraded, curl removed. A stale one is a 409.
+        let mut second = report(
+            2,
+            vec![pkg("openssl", "3.0.11-1"), pkg("bash", "5.2.15-3")],
+            first.pending.clone(),
+        );
+        second.reboot.required = true;
+        let delta = second.delta_from(&first);
+        let mut stale = delta.clone();
+        stale.base_sequence = Some(7);
+        assert_eq!(
+            send(&app, &credential, &stale).await.0,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            send(&app, &credential, &delta).await.1["outcome"],
+            "applied"
+        );
+
+        let hosts: Value = client()
+            .get(app.url("/api/v1/patches/hosts"))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(hosts.as_array().unwrap().len(), 1);
+        let host = &hosts[0];
+        assert_eq!(host["hostname"], "web-01");
+        assert_eq!(host["package_count"], 2);
+        assert_eq!(host["security_updates"], 1);
+        assert_eq!(host["reboot_required"], true);
+        assert_eq!(host["current"], true);
+        let overdue: Value = client()
+            .get(app.url("/api/v1/patches/hosts?overdue=true"))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(overdue, json!([]));
+
+        let id = host["id"].as_i64().unwrap();
+        let detail: Value = client()
+            .get(app.url(&format!("/api/v1/patches/hosts/{id}")))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let packages: Vec<(&str, &str)> = detail["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap(), p["version"].as_str().unwrap()))
+            .collect();
+        assert_eq!(packages, [("bash", "5.2.15-3"), ("openssl", "3.0.11-1")]);
+        assert_eq!(detail["pending"][0]["security"], true);
+        assert_eq!(detail["pending"][0]["candidate_version"], "3.0.15-1");
+
+        let compliance: Value = client()
+            .get(app.url("/api/v1/patches/compliance"))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(compliance["fleet"]["hosts"], 1);
+        assert_eq!(compliance["fleet"]["percent_current"], 100.0);
+        assert_eq!(compliance["trend"].as_array().unwrap().len(), 30);
+        assert_eq!(compliance["policy"]["critical_days"], 7);
+
+        // Policy: viewers read, operators change, nonsense refused.
+        let put = |token: &str, body: Value| {
+            client()
+                .put(app.url("/api/v1/patches/policy"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+        };
+        let policy = json!({"critical_days": 3, "high_days": 10, "other_security_days": 20, "non_security_months": 1});
+        assert_eq!(
+            put(&viewer, policy.clone()).await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            put(&operator, policy.clone()).await.unwrap().status(),
+            StatusCode::OK
+        );
+        let mut bad = policy.clone();
+        bad["high_days"] = json!(0);
+        assert_eq!(
+            put(&operator, bad).await.unwrap().status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+
+        // The pages.
+        let page = client()
+            .get(app.url("/patches"))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("web-01"));
+        assert!(
+            page.contains("id=\"patch-current-trend-title\""),
+            "the trend chart"
+        );
+        assert!(page.contains("100%"));
+        let host_page = client()
+            .get(app.url(&format!("/patches/hosts/{id}")))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(host_page.contains("3.0.15-1"));
+        assert!(host_page.contains("<strong>security</strong>"));
+        assert!(host_page.contains("5.2.15-3"));
+        app.stop().await;
+    }
+);

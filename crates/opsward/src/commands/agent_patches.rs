@@ -1,0 +1,431 @@
+//! The patch side of `opsward agent`: enroll once with an enrollment token, then on every
+//! interval collect this host's inventory, spool it, and send what is spooled.
+//!
+//! The spool holds full reports, one file each, written atomically (temporary file, fsync,
+//! rename, fsync of the directory), so `kill -9` at any moment leaves every report either
+//! whole or absent. On the wire the agent sends a delta against the last report the server
+//! acknowledged (kept in `base.json`), or a full report when there is none or the server
+//! refuses the delta. A report leaves the spool only after the server acknowledged it and
+//! the new base is on disk; a retry of an acknowledged report is recognised by the server by
+//! its sequence number. The spool is bounded: past `spool_max_bytes` the oldest reports are
+//! dropped and counted in `spool/dropped`.
+
+use anyhow::{anyhow, bail, Context, Result};
+use opsward_patches::{inventory::collect, report::HostReport};
+use serde::Deserialize;
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+/// Every request's limit: a stalled server must not stall the agent.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchConfig {
+    /// A file holding an enrollment token, needed until the host has its credential.
+    #[serde(default)]
+    pub enrollment_token_file: Option<PathBuf>,
+    /// The credential, the acknowledged base report and the spool.
+    pub state_dir: PathBuf,
+    /// How often to report: `1h`, `6h`.
+    #[serde(default = "default_every")]
+    pub every: String,
+    #[serde(default = "default_spool_max")]
+    pub spool_max_bytes: u64,
+    /// Where to read from (defaults: the real locations).
+    #[serde(default)]
+    pub dpkg_status: Option<PathBuf>,
+    #[serde(default)]
+    pub apt_lists: Option<PathBuf>,
+    /// The name to enroll under [default: the kernel's hostname].
+    #[serde(default)]
+    pub hostname: Option<String>,
+}
+
+fn default_every() -> String {
+    "1h".into()
+}
+
+fn default_spool_max() -> u64 {
+    64 * 1024 * 1024
+}
+
+impl PatchConfig {
+    pub fn sources(&self) -> collect::Sources {
+        let mut s = collect::Sources::default();
+        if let Some(p) = &self.dpkg_status {
+            s.dpkg_status = p.clone();
+        }
+        if let Some(p) = &self.apt_lists {
+            s.apt_lists = p.clone();
+        }
+        s
+    }
+}
+
+/// Write `bytes` to `path` so that a crash leaves the old file or the new one, never a part.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| anyhow!("{} has no directory", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
+    ));
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+fn private_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// The agent's files under `state_dir`.
+pub struct Spool {
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
+impl Spool {
+    pub fn open(state_dir: &Path, max_bytes: u64) -> Result<Spool> {
+        private_dir(state_dir)?;
+        private_dir(&state_dir.join("spool"))?;
+        Ok(Spool {
+            dir: state_dir.to_path_buf(),
+            max_bytes,
+        })
+    }
+
+    fn spool_dir(&self) -> PathBuf {
+        self.dir.join("spool")
+    }
+
+    fn credential_path(&self) -> PathBuf {
+        self.dir.join("credential")
+    }
+
+    fn base_path(&self) -> PathBuf {
+        self.dir.join("base.json")
+    }
+
+    pub fn credential(&self) -> Option<String> {
+        std::fs::read_to_string(self.credential_path())
+            .ok()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+    }
+
+    /// A new credential means a new report sequence on the server: forget the base.
+    fn set_credential(&self, credential: &str) -> Result<()> {
+        let _ = std::fs::remove_file(self.base_path());
+        write_atomically(&self.credential_path(), credential.as_bytes())
+    }
+
+    fn forget_credential(&self) {
+        let _ = std::fs::remove_file(self.credential_path());
+    }
+
+    pub fn base(&self) -> Option<HostReport> {
+        let text = std::fs::read_to_string(self.base_path()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Spooled reports `(sequence, path)`, oldest first. Temporary files are not reports.
+    pub fn entries(&self) -> Result<Vec<(i64, PathBuf)>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(self.spool_dir())? {
+            let path = e?.path();
+            let Some(seq) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".json"))
+                .and_then(|n| n.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            out.push((seq, path));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Reports dropped because the spool was full, ever.
+    pub fn dropped(&self) -> u64 {
+        std::fs::read_to_string(self.spool_dir().join("dropped"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Number `report` after everything spooled or acknowledged, and spool it.
+    pub fn push(&self, mut report: HostReport) -> Result<i64> {
+        let last_spooled = self.entries()?.last().map(|(s, _)| *s).unwrap_or(0);
+        let last_acked = self.base().map(|b| b.sequence).unwrap_or(0);
+        report.sequence = last_spooled.max(last_acked) + 1;
+        let path = self
+            .spool_dir()
+            .join(format!("{:020}.json", report.sequence));
+        write_atomically(&path, &serde_json::to_vec(&report)?)?;
+        self.enforce_bound()?;
+        Ok(report.sequence)
+    }
+
+    fn enforce_bound(&self) -> Result<()> {
+        let mut entries: Vec<(i64, PathBuf, u64)> = self
+            .entries()?
+            .into_iter()
+            .map(|(s, p)| {
+                let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                (s, p, size)
+            })
+            .collect();
+        let mut total: u64 = entries.iter().map(|e| e.2).sum();
+        let mut dropped = 0;
+        // The newest report always stays: it is the one that matters most.
+        while total > self.max_bytes && entries.len() > 1 {
+            let (seq, path, size) = entries.remove(0);
+            std::fs::remove_file(&path)?;
+            total -= size;
+            dropped += 1;
+            tracing::warn!(sequence = seq, "spool full: dropped the oldest report");
+        }
+        if dropped > 0 {
+            let count = self.dropped() + dropped;
+            write_atomically(
+                &self.spool_dir().join("dropped"),
+                count.to_string().as_bytes(),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// An HTTPS (or HTTP) client trusting the system roots plus `ca_file` when given.
+pub fn client(ca_file: Option<&Path>) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("{} holds no PEM certificate", path.display()))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    Ok(builder.build()?)
+}
+
+/// What one cycle achieved.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Flushed {
+    pub sent: usize,
+    /// Reports still spooled (the server could not be reached or refused them).
+    pub left: usize,
+}
+
+pub struct PatchAgent {
+    pub config: PatchConfig,
+    pub server: String,
+    pub http: reqwest::Client,
+    pub spool: Spool,
+}
+
+impl PatchAgent {
+    pub fn new(config: PatchConfig, server: String, http: reqwest::Client) -> Result<PatchAgent> {
+        let spool = Spool::open(&config.state_dir, config.spool_max_bytes)?;
+        Ok(PatchAgent {
+            config,
+            server: server.trim_end_matches('/').to_string(),
+            http,
+            spool,
+        })
+    }
+
+    /// The host credential, enrolling first when there is none.
+    async fn credential(&self, hostname: &str) -> Result<String> {
+        if let Some(c) = self.spool.credential() {
+            return Ok(c);
+        }
+        let path =
+            self.config.enrollment_token_file.as_ref().ok_or_else(|| {
+                anyhow!("not enrolled yet and no enrollment_token_file in [patches]")
+            })?;
+        let token = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let response = self
+            .http
+            .post(format!("{}/api/v1/patches/enroll", self.server))
+            .json(&serde_json::json!({"token": token.trim(), "hostname": hostname}))
+            .send()
+            .await
+            .context("cannot reach the server to enroll")?;
+        if !response.status().is_success() {
+            bail!(
+                "enrollment refused ({}): {}",
+                response.status(),
+                response.text().await.unwrap_or_default()
+            );
+        }
+        let enrolled: serde_json::Value = response.json().await?;
+        let credential = enrolled["credential"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the server's enrollment answer has no credential"))?
+            .to_string();
+        self.spool.set_credential(&credential)?;
+        tracing::info!(host = enrolled["host_id"].as_i64(), "enrolled");
+        Ok(credential)
+    }
+
+    /// Collect and spool one report.
+    pub fn collect(&self) -> Result<i64> {
+        let mut report = collect::collect(&self.config.sources())?;
+        if let Some(h) = &self.config.hostname {
+            report.hostname = h.clone();
+        }
+        self.spool.push(report)
+    }
+
+    /// Send every spooled report, oldest first, until one cannot be delivered.
+    pub async fn flush(&self) -> Result<Flushed> {
+        let entries = self.spool.entries()?;
+        let mut flushed = Flushed {
+            sent: 0,
+            left: entries.len(),
+        };
+        let Some((_, first)) = entries.first() else {
+            return Ok(flushed);
+        };
+        let hostname = match &self.config.hostname {
+            Some(h) => h.clone(),
+            None => serde_json::from_slice::<HostReport>(&std::fs::read(first)?)?.hostname,
+        };
+        let credential = self.credential(&hostname).await?;
+        for (seq, path) in entries {
+            let report: HostReport = serde_json::from_slice(&std::fs::read(&path)?)
+                .with_context(|| format!("spooled report {} is unreadable", path.display()))?;
+            let wire = match self.spool.base() {
+                Some(base) if base.sequence < report.sequence => report.delta_from(&base),
+                _ => report.clone(),
+            };
+            let mut status = self.send(&credential, &wire).await?;
+            if status == reqwest::StatusCode::CONFLICT {
+                // The server has another base (restored, or a report was dropped): full.
+                status = self.send(&credential, &report).await?;
+            }
+            if status == reqwest::StatusCode::UNAUTHORIZED {
+                // Revoked or the host was re-enrolled elsewhere: enroll again next time.
+                self.spool.forget_credential();
+                bail!("the server no longer accepts this host's credential");
+            }
+            if !status.is_success() {
+                tracing::warn!(sequence = seq, %status, "report not accepted; kept in the spool");
+                return Ok(flushed);
+            }
+            write_atomically(&self.spool.base_path(), &serde_json::to_vec(&report)?)?;
+            std::fs::remove_file(&path)?;
+            flushed.sent += 1;
+            flushed.left -= 1;
+        }
+        Ok(flushed)
+    }
+
+    /// POST one report; a network failure is "not now" (`503` here), not an error.
+    async fn send(&self, credential: &str, report: &HostReport) -> Result<reqwest::StatusCode> {
+        match self
+            .http
+            .post(format!("{}/api/v1/patches/reports", self.server))
+            .header("X-Opsward-Host", credential)
+            .json(report)
+            .send()
+            .await
+        {
+            Ok(r) => Ok(r.status()),
+            Err(e) => {
+                tracing::warn!(error = %e, "server unreachable; reports stay spooled");
+                Ok(reqwest::StatusCode::SERVICE_UNAVAILABLE)
+            }
+        }
+    }
+
+    /// One cycle: collect, spool, send.
+    pub async fn cycle(&self) -> Result<Flushed> {
+        let seq = self.collect()?;
+        tracing::info!(sequence = seq, "report spooled");
+        self.flush().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(packages: usize) -> HostReport {
+        let mut r = collect::collect(&collect::Sources {
+            dpkg_status: "/nonexistent".into(),
+            apk_installed: "/nonexistent".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        r.packages = (0..packages)
+            .map(|i| opsward_patches::InstalledPackage {
+                name: format!("p{i}"),
+                version: "1".into(),
+                arch: "amd64".into(),
+                source: format!("p{i}"),
+                source_version: "1".into(),
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn a_full_spool_drops_the_oldest_and_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = serde_json::to_vec(&report(100)).unwrap().len() as u64;
+        // Room for three reports.
+        let spool = Spool::open(dir.path(), one * 3 + one / 2).unwrap();
+        for expected in 1..=5 {
+            assert_eq!(spool.push(report(100)).unwrap(), expected);
+        }
+        let seqs: Vec<i64> = spool
+            .entries()
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        assert_eq!(spool.dropped(), 2);
+        // Numbering continues after what is spooled, across reopening.
+        let again = Spool::open(dir.path(), one * 3 + one / 2).unwrap();
+        assert_eq!(again.push(report(100)).unwrap(), 6);
+        assert_eq!(again.dropped(), 3);
+        // A temporary file left by a killed write is not a report.
+        std::fs::write(
+            dir.path().join("spool/.00000000000000000007.json.tmp"),
+            b"{",
+        )
+        .unwrap();
+        assert_eq!(again.entries().unwrap().len(), 3);
+    }
+}
