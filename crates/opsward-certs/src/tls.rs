@@ -39,6 +39,16 @@ pub struct ScanOptions {
 }
 
 impl StartTls {
+    pub const ALL: [StartTls; 3] = [StartTls::Auto, StartTls::None, StartTls::Smtp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartTls::Auto => "auto",
+            StartTls::None => "none",
+            StartTls::Smtp => "smtp",
+        }
+    }
+
     /// Whether an SMTP STARTTLS prelude precedes the handshake on `port`.
     pub fn speaks_smtp(self, port: u16) -> bool {
         match self {
@@ -46,6 +56,16 @@ impl StartTls {
             StartTls::None => false,
             StartTls::Auto => matches!(port, 25 | 587),
         }
+    }
+}
+
+impl std::str::FromStr for StartTls {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        StartTls::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("{s:?} is not a STARTTLS protocol (auto, none, smtp)"))
     }
 }
 

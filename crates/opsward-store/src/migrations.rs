@@ -41,6 +41,11 @@ pub const SQLITE: Embedded = &[
         "resilience",
         include_str!("../migrations/sqlite/0007_resilience.sql"),
     ),
+    (
+        10,
+        "certs",
+        include_str!("../migrations/sqlite/0010_certs.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -77,6 +82,11 @@ pub const POSTGRES: Embedded = &[
         7,
         "resilience",
         include_str!("../migrations/postgres/0007_resilience.sql"),
+    ),
+    (
+        10,
+        "certs",
+        include_str!("../migrations/postgres/0010_certs.sql"),
     ),
 ];
 

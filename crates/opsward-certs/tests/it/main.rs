@@ -5,4 +5,5 @@ mod files;
 mod fixtures;
 mod hostile;
 mod smtp_server;
+mod store;
 mod tls;
