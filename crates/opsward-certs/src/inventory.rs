@@ -260,3 +260,29 @@ pub struct ObservedSource {
     /// The certificates found there, checked; or why none could be read.
     pub outcome: Result<Vec<Finding>, String>,
 }
+
+/// Most places one uploaded scan may hold.
+pub const MAX_UPLOAD_SOURCES: usize = 20_000;
+
+/// A scan done elsewhere (by `opsward cert scan ... --server`), sent to be stored. The server
+/// checks the certificates itself, so stored verdicts never depend on the scanning client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScanUpload {
+    pub kind: SourceKind,
+    pub sources: Vec<UploadedSource>,
+}
+
+/// What one place gave: its certificates (an endpoint's chain leaf first, or a file's
+/// certificates in order) as hex DER, or why it gave none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UploadedSource {
+    /// `host:port` or the file's path.
+    pub location: String,
+    /// For endpoints: the STARTTLS protocol spoken (default `auto`).
+    #[serde(default)]
+    pub starttls: Option<String>,
+    #[serde(default)]
+    pub certificates_der_hex: Vec<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}

@@ -12,6 +12,7 @@ pub mod checks;
 pub mod error;
 pub mod files;
 pub mod inventory;
+pub mod metrics;
 pub mod model;
 pub mod renewal;
 pub mod rescan;

@@ -2,13 +2,16 @@
 
 use crate::{
     assess_endpoint, assess_file,
-    inventory::{ObservedSource, SourceKind},
+    error::EndpointError,
+    inventory::{ObservedSource, ScanUpload, SourceKind, MAX_UPLOAD_SOURCES},
+    model::CertificateInfo,
     renewal::{self, RenewalRun},
-    scan_endpoints, scan_paths, CertStore, CheckContext, EndpointReport, FileReport, ScanOptions,
-    StartTls, TrustStore,
+    scan_endpoints, scan_paths,
+    tls::Target,
+    CertStore, CheckContext, EndpointReport, FileReport, ScanOptions, StartTls, TrustStore,
 };
 use chrono::{DateTime, Duration, Utc};
-use opsward_core::Actor;
+use opsward_core::{Actor, ValidationError};
 use opsward_ops::notifications::Notifier;
 use opsward_store::StoreError;
 use std::{collections::BTreeMap, path::PathBuf};
@@ -119,4 +122,88 @@ pub async fn rescan_due(
     }
     run.renewal = renewal::reconcile(store, notifier, actor, now).await?;
     Ok(run)
+}
+
+/// Check an uploaded scan as if this server had done it. A location or certificate that
+/// cannot be read is a validation error naming it: nothing of the upload is stored.
+pub fn observe_upload(
+    upload: &ScanUpload,
+    trust: &TrustStore,
+    ctx: &CheckContext,
+) -> Result<Vec<ObservedSource>, ValidationError> {
+    if upload.sources.len() > MAX_UPLOAD_SOURCES {
+        return Err(ValidationError::single(
+            "sources",
+            format!("at most {MAX_UPLOAD_SOURCES} places per upload"),
+        ));
+    }
+    let mut observed = Vec::with_capacity(upload.sources.len());
+    for (i, source) in upload.sources.iter().enumerate() {
+        let field = format!("sources[{i}]");
+        if source.location.trim().is_empty() || source.location.len() > 4096 {
+            return Err(ValidationError::single(
+                &field,
+                "location must be 1-4096 characters",
+            ));
+        }
+        let mut certificates = Vec::with_capacity(source.certificates_der_hex.len());
+        for (j, text) in source.certificates_der_hex.iter().enumerate() {
+            let der = hex::decode(text.trim()).map_err(|e| {
+                ValidationError::single(
+                    &format!("{field}.certificates_der_hex[{j}]"),
+                    format!("not hex: {e}"),
+                )
+            })?;
+            certificates.push(CertificateInfo::from_der(&der).map_err(|e| {
+                ValidationError::single(
+                    &format!("{field}.certificates_der_hex[{j}]"),
+                    e.to_string(),
+                )
+            })?);
+        }
+        let result = match (&source.error, certificates.is_empty()) {
+            (Some(e), true) => Err(e.clone()),
+            (None, true) => Err("no certificate".to_string()),
+            _ => Ok(certificates),
+        };
+        match upload.kind {
+            SourceKind::Endpoint => {
+                let target = Target::parse(&source.location)
+                    .map_err(|e| ValidationError::single(&field, e.to_string()))?;
+                let starttls: StartTls = source
+                    .starttls
+                    .as_deref()
+                    .unwrap_or("auto")
+                    .parse()
+                    .map_err(|e: String| {
+                        ValidationError::single(&format!("{field}.starttls"), e)
+                    })?;
+                let report = EndpointReport {
+                    target: source.location.clone(),
+                    parsed: Some(target),
+                    result: result.clone().map_err(|_| EndpointError::NoCertificate),
+                };
+                let mut one =
+                    observe_endpoints(std::slice::from_ref(&report), trust, ctx, starttls);
+                if let (Err(e), Some(o)) = (&result, one.first_mut()) {
+                    o.outcome = Err(e.clone());
+                }
+                observed.extend(one);
+            }
+            SourceKind::File => {
+                let report = FileReport {
+                    path: PathBuf::from(&source.location),
+                    certificates: result.clone().unwrap_or_default(),
+                    private_keys_skipped: 0,
+                    error: None,
+                };
+                let mut one = observe_files(std::slice::from_ref(&report), ctx);
+                if let (Err(e), Some(o)) = (&result, one.first_mut()) {
+                    o.outcome = Err(e.clone());
+                }
+                observed.extend(one);
+            }
+        }
+    }
+    Ok(observed)
 }

@@ -74,6 +74,8 @@ pub struct AppState {
     pub suppliers: opsward_suppliers::SupplierStore,
     /// The register of resilience measures on the same database.
     pub resilience: opsward_resilience::register::MeasureStore,
+    /// Certificates, where they are deployed, and their renewals, on the same database.
+    pub certs: opsward_certs::CertStore,
 }
 
 impl AppState {
@@ -88,6 +90,7 @@ impl AppState {
             customers: opsward_customers::CustomersStore::new(store.as_ref()),
             suppliers: opsward_suppliers::SupplierStore::new(store.as_ref()),
             resilience: opsward_resilience::register::MeasureStore::new(store.as_ref()),
+            certs: opsward_certs::CertStore::new(store.as_ref()),
             notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
             attachments: opsward_ops::attachments::AttachmentStore::new(
                 &config.attachments_dir,

@@ -48,6 +48,8 @@ use utoipa::{
         api::supplier_reviews::update_action, api::supplier_reviews::criteria, api::supplier_reviews::set_criteria,
         api::resilience::list, api::resilience::create, api::resilience::get, api::resilience::update, api::resilience::delete,
         api::resilience::record_result,
+        api::certs::list, api::certs::get, api::certs::set_owner, api::certs::update_renewal, api::certs::renewals,
+        api::certs::upload_scan, api::certs::settings, api::certs::save_settings,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -64,6 +66,7 @@ use utoipa::{
         (name = "customers", description = "Customers, CSAT/NPS surveys, satisfaction and service reviews"),
         (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
         (name = "suppliers", description = "Suppliers, contracts with notice deadlines and renewals, review scorecards and actions"),
+        (name = "certificates", description = "Certificates: where each is deployed, problems, owners, renewal tasks, uploaded scans"),
         (name = "resilience", description = "Resilience measures per asset, their test procedures, scheduled tests, results and evidence"),
     )
 )]

@@ -45,6 +45,21 @@ pub struct SightingFact {
     pub current: bool,
 }
 
+/// A certificate at a place that serves it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployed {
+    pub certificate_id: i64,
+    pub subject_cn: Option<String>,
+    pub issuer_cn: Option<String>,
+    /// Lower-case hex.
+    pub serial: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    /// The endpoint or path.
+    pub source: String,
+    pub chain_position: i64,
+}
+
 /// The names a certificate is for (DNS and IP SANs, else its CN), lower-case, sorted,
 /// comma-separated: a renewed certificate has the same key as the one it replaces.
 pub fn names_key(cert: &CertificateInfo) -> String {
@@ -198,6 +213,11 @@ impl CertStore {
         now: DateTime<Utc>,
     ) -> Result<RenewalTask> {
         on_backend!(&self.db, complete_renewal(actor, id, replacement, now))
+    }
+
+    /// Every certificate at every place that serves it now, by place and chain position.
+    pub async fn deployed(&self) -> Result<Vec<Deployed>> {
+        on_backend!(&self.db, deployed())
     }
 
     pub async fn facts(&self) -> Result<(Vec<CertFacts>, Vec<SightingFact>)> {

@@ -1,6 +1,6 @@
 //! The certificate tables' SQL, the same on both backends, expanded once per backend.
 
-use super::{like_pattern, names_key, CertFacts, Result, SightingFact};
+use super::{like_pattern, names_key, CertFacts, Deployed, Result, SightingFact};
 use crate::{
     inventory::{
         CertFilter, CertSettings, CertSort, CertSource, ObservedSource, OwnerInput, RenewalStatus,
@@ -269,6 +269,31 @@ macro_rules! certs_sql {
                         })
                     })
                     .collect()
+            }
+
+            /// Every certificate at every place that serves it now, for the metrics.
+            pub async fn deployed(pool: &Pool) -> Result<Vec<Deployed>> {
+                sqlx::query(
+                    "SELECT c.id, c.subject_cn, c.issuer_cn, c.serial, c.not_before, c.not_after, s.location, g.chain_position \
+                     FROM cert_sightings g JOIN certificates c ON c.id = g.certificate_id JOIN cert_sources s ON s.id = g.source_id \
+                     WHERE g.current ORDER BY s.location, g.chain_position",
+                )
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok(Deployed {
+                        certificate_id: row.try_get("id")?,
+                        subject_cn: row.try_get("subject_cn")?,
+                        issuer_cn: row.try_get("issuer_cn")?,
+                        serial: row.try_get("serial")?,
+                        not_before: row.try_get("not_before")?,
+                        not_after: row.try_get("not_after")?,
+                        source: row.try_get("location")?,
+                        chain_position: row.try_get("chain_position")?,
+                    })
+                })
+                .collect()
             }
 
             /// Every current and past sighting, for the renewal rules.

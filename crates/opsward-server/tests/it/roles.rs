@@ -160,6 +160,8 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             crate::suppliers::fixture_supplier(app).await
         } else if path.contains("/resilience/") {
             crate::resilience::fixture_measure(app).await
+        } else if path.contains("/certificates/") {
+            crate::certs::fixture_certificate(app).await
         } else {
             panic!("no fixture for {}", spec.path)
         };
@@ -423,6 +425,17 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             ("duration_minutes", "60".into()),
         ]),
         ("POST", "/resilience/{id}/results") => Body::Form(vec![("result", "passed".into())]),
+        ("POST", "/api/v1/certificates/scans") => Body::Json(crate::certs::upload_json(&name, 100)),
+        ("PUT", "/api/v1/certificates/{id}/owner") => Body::Json(serde_json::json!({})),
+        ("PUT", "/api/v1/certificates/{id}/renewal") => {
+            Body::Json(serde_json::json!({"status": "in_progress"}))
+        }
+        ("PUT", "/api/v1/certificates/settings") => Body::Json(
+            serde_json::json!({"thresholds": [30, 14, 7, 1], "rescan_interval_minutes": 1440}),
+        ),
+        ("POST", "/certificates/{id}/renewal") => {
+            Body::Form(vec![("status", "in_progress".into())])
+        }
         ("POST", "/suppliers/{id}/contracts") => Body::Form(vec![
             ("title", name),
             ("start_date", "2025-01-01".into()),
