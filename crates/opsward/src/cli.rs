@@ -4,8 +4,10 @@ use crate::output::OutputFormat;
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf};
 
+mod certs;
 mod resilience;
 mod suppliers;
+pub use certs::{CertListArgs, CertServer};
 pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
 
@@ -80,7 +82,8 @@ pub enum Command {
     /// iCal feeds for calendar apps.
     #[command(subcommand)]
     Feed(FeedCommand),
-    /// Certificates: find them on TLS endpoints and in files, and check them (no database).
+    /// Certificates: find them on TLS endpoints and in files, check them, and (with
+    /// --server) store them; list the stored ones.
     #[command(subcommand)]
     Cert(CertCommand),
     /// Show the audit log, newest first.
@@ -507,6 +510,10 @@ pub enum CertCommand {
     /// a warning or critical problem, or any endpoint or file could not be read.
     #[command(subcommand)]
     Scan(CertScanCommand),
+    /// List stored certificates, soonest expiry first (from the local database, or --server).
+    /// Exit code 1 when any listed certificate has a warning or critical problem, or when
+    /// --expiring-within matched any.
+    List(CertListArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -519,6 +526,8 @@ pub enum CertScanCommand {
         /// *.ca-bundle, *.chain and *.key files are read.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        #[command(flatten)]
+        remote: CertServer,
     },
 }
 
@@ -549,6 +558,8 @@ pub struct CertScanTlsArgs {
     /// Also trust the CA certificates in this PEM file (besides Mozilla's roots).
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: CertServer,
 }
 
 #[cfg(test)]
