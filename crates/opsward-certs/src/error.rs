@@ -43,7 +43,7 @@ pub enum EndpointError {
     HandshakeTimeout(Duration),
     #[error("TLS handshake failed: {0}")]
     Handshake(String),
-    #[error("STARTTLS (SMTP) failed: {0}")]
+    #[error("STARTTLS failed: {0}")]
     StartTls(String),
     #[error("the server presented no certificate")]
     NoCertificate,

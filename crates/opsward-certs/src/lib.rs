@@ -17,6 +17,7 @@ pub mod model;
 pub mod renewal;
 pub mod rescan;
 mod smtp;
+pub mod starttls;
 pub mod store;
 pub mod tls;
 

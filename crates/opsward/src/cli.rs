@@ -533,10 +533,19 @@ pub enum CertScanCommand {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StartTlsArg {
-    /// SMTP STARTTLS on ports 25 and 587, plain TLS elsewhere.
+    /// By port: SMTP on 25/587, IMAP on 143, POP3 on 110, FTP on 21, LDAP on 389,
+    /// PostgreSQL on 5432; plain TLS elsewhere.
     Auto,
     None,
     Smtp,
+    Imap,
+    Pop3,
+    /// FTP `AUTH TLS` (RFC 4217).
+    Ftp,
+    /// The LDAP StartTLS extended operation.
+    Ldap,
+    /// PostgreSQL's SSLRequest.
+    Postgres,
 }
 
 #[derive(Debug, Args)]

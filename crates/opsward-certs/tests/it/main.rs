@@ -5,5 +5,7 @@ mod files;
 mod fixtures;
 mod hostile;
 mod smtp_server;
+mod starttls;
+mod starttls_servers;
 mod store;
 mod tls;

@@ -172,6 +172,11 @@ async fn scan_tls(args: CertScanTlsArgs) -> Result<(Vec<CertRow>, ScanUpload)> {
             StartTlsArg::Auto => StartTls::Auto,
             StartTlsArg::None => StartTls::None,
             StartTlsArg::Smtp => StartTls::Smtp,
+            StartTlsArg::Imap => StartTls::Imap,
+            StartTlsArg::Pop3 => StartTls::Pop3,
+            StartTlsArg::Ftp => StartTls::Ftp,
+            StartTlsArg::Ldap => StartTls::Ldap,
+            StartTlsArg::Postgres => StartTls::Postgres,
         },
     };
     let reports = scan_endpoints(&args.targets, &options).await;

@@ -237,7 +237,7 @@ async fn tls_scan_exit_codes_and_table() {
             "--ca-file",
             "/nonexistent/ca.pem",
         ],
-        vec!["cert", "scan", "tls", &target, "--starttls", "imap"],
+        vec!["cert", "scan", "tls", &target, "--starttls", "gopher"],
         vec!["cert", "scan", "tls"],
     ] {
         let (code, _, stderr) = scan(&env, &usage);
