@@ -523,9 +523,14 @@ pub enum CertScanCommand {
     /// Read PEM and DER certificates from files and directories (recursively).
     Files {
         /// Files or directories; in directories only *.pem, *.crt, *.cer, *.der, *.cert,
-        /// *.ca-bundle, *.chain and *.key files are read.
+        /// *.ca-bundle, *.chain, *.key, *.p12, *.pfx, *.jks, *.jceks, *.keystore and
+        /// Kubernetes TLS secrets in *.yaml/*.yml are read.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Passwords to try on PKCS#12/PFX archives, one per line (after the empty
+        /// password). Java keystores need none to show their certificates.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
         #[command(flatten)]
         remote: CertServer,
     },

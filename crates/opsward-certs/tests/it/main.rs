@@ -4,6 +4,7 @@
 mod files;
 mod fixtures;
 mod hostile;
+mod keystores;
 mod smtp_server;
 mod starttls;
 mod starttls_servers;

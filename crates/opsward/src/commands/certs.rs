@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use opsward_certs::{
     assess_endpoint, assess_file,
     inventory::{CertFilter, ScanUpload, SourceKind, StoredCertificate, UploadedSource},
-    scan_endpoints, scan_paths, CheckContext, Finding, ScanOptions, Severity, StartTls, Target,
-    TrustStore,
+    scan_endpoints, scan_paths_with, CheckContext, Finding, ScanOptions, Severity, StartTls,
+    Target, TrustStore,
 };
 use serde::Serialize;
 use std::{process::ExitCode, time::Duration};
@@ -131,8 +131,21 @@ pub async fn cert(cmd: CertCommand, config: &Config, out: OutputFormat) -> Resul
             let (rows, upload) = scan_tls(args).await?;
             (rows, upload, remote)
         }
-        CertScanCommand::Files { paths, remote } => {
-            let (rows, upload) = scan_files(paths).await?;
+        CertScanCommand::Files {
+            paths,
+            password_file,
+            remote,
+        } => {
+            let passwords = match password_file {
+                Some(file) => std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read --password-file {}", file.display()))?
+                    .lines()
+                    .map(|l| l.trim_end_matches('\r').to_owned())
+                    .filter(|l| !l.is_empty())
+                    .collect(),
+                None => Vec::new(),
+            };
+            let (rows, upload) = scan_files(paths, passwords).await?;
             (rows, upload, remote)
         }
     };
@@ -216,9 +229,12 @@ async fn scan_tls(args: CertScanTlsArgs) -> Result<(Vec<CertRow>, ScanUpload)> {
     Ok((rows, upload))
 }
 
-async fn scan_files(paths: Vec<std::path::PathBuf>) -> Result<(Vec<CertRow>, ScanUpload)> {
+async fn scan_files(
+    paths: Vec<std::path::PathBuf>,
+    passwords: Vec<String>,
+) -> Result<(Vec<CertRow>, ScanUpload)> {
     // Reading files blocks; keep it off the async workers.
-    let reports = tokio::task::spawn_blocking(move || scan_paths(&paths))
+    let reports = tokio::task::spawn_blocking(move || scan_paths_with(&paths, &passwords))
         .await
         .context("file scan stopped")?;
     let upload = ScanUpload {

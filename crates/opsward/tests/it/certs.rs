@@ -380,3 +380,66 @@ pub fn openssl_sha256(cert: &Path) -> String {
         .replace(':', "")
         .to_ascii_lowercase()
 }
+
+/// PKCS#12 archives open with a password from --password-file; without it the file is an
+/// error row (exit code 1) and the other files are still read.
+#[tokio::test]
+async fn pkcs12_passwords_come_from_a_file() {
+    let env = Env::new(false).await;
+    let pki = Pki::new();
+    let (crt, key) = pki.leaf(env.dir.path(), "web", -1, 90);
+    let p12 = env.dir.path().join("web.p12");
+    let out = Command::new("openssl")
+        .args(["pkcs12", "-export", "-passout", "pass:hunter22", "-in"])
+        .arg(&crt)
+        .arg("-inkey")
+        .arg(&key)
+        .arg("-out")
+        .arg(&p12)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passwords = env.write("passwords.txt", "first-guess\nhunter22\n");
+    let (code, stdout, stderr) = scan(
+        &env,
+        &[
+            "cert",
+            "scan",
+            "files",
+            p12.to_str().unwrap(),
+            "--password-file",
+            passwords.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let rows: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        rows[0]["fingerprint_sha256"],
+        crate::certs::openssl_sha256(&crt)
+    );
+    let (code, stdout, _) = scan(
+        &env,
+        &[
+            "cert",
+            "scan",
+            "files",
+            p12.to_str().unwrap(),
+            crt.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(1));
+    let rows: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{stdout}");
+    assert!(
+        stdout.contains("no password opens this PKCS#12 archive") && !stdout.contains("hunter22"),
+        "{stdout}"
+    );
+}
