@@ -90,7 +90,43 @@ pub fn check_certificate(
             ),
         ));
     }
+    if is_leaf {
+        if let Some(due) = acme_renewal_due(&cert.issuer, cert.not_before, cert.not_after) {
+            if ctx.now > due && ctx.now <= cert.not_after {
+                problems.push(Problem::new(
+                    "acme-renewal-overdue",
+                    Severity::Warning,
+                    format!(
+                        "issued by an ACME CA; renewal should have happened by {} (2/3 of its lifetime)",
+                        due.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                ));
+            }
+        }
+    }
     problems
+}
+
+/// Organisations of CAs that issue through ACME, as they appear in issuer names.
+const ACME_ISSUERS: [&str; 5] = [
+    "O=Let's Encrypt",
+    "O=ZeroSSL",
+    "O=Buypass AS",
+    "O=Google Trust Services",
+    "(STAGING)",
+];
+
+/// For a certificate from an ACME CA, when it should have been renewed: at two thirds of
+/// its lifetime, as cert-manager does. `None` for other issuers.
+pub fn acme_renewal_due(
+    issuer: &str,
+    not_before: DateTime<Utc>,
+    not_after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    ACME_ISSUERS
+        .iter()
+        .any(|o| issuer.contains(o))
+        .then(|| not_before + (not_after - not_before) * 2 / 3)
 }
 
 fn validity_problems(cert: &CertificateInfo, ctx: &CheckContext, problems: &mut Vec<Problem>) {

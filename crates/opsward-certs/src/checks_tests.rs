@@ -244,3 +244,29 @@ fn chain_to_an_extra_ca_is_trusted_and_a_lone_leaf_is_not() {
     assert_eq!(trust.add_pem_file(&ca_file).unwrap(), 1);
     assert_eq!(crate::chain::check_chain(&chain, &trust, now), None);
 }
+
+#[test]
+fn acme_certificates_are_due_for_renewal_at_two_thirds_of_their_lifetime() {
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(DnType::OrganizationName, "Let's Encrypt");
+    p.distinguished_name.push(DnType::CommonName, "R11");
+    let acme = TestCa(Issuer::new(p, KeyPair::generate().unwrap()));
+    // 90 days from 2026-01-01: renew by 2026-03-02 (day 60).
+    let leaf = acme.sign(params(&["a.test"], (2026, 1, 1), (2026, 4, 1)));
+    assert_eq!(
+        acme_renewal_due(&leaf.issuer, leaf.not_before, leaf.not_after),
+        Some(day(2026, 3, 2))
+    );
+    let ctx = CheckContext::at(day(2026, 3, 1));
+    assert!(!codes(&check_certificate(&leaf, true, &ctx)).contains(&"acme-renewal-overdue"));
+    let ctx = CheckContext::at(day(2026, 3, 3));
+    assert!(codes(&check_certificate(&leaf, true, &ctx)).contains(&"acme-renewal-overdue"));
+    // Other issuers have no such rule.
+    let other = TestCa::new().sign(params(&["a.test"], (2026, 1, 1), (2026, 4, 1)));
+    assert_eq!(
+        acme_renewal_due(&other.issuer, other.not_before, other.not_after),
+        None
+    );
+}

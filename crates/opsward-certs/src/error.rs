@@ -20,12 +20,16 @@ pub enum FileError {
     BadPem(String),
     #[error("PEM certificate block {index} is not a certificate: {reason}")]
     BadPemCertificate { index: usize, reason: String },
-    #[error("not a certificate file (neither PEM nor DER): {0}")]
+    #[error("not a certificate file (neither PEM, DER, PKCS#12 nor a Java keystore): {0}")]
     NotACertificate(String),
     #[error("PEM without a CERTIFICATE block")]
     NoCertificateInPem,
     #[error("symbolic link loop")]
     SymlinkLoop,
+    #[error("no password opens this PKCS#12 archive ({tried} tried, the empty one first)")]
+    WrongPassword { tried: usize },
+    #[error("truncated or malformed {0}")]
+    BadKeystore(String),
 }
 
 /// Why an endpoint yielded no certificates (reported per endpoint; the scan goes on).
@@ -43,7 +47,7 @@ pub enum EndpointError {
     HandshakeTimeout(Duration),
     #[error("TLS handshake failed: {0}")]
     Handshake(String),
-    #[error("STARTTLS (SMTP) failed: {0}")]
+    #[error("STARTTLS failed: {0}")]
     StartTls(String),
     #[error("the server presented no certificate")]
     NoCertificate,

@@ -2,7 +2,7 @@
 //! the given files and directories. Every file gets its own report and a bad file never stops
 //! the walk. Private keys are counted and dropped: their content is never kept or logged.
 
-use crate::{error::FileError, model::CertificateInfo};
+use crate::{error::FileError, keystores, model::CertificateInfo};
 use rustls::pki_types::pem::{PemObject, SectionKind};
 use std::{
     collections::HashSet,
@@ -15,7 +15,7 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// In directories only files with these extensions are read (named files are always read):
 /// walking `/etc` should not report every configuration file as "not a certificate".
-pub const CERTIFICATE_EXTENSIONS: [&str; 8] = [
+pub const CERTIFICATE_EXTENSIONS: [&str; 15] = [
     "pem",
     "crt",
     "cer",
@@ -24,6 +24,13 @@ pub const CERTIFICATE_EXTENSIONS: [&str; 8] = [
     "ca-bundle",
     "key",
     "chain",
+    "p12",
+    "pfx",
+    "jks",
+    "jceks",
+    "keystore",
+    "yaml",
+    "yml",
 ];
 
 /// What one file held.
@@ -51,8 +58,17 @@ impl FileReport {
 /// Walk `paths` (files, or directories recursively, following symbolic links) and read
 /// every certificate file found.
 pub fn scan_paths(paths: &[PathBuf]) -> Vec<FileReport> {
+    scan_paths_with(paths, &[])
+}
+
+/// Like [`scan_paths`], opening PKCS#12 archives with each of `passwords` (after the empty
+/// password) until one works.
+pub fn scan_paths_with(paths: &[PathBuf], passwords: &[String]) -> Vec<FileReport> {
     let _span = tracing::info_span!("cert_file_scan", paths = paths.len()).entered();
-    let mut walk = Walk::default();
+    let mut walk = Walk {
+        passwords: passwords.to_vec(),
+        ..Walk::default()
+    };
     for path in paths {
         walk.visit(path, true);
     }
@@ -67,6 +83,7 @@ struct Walk {
     /// The directories being walked, outermost first: a link to one of them is a loop.
     ancestors: Vec<(u64, u64)>,
     reports: Vec<FileReport>,
+    passwords: Vec<String>,
 }
 
 impl Walk {
@@ -86,7 +103,19 @@ impl Walk {
             self.visit_dir(path, &meta);
         } else if meta.is_file() {
             if named || has_certificate_extension(path) {
-                self.reports.push(read_file(path, meta.len()));
+                let report = read_file(path, meta.len(), &self.passwords);
+                // YAML in a walked directory counts only when it holds a TLS secret.
+                if !named
+                    && is_yaml(path)
+                    && report.certificates.is_empty()
+                    && report
+                        .error
+                        .as_ref()
+                        .is_some_and(|e| matches!(e, FileError::NoCertificateInPem))
+                {
+                    return;
+                }
+                self.reports.push(report);
             }
         } else if named {
             // FIFOs and devices: opening one could block forever.
@@ -134,7 +163,13 @@ fn has_certificate_extension(path: &Path) -> bool {
         .is_some_and(|e| CERTIFICATE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-fn read_file(path: &Path, len: u64) -> FileReport {
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+fn read_file(path: &Path, len: u64, passwords: &[String]) -> FileReport {
     if len > MAX_FILE_BYTES {
         return FileReport::failed(
             path.to_owned(),
@@ -142,13 +177,23 @@ fn read_file(path: &Path, len: u64) -> FileReport {
         );
     }
     match fs::read(path) {
-        Ok(bytes) => parse_certificate_file(path.to_owned(), &bytes),
+        Ok(bytes) => parse_certificate_file_with(path.to_owned(), &bytes, passwords),
         Err(e) => FileReport::failed(path.to_owned(), FileError::Unreadable(e)),
     }
 }
 
 /// Decode a file's bytes as PEM (if it has a BEGIN line) or else as one DER certificate.
 pub fn parse_certificate_file(path: PathBuf, bytes: &[u8]) -> FileReport {
+    parse_certificate_file_with(path, bytes, &[])
+}
+
+/// Decode a file's bytes: a Kubernetes secret (YAML), a Java keystore, PEM, one DER
+/// certificate, or a PKCS#12 archive (opened with the empty password or one of `passwords`).
+pub fn parse_certificate_file_with(
+    path: PathBuf,
+    bytes: &[u8],
+    passwords: &[String],
+) -> FileReport {
     let mut report = FileReport {
         path,
         certificates: Vec::new(),
@@ -159,10 +204,38 @@ pub fn parse_certificate_file(path: PathBuf, bytes: &[u8]) -> FileReport {
         report.error = Some(FileError::Empty);
         return report;
     }
+    let contained = if is_yaml(&report.path) {
+        if !keystores::mentions_tls_secret(bytes) {
+            report.error = Some(FileError::NoCertificateInPem);
+            return report;
+        }
+        Some(keystores::kubernetes_secret_certificates(bytes))
+    } else if keystores::is_java_keystore(bytes) {
+        Some(keystores::java_keystore_certificates(bytes))
+    } else {
+        None
+    };
+    if let Some(result) = contained {
+        match result.and_then(|ders| decode_all(&ders)) {
+            Ok(certs) => report.certificates = certs,
+            Err(e) => report.error = Some(e),
+        }
+        return report;
+    }
     if !contains(bytes, b"-----BEGIN ") {
         match CertificateInfo::from_der(bytes) {
             Ok(cert) => report.certificates.push(cert),
-            Err(e) => report.error = Some(FileError::NotACertificate(e.to_string())),
+            Err(der_error) => match keystores::pkcs12_certificates(bytes, passwords) {
+                Ok(Some(ders)) => match decode_all(&ders) {
+                    Ok(certs) => report.certificates = certs,
+                    Err(e) => report.error = Some(e),
+                },
+                Ok(None) if has_pkcs12_extension(&report.path) => {
+                    report.error = Some(FileError::BadKeystore(format!("PKCS#12 ({der_error})")))
+                }
+                Ok(None) => report.error = Some(FileError::NotACertificate(der_error.to_string())),
+                Err(e) => report.error = Some(e),
+            },
         }
         return report;
     }
@@ -199,6 +272,23 @@ pub fn parse_certificate_file(path: PathBuf, bytes: &[u8]) -> FileReport {
         report.error = Some(FileError::NoCertificateInPem);
     }
     report
+}
+
+fn has_pkcs12_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"))
+}
+
+fn decode_all(ders: &[Vec<u8>]) -> Result<Vec<CertificateInfo>, FileError> {
+    ders.iter()
+        .enumerate()
+        .map(|(i, der)| {
+            CertificateInfo::from_der(der).map_err(|e| {
+                FileError::BadKeystore(format!("container: certificate {}: {e}", i + 1))
+            })
+        })
+        .collect()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -1,5 +1,6 @@
 //! The certificates practice: find certificates (in files and on TLS endpoints, including
-//! SMTP STARTTLS) and say what is wrong with them. Stateless for now: nothing is stored.
+//! SMTP STARTTLS), say what is wrong with them, and keep them: each certificate once, where
+//! it is deployed, and the renewal that follows it until the replacement is served everywhere.
 //!
 //! - [`files::scan_paths`] and [`tls::scan_endpoints`] discover certificates and report
 //!   per file / per endpoint, never stopping at the first bad one;
@@ -10,15 +11,23 @@ pub mod chain;
 pub mod checks;
 pub mod error;
 pub mod files;
+pub mod inventory;
+pub mod keystores;
+pub mod metrics;
 pub mod model;
+pub mod renewal;
+pub mod rescan;
 mod smtp;
+pub mod starttls;
+pub mod store;
 pub mod tls;
 
 pub use chain::TrustStore;
 pub use checks::CheckContext;
 pub use error::{CertError, EndpointError, FileError};
-pub use files::{scan_paths, FileReport};
+pub use files::{scan_paths, scan_paths_with, FileReport};
 pub use model::{CertificateInfo, KeyType, Problem, Severity, Sighting, Source};
+pub use store::CertStore;
 pub use tls::{scan_endpoints, EndpointReport, ScanOptions, StartTls, Target};
 
 use serde::Serialize;

@@ -1,7 +1,7 @@
 //! What we know about a certificate, where we saw it, and what is wrong with it.
 
 use chrono::{DateTime, TimeZone, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::{fmt, net::IpAddr, path::PathBuf};
 use x509_parser::{
@@ -267,7 +267,7 @@ pub struct Sighting {
     pub chain_position: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,

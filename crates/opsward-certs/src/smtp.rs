@@ -35,17 +35,17 @@ pub async fn starttls(tcp: &mut TcpStream) -> Result<(), EndpointError> {
 async fn send(tcp: &mut TcpStream, line: &[u8]) -> Result<(), EndpointError> {
     tcp.write_all(line)
         .await
-        .map_err(|e| EndpointError::StartTls(format!("cannot send: {e}")))
+        .map_err(|e| EndpointError::StartTls(format!("SMTP: cannot send: {e}")))
 }
 
 fn expect_code(reply: &[String], code: &str, step: &str) -> Result<(), EndpointError> {
     match reply.last() {
         Some(last) if last.starts_with(code) => Ok(()),
         Some(last) => Err(EndpointError::StartTls(format!(
-            "unexpected reply to {step}: {:?}",
+            "SMTP: unexpected reply to {step}: {:?}",
             last.chars().take(120).collect::<String>()
         ))),
-        None => Err(EndpointError::StartTls(format!("no reply to {step}"))),
+        None => Err(EndpointError::StartTls(format!("SMTP: no reply to {step}"))),
     }
 }
 
@@ -59,10 +59,10 @@ async fn read_reply(tcp: &mut TcpStream) -> Result<Vec<String>, EndpointError> {
         let byte = tcp
             .read_u8()
             .await
-            .map_err(|e| EndpointError::StartTls(format!("connection ended: {e}")))?;
+            .map_err(|e| EndpointError::StartTls(format!("SMTP: connection ended: {e}")))?;
         total += 1;
         if total > MAX_REPLY_BYTES {
-            return Err(EndpointError::StartTls("reply too long".into()));
+            return Err(EndpointError::StartTls("SMTP: reply too long".into()));
         }
         if byte != b'\n' {
             line.push(byte);
@@ -91,5 +91,5 @@ async fn read_reply(tcp: &mut TcpStream) -> Result<Vec<String>, EndpointError> {
 
 fn not_smtp(start: &[u8]) -> EndpointError {
     let shown: String = String::from_utf8_lossy(start).chars().take(120).collect();
-    EndpointError::StartTls(format!("not an SMTP reply: {shown:?}"))
+    EndpointError::StartTls(format!("SMTP: not an SMTP reply: {shown:?}"))
 }

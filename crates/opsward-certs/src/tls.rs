@@ -2,7 +2,7 @@
 //! presented chain, close. Every endpoint is bounded by a connect timeout, a handshake
 //! timeout and the scan's total deadline, so a dead or hostile peer costs at most those.
 
-use crate::{error::EndpointError, model::CertificateInfo, smtp};
+use crate::{error::EndpointError, model::CertificateInfo, smtp, starttls};
 use rustls::{
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     pki_types::{CertificateDer, ServerName, UnixTime},
@@ -19,11 +19,17 @@ use tracing::Instrument;
 /// Whether to speak a plain-text protocol before the TLS handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StartTls {
-    /// SMTP on ports 25 and 587, none elsewhere.
+    /// By port: SMTP on 25 and 587, IMAP on 143, POP3 on 110, FTP on 21, LDAP on 389,
+    /// PostgreSQL on 5432; none elsewhere.
     #[default]
     Auto,
     None,
     Smtp,
+    Imap,
+    Pop3,
+    Ftp,
+    Ldap,
+    Postgres,
 }
 
 #[derive(Debug, Clone)]
@@ -39,13 +45,59 @@ pub struct ScanOptions {
 }
 
 impl StartTls {
+    pub const ALL: [StartTls; 8] = [
+        StartTls::Auto,
+        StartTls::None,
+        StartTls::Smtp,
+        StartTls::Imap,
+        StartTls::Pop3,
+        StartTls::Ftp,
+        StartTls::Ldap,
+        StartTls::Postgres,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartTls::Auto => "auto",
+            StartTls::None => "none",
+            StartTls::Smtp => "smtp",
+            StartTls::Imap => "imap",
+            StartTls::Pop3 => "pop3",
+            StartTls::Ftp => "ftp",
+            StartTls::Ldap => "ldap",
+            StartTls::Postgres => "postgres",
+        }
+    }
+
+    /// The protocol spoken on `port`: `Auto` picks by the well-known port.
+    pub fn for_port(self, port: u16) -> StartTls {
+        match (self, port) {
+            (StartTls::Auto, 25 | 587) => StartTls::Smtp,
+            (StartTls::Auto, 143) => StartTls::Imap,
+            (StartTls::Auto, 110) => StartTls::Pop3,
+            (StartTls::Auto, 21) => StartTls::Ftp,
+            (StartTls::Auto, 389) => StartTls::Ldap,
+            (StartTls::Auto, 5432) => StartTls::Postgres,
+            (StartTls::Auto, _) => StartTls::None,
+            (chosen, _) => chosen,
+        }
+    }
+
     /// Whether an SMTP STARTTLS prelude precedes the handshake on `port`.
     pub fn speaks_smtp(self, port: u16) -> bool {
-        match self {
-            StartTls::Smtp => true,
-            StartTls::None => false,
-            StartTls::Auto => matches!(port, 25 | 587),
-        }
+        self.for_port(port) == StartTls::Smtp
+    }
+}
+
+impl std::str::FromStr for StartTls {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        StartTls::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!("{s:?} is not a STARTTLS protocol (auto, none, smtp, imap, pop3, ftp, ldap, postgres)")
+            })
     }
 }
 
@@ -188,11 +240,17 @@ async fn handshake_and_record(
     .map_err(EndpointError::Connect)?;
     let _ = tcp.set_nodelay(true);
 
-    let smtp = options.starttls.speaks_smtp(target.port);
+    let prelude = options.starttls.for_port(target.port);
     let recorder = Arc::new(ChainRecorder::default());
     let handshake = async {
-        if smtp {
-            smtp::starttls(&mut tcp).await?;
+        match prelude {
+            StartTls::Smtp => smtp::starttls(&mut tcp).await?,
+            StartTls::Imap => starttls::imap(&mut tcp).await?,
+            StartTls::Pop3 => starttls::pop3(&mut tcp).await?,
+            StartTls::Ftp => starttls::ftp(&mut tcp).await?,
+            StartTls::Ldap => starttls::ldap(&mut tcp).await?,
+            StartTls::Postgres => starttls::postgres(&mut tcp).await?,
+            StartTls::Auto | StartTls::None => {}
         }
         let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(recorder.clone())));
         connector
@@ -325,6 +383,22 @@ mod tests {
             "[::1]x",
         ] {
             assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn auto_starttls_picks_the_protocol_by_port() {
+        let picks: Vec<_> = [25, 587, 143, 110, 21, 389, 5432, 443, 993]
+            .into_iter()
+            .map(|p| StartTls::Auto.for_port(p).as_str())
+            .collect();
+        assert_eq!(
+            picks,
+            ["smtp", "smtp", "imap", "pop3", "ftp", "ldap", "postgres", "none", "none"]
+        );
+        assert_eq!(StartTls::Ldap.for_port(636), StartTls::Ldap);
+        for t in StartTls::ALL {
+            assert_eq!(t.as_str().parse::<StartTls>(), Ok(t));
         }
     }
 

@@ -78,6 +78,8 @@ pub struct AppState {
     pub vulns: opsward_vulns::VulnStore,
     /// Patch management: hosts, reports, policy.
     pub patches: opsward_patches::store::PatchStore,
+    /// Certificates, where they are deployed, and their renewals, on the same database.
+    pub certs: opsward_certs::CertStore,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
             resilience: opsward_resilience::register::MeasureStore::new(store.as_ref()),
             vulns: opsward_vulns::VulnStore::new(store.as_ref()),
             patches: opsward_patches::store::PatchStore::new(store.as_ref()),
+            certs: opsward_certs::CertStore::new(store.as_ref()),
             notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
             attachments: opsward_ops::attachments::AttachmentStore::new(
                 &config.attachments_dir,

@@ -52,6 +52,8 @@ use utoipa::{
         api::patches::enroll, api::patches::report, api::patches::list_enrollment_tokens, api::patches::create_enrollment_token,
         api::patches::revoke_enrollment_token, api::patches::hosts, api::patches::host, api::patches::compliance,
         api::patches::policy, api::patches::set_policy,
+        api::certs::list, api::certs::get, api::certs::set_owner, api::certs::update_renewal, api::certs::renewals,
+        api::certs::upload_scan, api::certs::settings, api::certs::save_settings,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -69,6 +71,7 @@ use utoipa::{
         (name = "summary", description = "Hygiene scores and the dashboard's numbers"),
         (name = "suppliers", description = "Suppliers, contracts with notice deadlines and renewals, review scorecards and actions"),
         (name = "vulnerabilities", description = "Vulnerability findings with KEV, EPSS and due dates, their lifecycle, and threat-intelligence imports"),
+        (name = "certificates", description = "Certificates: where each is deployed, problems, owners, renewal tasks, uploaded scans"),
         (name = "resilience", description = "Resilience measures per asset, their test procedures, scheduled tests, results and evidence"),
         (name = "patches", description = "Hosts enrolled by the agent, installed packages, pending updates with due dates, compliance"),
     )

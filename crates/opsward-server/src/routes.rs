@@ -18,6 +18,7 @@ use opsward_core::Role;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 mod patches;
+mod certs;
 mod resilience;
 mod suppliers;
 mod vulns;
@@ -673,6 +674,7 @@ fn build() -> Table {
         .merge(vulns::routes)
         .merge(resilience::routes)
         .merge(patches::routes)
+        .merge(certs::routes)
 }
 
 /// Every route and who may call it.

@@ -92,6 +92,8 @@ impl JobRegistry {
         registry.every("customers.surveys", ChronoDuration::minutes(5));
         registry.register("suppliers.contracts", ContractCheck);
         registry.every("suppliers.contracts", ChronoDuration::hours(1));
+        registry.register("certs.rescan", CertRescan);
+        registry.every("certs.rescan", ChronoDuration::minutes(5));
         registry
     }
 
@@ -227,6 +229,36 @@ impl JobHandler for ContractCheck {
             queued = run.queued,
             "contracts checked"
         );
+        Ok(())
+    }
+}
+
+/// Scan again every stored endpoint and path whose interval (a certificates setting) has
+/// passed, then apply the renewal rules and raise expiry alerts. Every five minutes, so a
+/// changed interval takes effect within five minutes; a run with nothing due does nothing.
+struct CertRescan;
+
+#[async_trait]
+impl JobHandler for CertRescan {
+    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
+        let certs = opsward_certs::CertStore::new(store.as_ref());
+        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
+        let options = opsward_certs::ScanOptions {
+            // Within the job lease, which heartbeats keep alive anyway.
+            total_deadline: Duration::from_secs(600),
+            ..Default::default()
+        };
+        let run = opsward_certs::rescan::rescan_due(
+            &certs,
+            &notifier,
+            &opsward_certs::TrustStore::public_roots(),
+            &options,
+            &opsward_core::Actor::system("scheduler"),
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        tracing::info!(?run, "certificates rescanned");
         Ok(())
     }
 }

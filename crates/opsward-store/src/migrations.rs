@@ -51,6 +51,11 @@ pub const SQLITE: Embedded = &[
         "patches",
         include_str!("../migrations/sqlite/0009_patches.sql"),
     ),
+    (
+        10,
+        "certs",
+        include_str!("../migrations/sqlite/0010_certs.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -97,6 +102,11 @@ pub const POSTGRES: Embedded = &[
         9,
         "patches",
         include_str!("../migrations/postgres/0009_patches.sql"),
+    ),
+    (
+        10,
+        "certs",
+        include_str!("../migrations/postgres/0010_certs.sql"),
     ),
 ];
 

@@ -4,11 +4,13 @@ use crate::output::OutputFormat;
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf};
 
+mod certs;
 mod patches;
 mod resilience;
 mod suppliers;
 mod vulns;
 pub use patches::PatchCommand;
+pub use certs::{CertListArgs, CertServer};
 pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
 pub use vulns::{Feed, FindingAction, VulnCommand};
@@ -84,7 +86,8 @@ pub enum Command {
     /// iCal feeds for calendar apps.
     #[command(subcommand)]
     Feed(FeedCommand),
-    /// Certificates: find them on TLS endpoints and in files, and check them (no database).
+    /// Certificates: find them on TLS endpoints and in files, check them, and (with
+    /// --server) store them; list the stored ones.
     #[command(subcommand)]
     Cert(CertCommand),
     /// Show the audit log, newest first.
@@ -519,6 +522,10 @@ pub enum CertCommand {
     /// a warning or critical problem, or any endpoint or file could not be read.
     #[command(subcommand)]
     Scan(CertScanCommand),
+    /// List stored certificates, soonest expiry first (from the local database, or --server).
+    /// Exit code 1 when any listed certificate has a warning or critical problem, or when
+    /// --expiring-within matched any.
+    List(CertListArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -528,18 +535,34 @@ pub enum CertScanCommand {
     /// Read PEM and DER certificates from files and directories (recursively).
     Files {
         /// Files or directories; in directories only *.pem, *.crt, *.cer, *.der, *.cert,
-        /// *.ca-bundle, *.chain and *.key files are read.
+        /// *.ca-bundle, *.chain, *.key, *.p12, *.pfx, *.jks, *.jceks, *.keystore and
+        /// Kubernetes TLS secrets in *.yaml/*.yml are read.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Passwords to try on PKCS#12/PFX archives, one per line (after the empty
+        /// password). Java keystores need none to show their certificates.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        remote: CertServer,
     },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StartTlsArg {
-    /// SMTP STARTTLS on ports 25 and 587, plain TLS elsewhere.
+    /// By port: SMTP on 25/587, IMAP on 143, POP3 on 110, FTP on 21, LDAP on 389,
+    /// PostgreSQL on 5432; plain TLS elsewhere.
     Auto,
     None,
     Smtp,
+    Imap,
+    Pop3,
+    /// FTP `AUTH TLS` (RFC 4217).
+    Ftp,
+    /// The LDAP StartTLS extended operation.
+    Ldap,
+    /// PostgreSQL's SSLRequest.
+    Postgres,
 }
 
 #[derive(Debug, Args)]
@@ -561,6 +584,8 @@ pub struct CertScanTlsArgs {
     /// Also trust the CA certificates in this PEM file (besides Mozilla's roots).
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: CertServer,
 }
 
 #[cfg(test)]

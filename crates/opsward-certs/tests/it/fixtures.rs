@@ -70,6 +70,21 @@ impl TestCa {
         }
     }
 
+    /// A leaf valid from `from_days` to `to_days` days from today (negative: in the past).
+    pub fn issue_around_now(&self, sans: &[&str], from_days: i64, to_days: i64) -> Issued {
+        use chrono::Datelike;
+        let now = chrono::Utc::now();
+        let (from, to) = (
+            now + chrono::Duration::days(from_days),
+            now + chrono::Duration::days(to_days),
+        );
+        self.issue(
+            sans,
+            (from.year(), from.month() as u8, from.day() as u8),
+            (to.year(), to.month() as u8, to.day() as u8),
+        )
+    }
+
     /// A leaf valid from yesterday for `days`.
     pub fn issue_current(&self, sans: &[&str]) -> Issued {
         let now = chrono::Utc::now();

@@ -4,5 +4,9 @@
 mod files;
 mod fixtures;
 mod hostile;
+mod keystores;
 mod smtp_server;
+mod starttls;
+mod starttls_servers;
+mod store;
 mod tls;

@@ -27,6 +27,15 @@ impl OpensslServer {
             .local_addr()
             .unwrap()
             .port();
+        Self::start_at(ip, port, cert, key, extra)
+    }
+
+    /// On 127.0.0.1:`port`, e.g. to replace a stopped server with one serving another chain.
+    pub fn start_on_port(port: u16, cert: &Path, key: &Path) -> Self {
+        Self::start_at(IpAddr::from([127, 0, 0, 1]), port, cert, key, &[])
+    }
+
+    fn start_at(ip: IpAddr, port: u16, cert: &Path, key: &Path, extra: &[&str]) -> Self {
         let accept = SocketAddr::from((ip, port)).to_string();
         let child = Command::new("openssl")
             .args(["s_server", "-quiet", "-www", "-accept", &accept, "-cert"])

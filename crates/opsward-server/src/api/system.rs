@@ -68,12 +68,30 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             Err(e) => tracing::warn!(error = %e, "hygiene gauges not refreshed"),
         }
     }
+    let mut body = state.metrics.render();
+    // x509-certificate-exporter's gauges, from the inventory at scrape time.
+    match state.certs.deployed().await {
+        Ok(deployed) => {
+            let eof = body.ends_with("# EOF\n");
+            if eof {
+                body.truncate(body.len() - "# EOF\n".len());
+            }
+            body.push_str(&opsward_certs::metrics::render_x509(
+                &deployed,
+                chrono::Utc::now(),
+            ));
+            if eof {
+                body.push_str("# EOF\n");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "certificate gauges not rendered"),
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        body,
     )
         .into_response()
 }

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod audit;
 pub mod backlog;
 pub mod calendar;
+pub mod certs;
 pub mod customers;
 pub mod dashboard;
 pub mod login;
@@ -78,7 +79,7 @@ const NAV: &[NavItem] = &[
     NavItem {
         key: "certificates",
         label: "Certificates",
-        href: "/practices/certificates",
+        href: "/certificates",
     },
     NavItem {
         key: "resilience",

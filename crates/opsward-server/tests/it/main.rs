@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod backlog;
 mod calendar;
+mod certs;
 mod customers;
 mod notifications;
 mod patches;

@@ -168,6 +168,8 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             crate::patches::fixture_enrollment_token(app).await.0
         } else if path.contains("/patches/hosts/") {
             crate::patches::fixture_host(app).await.0
+        } else if path.contains("/certificates/") {
+            crate::certs::fixture_certificate(app).await
         } else {
             panic!("no fixture for {}", spec.path)
         };
@@ -435,6 +437,17 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             Body::Json(serde_json::json!({"action": "acknowledge"}))
         }
         ("POST", "/vulns/findings/{id}") => Body::Form(vec![("action", "acknowledge".into())]),
+        ("POST", "/api/v1/certificates/scans") => Body::Json(crate::certs::upload_json(&name, 100)),
+        ("PUT", "/api/v1/certificates/{id}/owner") => Body::Json(serde_json::json!({})),
+        ("PUT", "/api/v1/certificates/{id}/renewal") => {
+            Body::Json(serde_json::json!({"status": "in_progress"}))
+        }
+        ("PUT", "/api/v1/certificates/settings") => Body::Json(
+            serde_json::json!({"thresholds": [30, 14, 7, 1], "rescan_interval_minutes": 1440}),
+        ),
+        ("POST", "/certificates/{id}/renewal") => {
+            Body::Form(vec![("status", "in_progress".into())])
+        }
         ("POST", "/suppliers/{id}/contracts") => Body::Form(vec![
             ("title", name),
             ("start_date", "2025-01-01".into()),

@@ -1,14 +1,17 @@
 //! `opsward cert scan tls|files`: discover certificates and print what is wrong with them.
 
 use crate::{
-    cli::{CertCommand, CertScanCommand, CertScanTlsArgs, StartTlsArg},
+    cli::{CertCommand, CertListArgs, CertScanCommand, CertScanTlsArgs, StartTlsArg},
+    config::Config,
     output::{self, OutputFormat},
 };
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use opsward_certs::{
-    assess_endpoint, assess_file, scan_endpoints, scan_paths, CheckContext, Finding, ScanOptions,
-    Severity, StartTls, Target, TrustStore,
+    assess_endpoint, assess_file,
+    inventory::{CertFilter, ScanUpload, SourceKind, StoredCertificate, UploadedSource},
+    scan_endpoints, scan_paths_with, CheckContext, Finding, ScanOptions, Severity, StartTls,
+    Target, TrustStore,
 };
 use serde::Serialize;
 use std::{process::ExitCode, time::Duration};
@@ -117,12 +120,42 @@ impl CertRow {
     }
 }
 
-pub async fn cert(cmd: CertCommand, out: OutputFormat) -> Result<ExitCode> {
-    let CertCommand::Scan(scan) = cmd;
-    let rows = match scan {
-        CertScanCommand::Tls(args) => scan_tls(args).await?,
-        CertScanCommand::Files { paths } => scan_files(paths).await?,
+pub async fn cert(cmd: CertCommand, config: &Config, out: OutputFormat) -> Result<ExitCode> {
+    let scan = match cmd {
+        CertCommand::Scan(scan) => scan,
+        CertCommand::List(args) => return list(args, config, out).await,
     };
+    let (rows, upload, remote) = match scan {
+        CertScanCommand::Tls(args) => {
+            let remote = args.remote.clone();
+            let (rows, upload) = scan_tls(args).await?;
+            (rows, upload, remote)
+        }
+        CertScanCommand::Files {
+            paths,
+            password_file,
+            remote,
+        } => {
+            let passwords = match password_file {
+                Some(file) => std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read --password-file {}", file.display()))?
+                    .lines()
+                    .map(|l| l.trim_end_matches('\r').to_owned())
+                    .filter(|l| !l.is_empty())
+                    .collect(),
+                None => Vec::new(),
+            };
+            let (rows, upload) = scan_files(paths, passwords).await?;
+            (rows, upload, remote)
+        }
+    };
+    if let (Some(server), Some(token)) = (&remote.server, &remote.token) {
+        let stored = store_remotely(server, token, &upload).await?;
+        eprintln!(
+            "stored on {server} as scan {} ({} places, {} new certificates, {} renewal tasks opened)",
+            stored["scan"]["id"], stored["scan"]["sources"], stored["scan"]["new_certificates"], stored["renewals_opened"]
+        );
+    }
     output::print(out, &rows, &COLUMNS)?;
     Ok(if rows.iter().any(CertRow::needs_attention) {
         ExitCode::from(1)
@@ -131,7 +164,7 @@ pub async fn cert(cmd: CertCommand, out: OutputFormat) -> Result<ExitCode> {
     })
 }
 
-async fn scan_tls(args: CertScanTlsArgs) -> Result<Vec<CertRow>> {
+async fn scan_tls(args: CertScanTlsArgs) -> Result<(Vec<CertRow>, ScanUpload)> {
     // A target that cannot be parsed is a usage error, not a finding.
     for target in &args.targets {
         if let Err(e) = Target::parse(target) {
@@ -152,9 +185,30 @@ async fn scan_tls(args: CertScanTlsArgs) -> Result<Vec<CertRow>> {
             StartTlsArg::Auto => StartTls::Auto,
             StartTlsArg::None => StartTls::None,
             StartTlsArg::Smtp => StartTls::Smtp,
+            StartTlsArg::Imap => StartTls::Imap,
+            StartTlsArg::Pop3 => StartTls::Pop3,
+            StartTlsArg::Ftp => StartTls::Ftp,
+            StartTlsArg::Ldap => StartTls::Ldap,
+            StartTlsArg::Postgres => StartTls::Postgres,
         },
     };
     let reports = scan_endpoints(&args.targets, &options).await;
+    let upload = ScanUpload {
+        kind: SourceKind::Endpoint,
+        sources: reports
+            .iter()
+            .map(|r| UploadedSource {
+                location: r.target.clone(),
+                starttls: Some(options.starttls.as_str().to_owned()),
+                certificates_der_hex: r
+                    .result
+                    .as_ref()
+                    .map(|chain| chain.iter().map(|c| hex::encode(&c.der)).collect())
+                    .unwrap_or_default(),
+                error: r.result.as_ref().err().map(|e| e.to_string()),
+            })
+            .collect(),
+    };
     let now = Utc::now();
     let ctx = CheckContext::at(now);
     let mut rows = Vec::new();
@@ -172,14 +226,29 @@ async fn scan_tls(args: CertScanTlsArgs) -> Result<Vec<CertRow>> {
             )),
         }
     }
-    Ok(rows)
+    Ok((rows, upload))
 }
 
-async fn scan_files(paths: Vec<std::path::PathBuf>) -> Result<Vec<CertRow>> {
+async fn scan_files(
+    paths: Vec<std::path::PathBuf>,
+    passwords: Vec<String>,
+) -> Result<(Vec<CertRow>, ScanUpload)> {
     // Reading files blocks; keep it off the async workers.
-    let reports = tokio::task::spawn_blocking(move || scan_paths(&paths))
+    let reports = tokio::task::spawn_blocking(move || scan_paths_with(&paths, &passwords))
         .await
         .context("file scan stopped")?;
+    let upload = ScanUpload {
+        kind: SourceKind::File,
+        sources: reports
+            .iter()
+            .map(|r| UploadedSource {
+                location: r.path.display().to_string(),
+                starttls: None,
+                certificates_der_hex: r.certificates.iter().map(|c| hex::encode(&c.der)).collect(),
+                error: r.error.as_ref().map(|e| e.to_string()),
+            })
+            .collect(),
+    };
     let now = Utc::now();
     let ctx = CheckContext::at(now);
     let mut rows = Vec::new();
@@ -197,5 +266,185 @@ async fn scan_files(paths: Vec<std::path::PathBuf>) -> Result<Vec<CertRow>> {
             ));
         }
     }
-    Ok(rows)
+    Ok((rows, upload))
+}
+
+/// Every request ends: a server that hangs must not hang a cron job.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(120);
+
+async fn answer(response: reqwest::Response, what: &str) -> Result<serde_json::Value> {
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let message = body["error"]["message"].as_str().unwrap_or("no details");
+        bail!("{what}: the server answered {status}: {message}");
+    }
+    Ok(body)
+}
+
+async fn store_remotely(
+    server: &str,
+    token: &str,
+    upload: &ScanUpload,
+) -> Result<serde_json::Value> {
+    let base = server.trim_end_matches('/');
+    let http = reqwest::Client::builder().timeout(HTTP_TIMEOUT).build()?;
+    answer(
+        http.post(format!("{base}/api/v1/certificates/scans"))
+            .bearer_auth(token)
+            .json(upload)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {base}"))?,
+        "storing the scan",
+    )
+    .await
+}
+
+const LIST_COLUMNS: [&str; 8] = [
+    "id",
+    "subject",
+    "issuer",
+    "not_after",
+    "days_left",
+    "places",
+    "owner_team_id",
+    "problems",
+];
+
+/// A stored certificate as `cert list` prints it.
+#[derive(Debug, Serialize)]
+struct ListRow {
+    id: i64,
+    subject: String,
+    issuer: String,
+    not_after: DateTime<Utc>,
+    days_left: i64,
+    /// Places that serve it now.
+    places: i64,
+    owner_team_id: Option<i64>,
+    owner_person_id: Option<i64>,
+    fingerprint_sha256: String,
+    serial: String,
+    san_dns: Vec<String>,
+    problems: Vec<String>,
+    severity: Option<Severity>,
+}
+
+async fn list(args: CertListArgs, config: &Config, out: OutputFormat) -> Result<ExitCode> {
+    let certs: Vec<StoredCertificate> = match (&args.remote.server, &args.remote.token) {
+        (Some(server), Some(token)) => {
+            let base = server.trim_end_matches('/');
+            let http = reqwest::Client::builder().timeout(HTTP_TIMEOUT).build()?;
+            let mut query: Vec<(&str, String)> = vec![("limit", args.limit.to_string())];
+            if let Some(days) = args.expiring_within {
+                query.push(("expiring_within_days", days.to_string()));
+            }
+            if let Some(p) = &args.problem {
+                query.push(("problem", p.clone()));
+            }
+            if let Some(i) = &args.issuer {
+                query.push(("issuer", i.clone()));
+            }
+            if args.include_retired {
+                query.push(("include_retired", "true".into()));
+            }
+            if let Some(owner) = &args.owner {
+                let teams = answer(
+                    http.get(format!("{base}/api/v1/teams"))
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .with_context(|| format!("cannot reach {base}"))?,
+                    "reading teams",
+                )
+                .await?;
+                let id = teams
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|t| {
+                        t["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(owner))
+                    })
+                    .and_then(|t| t["id"].as_i64())
+                    .with_context(|| format!("no team named {owner:?}"))?;
+                query.push(("owner_team", id.to_string()));
+            }
+            let body = answer(
+                http.get(format!("{base}/api/v1/certificates"))
+                    .query(&query)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .with_context(|| format!("cannot reach {base}"))?,
+                "listing certificates",
+            )
+            .await?;
+            serde_json::from_value(body).context("the server's certificate list")?
+        }
+        _ => {
+            let store = crate::commands::open_store(config).await?;
+            let owner_team_id = match &args.owner {
+                None => None,
+                Some(owner) => Some(
+                    store
+                        .list_teams()
+                        .await?
+                        .into_iter()
+                        .find(|t| t.name.eq_ignore_ascii_case(owner))
+                        .with_context(|| format!("no team named {owner:?}"))?
+                        .id,
+                ),
+            };
+            let filter = CertFilter {
+                expires_before: args
+                    .expiring_within
+                    .map(|d| Utc::now() + chrono::Duration::days(d)),
+                problem: args.problem.clone(),
+                owner_team_id,
+                issuer: args.issuer.clone(),
+                include_retired: args.include_retired,
+                limit: Some(args.limit),
+                ..CertFilter::default()
+            };
+            opsward_certs::CertStore::new(store.as_ref())
+                .list(&filter)
+                .await?
+        }
+    };
+    let now = Utc::now();
+    let rows: Vec<ListRow> = certs
+        .into_iter()
+        .map(|c| ListRow {
+            id: c.id,
+            subject: c.display_name().to_owned(),
+            issuer: c.issuer_cn.clone().unwrap_or_else(|| c.issuer.clone()),
+            not_after: c.not_after,
+            days_left: c.days_left(now),
+            places: c.current_sightings,
+            owner_team_id: c.effective_owner_team_id,
+            owner_person_id: c.effective_owner_person_id,
+            fingerprint_sha256: c.fingerprint_sha256,
+            serial: c.serial,
+            san_dns: c.san_dns,
+            severity: c.problems.first().map(|p| p.severity),
+            problems: c
+                .problems
+                .iter()
+                .map(|p| format!("{} {}", p.severity, p.code))
+                .collect(),
+        })
+        .collect();
+    output::print(out, &rows, &LIST_COLUMNS)?;
+    let attention = rows
+        .iter()
+        .any(|r| r.severity.is_some_and(|s| s >= Severity::Warning))
+        || (args.expiring_within.is_some() && !rows.is_empty());
+    Ok(if attention {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

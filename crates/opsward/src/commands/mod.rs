@@ -74,8 +74,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         }
         Command::Feed(cmd) => calendar::feed(&open_store(&config).await?, cmd, out).await,
         Command::Notify(cmd) => notify::notify(&open_store(&config).await?, cmd, out).await,
-        // Scans read the network and files only: no database is opened.
-        Command::Cert(cmd) => certs::cert(cmd, out).await,
+        // Scans read the network and files only; `cert list` opens the database unless it
+        // asks a server.
+        Command::Cert(cmd) => certs::cert(cmd, &config, out).await,
         Command::Faultproxy(args) => faultproxy::run(args).await,
         Command::Agent(args) => agent::run(args, out).await,
         Command::Resilience(cmd) => {

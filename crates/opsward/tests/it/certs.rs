@@ -237,10 +237,210 @@ async fn tls_scan_exit_codes_and_table() {
             "--ca-file",
             "/nonexistent/ca.pem",
         ],
-        vec!["cert", "scan", "tls", &target, "--starttls", "imap"],
+        vec!["cert", "scan", "tls", &target, "--starttls", "gopher"],
         vec!["cert", "scan", "tls"],
     ] {
         let (code, _, stderr) = scan(&env, &usage);
         assert_eq!(code, Some(2), "{usage:?}: {stderr}");
     }
+}
+
+/// Results stored on a server through its API (`--server`, token from OPSWARD_TOKEN), then
+/// listed from the server and from the database, with the list's exit codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_stored_on_a_server_are_listed() {
+    let env = Env::new(false).await;
+    let added = env.run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "scanner",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let token = env.run(
+        &["token", "create", "--username", "scanner", "--name", "cron"],
+        "",
+    );
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf(env.dir.path(), "server", -1, 200);
+    let (soon, _) = pki.leaf(env.dir.path(), "soon", -80, 10);
+    let tls = OpensslServer::start(&cert, &key);
+    let target = format!("localhost:{}", tls.1);
+    let server = env.serve();
+    let base = server.url("").trim_end_matches('/').to_string();
+
+    let out = env
+        .command()
+        .args([
+            "cert", "scan", "tls", &target, "--server", &base, "-o", "json",
+        ])
+        .env("OPSWARD_TOKEN", &token)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Untrusted (a private CA): a problem, and stored all the same.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stored on") && stderr.contains("1 new certificates"),
+        "{stderr}"
+    );
+    let out = env
+        .command()
+        .args([
+            "cert",
+            "scan",
+            "files",
+            soon.to_str().unwrap(),
+            "--server",
+            &base,
+            "--token",
+            &token,
+        ])
+        .output()
+        .unwrap();
+    // The task is opened by this upload or by the server's scheduler, whichever is first.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("renewal tasks opened"));
+
+    let (code, stdout, stderr) = scan(
+        &env,
+        &[
+            "cert", "list", "--server", &base, "--token", &token, "-o", "json",
+        ],
+    );
+    assert_eq!(
+        code,
+        Some(1),
+        "an untrusted chain needs attention: {stdout}{stderr}"
+    );
+    let rows: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!(rows[0]["subject"], "localhost", "soonest expiry first");
+    assert!((9..=10).contains(&rows[0]["days_left"].as_i64().unwrap()));
+    let (fingerprint, _) = (rows[1]["fingerprint_sha256"].as_str().unwrap(), ());
+    let expected = crate::certs::openssl_sha256(&cert);
+    assert_eq!(fingerprint, expected);
+    assert!(rows[1]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p.as_str().unwrap().contains("untrusted-chain")));
+
+    // The same from the database, filtered; CSV has the documented columns.
+    let (code, stdout, _) = scan(
+        &env,
+        &["cert", "list", "--expiring-within", "30d", "-o", "csv"],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("id,subject,issuer,not_after,days_left,places,owner_team_id,problems\n"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    let (code, stdout, _) = scan(
+        &env,
+        &["cert", "list", "--expiring-within", "1d", "-o", "json"],
+    );
+    assert_eq!((code, stdout.trim()), (Some(0), "[]"));
+    let (code, _, _) = scan(&env, &["cert", "list", "--problem", "no-such-problem"]);
+    assert_eq!(code, Some(0));
+
+    for usage in [
+        vec!["cert", "list", "--expiring-within", "3m"],
+        vec!["cert", "list", "--owner", "nobody"],
+        vec!["cert", "list", "--server", &base],
+    ] {
+        let (code, _, stderr) = scan(&env, &usage);
+        assert_eq!(code, Some(2), "{usage:?}: {stderr}");
+    }
+    drop(server);
+}
+
+/// `openssl x509 -fingerprint -sha256` of a PEM file, lower-case hex without colons.
+pub fn openssl_sha256(cert: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(cert)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.trim()
+        .split_once('=')
+        .unwrap()
+        .1
+        .replace(':', "")
+        .to_ascii_lowercase()
+}
+
+/// PKCS#12 archives open with a password from --password-file; without it the file is an
+/// error row (exit code 1) and the other files are still read.
+#[tokio::test]
+async fn pkcs12_passwords_come_from_a_file() {
+    let env = Env::new(false).await;
+    let pki = Pki::new();
+    let (crt, key) = pki.leaf(env.dir.path(), "web", -1, 90);
+    let p12 = env.dir.path().join("web.p12");
+    let out = Command::new("openssl")
+        .args(["pkcs12", "-export", "-passout", "pass:hunter22", "-in"])
+        .arg(&crt)
+        .arg("-inkey")
+        .arg(&key)
+        .arg("-out")
+        .arg(&p12)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passwords = env.write("passwords.txt", "first-guess\nhunter22\n");
+    let (code, stdout, stderr) = scan(
+        &env,
+        &[
+            "cert",
+            "scan",
+            "files",
+            p12.to_str().unwrap(),
+            "--password-file",
+            passwords.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let rows: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        rows[0]["fingerprint_sha256"],
+        crate::certs::openssl_sha256(&crt)
+    );
+    let (code, stdout, _) = scan(
+        &env,
+        &[
+            "cert",
+            "scan",
+            "files",
+            p12.to_str().unwrap(),
+            crt.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, Some(1));
+    let rows: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{stdout}");
+    assert!(
+        stdout.contains("no password opens this PKCS#12 archive") && !stdout.contains("hunter22"),
+        "{stdout}"
+    );
 }
