@@ -11,6 +11,7 @@ pub mod model;
 pub mod priority;
 pub mod search;
 pub mod sla;
+pub mod sla_alerts;
 pub mod store;
 pub mod workflow;
 

@@ -196,16 +196,31 @@ pub struct SlaReport {
     pub resolve: ClockReport,
 }
 
+fn rank(c: &ClockReport) -> u8 {
+    match c.status {
+        ClockStatus::Breached => 4,
+        ClockStatus::Missed => 3,
+        ClockStatus::NearBreach => 2,
+        ClockStatus::OnTrack => 1,
+        ClockStatus::Met => 0,
+    }
+}
+
+/// How bad an item's SLA stands, higher is worse, for sorting.
+pub fn severity(report: &SlaReport) -> u8 {
+    rank(report.worst())
+}
+
+/// A running clock is near breach or breached.
+pub fn at_risk(report: &SlaReport) -> bool {
+    [&report.own, &report.resolve]
+        .iter()
+        .any(|c| matches!(c.status, ClockStatus::NearBreach | ClockStatus::Breached))
+}
+
 impl SlaReport {
     /// The worse of the two clocks, for a one-word summary in lists.
     pub fn worst(&self) -> &ClockReport {
-        let rank = |c: &ClockReport| match c.status {
-            ClockStatus::Breached => 4,
-            ClockStatus::Missed => 3,
-            ClockStatus::NearBreach => 2,
-            ClockStatus::OnTrack => 1,
-            ClockStatus::Met => 0,
-        };
         if rank(&self.resolve) >= rank(&self.own) {
             &self.resolve
         } else {

@@ -17,6 +17,7 @@ use axum::{
 use opsward_core::Role;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
+mod backlog;
 mod resilience;
 mod suppliers;
 
@@ -669,6 +670,7 @@ fn build() -> Table {
         )
         .merge(suppliers::routes)
         .merge(resilience::routes)
+        .merge(backlog::routes)
 }
 
 /// Every route and who may call it.

@@ -41,6 +41,11 @@ pub const SQLITE: Embedded = &[
         "resilience",
         include_str!("../migrations/sqlite/0007_resilience.sql"),
     ),
+    (
+        11,
+        "backlog_sla",
+        include_str!("../migrations/sqlite/0011_backlog_sla.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -77,6 +82,11 @@ pub const POSTGRES: Embedded = &[
         7,
         "resilience",
         include_str!("../migrations/postgres/0007_resilience.sql"),
+    ),
+    (
+        11,
+        "backlog_sla",
+        include_str!("../migrations/postgres/0011_backlog_sla.sql"),
     ),
 ];
 

@@ -2,3 +2,5 @@
 
 mod items;
 mod search;
+mod sla;
+mod versions;

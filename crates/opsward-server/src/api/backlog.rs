@@ -10,6 +10,7 @@ use axum::{extract::State, http::StatusCode, Json};
 use chrono::Utc;
 use opsward_backlog::{
     aging::{aging, AgingReport},
+    sla::{Compliance, SlaPolicy, SlaReport},
     store::BacklogError,
     Comment, CommentInput, HistoryEntry, Item, ItemFilter, ItemInput, ItemPatch, ItemState,
     ItemType,
@@ -27,6 +28,9 @@ impl From<BacklogError> for ApiError {
                 "illegal_transition",
                 e.to_string(),
             ),
+            e @ BacklogError::VersionConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "version_conflict", e.to_string())
+            }
         }
     }
 }
@@ -110,6 +114,8 @@ pub struct ItemDetail {
     pub history: Vec<HistoryEntry>,
     /// States the item may move to next.
     pub next_states: Vec<ItemState>,
+    /// Its time-to-own and time-to-resolve clocks; absent when its priority has no target.
+    pub sla: Option<SlaReport>,
 }
 
 #[utoipa::path(get, path = "/api/v1/backlog/items/{id}", tag = "backlog", params(("id" = i64, Path)),
@@ -120,6 +126,7 @@ pub async fn get(
 ) -> ApiResult<Json<ItemDetail>> {
     let item = state.backlog.get_item(id).await?;
     Ok(Json(ItemDetail {
+        sla: state.backlog.sla_report(&item, Utc::now()).await?,
         next_states: item.state.next_states(),
         comments: state.backlog.comments(id).await?,
         history: state.backlog.history(id).await?,
@@ -129,9 +136,11 @@ pub async fn get(
 
 /// Change fields and/or move `state` through the workflow. A move the workflow does not
 /// allow is 422 with code `illegal_transition` and the allowed next states in the message.
+/// Send the `version` you read: if the item changed since, the answer is 409 with code
+/// `version_conflict` and nothing is written.
 #[utoipa::path(patch, path = "/api/v1/backlog/items/{id}", tag = "backlog", params(("id" = i64, Path)), request_body = ItemPatch,
     responses((status = 200, body = Item), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -183,4 +192,80 @@ pub async fn aging_report(
     }
     let items = state.backlog.all_items().await?;
     Ok(Json(aging(&items, Utc::now(), stale_days)))
+}
+
+/// The service levels: working calendars (time zone, weekly hours, holidays), per-priority
+/// targets in business minutes, and the near-breach share.
+#[utoipa::path(get, path = "/api/v1/backlog/sla/policy", tag = "backlog",
+    responses((status = 200, body = SlaPolicy), (status = 401, body = ErrorBody)))]
+pub async fn sla_policy(State(state): State<AppState>) -> ApiResult<Json<SlaPolicy>> {
+    Ok(Json(state.backlog.sla_policy().await?))
+}
+
+/// Replace the service levels. Every calendar and target is checked; nothing is stored
+/// unless all are valid.
+#[utoipa::path(put, path = "/api/v1/backlog/sla/policy", tag = "backlog", request_body = SlaPolicy,
+    responses((status = 200, body = SlaPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_sla_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(policy): ApiJson<SlaPolicy>,
+) -> ApiResult<Json<SlaPolicy>> {
+    Ok(Json(
+        state
+            .backlog
+            .set_sla_policy(&caller.actor(), &policy)
+            .await?,
+    ))
+}
+
+/// An open item whose clock is near breach or breached.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AtRisk {
+    pub item: Item,
+    pub sla: SlaReport,
+}
+
+/// Service-level standing of the whole backlog.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SlaOverview {
+    /// Resolve clocks: met and missed (stopped), breached and near breach (open).
+    pub compliance: Compliance,
+    /// Share of resolved items resolved in time, percent.
+    pub percent_met: Option<f64>,
+    /// Open items near breach or breached, worst first.
+    pub at_risk: Vec<AtRisk>,
+}
+
+/// Compliance with the resolve targets, and the open items at risk now.
+#[utoipa::path(get, path = "/api/v1/backlog/sla", tag = "backlog",
+    responses((status = 200, body = SlaOverview), (status = 401, body = ErrorBody)))]
+pub async fn sla_overview(State(state): State<AppState>) -> ApiResult<Json<SlaOverview>> {
+    let now = Utc::now();
+    let policy = state.backlog.compiled_sla_policy().await?;
+    let items = state.backlog.all_items().await?;
+    let mut reports = state.backlog.sla_reports(&policy, &items, now).await?;
+    let mut compliance = Compliance::default();
+    reports.values().for_each(|r| compliance.add(r));
+    let mut at_risk: Vec<AtRisk> = items
+        .into_iter()
+        .filter(|i| i.state.is_open())
+        .filter_map(|item| {
+            let sla = reports.remove(&item.id)?;
+            opsward_backlog::sla::at_risk(&sla).then_some(AtRisk { item, sla })
+        })
+        .collect();
+    at_risk.sort_by_key(|a| {
+        (
+            std::cmp::Reverse(opsward_backlog::sla::severity(&a.sla)),
+            a.sla.worst().due_at,
+            a.item.id,
+        )
+    });
+    Ok(Json(SlaOverview {
+        percent_met: compliance.percent_met(),
+        compliance,
+        at_risk,
+    }))
 }

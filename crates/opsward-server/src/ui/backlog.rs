@@ -11,6 +11,7 @@ use axum::{
 use chrono::Utc;
 use opsward_backlog::{
     aging::{aging, AgingReport},
+    sla::SlaReport,
     CommentInput, Item, ItemFilter, ItemInput, ItemPatch, ItemState, ItemType,
 };
 use opsward_core::page::PageRequest;
@@ -32,6 +33,52 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
+/// One list row: the item and a word on its service level.
+struct Row {
+    item: Item,
+    /// `on_track`, `near_breach`, `breached`, `met`, `missed`, or empty without a target.
+    sla: String,
+    /// Status and due time of the worse clock, for the cell's title.
+    sla_title: String,
+}
+
+/// One SLA clock as the item page shows it.
+pub struct ClockView {
+    pub name: &'static str,
+    pub status: String,
+    pub elapsed: String,
+    pub target: String,
+    /// Due time in the calendar's zone, or why there is none.
+    pub due: String,
+    pub paused: bool,
+}
+
+fn hours_minutes(m: i64) -> String {
+    format!("{}:{:02} h", m / 60, m % 60)
+}
+
+fn clock_views(report: &SlaReport) -> Vec<ClockView> {
+    let tz: chrono_tz::Tz = report.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    [
+        ("Time to own", &report.own),
+        ("Time to resolve", &report.resolve),
+    ]
+    .into_iter()
+    .map(|(name, c)| ClockView {
+        name,
+        status: c.status.to_string(),
+        elapsed: hours_minutes(c.elapsed_minutes),
+        target: hours_minutes(c.target_minutes),
+        due: match (c.due_at, c.paused) {
+            (Some(d), _) => d.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string(),
+            (None, true) => "paused while waiting".into(),
+            (None, false) => "not within five years of working time".into(),
+        },
+        paused: c.paused,
+    })
+    .collect()
+}
+
 #[derive(Template)]
 #[template(path = "backlog/list.html")]
 struct ListPage {
@@ -39,7 +86,7 @@ struct ListPage {
     q: String,
     states: Vec<Choice>,
     types: Vec<Choice>,
-    items: Vec<Item>,
+    rows: Vec<Row>,
     report: AgingReport,
     error: Option<String>,
     next_link: Option<String>,
@@ -72,6 +119,15 @@ pub async fn list(
         (Ok(i), Ok(a)) => (i, a),
         (Err(e), _) | (_, Err(e)) => return error_response(e.into()),
     };
+    let now = Utc::now();
+    let slas = match state.backlog.compiled_sla_policy().await {
+        Ok(policy) => state.backlog.sla_reports(&policy, &items.items, now).await,
+        Err(e) => Err(e),
+    };
+    let mut slas = match slas {
+        Ok(s) => s,
+        Err(e) => return error_response(e.into()),
+    };
     let q = query.q.clone();
     let base_query = serde_urlencoded::to_string(ListQuery {
         cursor: None,
@@ -97,8 +153,29 @@ pub async fn list(
                 ItemType::ALL.iter().map(|t| t.as_str()),
                 selected_type.unwrap_or(""),
             ),
-            items: items.items,
-            report: aging(&all, Utc::now(), STALE_DAYS),
+            rows: items
+                .items
+                .into_iter()
+                .map(|item| {
+                    let sla = slas.remove(&item.id);
+                    let (word, title) = sla.as_ref().map_or_else(Default::default, |r| {
+                        let w = r.worst();
+                        let due = w.due_at.map_or("paused".into(), |d| {
+                            d.format("due %Y-%m-%d %H:%M UTC").to_string()
+                        });
+                        (
+                            w.status.to_string(),
+                            format!("{}: {}, {due}", w.clock, w.status),
+                        )
+                    });
+                    Row {
+                        item,
+                        sla: word,
+                        sla_title: title,
+                    }
+                })
+                .collect(),
+            report: aging(&all, now, STALE_DAYS),
             error,
             next_link,
         },
@@ -210,6 +287,8 @@ struct ItemPage {
     timeline: Vec<(chrono::DateTime<Utc>, String, String)>,
     duplicates: Vec<Item>,
     error: Option<String>,
+    clocks: Vec<ClockView>,
+    sla_zone: String,
 }
 
 async fn item_page(
@@ -224,9 +303,10 @@ async fn item_page(
         let item = state.backlog.get_item(id).await?;
         let history = state.backlog.history(id).await?;
         let comments = state.backlog.comments(id).await?;
-        Ok::<_, opsward_store::StoreError>((item, history, comments))
+        let sla = state.backlog.sla_report(&item, Utc::now()).await?;
+        Ok::<_, opsward_store::StoreError>((item, history, comments, sla))
     };
-    let (item, history, comments) = match load.await {
+    let (item, history, comments, sla) = match load.await {
         Ok(v) => v,
         Err(e) => return error_response(e.into()),
     };
@@ -263,6 +343,8 @@ async fn item_page(
             timeline,
             duplicates,
             error,
+            clocks: sla.as_ref().map(clock_views).unwrap_or_default(),
+            sla_zone: sla.map(|r| r.time_zone).unwrap_or_default(),
         },
     )
 }
@@ -279,6 +361,9 @@ pub async fn item(
 pub struct MoveForm {
     #[serde(default)]
     state: String,
+    /// The version the page showed, so a move based on a stale page is refused.
+    #[serde(default)]
+    version: Option<i64>,
 }
 
 pub async fn move_state(
@@ -303,6 +388,7 @@ pub async fn move_state(
     };
     let patch = ItemPatch {
         state: Some(to),
+        version: form.version,
         ..ItemPatch::default()
     };
     match state.backlog.update_item(&caller.actor(), id, &patch).await {

@@ -229,6 +229,9 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/api/v1/backlog/items/{id}/comments") => {
             Body::Json(serde_json::json!({"body": "seen it again"}))
         }
+        ("PUT", "/api/v1/backlog/sla/policy") => {
+            Body::Json(serde_json::to_value(opsward_backlog::sla::SlaPolicy::default()).unwrap())
+        }
         ("POST" | "PUT", "/api/v1/customers" | "/api/v1/customers/{id}") => {
             Body::Json(serde_json::json!({"name": name}))
         }
