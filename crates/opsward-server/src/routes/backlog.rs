@@ -1,7 +1,8 @@
-//! The backlog's routes beyond the item basics kept in the main table: service levels.
+//! The backlog's routes beyond the item basics kept in the main table: service levels,
+//! the board and the edit form.
 
-use super::{Table, ADMIN, VIEWER};
-use crate::api;
+use super::{Table, ADMIN, OPERATOR, VIEWER};
+use crate::{api, ui};
 use axum::http::Method;
 
 pub(super) fn routes(t: Table) -> Table {
@@ -14,5 +15,18 @@ pub(super) fn routes(t: Table) -> Table {
             "/api/v1/backlog/sla/policy",
             ADMIN,
             b::set_sla_policy,
+        )
+        .add(M::GET, "/backlog/board", VIEWER, ui::backlog_board::board)
+        .add(
+            M::POST,
+            "/backlog/board/{id}",
+            OPERATOR,
+            ui::backlog_board::move_card,
+        )
+        .add(
+            M::POST,
+            "/backlog/{id}/edit",
+            OPERATOR,
+            ui::backlog_board::edit,
         )
 }

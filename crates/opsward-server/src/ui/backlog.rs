@@ -1,6 +1,8 @@
 //! The backlog list page: filters, one page of items, and the aging numbers above it.
 
-use super::{describe, error_response, non_empty, render_with, Choice, Nav, UiForm};
+use super::{
+    describe, error_response, markdown::to_safe_html, non_empty, render_with, Choice, Nav, UiForm,
+};
 use crate::{api::Caller, error::ApiError, AppState};
 use askama::Template;
 use axum::{
@@ -51,6 +53,22 @@ pub struct ClockView {
     /// Due time in the calendar's zone, or why there is none.
     pub due: String,
     pub paused: bool,
+}
+
+/// Plain text made safe to place between tags.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn hours_minutes(m: i64) -> String {
@@ -283,8 +301,12 @@ struct ItemPage {
     nav: Nav,
     item: Item,
     next_states: Vec<ItemState>,
-    /// (when, who, what) for the item's history and comments, oldest first.
+    /// (when, who, what as safe HTML) for the item's history and comments, oldest first.
     timeline: Vec<(chrono::DateTime<Utc>, String, String)>,
+    /// The description's Markdown as sanitised HTML.
+    description_html: String,
+    types: Vec<Choice>,
+    tags: String,
     duplicates: Vec<Item>,
     error: Option<String>,
     clocks: Vec<ClockView>,
@@ -324,13 +346,15 @@ async fn item_page(
                 ),
                 other => other.to_string(),
             };
-            (h.at, h.actor, what)
+            (h.at, h.actor, escape_html(&what))
         })
-        .chain(
-            comments
-                .into_iter()
-                .map(|c| (c.created_at, c.author, format!("commented: {}", c.body))),
-        )
+        .chain(comments.into_iter().map(|c| {
+            (
+                c.created_at,
+                c.author,
+                format!("commented: {}", to_safe_html(&c.body)),
+            )
+        }))
         .collect();
     timeline.sort_by_key(|t| t.0);
     let duplicates = duplicates.into_iter().filter(|d| d.id != item.id).collect();
@@ -339,14 +363,31 @@ async fn item_page(
         &ItemPage {
             nav: Nav::new(caller, "backlog"),
             next_states: item.state.next_states(),
-            item,
             timeline,
             duplicates,
             error,
             clocks: sla.as_ref().map(clock_views).unwrap_or_default(),
+            description_html: to_safe_html(&item.description),
+            types: Choice::list(
+                ItemType::ALL.iter().map(|t| t.as_str()),
+                item.item_type.as_str(),
+            ),
+            tags: item.tags.join(", "),
             sla_zone: sla.map(|r| r.time_zone).unwrap_or_default(),
+            item,
         },
     )
+}
+
+/// The item page with a refusal shown above it.
+pub async fn item_page_with_error(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    id: i64,
+    status: StatusCode,
+    error: String,
+) -> Response {
+    item_page(state, caller, id, status, Some(error), Vec::new()).await
 }
 
 pub async fn item(

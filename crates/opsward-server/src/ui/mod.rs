@@ -4,10 +4,12 @@
 pub mod assets;
 pub mod audit;
 pub mod backlog;
+pub mod backlog_board;
 pub mod calendar;
 pub mod customers;
 pub mod dashboard;
 pub mod login;
+pub mod markdown;
 pub mod notifications;
 pub mod people;
 pub mod resilience;

@@ -295,6 +295,13 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ]),
         ("POST", "/backlog/{id}/state") => Body::Form(vec![("state", "triaged".into())]),
         ("POST", "/backlog/{id}/comments") => Body::Form(vec![("body", "seen again".into())]),
+        ("POST", "/backlog/board/{id}") => Body::Form(vec![("state", "triaged".into())]),
+        ("POST", "/backlog/{id}/edit") => Body::Form(vec![
+            ("title", name),
+            ("item_type", "problem".into()),
+            ("impact", "2".into()),
+            ("urgency", "2".into()),
+        ]),
         ("POST", "/api/v1/activities/{id}/complete") => {
             Body::Json(serde_json::json!({"result": "passed"}))
         }
