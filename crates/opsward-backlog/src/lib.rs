@@ -13,6 +13,7 @@ pub mod search;
 pub mod sla;
 pub mod sla_alerts;
 pub mod store;
+pub mod transfer;
 pub mod workflow;
 
 pub use model::*;

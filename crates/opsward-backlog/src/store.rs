@@ -179,6 +179,25 @@ macro_rules! backlog_sql {
 
             pub async fn create_item(pool: &Pool, actor: &Actor, f: &ItemFields) -> Result<Item> {
                 let mut tx = pool.begin_with($begin).await?;
+                let created = insert_item(&mut tx, actor, f).await?;
+                tx.commit().await?;
+                Ok(created)
+            }
+
+            /// Every item or none: the first failure rolls the whole batch back and names
+            /// the record (0-based) it failed on.
+            pub async fn import_items(pool: &Pool, actor: &Actor, batch: &[ItemFields]) -> Result<Vec<Item>, (usize, StoreError)> {
+                let mut tx = pool.begin_with($begin).await.map_err(|e| (0, e.into()))?;
+                let mut created = Vec::with_capacity(batch.len());
+                for (i, f) in batch.iter().enumerate() {
+                    created.push(insert_item(&mut tx, actor, f).await.map_err(|e| (i, e))?);
+                }
+                tx.commit().await.map_err(|e| (batch.len(), e.into()))?;
+                Ok(created)
+            }
+
+            async fn insert_item(tx: &mut backend::Conn, actor: &Actor, f: &ItemFields) -> Result<Item> {
+                let mut tx = tx;
                 check_refs(&mut tx, f).await?;
                 let now = backend::now();
                 let id: i64 = sqlx::query(
@@ -206,7 +225,6 @@ macro_rules! backlog_sql {
                 let after = serde_json::to_value(&created).ok();
                 history(&mut tx, actor, id, "create", after.clone().unwrap_or(Value::Null)).await?;
                 backend::audit(&mut tx, actor, "create", "backlog_item", Some(id), None, after).await?;
-                tx.commit().await?;
                 Ok(created)
             }
 
@@ -532,6 +550,24 @@ impl BacklogStore {
 
     pub async fn get_item(&self, id: i64) -> Result<Item> {
         on_backend!(&self.db, get_item(id))
+    }
+
+    /// Create every item in one transaction, or none. Each is validated first; a failure
+    /// (invalid value, unknown team) names its record, 0-based.
+    pub async fn import_items(
+        &self,
+        actor: &Actor,
+        inputs: &[ItemInput],
+    ) -> Result<Vec<Item>, (usize, StoreError)> {
+        let mut batch = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
+            let fields = ItemFields::from_input(input);
+            fields.validate().map_err(|e| (i, e.into()))?;
+            batch.push(fields);
+        }
+        let items = on_backend!(&self.db, import_items(actor, &batch))?;
+        tracing::info!(items = items.len(), "backlog items imported");
+        Ok(items)
     }
 
     /// Change fields and/or move the state; an illegal move is [`BacklogError::Transition`].

@@ -3,4 +3,5 @@
 mod items;
 mod search;
 mod sla;
+mod transfer;
 mod versions;

@@ -269,3 +269,157 @@ pub async fn sla_overview(State(state): State<AppState>) -> ApiResult<Json<SlaOv
         at_risk,
     }))
 }
+
+/// What an import file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferFormat {
+    Csv,
+    Json,
+}
+
+/// A file to import: CSV with a column mapping (defaults to opsward's export columns), or a
+/// JSON array of items as `POST /api/v1/backlog/items` takes them.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ImportRequest {
+    pub format: TransferFormat,
+    /// The file's text.
+    pub data: String,
+    #[serde(default)]
+    pub mapping: Option<opsward_backlog::transfer::ColumnMapping>,
+    /// Check only; store nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The outcome: every item imported, or none and every problem with its line.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ImportOutcome {
+    /// Items stored (0 on a dry run or when any row was refused).
+    pub imported: usize,
+    /// Rows that passed the checks.
+    pub valid: usize,
+    pub ids: Vec<i64>,
+    pub errors: Vec<opsward_backlog::transfer::RowError>,
+}
+
+/// Check and import, shared by the API and the CLI's logic. Nothing is stored unless every
+/// row is good.
+pub async fn run_import(
+    backlog: &opsward_backlog::BacklogStore,
+    actor: &opsward_core::Actor,
+    req: &ImportRequest,
+) -> Result<ImportOutcome, opsward_store::StoreError> {
+    use opsward_backlog::transfer::{read_csv_lines, read_json, RowError};
+    let rows = match req.format {
+        TransferFormat::Csv => read_csv_lines(&req.data, &req.mapping.clone().unwrap_or_default()),
+        TransferFormat::Json => read_json(&req.data)
+            .map(|items| items.into_iter().zip(1u64..).map(|(i, n)| (n, i)).collect()),
+    };
+    let rows = match rows {
+        Ok(r) => r,
+        Err(errors) => {
+            return Ok(ImportOutcome {
+                imported: 0,
+                valid: 0,
+                ids: Vec::new(),
+                errors,
+            })
+        }
+    };
+    let valid = rows.len();
+    if req.dry_run {
+        return Ok(ImportOutcome {
+            imported: 0,
+            valid,
+            ids: Vec::new(),
+            errors: Vec::new(),
+        });
+    }
+    let inputs: Vec<ItemInput> = rows.iter().map(|(_, i)| i.clone()).collect();
+    match backlog.import_items(actor, &inputs).await {
+        Ok(items) => Ok(ImportOutcome {
+            imported: items.len(),
+            valid,
+            ids: items.iter().map(|i| i.id).collect(),
+            errors: Vec::new(),
+        }),
+        // A row that passed the file checks but not the store's (an unknown team).
+        Err((i, opsward_store::StoreError::Invalid(v))) => Ok(ImportOutcome {
+            imported: 0,
+            valid,
+            ids: Vec::new(),
+            errors: v
+                .errors
+                .into_iter()
+                .map(|e| RowError {
+                    line: rows.get(i).map_or(0, |r| r.0),
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        }),
+        Err((_, e)) => Err(e),
+    }
+}
+
+/// Import items from CSV (GLPI, Jira and other exports, through a column mapping) or JSON.
+/// All rows or none: 201 with the new ids, or 422 with every problem and its line.
+#[utoipa::path(post, path = "/api/v1/backlog/import", tag = "backlog", request_body = ImportRequest,
+    responses((status = 201, body = ImportOutcome), (status = 200, body = ImportOutcome, description = "dry run"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ImportOutcome)))]
+pub async fn import(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<ImportRequest>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let outcome = run_import(&state.backlog, &caller.actor(), &req).await?;
+    let status = if !outcome.errors.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else if req.dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(outcome)).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `csv` (default) or `json`.
+    pub format: Option<TransferFormat>,
+}
+
+/// Every item, as CSV (importable again with the default mapping) or as a JSON array.
+#[utoipa::path(get, path = "/api/v1/backlog/export", tag = "backlog", params(ExportQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::{http::header, response::IntoResponse};
+    let items = state.backlog.all_items().await?;
+    Ok(match q.format.unwrap_or(TransferFormat::Csv) {
+        TransferFormat::Json => Json(items).into_response(),
+        TransferFormat::Csv => {
+            let csv = opsward_backlog::transfer::write_csv(&items).map_err(|e| {
+                tracing::error!(error = %e, "CSV export failed");
+                ApiError::internal()
+            })?;
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"backlog.csv\"",
+                    ),
+                ],
+                csv,
+            )
+                .into_response()
+        }
+    })
+}

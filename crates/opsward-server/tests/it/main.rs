@@ -5,6 +5,7 @@ mod auth;
 mod backlog;
 mod backlog_board;
 mod backlog_sla;
+mod backlog_transfer;
 mod calendar;
 mod customers;
 mod notifications;

@@ -229,6 +229,9 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/api/v1/backlog/items/{id}/comments") => {
             Body::Json(serde_json::json!({"body": "seen it again"}))
         }
+        ("POST", "/api/v1/backlog/import") => Body::Json(serde_json::json!({
+            "format": "csv", "data": format!("title,item_type\n{name},risk\n")
+        })),
         ("PUT", "/api/v1/backlog/sla/policy") => {
             Body::Json(serde_json::to_value(opsward_backlog::sla::SlaPolicy::default()).unwrap())
         }
