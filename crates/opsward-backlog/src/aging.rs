@@ -98,6 +98,9 @@ mod tests {
             asset_ids: vec![],
             created_at: now() - Duration::days(created_days_ago),
             updated_at: now() - Duration::days(updated_days_ago),
+            version: 1,
+            owned_at: None,
+            resolved_at: None,
         }
     }
 

@@ -6,10 +6,14 @@
 //! tested on their own; `store` keeps items, comments and history on SQLite or PostgreSQL.
 
 pub mod aging;
+pub mod business_hours;
 pub mod model;
 pub mod priority;
 pub mod search;
+pub mod sla;
+pub mod sla_alerts;
 pub mod store;
+pub mod transfer;
 pub mod workflow;
 
 pub use model::*;

@@ -82,6 +82,13 @@ pub struct Item {
     pub asset_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Grows by one with every change; send it back with an update so a change made
+    /// meanwhile by someone else is refused instead of overwritten.
+    pub version: i64,
+    /// When the item first had an assignee: stops the time-to-own clock.
+    pub owned_at: Option<DateTime<Utc>>,
+    /// When the item was resolved; cleared when it is reopened.
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 /// A new item. It always starts in `new`.
@@ -115,6 +122,11 @@ fn default_level() -> i32 {
 /// field (JSON `null`), an absent key leaves it alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ItemPatch {
+    /// The `version` of the item this change was based on. When the item changed since,
+    /// the update is refused with 409 `version_conflict`. Without it the change applies
+    /// to whatever is stored (last writer wins).
+    #[serde(default)]
+    pub version: Option<i64>,
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]

@@ -4,12 +4,14 @@
 //! transaction as the change itself.
 
 use crate::{
+    business_hours::Pause,
     model::{
         Comment, CommentInput, HistoryEntry, Item, ItemFields, ItemFilter, ItemInput, ItemPatch,
     },
     priority::{Priority, WsjfInput},
     search::{terms, Match},
-    workflow::TransitionError,
+    sla::{CompiledPolicy, SlaFacts, SlaPolicy, SlaReport},
+    workflow::{ItemState, TransitionError},
 };
 use opsward_core::{
     page::{Page, PageRequest},
@@ -17,6 +19,7 @@ use opsward_core::{
 };
 use opsward_store::{on_backend, Database, Store, StoreError};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// What can go wrong changing the backlog: the store's errors, or a workflow move that is
 /// not allowed (the API answers that with 422).
@@ -26,6 +29,9 @@ pub enum BacklogError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The item changed since the version the caller based its change on.
+    #[error("backlog item {id} was changed by someone else meanwhile (you edited version {yours}, it is now at version {current}); reload it and apply your change again")]
+    VersionConflict { id: i64, yours: i64, current: i64 },
 }
 
 impl From<ValidationError> for BacklogError {
@@ -46,7 +52,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub const SIMILAR_LIMIT: i64 = 5;
 
 /// Field-by-field difference of two items as `{field: {"before": .., "after": ..}}`;
-/// `updated_at` is left out because it changes on every write.
+/// `updated_at` and `version` are left out because they change on every write.
 pub fn changes(before: &Item, after: &Item) -> Map<String, Value> {
     let (Ok(Value::Object(b)), Ok(Value::Object(a))) =
         (serde_json::to_value(before), serde_json::to_value(after))
@@ -54,7 +60,7 @@ pub fn changes(before: &Item, after: &Item) -> Map<String, Value> {
         return Map::new();
     };
     a.into_iter()
-        .filter(|(k, v)| k != "updated_at" && b.get(k) != Some(v))
+        .filter(|(k, v)| k != "updated_at" && k != "version" && b.get(k) != Some(v))
         .map(|(k, v)| {
             let old = b.get(&k).cloned().unwrap_or(Value::Null);
             (k, serde_json::json!({ "before": old, "after": v }))
@@ -76,7 +82,8 @@ macro_rules! backlog_sql {
             const ITEM_COLUMNS: &str = "backlog_items.id, backlog_items.item_type, backlog_items.title, \
                 backlog_items.description, backlog_items.state, backlog_items.impact, backlog_items.urgency, \
                 backlog_items.wsjf, backlog_items.team_id, backlog_items.assignee_person_id, backlog_items.tags, \
-                backlog_items.asset_ids, backlog_items.created_at, backlog_items.updated_at";
+                backlog_items.asset_ids, backlog_items.created_at, backlog_items.updated_at, backlog_items.version, \
+                backlog_items.owned_at, backlog_items.resolved_at";
 
             fn parse<T: std::str::FromStr>(row: &DbRow, column: &str) -> Result<T> {
                 let text: String = row.try_get(column)?;
@@ -108,6 +115,9 @@ macro_rules! backlog_sql {
                     asset_ids: assets.0,
                     created_at: row.try_get("created_at")?,
                     updated_at: row.try_get("updated_at")?,
+                    version: row.try_get("version")?,
+                    owned_at: row.try_get("owned_at")?,
+                    resolved_at: row.try_get("resolved_at")?,
                 })
             }
 
@@ -146,13 +156,54 @@ macro_rules! backlog_sql {
                 Ok(())
             }
 
+            /// Close the open pause when an item stops waiting on the customer or a supplier,
+            /// open one when it starts.
+            async fn record_pause(conn: &mut backend::Conn, id: i64, from: ItemState, to: ItemState, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+                if from.pauses_sla() {
+                    sqlx::query("UPDATE backlog_sla_pauses SET ended_at = $1 WHERE item_id = $2 AND ended_at IS NULL")
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                if to.pauses_sla() {
+                    sqlx::query("INSERT INTO backlog_sla_pauses (item_id, reason, started_at) VALUES ($1, $2, $3)")
+                        .bind(id)
+                        .bind(to.as_str())
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
             pub async fn create_item(pool: &Pool, actor: &Actor, f: &ItemFields) -> Result<Item> {
                 let mut tx = pool.begin_with($begin).await?;
+                let created = insert_item(&mut tx, actor, f).await?;
+                tx.commit().await?;
+                Ok(created)
+            }
+
+            /// Every item or none: the first failure rolls the whole batch back and names
+            /// the record (0-based) it failed on.
+            pub async fn import_items(pool: &Pool, actor: &Actor, batch: &[ItemFields]) -> Result<Vec<Item>, (usize, StoreError)> {
+                let mut tx = pool.begin_with($begin).await.map_err(|e| (0, e.into()))?;
+                let mut created = Vec::with_capacity(batch.len());
+                for (i, f) in batch.iter().enumerate() {
+                    created.push(insert_item(&mut tx, actor, f).await.map_err(|e| (i, e))?);
+                }
+                tx.commit().await.map_err(|e| (batch.len(), e.into()))?;
+                Ok(created)
+            }
+
+            async fn insert_item(tx: &mut backend::Conn, actor: &Actor, f: &ItemFields) -> Result<Item> {
+                let mut tx = tx;
                 check_refs(&mut tx, f).await?;
+                let now = backend::now();
                 let id: i64 = sqlx::query(
                     "INSERT INTO backlog_items (item_type, title, description, state, impact, urgency, wsjf, team_id, \
-                     assignee_person_id, tags, asset_ids, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+                     assignee_person_id, tags, asset_ids, created_at, updated_at, owned_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id",
                 )
                 .bind(f.item_type.as_str())
                 .bind(&f.title)
@@ -165,7 +216,8 @@ macro_rules! backlog_sql {
                 .bind(f.assignee_person_id)
                 .bind(Json(&f.tags))
                 .bind(Json(&f.asset_ids))
-                .bind(backend::now())
+                .bind(now)
+                .bind(f.assignee_person_id.map(|_| now))
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("id")?;
@@ -173,7 +225,6 @@ macro_rules! backlog_sql {
                 let after = serde_json::to_value(&created).ok();
                 history(&mut tx, actor, id, "create", after.clone().unwrap_or(Value::Null)).await?;
                 backend::audit(&mut tx, actor, "create", "backlog_item", Some(id), None, after).await?;
-                tx.commit().await?;
                 Ok(created)
             }
 
@@ -186,14 +237,30 @@ macro_rules! backlog_sql {
             pub async fn update_item(pool: &Pool, actor: &Actor, id: i64, patch: &ItemPatch) -> Result<Item, BacklogError> {
                 let mut tx = pool.begin_with($begin).await?;
                 let before = fetch_item(&mut tx, id).await?;
+                let based_on = patch.version.unwrap_or(before.version);
+                if based_on != before.version {
+                    return Err(BacklogError::VersionConflict { id, yours: based_on, current: before.version });
+                }
                 let f = ItemFields::of(&before).patched(patch);
                 before.state.transition(f.state)?;
                 f.validate()?;
                 check_refs(&mut tx, &f).await?;
-                sqlx::query(
+                let now = backend::now();
+                let owned_at = before.owned_at.or(f.assignee_person_id.map(|_| now));
+                let resolved_at = match f.state {
+                    s if s == before.state => before.resolved_at,
+                    ItemState::Resolved => Some(now),
+                    s if s.is_open() => None,
+                    _ => before.resolved_at,
+                };
+                // The version in the WHERE clause makes the check and the write one step: on
+                // PostgreSQL a concurrent writer that got here first holds the row, and this
+                // statement then sees its new version and matches nothing.
+                let written = sqlx::query(
                     "UPDATE backlog_items SET item_type = $1, title = $2, description = $3, state = $4, impact = $5, \
                      urgency = $6, wsjf = $7, team_id = $8, assignee_person_id = $9, tags = $10, asset_ids = $11, \
-                     updated_at = $12 WHERE id = $13",
+                     updated_at = $12, owned_at = $14, resolved_at = $15, version = version + 1 \
+                     WHERE id = $13 AND version = $16",
                 )
                 .bind(f.item_type.as_str())
                 .bind(&f.title)
@@ -206,10 +273,20 @@ macro_rules! backlog_sql {
                 .bind(f.assignee_person_id)
                 .bind(Json(&f.tags))
                 .bind(Json(&f.asset_ids))
-                .bind(backend::now())
+                .bind(now)
                 .bind(id)
+                .bind(owned_at)
+                .bind(resolved_at)
+                .bind(before.version)
                 .execute(&mut *tx)
                 .await?;
+                if written.rows_affected() == 0 {
+                    let current = fetch_item(&mut tx, id).await?.version;
+                    return Err(BacklogError::VersionConflict { id, yours: based_on, current });
+                }
+                if f.state != before.state {
+                    record_pause(&mut tx, id, before.state, f.state, now).await?;
+                }
                 let after = fetch_item(&mut tx, id).await?;
                 let changed = changes(&before, &after);
                 if changed.is_empty() {
@@ -320,6 +397,86 @@ macro_rules! backlog_sql {
                     .collect()
             }
 
+            pub async fn sla_policy(pool: &Pool) -> Result<Option<SlaPolicy>> {
+                let row = sqlx::query("SELECT policy FROM backlog_sla_policy WHERE id = 1").fetch_optional(pool).await?;
+                row.map(|r| r.try_get::<Json<SlaPolicy>, _>("policy").map(|p| p.0)).transpose().map_err(Into::into)
+            }
+
+            pub async fn set_sla_policy(pool: &Pool, actor: &Actor, policy: &SlaPolicy) -> Result<()> {
+                let mut tx = pool.begin_with($begin).await?;
+                let before = sqlx::query("SELECT policy FROM backlog_sla_policy WHERE id = 1")
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get::<Json<Value>, _>("policy").map(|p| p.0))
+                    .transpose()?;
+                sqlx::query(
+                    "INSERT INTO backlog_sla_policy (id, policy, updated_at) VALUES (1, $1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at",
+                )
+                .bind(Json(policy))
+                .bind(backend::now())
+                .execute(&mut *tx)
+                .await?;
+                backend::audit(&mut tx, actor, "update", "backlog_sla_policy", None, before, serde_json::to_value(policy).ok()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            /// The pauses of these items, oldest first per item.
+            pub async fn pauses_of(pool: &Pool, ids: &[i64]) -> Result<Vec<(i64, Pause)>> {
+                let mut out = Vec::new();
+                for chunk in ids.chunks(500) {
+                    let mut q = QueryBuilder::<$db>::new("SELECT item_id, started_at, ended_at FROM backlog_sla_pauses WHERE item_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(") ORDER BY item_id, started_at");
+                    for r in q.build().fetch_all(pool).await? {
+                        out.push((r.try_get("item_id")?, Pause { start: r.try_get("started_at")?, end: r.try_get("ended_at")? }));
+                    }
+                }
+                Ok(out)
+            }
+
+            /// Items not resolved or closed, the ones whose clocks still run.
+            pub async fn open_items(pool: &Pool) -> Result<Vec<Item>> {
+                sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM backlog_items WHERE state NOT IN ('resolved', 'closed') ORDER BY id"))
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(item_row)
+                    .collect()
+            }
+
+            /// Notices already sent about these items, as (item, kind).
+            pub async fn notices_of(pool: &Pool, ids: &[i64]) -> Result<Vec<(i64, String, chrono::DateTime<chrono::Utc>)>> {
+                let mut out = Vec::new();
+                for chunk in ids.chunks(500) {
+                    let mut q = QueryBuilder::<$db>::new("SELECT item_id, kind, notified_at FROM backlog_sla_notices WHERE item_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(") ORDER BY item_id, notified_at");
+                    for r in q.build().fetch_all(pool).await? {
+                        out.push((r.try_get("item_id")?, r.try_get("kind")?, r.try_get("notified_at")?));
+                    }
+                }
+                Ok(out)
+            }
+
+            /// Remember that `kind` was notified for the item; `false` when it already was.
+            pub async fn record_notice(pool: &Pool, item_id: i64, kind: &str, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+                let done = sqlx::query("INSERT INTO backlog_sla_notices (item_id, kind, notified_at) VALUES ($1, $2, $3) ON CONFLICT (item_id, kind) DO NOTHING")
+                    .bind(item_id)
+                    .bind(kind)
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             pub async fn history_of(pool: &Pool, item_id: i64) -> Result<Vec<HistoryEntry>> {
                 let rows = sqlx::query("SELECT id, item_id, at, actor, action, changes FROM backlog_history WHERE item_id = $1 ORDER BY id")
                     .bind(item_id)
@@ -358,6 +515,18 @@ backlog_sql!(
     crate::search::postgres_fts
 );
 
+/// The facts an item's SLA clocks run on.
+pub fn sla_facts(item: &Item, pauses: Vec<Pause>) -> SlaFacts {
+    SlaFacts {
+        priority: item.priority,
+        team_id: item.team_id,
+        created_at: item.created_at,
+        owned_at: item.owned_at,
+        resolved_at: item.resolved_at,
+        pauses,
+    }
+}
+
 /// The backlog's storage, next to the foundation store on the same database.
 #[derive(Clone)]
 pub struct BacklogStore {
@@ -381,6 +550,24 @@ impl BacklogStore {
 
     pub async fn get_item(&self, id: i64) -> Result<Item> {
         on_backend!(&self.db, get_item(id))
+    }
+
+    /// Create every item in one transaction, or none. Each is validated first; a failure
+    /// (invalid value, unknown team) names its record, 0-based.
+    pub async fn import_items(
+        &self,
+        actor: &Actor,
+        inputs: &[ItemInput],
+    ) -> Result<Vec<Item>, (usize, StoreError)> {
+        let mut batch = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
+            let fields = ItemFields::from_input(input);
+            fields.validate().map_err(|e| (i, e.into()))?;
+            batch.push(fields);
+        }
+        let items = on_backend!(&self.db, import_items(actor, &batch))?;
+        tracing::info!(items = items.len(), "backlog items imported");
+        Ok(items)
     }
 
     /// Change fields and/or move the state; an illegal move is [`BacklogError::Transition`].
@@ -436,5 +623,88 @@ impl BacklogStore {
 
     pub async fn history(&self, item_id: i64) -> Result<Vec<HistoryEntry>> {
         on_backend!(&self.db, history_of(item_id))
+    }
+
+    /// The stored SLA policy, or the built-in default when none was set.
+    pub async fn sla_policy(&self) -> Result<SlaPolicy> {
+        Ok(on_backend!(&self.db, sla_policy())?.unwrap_or_default())
+    }
+
+    /// The policy, checked, ready to evaluate items with.
+    pub async fn compiled_sla_policy(&self) -> Result<CompiledPolicy> {
+        self.sla_policy()
+            .await?
+            .compile()
+            .map_err(|e| StoreError::Corrupt(format!("stored SLA policy: {e}")))
+    }
+
+    /// Replace the policy; refused unless every calendar and target is valid.
+    pub async fn set_sla_policy(&self, actor: &Actor, policy: &SlaPolicy) -> Result<SlaPolicy> {
+        policy.compile()?;
+        on_backend!(&self.db, set_sla_policy(actor, policy))?;
+        Ok(policy.clone())
+    }
+
+    /// The pause intervals of each of `ids`.
+    pub async fn pauses(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<Pause>>> {
+        let mut by_item: HashMap<i64, Vec<Pause>> = HashMap::new();
+        for (id, p) in on_backend!(&self.db, pauses_of(ids))? {
+            by_item.entry(id).or_default().push(p);
+        }
+        Ok(by_item)
+    }
+
+    /// Where each item's clocks stand at `now`; items whose priority has no target are left
+    /// out.
+    pub async fn sla_reports(
+        &self,
+        policy: &CompiledPolicy,
+        items: &[Item],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<HashMap<i64, SlaReport>> {
+        let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+        let mut pauses = self.pauses(&ids).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let facts = sla_facts(item, pauses.remove(&item.id).unwrap_or_default());
+                policy.evaluate(&facts, now).map(|r| (item.id, r))
+            })
+            .collect())
+    }
+
+    /// The SLA report of one item under the current policy.
+    pub async fn sla_report(
+        &self,
+        item: &Item,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<SlaReport>> {
+        let policy = self.compiled_sla_policy().await?;
+        Ok(self
+            .sla_reports(&policy, std::slice::from_ref(item), now)
+            .await?
+            .remove(&item.id))
+    }
+
+    pub async fn open_items(&self) -> Result<Vec<Item>> {
+        on_backend!(&self.db, open_items())
+    }
+
+    /// (item, kind, when) of the SLA notices already sent about `ids`.
+    pub async fn sla_notices(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, String, chrono::DateTime<chrono::Utc>)>> {
+        on_backend!(&self.db, notices_of(ids))
+    }
+
+    /// Remember a notice; `false` when this kind was already sent for the item.
+    pub async fn record_sla_notice(
+        &self,
+        item_id: i64,
+        kind: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        on_backend!(&self.db, record_notice(item_id, kind, now))
     }
 }

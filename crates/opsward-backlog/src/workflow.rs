@@ -57,6 +57,15 @@ impl ItemState {
         !matches!(self, ItemState::Resolved | ItemState::Closed)
     }
 
+    /// Waiting on someone outside the team: the SLA clocks stand still. Waiting on a
+    /// change is the team's own doing and counts.
+    pub fn pauses_sla(self) -> bool {
+        matches!(
+            self,
+            ItemState::WaitingCustomer | ItemState::WaitingSupplier
+        )
+    }
+
     fn is_waiting(self) -> bool {
         matches!(
             self,

@@ -19,6 +19,7 @@ use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trac
 
 mod patches;
 mod certs;
+mod backlog;
 mod resilience;
 mod suppliers;
 mod vulns;
@@ -675,6 +676,7 @@ fn build() -> Table {
         .merge(resilience::routes)
         .merge(patches::routes)
         .merge(certs::routes)
+        .merge(backlog::routes)
 }
 
 /// Every route and who may call it.

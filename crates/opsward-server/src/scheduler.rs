@@ -94,6 +94,8 @@ impl JobRegistry {
         registry.every("suppliers.contracts", ChronoDuration::hours(1));
         registry.register("certs.rescan", CertRescan);
         registry.every("certs.rescan", ChronoDuration::minutes(5));
+        registry.register("backlog.sla", BacklogSla);
+        registry.every("backlog.sla", ChronoDuration::minutes(5));
         registry
     }
 
@@ -259,6 +261,27 @@ impl JobHandler for CertRescan {
         .await
         .map_err(|e| e.to_string())?;
         tracing::info!(?run, "certificates rescanned");
+        Ok(())
+    }
+}
+
+/// Notify SLA near-breaches and breaches of open backlog items, once per item and kind.
+struct BacklogSla;
+
+#[async_trait]
+impl JobHandler for BacklogSla {
+    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
+        let backlog = opsward_backlog::BacklogStore::new(store.as_ref());
+        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
+        let run = opsward_backlog::sla_alerts::check_sla(&backlog, &notifier, Utc::now())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            checked = run.checked,
+            notices = run.notices,
+            queued = run.queued,
+            "backlog SLA checked"
+        );
         Ok(())
     }
 }

@@ -56,6 +56,11 @@ pub const SQLITE: Embedded = &[
         "certs",
         include_str!("../migrations/sqlite/0010_certs.sql"),
     ),
+    (
+        11,
+        "backlog_sla",
+        include_str!("../migrations/sqlite/0011_backlog_sla.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -107,6 +112,11 @@ pub const POSTGRES: Embedded = &[
         10,
         "certs",
         include_str!("../migrations/postgres/0010_certs.sql"),
+    ),
+    (
+        11,
+        "backlog_sla",
+        include_str!("../migrations/postgres/0011_backlog_sla.sql"),
     ),
 ];
 

@@ -672,6 +672,31 @@ pub enum BacklogCommand {
         /// Add a comment.
         #[arg(long)]
         comment: Option<String>,
+        /// The version the change is based on; refused (exit code 2) when the item has
+        /// changed since.
+        #[arg(long)]
+        based_on_version: Option<i64>,
+    },
+    /// Import items from a CSV or JSON file: every row or none. Bad rows are listed with
+    /// their line numbers (exit code 1).
+    Import {
+        file: std::path::PathBuf,
+        /// csv or json; by default from the file name's extension.
+        #[arg(long)]
+        format: Option<String>,
+        /// JSON column mapping for CSV from other tools, e.g.
+        /// {"title": "Summary", "item_type": "Issue Type", "types": {"Bug": "problem"}}.
+        #[arg(long)]
+        mapping: Option<std::path::PathBuf>,
+        /// Check only; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write every item to standard output as CSV (importable again) or JSON.
+    Export {
+        /// csv or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
     },
 }
 

@@ -2,3 +2,6 @@
 
 mod items;
 mod search;
+mod sla;
+mod transfer;
+mod versions;

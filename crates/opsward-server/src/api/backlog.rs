@@ -10,6 +10,7 @@ use axum::{extract::State, http::StatusCode, Json};
 use chrono::Utc;
 use opsward_backlog::{
     aging::{aging, AgingReport},
+    sla::{Compliance, SlaPolicy, SlaReport},
     store::BacklogError,
     Comment, CommentInput, HistoryEntry, Item, ItemFilter, ItemInput, ItemPatch, ItemState,
     ItemType,
@@ -27,6 +28,9 @@ impl From<BacklogError> for ApiError {
                 "illegal_transition",
                 e.to_string(),
             ),
+            e @ BacklogError::VersionConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "version_conflict", e.to_string())
+            }
         }
     }
 }
@@ -110,6 +114,8 @@ pub struct ItemDetail {
     pub history: Vec<HistoryEntry>,
     /// States the item may move to next.
     pub next_states: Vec<ItemState>,
+    /// Its time-to-own and time-to-resolve clocks; absent when its priority has no target.
+    pub sla: Option<SlaReport>,
 }
 
 #[utoipa::path(get, path = "/api/v1/backlog/items/{id}", tag = "backlog", params(("id" = i64, Path)),
@@ -120,6 +126,7 @@ pub async fn get(
 ) -> ApiResult<Json<ItemDetail>> {
     let item = state.backlog.get_item(id).await?;
     Ok(Json(ItemDetail {
+        sla: state.backlog.sla_report(&item, Utc::now()).await?,
         next_states: item.state.next_states(),
         comments: state.backlog.comments(id).await?,
         history: state.backlog.history(id).await?,
@@ -129,9 +136,11 @@ pub async fn get(
 
 /// Change fields and/or move `state` through the workflow. A move the workflow does not
 /// allow is 422 with code `illegal_transition` and the allowed next states in the message.
+/// Send the `version` you read: if the item changed since, the answer is 409 with code
+/// `version_conflict` and nothing is written.
 #[utoipa::path(patch, path = "/api/v1/backlog/items/{id}", tag = "backlog", params(("id" = i64, Path)), request_body = ItemPatch,
     responses((status = 200, body = Item), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -183,4 +192,234 @@ pub async fn aging_report(
     }
     let items = state.backlog.all_items().await?;
     Ok(Json(aging(&items, Utc::now(), stale_days)))
+}
+
+/// The service levels: working calendars (time zone, weekly hours, holidays), per-priority
+/// targets in business minutes, and the near-breach share.
+#[utoipa::path(get, path = "/api/v1/backlog/sla/policy", tag = "backlog",
+    responses((status = 200, body = SlaPolicy), (status = 401, body = ErrorBody)))]
+pub async fn sla_policy(State(state): State<AppState>) -> ApiResult<Json<SlaPolicy>> {
+    Ok(Json(state.backlog.sla_policy().await?))
+}
+
+/// Replace the service levels. Every calendar and target is checked; nothing is stored
+/// unless all are valid.
+#[utoipa::path(put, path = "/api/v1/backlog/sla/policy", tag = "backlog", request_body = SlaPolicy,
+    responses((status = 200, body = SlaPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_sla_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(policy): ApiJson<SlaPolicy>,
+) -> ApiResult<Json<SlaPolicy>> {
+    Ok(Json(
+        state
+            .backlog
+            .set_sla_policy(&caller.actor(), &policy)
+            .await?,
+    ))
+}
+
+/// An open item whose clock is near breach or breached.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AtRisk {
+    pub item: Item,
+    pub sla: SlaReport,
+}
+
+/// Service-level standing of the whole backlog.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SlaOverview {
+    /// Resolve clocks: met and missed (stopped), breached and near breach (open).
+    pub compliance: Compliance,
+    /// Share of resolved items resolved in time, percent.
+    pub percent_met: Option<f64>,
+    /// Open items near breach or breached, worst first.
+    pub at_risk: Vec<AtRisk>,
+}
+
+/// Compliance with the resolve targets, and the open items at risk now.
+#[utoipa::path(get, path = "/api/v1/backlog/sla", tag = "backlog",
+    responses((status = 200, body = SlaOverview), (status = 401, body = ErrorBody)))]
+pub async fn sla_overview(State(state): State<AppState>) -> ApiResult<Json<SlaOverview>> {
+    let now = Utc::now();
+    let policy = state.backlog.compiled_sla_policy().await?;
+    let items = state.backlog.all_items().await?;
+    let mut reports = state.backlog.sla_reports(&policy, &items, now).await?;
+    let mut compliance = Compliance::default();
+    reports.values().for_each(|r| compliance.add(r));
+    let mut at_risk: Vec<AtRisk> = items
+        .into_iter()
+        .filter(|i| i.state.is_open())
+        .filter_map(|item| {
+            let sla = reports.remove(&item.id)?;
+            opsward_backlog::sla::at_risk(&sla).then_some(AtRisk { item, sla })
+        })
+        .collect();
+    at_risk.sort_by_key(|a| {
+        (
+            std::cmp::Reverse(opsward_backlog::sla::severity(&a.sla)),
+            a.sla.worst().due_at,
+            a.item.id,
+        )
+    });
+    Ok(Json(SlaOverview {
+        percent_met: compliance.percent_met(),
+        compliance,
+        at_risk,
+    }))
+}
+
+/// What an import file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferFormat {
+    Csv,
+    Json,
+}
+
+/// A file to import: CSV with a column mapping (defaults to opsward's export columns), or a
+/// JSON array of items as `POST /api/v1/backlog/items` takes them.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ImportRequest {
+    pub format: TransferFormat,
+    /// The file's text.
+    pub data: String,
+    #[serde(default)]
+    pub mapping: Option<opsward_backlog::transfer::ColumnMapping>,
+    /// Check only; store nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The outcome: every item imported, or none and every problem with its line.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ImportOutcome {
+    /// Items stored (0 on a dry run or when any row was refused).
+    pub imported: usize,
+    /// Rows that passed the checks.
+    pub valid: usize,
+    pub ids: Vec<i64>,
+    pub errors: Vec<opsward_backlog::transfer::RowError>,
+}
+
+/// Check and import, shared by the API and the CLI's logic. Nothing is stored unless every
+/// row is good.
+pub async fn run_import(
+    backlog: &opsward_backlog::BacklogStore,
+    actor: &opsward_core::Actor,
+    req: &ImportRequest,
+) -> Result<ImportOutcome, opsward_store::StoreError> {
+    use opsward_backlog::transfer::{read_csv_lines, read_json, RowError};
+    let rows = match req.format {
+        TransferFormat::Csv => read_csv_lines(&req.data, &req.mapping.clone().unwrap_or_default()),
+        TransferFormat::Json => read_json(&req.data)
+            .map(|items| items.into_iter().zip(1u64..).map(|(i, n)| (n, i)).collect()),
+    };
+    let rows = match rows {
+        Ok(r) => r,
+        Err(errors) => {
+            return Ok(ImportOutcome {
+                imported: 0,
+                valid: 0,
+                ids: Vec::new(),
+                errors,
+            })
+        }
+    };
+    let valid = rows.len();
+    if req.dry_run {
+        return Ok(ImportOutcome {
+            imported: 0,
+            valid,
+            ids: Vec::new(),
+            errors: Vec::new(),
+        });
+    }
+    let inputs: Vec<ItemInput> = rows.iter().map(|(_, i)| i.clone()).collect();
+    match backlog.import_items(actor, &inputs).await {
+        Ok(items) => Ok(ImportOutcome {
+            imported: items.len(),
+            valid,
+            ids: items.iter().map(|i| i.id).collect(),
+            errors: Vec::new(),
+        }),
+        // A row that passed the file checks but not the store's (an unknown team).
+        Err((i, opsward_store::StoreError::Invalid(v))) => Ok(ImportOutcome {
+            imported: 0,
+            valid,
+            ids: Vec::new(),
+            errors: v
+                .errors
+                .into_iter()
+                .map(|e| RowError {
+                    line: rows.get(i).map_or(0, |r| r.0),
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        }),
+        Err((_, e)) => Err(e),
+    }
+}
+
+/// Import items from CSV (GLPI, Jira and other exports, through a column mapping) or JSON.
+/// All rows or none: 201 with the new ids, or 422 with every problem and its line.
+#[utoipa::path(post, path = "/api/v1/backlog/import", tag = "backlog", request_body = ImportRequest,
+    responses((status = 201, body = ImportOutcome), (status = 200, body = ImportOutcome, description = "dry run"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ImportOutcome)))]
+pub async fn import(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<ImportRequest>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let outcome = run_import(&state.backlog, &caller.actor(), &req).await?;
+    let status = if !outcome.errors.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else if req.dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(outcome)).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `csv` (default) or `json`.
+    pub format: Option<TransferFormat>,
+}
+
+/// Every item, as CSV (importable again with the default mapping) or as a JSON array.
+#[utoipa::path(get, path = "/api/v1/backlog/export", tag = "backlog", params(ExportQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::{http::header, response::IntoResponse};
+    let items = state.backlog.all_items().await?;
+    Ok(match q.format.unwrap_or(TransferFormat::Csv) {
+        TransferFormat::Json => Json(items).into_response(),
+        TransferFormat::Csv => {
+            let csv = opsward_backlog::transfer::write_csv(&items).map_err(|e| {
+                tracing::error!(error = %e, "CSV export failed");
+                ApiError::internal()
+            })?;
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"backlog.csv\"",
+                    ),
+                ],
+                csv,
+            )
+                .into_response()
+        }
+    })
 }

@@ -1,6 +1,8 @@
 //! The backlog list page: filters, one page of items, and the aging numbers above it.
 
-use super::{describe, error_response, non_empty, render_with, Choice, Nav, UiForm};
+use super::{
+    describe, error_response, markdown::to_safe_html, non_empty, render_with, Choice, Nav, UiForm,
+};
 use crate::{api::Caller, error::ApiError, AppState};
 use askama::Template;
 use axum::{
@@ -11,6 +13,7 @@ use axum::{
 use chrono::Utc;
 use opsward_backlog::{
     aging::{aging, AgingReport},
+    sla::SlaReport,
     CommentInput, Item, ItemFilter, ItemInput, ItemPatch, ItemState, ItemType,
 };
 use opsward_core::page::PageRequest;
@@ -32,6 +35,68 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
+/// One list row: the item and a word on its service level.
+struct Row {
+    item: Item,
+    /// `on_track`, `near_breach`, `breached`, `met`, `missed`, or empty without a target.
+    sla: String,
+    /// Status and due time of the worse clock, for the cell's title.
+    sla_title: String,
+}
+
+/// One SLA clock as the item page shows it.
+pub struct ClockView {
+    pub name: &'static str,
+    pub status: String,
+    pub elapsed: String,
+    pub target: String,
+    /// Due time in the calendar's zone, or why there is none.
+    pub due: String,
+    pub paused: bool,
+}
+
+/// Plain text made safe to place between tags.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn hours_minutes(m: i64) -> String {
+    format!("{}:{:02} h", m / 60, m % 60)
+}
+
+fn clock_views(report: &SlaReport) -> Vec<ClockView> {
+    let tz: chrono_tz::Tz = report.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    [
+        ("Time to own", &report.own),
+        ("Time to resolve", &report.resolve),
+    ]
+    .into_iter()
+    .map(|(name, c)| ClockView {
+        name,
+        status: c.status.to_string(),
+        elapsed: hours_minutes(c.elapsed_minutes),
+        target: hours_minutes(c.target_minutes),
+        due: match (c.due_at, c.paused) {
+            (Some(d), _) => d.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string(),
+            (None, true) => "paused while waiting".into(),
+            (None, false) => "not within five years of working time".into(),
+        },
+        paused: c.paused,
+    })
+    .collect()
+}
+
 #[derive(Template)]
 #[template(path = "backlog/list.html")]
 struct ListPage {
@@ -39,7 +104,7 @@ struct ListPage {
     q: String,
     states: Vec<Choice>,
     types: Vec<Choice>,
-    items: Vec<Item>,
+    rows: Vec<Row>,
     report: AgingReport,
     error: Option<String>,
     next_link: Option<String>,
@@ -72,6 +137,15 @@ pub async fn list(
         (Ok(i), Ok(a)) => (i, a),
         (Err(e), _) | (_, Err(e)) => return error_response(e.into()),
     };
+    let now = Utc::now();
+    let slas = match state.backlog.compiled_sla_policy().await {
+        Ok(policy) => state.backlog.sla_reports(&policy, &items.items, now).await,
+        Err(e) => Err(e),
+    };
+    let mut slas = match slas {
+        Ok(s) => s,
+        Err(e) => return error_response(e.into()),
+    };
     let q = query.q.clone();
     let base_query = serde_urlencoded::to_string(ListQuery {
         cursor: None,
@@ -97,8 +171,29 @@ pub async fn list(
                 ItemType::ALL.iter().map(|t| t.as_str()),
                 selected_type.unwrap_or(""),
             ),
-            items: items.items,
-            report: aging(&all, Utc::now(), STALE_DAYS),
+            rows: items
+                .items
+                .into_iter()
+                .map(|item| {
+                    let sla = slas.remove(&item.id);
+                    let (word, title) = sla.as_ref().map_or_else(Default::default, |r| {
+                        let w = r.worst();
+                        let due = w.due_at.map_or("paused".into(), |d| {
+                            d.format("due %Y-%m-%d %H:%M UTC").to_string()
+                        });
+                        (
+                            w.status.to_string(),
+                            format!("{}: {}, {due}", w.clock, w.status),
+                        )
+                    });
+                    Row {
+                        item,
+                        sla: word,
+                        sla_title: title,
+                    }
+                })
+                .collect(),
+            report: aging(&all, now, STALE_DAYS),
             error,
             next_link,
         },
@@ -206,10 +301,16 @@ struct ItemPage {
     nav: Nav,
     item: Item,
     next_states: Vec<ItemState>,
-    /// (when, who, what) for the item's history and comments, oldest first.
+    /// (when, who, what as safe HTML) for the item's history and comments, oldest first.
     timeline: Vec<(chrono::DateTime<Utc>, String, String)>,
+    /// The description's Markdown as sanitised HTML.
+    description_html: String,
+    types: Vec<Choice>,
+    tags: String,
     duplicates: Vec<Item>,
     error: Option<String>,
+    clocks: Vec<ClockView>,
+    sla_zone: String,
 }
 
 async fn item_page(
@@ -224,9 +325,10 @@ async fn item_page(
         let item = state.backlog.get_item(id).await?;
         let history = state.backlog.history(id).await?;
         let comments = state.backlog.comments(id).await?;
-        Ok::<_, opsward_store::StoreError>((item, history, comments))
+        let sla = state.backlog.sla_report(&item, Utc::now()).await?;
+        Ok::<_, opsward_store::StoreError>((item, history, comments, sla))
     };
-    let (item, history, comments) = match load.await {
+    let (item, history, comments, sla) = match load.await {
         Ok(v) => v,
         Err(e) => return error_response(e.into()),
     };
@@ -244,13 +346,15 @@ async fn item_page(
                 ),
                 other => other.to_string(),
             };
-            (h.at, h.actor, what)
+            (h.at, h.actor, escape_html(&what))
         })
-        .chain(
-            comments
-                .into_iter()
-                .map(|c| (c.created_at, c.author, format!("commented: {}", c.body))),
-        )
+        .chain(comments.into_iter().map(|c| {
+            (
+                c.created_at,
+                c.author,
+                format!("commented: {}", to_safe_html(&c.body)),
+            )
+        }))
         .collect();
     timeline.sort_by_key(|t| t.0);
     let duplicates = duplicates.into_iter().filter(|d| d.id != item.id).collect();
@@ -259,12 +363,31 @@ async fn item_page(
         &ItemPage {
             nav: Nav::new(caller, "backlog"),
             next_states: item.state.next_states(),
-            item,
             timeline,
             duplicates,
             error,
+            clocks: sla.as_ref().map(clock_views).unwrap_or_default(),
+            description_html: to_safe_html(&item.description),
+            types: Choice::list(
+                ItemType::ALL.iter().map(|t| t.as_str()),
+                item.item_type.as_str(),
+            ),
+            tags: item.tags.join(", "),
+            sla_zone: sla.map(|r| r.time_zone).unwrap_or_default(),
+            item,
         },
     )
+}
+
+/// The item page with a refusal shown above it.
+pub async fn item_page_with_error(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    id: i64,
+    status: StatusCode,
+    error: String,
+) -> Response {
+    item_page(state, caller, id, status, Some(error), Vec::new()).await
 }
 
 pub async fn item(
@@ -279,6 +402,9 @@ pub async fn item(
 pub struct MoveForm {
     #[serde(default)]
     state: String,
+    /// The version the page showed, so a move based on a stale page is refused.
+    #[serde(default)]
+    version: Option<i64>,
 }
 
 pub async fn move_state(
@@ -303,6 +429,7 @@ pub async fn move_state(
     };
     let patch = ItemPatch {
         state: Some(to),
+        version: form.version,
         ..ItemPatch::default()
     };
     match state.backlog.update_item(&caller.actor(), id, &patch).await {

@@ -4,11 +4,13 @@
 pub mod assets;
 pub mod audit;
 pub mod backlog;
+pub mod backlog_board;
 pub mod calendar;
 pub mod certs;
 pub mod customers;
 pub mod dashboard;
 pub mod login;
+pub mod markdown;
 pub mod notifications;
 pub mod patches;
 pub mod people;

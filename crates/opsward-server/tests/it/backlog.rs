@@ -327,7 +327,7 @@ both_backends!(
         assert!(
             page.contains("<dd>triaged</dd>")
                 && page.contains("changed state")
-                && page.contains("commented: restore test scheduled"),
+                && page.contains("commented: <p>restore test scheduled</p>"),
             "{page}"
         );
         app.stop().await;

@@ -3,6 +3,9 @@
 mod api;
 mod auth;
 mod backlog;
+mod backlog_board;
+mod backlog_sla;
+mod backlog_transfer;
 mod calendar;
 mod certs;
 mod customers;

@@ -239,6 +239,12 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/api/v1/backlog/items/{id}/comments") => {
             Body::Json(serde_json::json!({"body": "seen it again"}))
         }
+        ("POST", "/api/v1/backlog/import") => Body::Json(serde_json::json!({
+            "format": "csv", "data": format!("title,item_type\n{name},risk\n")
+        })),
+        ("PUT", "/api/v1/backlog/sla/policy") => {
+            Body::Json(serde_json::to_value(opsward_backlog::sla::SlaPolicy::default()).unwrap())
+        }
         ("POST" | "PUT", "/api/v1/customers" | "/api/v1/customers/{id}") => {
             Body::Json(serde_json::json!({"name": name}))
         }
@@ -302,6 +308,13 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ]),
         ("POST", "/backlog/{id}/state") => Body::Form(vec![("state", "triaged".into())]),
         ("POST", "/backlog/{id}/comments") => Body::Form(vec![("body", "seen again".into())]),
+        ("POST", "/backlog/board/{id}") => Body::Form(vec![("state", "triaged".into())]),
+        ("POST", "/backlog/{id}/edit") => Body::Form(vec![
+            ("title", name),
+            ("item_type", "problem".into()),
+            ("impact", "2".into()),
+            ("urgency", "2".into()),
+        ]),
         ("POST", "/api/v1/activities/{id}/complete") => {
             Body::Json(serde_json::json!({"result": "passed"}))
         }

@@ -1,17 +1,22 @@
-//! `opsward backlog add|list|show|update`.
+//! `opsward backlog add|list|show|update|import|export`.
 
 use super::{cli_actor, person_with_email, team_named};
 use crate::{
     cli::BacklogCommand,
     output::{print, print_one, OutputFormat},
 };
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use opsward_backlog::{
+    transfer::{read_csv_lines, read_json, write_csv, ColumnMapping, RowError},
     BacklogStore, CommentInput, ItemFilter, ItemInput, ItemPatch, ItemState, ItemType,
 };
 use opsward_core::page::PageRequest;
-use opsward_store::Store;
-use std::{process::ExitCode, sync::Arc};
+use opsward_store::{Store, StoreError};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+};
 
 const COLUMNS: &[&str] = &[
     "id",
@@ -114,7 +119,23 @@ pub async fn backlog(
             print(out, &page.items, COLUMNS)?;
         }
         BacklogCommand::Show { id } => {
-            print_one(out, &backlog.get_item(id).await?)?;
+            let item = backlog.get_item(id).await?;
+            print_one(out, &item)?;
+            if let Some(sla) = backlog.sla_report(&item, chrono::Utc::now()).await? {
+                println!();
+                print(
+                    out,
+                    &[sla.own, sla.resolve],
+                    &[
+                        "clock",
+                        "status",
+                        "elapsed_minutes",
+                        "target_minutes",
+                        "due_at",
+                        "paused",
+                    ],
+                )?;
+            }
             let comments = backlog.comments(id).await?;
             if !comments.is_empty() {
                 println!();
@@ -131,6 +152,7 @@ pub async fn backlog(
             team,
             assignee,
             comment,
+            based_on_version,
         } => {
             let patch = ItemPatch {
                 state: parsed::<ItemState>("--state", state.as_deref())?,
@@ -146,6 +168,7 @@ pub async fn backlog(
                     Some(a) => Some(person_ref(store, &a).await?),
                     None => None,
                 },
+                version: based_on_version,
                 ..ItemPatch::default()
             };
             let actor = cli_actor();
@@ -157,6 +180,86 @@ pub async fn backlog(
             }
             print_one(out, &item)?;
         }
+        BacklogCommand::Import {
+            file,
+            format,
+            mapping,
+            dry_run,
+        } => return import(&backlog, &file, format, mapping, dry_run).await,
+        BacklogCommand::Export { format } => {
+            let items = backlog.all_items().await?;
+            match format.as_str() {
+                "csv" => print!("{}", write_csv(&items)?),
+                "json" => println!("{}", serde_json::to_string_pretty(&items)?),
+                other => return Err(anyhow!("--format: {other:?} is not csv or json")),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Check the whole file, then store every row in one transaction, or nothing.
+async fn import(
+    backlog: &BacklogStore,
+    file: &Path,
+    format: Option<String>,
+    mapping: Option<PathBuf>,
+    dry_run: bool,
+) -> Result<ExitCode> {
+    let data =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let format = format.unwrap_or_else(|| {
+        let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("csv");
+        ext.to_ascii_lowercase()
+    });
+    let mapping: ColumnMapping = match mapping {
+        Some(path) => serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        )
+        .with_context(|| format!("{} is not a column mapping", path.display()))?,
+        None => ColumnMapping::default(),
+    };
+    let rows = match format.as_str() {
+        "csv" => read_csv_lines(&data, &mapping),
+        "json" => read_json(&data).map(|items| (1u64..).zip(items).collect()),
+        other => return Err(anyhow!("--format: {other:?} is not csv or json")),
+    };
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(errors) => return Ok(refused(file, &errors)),
+    };
+    if dry_run {
+        eprintln!("{}: {} rows would be imported", file.display(), rows.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let inputs: Vec<_> = rows.iter().map(|(_, i)| i.clone()).collect();
+    match backlog.import_items(&cli_actor(), &inputs).await {
+        Ok(items) => {
+            eprintln!("{}: {} items imported", file.display(), items.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err((i, StoreError::Invalid(v))) => {
+            let line = rows.get(i).map_or(0, |r| r.0);
+            let errors: Vec<RowError> = v
+                .errors
+                .into_iter()
+                .map(|e| RowError {
+                    line,
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect();
+            Ok(refused(file, &errors))
+        }
+        Err((_, e)) => Err(e.into()),
+    }
+}
+
+fn refused(file: &Path, errors: &[RowError]) -> ExitCode {
+    for e in errors {
+        eprintln!("{}:{}: {}: {}", file.display(), e.line, e.field, e.message);
+    }
+    eprintln!("{}: nothing imported", file.display());
+    ExitCode::from(1)
 }

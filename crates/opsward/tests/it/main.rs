@@ -2,6 +2,7 @@
 
 mod backlog;
 mod browser;
+mod browser_backlog;
 mod browser_suppliers;
 mod certs;
 mod cli;
