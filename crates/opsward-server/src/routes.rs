@@ -17,9 +17,9 @@ use axum::{
 use opsward_core::Role;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
-mod patches;
-mod certs;
 mod backlog;
+mod certs;
+mod patches;
 mod resilience;
 mod suppliers;
 mod vulns;
