@@ -51,6 +51,8 @@ use utoipa::{
         api::patches::enroll, api::patches::report, api::patches::list_enrollment_tokens, api::patches::create_enrollment_token,
         api::patches::revoke_enrollment_token, api::patches::hosts, api::patches::host, api::patches::compliance,
         api::patches::policy, api::patches::set_policy,
+        api::patch_rollout::rings, api::patch_rollout::create_ring, api::patch_rollout::assign_ring, api::patch_rollout::approvals,
+        api::patch_rollout::approve, api::patch_rollout::runs, api::patch_rollout::instructions, api::patch_rollout::report_run,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod customers;
 pub mod files;
 pub mod notifications;
+pub mod patch_rollout;
 pub mod patches;
 pub mod people;
 pub mod resilience;
