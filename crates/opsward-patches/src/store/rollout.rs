@@ -77,8 +77,8 @@ impl RingInput {
     pub fn validate(&self) -> Result<()> {
         let mut v = opsward_core::validation::Validator::new();
         v.name("name", &self.name, 100);
-        if !(0..=1000).contains(&self.position) {
-            v.error("position", "must be 0-1000");
+        if !(0..=1_000_000).contains(&self.position) {
+            v.error("position", "must be 0-1000000");
         }
         if !(0..=24 * 90).contains(&self.soak_hours) {
             v.error("soak_hours", "must be 0-2160");

@@ -8,6 +8,7 @@ pub mod certs;
 pub mod customers;
 pub mod files;
 pub mod notifications;
+pub mod patch_rollout;
 pub mod patches;
 pub mod people;
 pub mod resilience;

@@ -2,7 +2,7 @@
 //! secrets (enrollment token, host credential) are checked by the handlers.
 
 use super::{Table, OPERATOR, PUBLIC, VIEWER};
-use crate::{api::patches as api, ui};
+use crate::{api::patch_rollout as rollout, api::patches as api, ui};
 use axum::http::Method;
 
 pub(super) fn routes(t: Table) -> Table {
@@ -37,6 +37,44 @@ pub(super) fn routes(t: Table) -> Table {
         )
         .add(M::GET, "/api/v1/patches/policy", VIEWER, api::policy)
         .add(M::PUT, "/api/v1/patches/policy", OPERATOR, api::set_policy)
+        .add(M::GET, "/api/v1/patches/rings", VIEWER, rollout::rings)
+        .add(
+            M::POST,
+            "/api/v1/patches/rings",
+            OPERATOR,
+            rollout::create_ring,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/patches/hosts/{id}/ring",
+            OPERATOR,
+            rollout::assign_ring,
+        )
+        .add(
+            M::GET,
+            "/api/v1/patches/approvals",
+            VIEWER,
+            rollout::approvals,
+        )
+        .add(
+            M::POST,
+            "/api/v1/patches/approvals",
+            OPERATOR,
+            rollout::approve,
+        )
+        .add(M::GET, "/api/v1/patches/runs", VIEWER, rollout::runs)
+        .add(
+            M::GET,
+            "/api/v1/patches/agent/instructions",
+            PUBLIC,
+            rollout::instructions,
+        )
+        .add(
+            M::POST,
+            "/api/v1/patches/agent/runs",
+            PUBLIC,
+            rollout::report_run,
+        )
         .add(M::GET, "/patches", VIEWER, ui::patches::list)
         .add(M::GET, "/patches/hosts/{id}", VIEWER, ui::patches::host)
 }

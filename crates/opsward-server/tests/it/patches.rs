@@ -311,3 +311,46 @@ both_backends!(
         app.stop().await;
     }
 );
+
+/// A ring with a unique name and position, its window always open.
+pub async fn fixture_ring(app: &TestApp) -> i64 {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let input =
+        serde_json::from_value(ring_json(&format!("ring-{n}"), 100 + i64::from(n))).unwrap();
+    app.state
+        .patches
+        .create_ring(&Actor::system("test"), &input)
+        .await
+        .unwrap()
+        .id
+}
+
+pub fn ring_json(name: &str, position: i64) -> Value {
+    json!({"name": name, "position": position, "soak_hours": 0,
+        "window": {"rrule": "FREQ=DAILY", "starts_local": "2026-01-01T00:00:00", "timezone": "UTC", "minutes": 1440}})
+}
+
+/// A host in a ring with an approval to run: (credential, approval id).
+pub async fn fixture_approval(app: &TestApp) -> (String, i64) {
+    let ring = fixture_ring(app).await;
+    let (host, credential) = fixture_host(app).await;
+    let actor = Actor::system("test");
+    app.state
+        .patches
+        .assign_ring(&actor, host, Some(ring))
+        .await
+        .unwrap();
+    let approval = app
+        .state
+        .patches
+        .approve(&actor, ring, &["openssl".into()])
+        .await
+        .unwrap();
+    (credential, approval.id)
+}
+
+pub fn run_json(ok: bool) -> Value {
+    let now = Utc::now();
+    json!({"command": ["apt-get", "install", "--only-upgrade", "openssl"], "started_at": now, "finished_at": now,
+        "exit_code": if ok { 0 } else { 100 }, "output": "", "upgraded": [], "reboot_required": false})
+}

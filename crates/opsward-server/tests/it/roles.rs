@@ -488,6 +488,28 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             crate::patches::fixture_host(app).await.1,
             serde_json::to_value(crate::patches::report(1, vec![], vec![])).unwrap(),
         ),
+        ("POST", "/api/v1/patches/rings") => {
+            let n = SEQ.fetch_add(1, Ordering::Relaxed);
+            Body::Json(crate::patches::ring_json(
+                &unique("ring"),
+                100_000 + i64::from(n),
+            ))
+        }
+        ("PUT", "/api/v1/patches/hosts/{id}/ring") => Body::Json(serde_json::json!({
+            "ring_id": crate::patches::fixture_ring(app).await})),
+        ("POST", "/api/v1/patches/approvals") => Body::Json(serde_json::json!({
+            "ring_id": crate::patches::fixture_ring(app).await, "packages": ["openssl"]})),
+        ("GET", "/api/v1/patches/agent/instructions") => Body::Host(
+            crate::patches::fixture_host(app).await.1,
+            serde_json::Value::Null,
+        ),
+        ("POST", "/api/v1/patches/agent/runs") => {
+            let (credential, approval) = crate::patches::fixture_approval(app).await;
+            Body::Host(
+                credential,
+                serde_json::json!({"approval_id": approval, "run": crate::patches::run_json(true)}),
+            )
+        }
         ("POST", "/api/v1/patches/enrollment-tokens") => {
             Body::Json(serde_json::json!({"name": name}))
         }
@@ -644,6 +666,7 @@ async fn call(app: &TestApp, spec: &RouteSpec, token: Option<&str>, caller_id: i
         Body::Json(v) => req.json(&v),
         Body::Form(f) => req.form(&f),
         Body::Csv(c) => req.header(header::CONTENT_TYPE, "text/csv").body(c),
+        Body::Host(credential, serde_json::Value::Null) => req.header("X-Opsward-Host", credential),
         Body::Host(credential, v) => req.header("X-Opsward-Host", credential).json(&v),
         Body::Multipart => req.multipart(
             reqwest::multipart::Form::new()
@@ -731,6 +754,8 @@ fn route_table_follows_the_access_policy() {
         // Agents: the enrollment token, then the host credential, is the credential.
         "/api/v1/patches/enroll",
         "/api/v1/patches/reports",
+        "/api/v1/patches/agent/instructions",
+        "/api/v1/patches/agent/runs",
     ];
     for r in route_table() {
         let admin_only = r.path.starts_with("/admin/")

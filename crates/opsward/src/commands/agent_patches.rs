@@ -43,6 +43,17 @@ pub struct PatchConfig {
     /// The name to enroll under [default: the kernel's hostname].
     #[serde(default)]
     pub hostname: Option<String>,
+    /// Install what operators approve for this host's ring, inside the ring's window.
+    #[serde(default)]
+    pub install: Option<InstallConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstallConfig {
+    /// Extra apt settings (`Dir::Etc::SourceList=...`), passed as `-o` options.
+    #[serde(default)]
+    pub apt_options: Vec<String>,
 }
 
 fn default_every() -> String {
@@ -368,11 +379,76 @@ impl PatchAgent {
         }
     }
 
-    /// One cycle: collect, spool, send.
+    /// One cycle: collect, spool, send; then install what is approved if the window is open,
+    /// and report again so the server sees the new versions at once.
     pub async fn cycle(&self) -> Result<Flushed> {
         let seq = self.collect()?;
         tracing::info!(sequence = seq, "report spooled");
-        self.flush().await
+        let flushed = self.flush().await?;
+        if flushed.left == 0 && self.install_approved().await? > 0 {
+            self.collect()?;
+            return self.flush().await;
+        }
+        Ok(flushed)
+    }
+
+    /// Run every approval the server lists for this host, if its ring's window is open now.
+    /// Returns how many ran.
+    async fn install_approved(&self) -> Result<usize> {
+        let (Some(install), Some(credential)) = (&self.config.install, self.spool.credential())
+        else {
+            return Ok(0);
+        };
+        let response = self
+            .http
+            .get(format!("{}/api/v1/patches/agent/instructions", self.server))
+            .header("X-Opsward-Host", &credential)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("instructions refused: {}", response.status());
+        }
+        let todo: opsward_patches::store::rollout::Instructions = response.json().await?;
+        let Some(ring) = todo.ring else {
+            return Ok(0);
+        };
+        let now = chrono::Utc::now();
+        let Some(end) = ring.window.open_until(now).map_err(|e| anyhow!(e))? else {
+            if !todo.approvals.is_empty() {
+                tracing::info!(ring = %ring.name, next = ?ring.window.next_start(now).ok().flatten(), "approved updates wait for the window");
+            }
+            return Ok(0);
+        };
+        let sources = self.config.sources();
+        let mut ran = 0;
+        for approval in todo.approvals {
+            let limit = (end - chrono::Utc::now()).to_std().unwrap_or_default();
+            let status = sources.dpkg_status.clone();
+            let root = sources.root.clone();
+            let options = install.apt_options.clone();
+            let packages = approval.packages.clone();
+            let run = tokio::task::spawn_blocking(move || {
+                opsward_patches::install::apt_upgrade(&packages, &options, &status, &root, limit)
+            })
+            .await??;
+            tracing::info!(approval = approval.id, exit_code = ?run.exit_code, upgraded = run.upgraded.len(), "installed");
+            let response = self
+                .http
+                .post(format!("{}/api/v1/patches/agent/runs", self.server))
+                .header("X-Opsward-Host", &credential)
+                .json(&serde_json::json!({"approval_id": approval.id, "run": run}))
+                .send()
+                .await?;
+            if !response.status().is_success() {
+                bail!(
+                    "run of approval {} not recorded: {}",
+                    approval.id,
+                    response.status()
+                );
+            }
+            ran += 1;
+        }
+        Ok(ran)
     }
 }
 

@@ -6,6 +6,8 @@ mod browser_backlog;
 mod browser_suppliers;
 mod certs;
 mod cli;
+#[path = "../../../opsward-patches/tests/it/dummy_repo.rs"]
+mod dummy_repo;
 mod faultproxy;
 mod patches;
 mod resilience;
@@ -21,6 +23,19 @@ use std::{
     sync::mpsc,
     time::Duration,
 };
+
+/// Run a command and return its stdout; panics with its stderr when it fails.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_opsward");
 

@@ -39,15 +39,28 @@ fn the_local_report_needs_no_server() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["kind"], "full");
     assert_eq!(report["package_manager"], "dpkg");
+    // Other tests install and purge opsward-dummy-* packages meanwhile: leave those out.
     let query = Command::new("dpkg-query")
-        .args(["-W", "-f", "${db:Status-Status}\\n"])
+        .args(["-W", "-f", "${db:Status-Status} ${Package}\\n"])
         .output()
         .unwrap();
-    let installed = String::from_utf8_lossy(&query.stdout)
+    let mut installed: Vec<String> = String::from_utf8_lossy(&query.stdout)
         .lines()
-        .filter(|s| !matches!(*s, "not-installed" | "config-files"))
-        .count();
-    assert_eq!(report["packages"].as_array().unwrap().len(), installed);
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(s, _)| !matches!(*s, "not-installed" | "config-files"))
+        .map(|(_, p)| p.to_string())
+        .filter(|p| !p.starts_with("opsward-dummy-"))
+        .collect();
+    let mut reported: Vec<String> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .filter(|p| !p.starts_with("opsward-dummy-"))
+        .collect();
+    installed.sort();
+    reported.sort();
+    assert_eq!(reported, installed);
     let uname = Command::new("uname").arg("-r").output().unwrap();
     assert_eq!(
         report["kernel"]["release"],
@@ -342,4 +355,182 @@ async fn the_agent_verifies_the_server_certificate_against_its_ca() {
     );
     assert!(untrusting.spooled().is_empty());
     assert_eq!(accepted(&server, &token, "db-09").await, [1, 2]);
+}
+
+/// The judged flow on a real package: the agent reports v2 of the dummy package pending as a
+/// security update; an approval for a ring whose window is closed installs nothing; an
+/// approval for a ring whose window is open upgrades it, the run is the evidence, and the
+/// next report shows v2 with nothing pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_updates_are_installed_inside_the_window_only() {
+    use crate::dummy_repo::{DummyRepo, V1, V2};
+    let tools = ["dpkg-deb", "dpkg", "apt-get", "apt-ftparchive"];
+    if !tools.iter().all(|t| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) {
+        assert!(std::env::var_os("CI").is_none(), "CI installs {tools:?}");
+        return;
+    }
+    let env = Env::new(false).await;
+    let added = env.run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "ops",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(added.status.success());
+    let token = env
+        .ok(&["token", "create", "--username", "ops", "--name", "t"])
+        .trim()
+        .to_string();
+    let server = env.serve();
+    let repo = DummyRepo::build("agent");
+    repo.apt("apt-get", &["update", "-qq"]);
+    repo.install(V1);
+
+    let agent = Agent::new(&env, server.url("").trim_end_matches('/'), "app-01");
+    let options: Vec<String> = repo
+        .apt_settings()
+        .iter()
+        .map(|o| format!("{o:?}"))
+        .collect();
+    let text = std::fs::read_to_string(&agent.config).unwrap().replace(
+        &format!(
+            "apt_lists = \"{}\"",
+            env.dir.path().join("empty-lists").display()
+        ),
+        &format!("apt_lists = \"{}\"", repo.lists().display()),
+    );
+    std::fs::write(
+        &agent.config,
+        format!(
+            "{text}\n[patches.install]\napt_options = [{}]\n",
+            options.join(", ")
+        ),
+    )
+    .unwrap();
+    let out = agent.once();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let request = http.get(server.url(&path)).bearer_auth(&token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let hosts = get("/api/v1/patches/hosts?host=app-01".into()).await;
+    let host_id = hosts[0]["id"].as_i64().unwrap();
+    let detail = get(format!("/api/v1/patches/hosts/{host_id}")).await;
+    let pending = detail["pending"].as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0]["name"], repo.package.as_str());
+    assert_eq!(pending[0]["candidate_version"], V2);
+    assert_eq!(pending[0]["security"], true);
+
+    let post = |path: &str, body: Value| {
+        let request = http.post(server.url(path)).bearer_auth(&token).json(&body);
+        async move {
+            let r = request.send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let put_ring = |ring: i64| {
+        let request = http
+            .put(server.url(&format!("/api/v1/patches/hosts/{host_id}/ring")))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"ring_id": ring}));
+        async move { assert!(request.send().await.unwrap().status().is_success()) }
+    };
+    let now = chrono::Utc::now();
+    let in_two_hours = (now + chrono::Duration::hours(2))
+        .format("%Y-%m-%dT%H:00:00")
+        .to_string();
+    let closed = post("/api/v1/patches/rings", serde_json::json!({"name": "later", "position": 1, "soak_hours": 0,
+        "window": {"rrule": "FREQ=DAILY", "starts_local": in_two_hours, "timezone": "UTC", "minutes": 30}})).await;
+    put_ring(closed["id"].as_i64().unwrap()).await;
+    post(
+        "/api/v1/patches/approvals",
+        serde_json::json!({"ring_id": closed["id"], "packages": [repo.package]}),
+    )
+    .await;
+    let out = agent.once();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        repo.installed_version().as_deref(),
+        Some(V1),
+        "nothing runs outside the window"
+    );
+    assert_eq!(
+        get("/api/v1/patches/runs".into()).await,
+        serde_json::json!([])
+    );
+
+    let open = post("/api/v1/patches/rings", serde_json::json!({"name": "now", "position": 2, "soak_hours": 0,
+        "window": {"rrule": "FREQ=DAILY", "starts_local": now.format("%Y-%m-%dT00:00:00").to_string(), "timezone": "UTC", "minutes": 1440}})).await;
+    put_ring(open["id"].as_i64().unwrap()).await;
+    let approval = post(
+        "/api/v1/patches/approvals",
+        serde_json::json!({"ring_id": open["id"], "packages": [repo.package]}),
+    )
+    .await;
+    let out = agent.once();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(repo.installed_version().as_deref(), Some(V2));
+
+    let runs = get(format!("/api/v1/patches/runs?approval={}", approval["id"])).await;
+    assert_eq!(runs.as_array().unwrap().len(), 1);
+    let run = &runs[0];
+    assert_eq!(
+        (
+            run["hostname"].as_str(),
+            run["approved_by"].as_str(),
+            run["succeeded"].as_bool()
+        ),
+        (Some("app-01"), Some("token:ops/t"), Some(true))
+    );
+    assert_eq!(run["exit_code"], 0);
+    assert_eq!(run["upgraded"][0]["from_version"], V1);
+    assert_eq!(run["upgraded"][0]["to_version"], V2);
+    let approvals = get("/api/v1/patches/approvals".into()).await;
+    assert_eq!(
+        approvals
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == approval["id"])
+            .unwrap()["state"],
+        "succeeded"
+    );
+    let detail = get(format!("/api/v1/patches/hosts/{host_id}")).await;
+    assert_eq!(detail["pending"], serde_json::json!([]));
+    let installed = detail["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == repo.package.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(installed["version"], V2);
+    assert_eq!(detail["history"][0]["to_version"], V2);
 }
