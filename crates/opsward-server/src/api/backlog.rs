@@ -303,6 +303,15 @@ pub struct ImportOutcome {
     pub errors: Vec<opsward_backlog::transfer::RowError>,
 }
 
+/// A 422 from the import: rows refused (with their lines), or a request that is not an
+/// import request at all.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ImportRefusal {
+    Rows(ImportOutcome),
+    Request(ErrorBody),
+}
+
 /// Check and import, shared by the API and the CLI's logic. Nothing is stored unless every
 /// row is good.
 pub async fn run_import(
@@ -368,7 +377,7 @@ pub async fn run_import(
 #[utoipa::path(post, path = "/api/v1/backlog/import", tag = "backlog", request_body = ImportRequest,
     responses((status = 201, body = ImportOutcome), (status = 200, body = ImportOutcome, description = "dry run"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ImportOutcome)))]
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ImportRefusal)))]
 pub async fn import(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -395,7 +404,9 @@ pub struct ExportQuery {
 
 /// Every item, as CSV (importable again with the default mapping) or as a JSON array.
 #[utoipa::path(get, path = "/api/v1/backlog/export", tag = "backlog", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "CSV by default, a JSON array with `format=json`",
+            content((String = "text/csv"), (Vec<Item> = "application/json"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ExportQuery>,
