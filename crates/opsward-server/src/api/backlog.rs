@@ -434,3 +434,40 @@ pub async fn export(
         }
     })
 }
+
+/// One change for many items.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct BulkEdit {
+    /// 1-500 items.
+    pub ids: Vec<i64>,
+    /// Applied to each item; its `version` is ignored.
+    pub patch: ItemPatch,
+}
+
+/// Apply one change (state, priority inputs, team, assignee, tags, ...) to many items in one
+/// transaction: every item changes or none does; a refusal names the item.
+#[utoipa::path(post, path = "/api/v1/backlog/items/bulk", tag = "backlog", request_body = BulkEdit,
+    responses((status = 200, body = Vec<Item>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn bulk_edit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<BulkEdit>,
+) -> ApiResult<Json<Vec<Item>>> {
+    if req.ids.is_empty() || req.ids.len() > 500 {
+        return Err(ApiError::bad_request("ids must list 1-500 items"));
+    }
+    match state
+        .backlog
+        .bulk_update(&caller.actor(), &req.ids, &req.patch)
+        .await
+    {
+        Ok(items) => Ok(Json(items)),
+        Err((id, e)) => {
+            let mut e = ApiError::from(e);
+            e.message = format!("item {id}: {}; nothing was changed", e.message);
+            Err(e)
+        }
+    }
+}
