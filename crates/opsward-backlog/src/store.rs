@@ -236,12 +236,35 @@ macro_rules! backlog_sql {
             /// transaction, so two concurrent moves cannot both pass on a stale read.
             pub async fn update_item(pool: &Pool, actor: &Actor, id: i64, patch: &ItemPatch) -> Result<Item, BacklogError> {
                 let mut tx = pool.begin_with($begin).await?;
+                let after = apply_patch(&mut tx, actor, id, patch).await?;
+                tx.commit().await?;
+                Ok(after)
+            }
+
+            /// One patch on many items in one transaction: all change or none does; the
+            /// error names the item that refused.
+            pub async fn bulk_update(pool: &Pool, actor: &Actor, ids: &[i64], patch: &ItemPatch) -> Result<Vec<Item>, (i64, BacklogError)> {
+                let mut tx = pool.begin_with($begin).await.map_err(|e| (0, e.into()))?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    out.push(apply_patch(&mut tx, actor, *id, patch).await.map_err(|e| (*id, e))?);
+                }
+                tx.commit().await.map_err(|e| (0, e.into()))?;
+                Ok(out)
+            }
+
+            async fn apply_patch(tx: &mut backend::Conn, actor: &Actor, id: i64, patch: &ItemPatch) -> Result<Item, BacklogError> {
+                let mut tx = tx;
                 let before = fetch_item(&mut tx, id).await?;
                 let based_on = patch.version.unwrap_or(before.version);
                 if based_on != before.version {
                     return Err(BacklogError::VersionConflict { id, yours: based_on, current: before.version });
                 }
                 let f = ItemFields::of(&before).patched(patch);
+                if f == ItemFields::of(&before) {
+                    // Nothing to record: keep the item as it was, updated_at and version included.
+                    return Ok(before);
+                }
                 before.state.transition(f.state)?;
                 f.validate()?;
                 check_refs(&mut tx, &f).await?;
@@ -289,14 +312,8 @@ macro_rules! backlog_sql {
                 }
                 let after = fetch_item(&mut tx, id).await?;
                 let changed = changes(&before, &after);
-                if changed.is_empty() {
-                    // Nothing to record: keep the item as it was, updated_at included.
-                    tx.rollback().await?;
-                    return Ok(before);
-                }
                 history(&mut tx, actor, id, "update", Value::Object(changed)).await?;
                 backend::audit(&mut tx, actor, "update", "backlog_item", Some(id), serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
-                tx.commit().await?;
                 Ok(after)
             }
 
@@ -578,6 +595,21 @@ impl BacklogStore {
         patch: &ItemPatch,
     ) -> Result<Item, BacklogError> {
         on_backend!(&self.db, update_item(actor, id, patch))
+    }
+
+    /// Apply one patch to every item of `ids` in one transaction, all or none; a refusal
+    /// names the item. The patch's `version` is ignored: items differ in version.
+    pub async fn bulk_update(
+        &self,
+        actor: &Actor,
+        ids: &[i64],
+        patch: &ItemPatch,
+    ) -> Result<Vec<Item>, (i64, BacklogError)> {
+        let patch = ItemPatch {
+            version: None,
+            ..patch.clone()
+        };
+        on_backend!(&self.db, bulk_update(actor, ids, &patch))
     }
 
     pub async fn list_items(&self, filter: &ItemFilter, page: PageRequest) -> Result<Page<Item>> {

@@ -65,3 +65,63 @@ store_test!(
         );
     }
 );
+
+store_test!(
+    bulk_edit_is_all_or_nothing,
+    |store: Arc<dyn Store>| async move {
+        let backlog = BacklogStore::new(store.as_ref());
+        let mut ids = Vec::new();
+        for t in [
+            "Fan noise in rack 3",
+            "UPS self-test failed",
+            "Badge reader slow",
+        ] {
+            ids.push(
+                backlog
+                    .create_item(&actor(), &input(ItemType::Incident, t, ""))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let triage = opsward_backlog::ItemPatch {
+            state: Some(opsward_backlog::ItemState::Triaged),
+            urgency: Some(3),
+            ..Default::default()
+        };
+        // The last item goes first so that the batch fails on its second item, after one
+        // change was already written inside the transaction.
+        backlog
+            .update_item(&actor(), ids[2], &triage)
+            .await
+            .unwrap();
+        let order = [ids[0], ids[2], ids[1]];
+        let to_progress = opsward_backlog::ItemPatch {
+            state: Some(opsward_backlog::ItemState::InProgress),
+            ..Default::default()
+        };
+        let (failed, err) = backlog
+            .bulk_update(&actor(), &order, &to_progress)
+            .await
+            .unwrap_err();
+        assert_eq!(failed, ids[0], "new cannot move to in_progress: {err}");
+        let (failed, _) = backlog
+            .bulk_update(&actor(), &[ids[2], ids[0]], &to_progress)
+            .await
+            .unwrap_err();
+        assert_eq!(failed, ids[0]);
+        assert_eq!(
+            backlog.get_item(ids[2]).await.unwrap().state,
+            opsward_backlog::ItemState::Triaged,
+            "the first item's move was rolled back with the batch"
+        );
+        let done = backlog
+            .bulk_update(&actor(), &ids[..2], &triage)
+            .await
+            .unwrap();
+        assert!(done
+            .iter()
+            .all(|i| i.state == opsward_backlog::ItemState::Triaged && i.urgency == 3));
+        assert_eq!(backlog.history(ids[0]).await.unwrap().len(), 2);
+    }
+);

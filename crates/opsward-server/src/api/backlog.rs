@@ -303,6 +303,15 @@ pub struct ImportOutcome {
     pub errors: Vec<opsward_backlog::transfer::RowError>,
 }
 
+/// A 422 from the import: rows refused (with their lines), or a request that is not an
+/// import request at all.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ImportRefusal {
+    Rows(ImportOutcome),
+    Request(ErrorBody),
+}
+
 /// Check and import, shared by the API and the CLI's logic. Nothing is stored unless every
 /// row is good.
 pub async fn run_import(
@@ -368,7 +377,7 @@ pub async fn run_import(
 #[utoipa::path(post, path = "/api/v1/backlog/import", tag = "backlog", request_body = ImportRequest,
     responses((status = 201, body = ImportOutcome), (status = 200, body = ImportOutcome, description = "dry run"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ImportOutcome)))]
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ImportRefusal)))]
 pub async fn import(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -395,7 +404,9 @@ pub struct ExportQuery {
 
 /// Every item, as CSV (importable again with the default mapping) or as a JSON array.
 #[utoipa::path(get, path = "/api/v1/backlog/export", tag = "backlog", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "CSV by default, a JSON array with `format=json`",
+            content((String = "text/csv"), (Vec<Item> = "application/json"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ExportQuery>,
@@ -422,4 +433,41 @@ pub async fn export(
                 .into_response()
         }
     })
+}
+
+/// One change for many items.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct BulkEdit {
+    /// 1-500 items.
+    pub ids: Vec<i64>,
+    /// Applied to each item; its `version` is ignored.
+    pub patch: ItemPatch,
+}
+
+/// Apply one change (state, priority inputs, team, assignee, tags, ...) to many items in one
+/// transaction: every item changes or none does; a refusal names the item.
+#[utoipa::path(post, path = "/api/v1/backlog/items/bulk", tag = "backlog", request_body = BulkEdit,
+    responses((status = 200, body = Vec<Item>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn bulk_edit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(req): ApiJson<BulkEdit>,
+) -> ApiResult<Json<Vec<Item>>> {
+    if req.ids.is_empty() || req.ids.len() > 500 {
+        return Err(ApiError::bad_request("ids must list 1-500 items"));
+    }
+    match state
+        .backlog
+        .bulk_update(&caller.actor(), &req.ids, &req.patch)
+        .await
+    {
+        Ok(items) => Ok(Json(items)),
+        Err((id, e)) => {
+            let mut e = ApiError::from(e);
+            e.message = format!("item {id}: {}; nothing was changed", e.message);
+            Err(e)
+        }
+    }
 }

@@ -16,6 +16,12 @@ pub(super) fn routes(t: Table) -> Table {
             ADMIN,
             b::set_sla_policy,
         )
+        .add(
+            M::POST,
+            "/api/v1/backlog/items/bulk",
+            OPERATOR,
+            b::bulk_edit,
+        )
         .add(M::POST, "/api/v1/backlog/import", OPERATOR, b::import)
         .add(M::GET, "/api/v1/backlog/export", VIEWER, b::export)
         .add(M::GET, "/backlog/board", VIEWER, ui::backlog_board::board)

@@ -131,3 +131,64 @@ both_backends!(import_and_export, |app: TestApp| async move {
     assert_eq!(items[3]["item_type"], "improvement");
     app.stop().await;
 });
+
+both_backends!(bulk_edit_all_or_nothing, |app: TestApp| async move {
+    let (_, token) = app.user_with_token("triager", Role::Operator).await;
+    let http = client();
+    let mut ids = Vec::new();
+    for title in ["Fan noise", "UPS self-test failed"] {
+        let v: Value = http
+            .post(app.url("/api/v1/backlog/items"))
+            .bearer_auth(&token)
+            .json(&json!({"item_type": "incident", "title": title}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(v["item"]["id"].as_i64().unwrap());
+    }
+    let bulk = |body: Value| {
+        http.post(app.url("/api/v1/backlog/items/bulk"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let refused = bulk(json!({"ids": [ids[0], ids[1], 999_999], "patch": {"state": "triaged"}}))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("item 999999:"),
+        "{body}"
+    );
+    let first: Value = http
+        .get(app.url(&format!("/api/v1/backlog/items/{}", ids[0])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["item"]["state"], "new", "the batch was rolled back");
+    let done =
+        bulk(json!({"ids": ids, "patch": {"state": "triaged", "urgency": 1, "tags": ["dc"]}}))
+            .await
+            .unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    let items: Value = done.json().await.unwrap();
+    assert!(items
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["state"] == "triaged" && i["tags"] == json!(["dc"])));
+    let empty = bulk(json!({"ids": [], "patch": {}})).await.unwrap();
+    assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
+    app.stop().await;
+});

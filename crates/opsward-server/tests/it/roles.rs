@@ -239,6 +239,9 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/api/v1/backlog/items/{id}/comments") => {
             Body::Json(serde_json::json!({"body": "seen it again"}))
         }
+        ("POST", "/api/v1/backlog/items/bulk") => Body::Json(serde_json::json!({
+            "ids": [backlog_item(app).await], "patch": {"urgency": 1}
+        })),
         ("POST", "/api/v1/backlog/import") => Body::Json(serde_json::json!({
             "format": "csv", "data": format!("title,item_type\n{name},risk\n")
         })),
