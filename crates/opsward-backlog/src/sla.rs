@@ -290,6 +290,7 @@ impl CompiledPolicy {
 
 /// Counts of stopped resolve clocks, for the compliance chart and report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = SlaCompliance)]
 pub struct Compliance {
     pub met: usize,
     pub missed: usize,

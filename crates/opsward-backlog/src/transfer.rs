@@ -74,6 +74,7 @@ impl Default for ColumnMapping {
 
 /// One problem with one row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = BacklogRowError)]
 pub struct RowError {
     /// Line in the file (CSV, counting the header as line 1; JSON, where the record starts
     /// is not known, so the record number).

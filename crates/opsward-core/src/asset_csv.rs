@@ -65,6 +65,7 @@ pub struct AssetCsvRow {
 
 /// Why one row was not imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = AssetRowError)]
 pub struct RowError {
     pub line: u64,
     pub message: String,

@@ -52,6 +52,7 @@ impl CustomerInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = CustomerContact)]
 pub struct Contact {
     pub id: i64,
     pub customer_id: i64,
@@ -278,6 +279,7 @@ pub struct ServiceReview {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ServiceReviewInput)]
 pub struct ReviewInput {
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
@@ -325,6 +327,7 @@ pub struct ReviewAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = CustomerActionInput)]
 pub struct ActionInput {
     pub title: String,
     #[serde(default)]

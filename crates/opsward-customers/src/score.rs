@@ -51,6 +51,7 @@ pub fn response_rate(sent: usize, answered: usize) -> Option<f64> {
 
 /// One month of a trend.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = SatisfactionTrendPoint)]
 pub struct TrendPoint {
     /// `YYYY-MM`.
     pub month: String,

@@ -40,6 +40,7 @@ impl From<ValidationError> for SurveyError {
 
 /// What one run decided.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[schema(as = SurveyRunReport)]
 pub struct RunReport {
     pub sent: usize,
     pub not_sampled: usize,

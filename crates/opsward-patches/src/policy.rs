@@ -100,6 +100,7 @@ pub struct FleetCompliance {
 
 /// One day of the compliance trend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = PatchTrendPoint)]
 pub struct TrendPoint {
     pub day: NaiveDate,
     pub hosts: i64,

@@ -17,6 +17,7 @@ pub(crate) use opsward_core::text_enum;
 
 /// Someone to call at the supplier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = SupplierContact)]
 pub struct Contact {
     pub name: String,
     #[serde(default)]

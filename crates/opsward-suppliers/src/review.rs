@@ -261,6 +261,7 @@ pub struct ActionItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = SupplierActionInput)]
 pub struct ActionInput {
     pub title: String,
     #[serde(default)]
@@ -302,6 +303,7 @@ pub struct Review {
 
 /// A completed review as recorded by a caller.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = SupplierReviewInput)]
 pub struct ReviewInput {
     pub supplier_id: i64,
     pub review_date: NaiveDate,
@@ -360,6 +362,7 @@ pub struct BacklogLink {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReviewLinkInput)]
 pub struct LinkInput {
     pub item_id: i64,
     pub relation: LinkRelation,

@@ -121,6 +121,7 @@ pub async fn add_contact(
 /// Which backlog item the customer raised (and through which contact): its resolution is
 /// what a CSAT survey asks about.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = SurveyLinkInput)]
 pub struct LinkInput {
     pub item_id: i64,
     #[serde(default)]

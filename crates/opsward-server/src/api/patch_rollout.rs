@@ -141,6 +141,7 @@ pub async fn instructions(
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = PatchRunReport)]
 pub struct RunReport {
     pub approval_id: i64,
     pub run: InstallRun,

@@ -260,6 +260,7 @@ pub async fn host(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PatchCompliance)]
 pub struct Compliance {
     pub fleet: FleetCompliance,
     pub trend: Vec<TrendPoint>,

@@ -14,6 +14,7 @@ mod patches;
 mod resilience;
 mod roles;
 mod scheduler;
+mod schema_names;
 mod summary;
 mod suppliers;
 mod vulns;
