@@ -9,6 +9,7 @@
 
 pub mod affected;
 pub mod burndown;
+pub mod exposure;
 pub mod findings;
 pub mod inventory;
 pub mod matcher;
