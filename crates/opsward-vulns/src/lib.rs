@@ -8,6 +8,8 @@
 //! advisories by package and `scan` puts it together for the stateless `opsward vuln scan`.
 
 pub mod affected;
+pub mod burndown;
+pub mod exposure;
 pub mod findings;
 pub mod inventory;
 pub mod matcher;

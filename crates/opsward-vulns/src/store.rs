@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use opsward_core::Actor;
 use opsward_store::{on_backend, Database, Store, StoreError};
 
+use crate::burndown::StateEvent;
 use crate::findings::{
     FeedKind, Finding, FindingFilter, FindingState, ImportProblem, ImportRun, ScanOutcome,
     Transition,
@@ -431,6 +432,23 @@ macro_rules! vuln_sql {
                 Ok(outcome)
             }
 
+            pub async fn state_events(pool: &Pool) -> Result<Vec<StateEvent>> {
+                sqlx::query(
+                    "SELECT entity_id, at, action FROM audit_log WHERE entity_type = 'vuln_finding' AND entity_id IS NOT NULL ORDER BY at, id",
+                )
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok(StateEvent {
+                        finding_id: row.try_get("entity_id")?,
+                        at: row.try_get("at")?,
+                        action: row.try_get("action")?,
+                    })
+                })
+                .collect()
+            }
+
             pub async fn transition(pool: &Pool, actor: &Actor, id: i64, change: &Transition) -> Result<Finding> {
                 let mut tx = pool.begin_with($begin).await?;
                 let before = fetch(&mut tx, id).await?;
@@ -588,6 +606,11 @@ impl VulnStore {
 
     pub async fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>> {
         on_backend!(&self.db, list(filter, Utc::now().date_naive()))
+    }
+
+    /// Every finding's lifecycle events from the audit log, oldest first (for the burn-down).
+    pub async fn state_events(&self) -> Result<Vec<StateEvent>> {
+        on_backend!(&self.db, state_events())
     }
 
     pub async fn transition(&self, actor: &Actor, id: i64, change: &Transition) -> Result<Finding> {

@@ -46,11 +46,21 @@ struct DashboardPage {
     days_chart: String,
     agenda: Vec<Occurrence>,
     more_upcoming: usize,
+    /// Vulnerability findings open or acknowledged past their due date.
+    vulns_overdue: usize,
 }
 
 pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Response {
     let summary = match state.ops.summary(Utc::now()).await {
         Ok(s) => s,
+        Err(e) => return error_response(e.into()),
+    };
+    let overdue = opsward_vulns::findings::FindingFilter {
+        overdue: true,
+        ..Default::default()
+    };
+    let vulns_overdue = match state.vulns.findings(&overdue).await {
+        Ok(f) => f.len(),
         Err(e) => return error_response(e.into()),
     };
     let scores: Vec<ScoreRow> = summary.practices.iter().map(score_row).collect();
@@ -88,6 +98,7 @@ pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Resp
         days_chart,
         agenda,
         summary,
+        vulns_overdue,
     })
 }
 

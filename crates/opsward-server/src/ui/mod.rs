@@ -96,7 +96,7 @@ const NAV: &[NavItem] = &[
     NavItem {
         key: "vulnerabilities",
         label: "Vulnerabilities",
-        href: "/practices/vulnerabilities",
+        href: "/vulns",
     },
     NavItem {
         key: "backlog",

@@ -2,7 +2,7 @@
 //! vulnerability (every id, severity, KEV, EPSS, the fix) with the assets it affects and the
 //! lifecycle forms.
 
-use super::{describe, error_response, non_empty, render_with, Choice, Nav, UiForm};
+use super::{describe, error_response, non_empty, render_with, svg, Choice, Nav, UiForm};
 use crate::{api::Caller, auth::Principal, error::ApiError, AppState};
 use askama::Template;
 use axum::{
@@ -48,7 +48,37 @@ struct ListPage {
     rows: Vec<Row>,
     open: usize,
     overdue_count: usize,
+    burndown_chart: String,
     error: Option<String>,
+}
+
+/// Days the burn-down chart covers, today included.
+const BURNDOWN_DAYS: u64 = 30;
+
+/// Open (or acknowledged) findings at the end of each of the last 30 days, as an SVG line.
+async fn burndown_chart(state: &AppState) -> Result<String, ApiError> {
+    let events = state.vulns.state_events().await?;
+    let today = Utc::now().date_naive();
+    let from = today - chrono::Days::new(BURNDOWN_DAYS - 1);
+    let days = opsward_vulns::burndown::open_per_day(&events, from, today);
+    let peak = days.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    // A scale with a whole middle grid line, never flat.
+    let top = (peak.max(1).div_ceil(2) * 2) as f64;
+    Ok(svg::line_chart(
+        "burndown-chart",
+        "Open findings at the end of each day, last 30 days",
+        &days
+            .iter()
+            .map(|(d, _)| d.format("%-d %b").to_string())
+            .collect::<Vec<_>>(),
+        &[svg::Series {
+            name: "open findings".into(),
+            stroke: "#b3261e",
+            points: days.iter().map(|(_, n)| Some(*n as f64)).collect(),
+        }],
+        0.0,
+        top,
+    ))
 }
 
 async fn rows(state: &AppState, findings: Vec<Finding>) -> Result<Vec<Row>, ApiError> {
@@ -109,6 +139,10 @@ pub async fn list(
         Ok(r) => r,
         Err(e) => return error_response(e),
     };
+    let burndown_chart = match burndown_chart(&state).await {
+        Ok(c) => c,
+        Err(e) => return error_response(e),
+    };
     let active = |r: &&Row| {
         matches!(
             r.finding.state,
@@ -118,7 +152,7 @@ pub async fn list(
     render_with(
         StatusCode::OK,
         &ListPage {
-            nav: Nav::new(&caller, "vulns"),
+            nav: Nav::new(&caller, "vulnerabilities"),
             asset: query.asset.clone(),
             severities: Choice::list(
                 Severity::ALL.iter().map(|s| s.as_str()),
@@ -133,6 +167,7 @@ pub async fn list(
             open: rows.iter().filter(active).count(),
             overdue_count: rows.iter().filter(|r| r.overdue).count(),
             rows,
+            burndown_chart,
             error,
         },
     )
@@ -173,7 +208,7 @@ async fn detail_page(
     render_with(
         status,
         &DetailPage {
-            nav: Nav::new(caller, "vulns"),
+            nav: Nav::new(caller, "vulnerabilities"),
             row: row.remove(0),
             affected,
             error,

@@ -203,3 +203,108 @@ both_backends!(findings_over_the_api_and_pages, |app: TestApp| async move {
         .unwrap();
     assert_eq!(runs.len(), 2);
 });
+
+/// Text of a page fetched with `token`.
+async fn page_text(app: &TestApp, path: &str, token: &str) -> String {
+    let response = client()
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.text().await.unwrap()
+}
+
+both_backends!(
+    burn_down_and_overdue_on_the_dashboard,
+    |app: TestApp| async move {
+        let (_, viewer) = app.user_with_token("reader", Role::Viewer).await;
+        let today = chrono::Utc::now().date_naive().format("%-d %b").to_string();
+        let nothing = page_text(&app, "/vulns", &viewer).await;
+        assert!(
+            nothing.contains(r#"id="burndown-chart-title""#),
+            "{nothing}"
+        );
+        assert!(
+            nothing.contains("open findings: ") && nothing.contains(&format!("{today} 0<")),
+            "no findings yet: {nothing}"
+        );
+        assert!(
+            nothing.contains(r#"href="/vulns" aria-current="page""#),
+            "the nav links the list: {nothing}"
+        );
+        let dashboard = page_text(&app, "/", &viewer).await;
+        assert!(
+            dashboard.contains(r#"id="vulns-overdue-count">0<"#),
+            "{dashboard}"
+        );
+
+        // CISA says CVE-2019-15551 was due in 2020: the finding is overdue from the start.
+        let kev = opsward_vulns::threat::KevCatalog {
+            version: "test".into(),
+            entries: vec![opsward_vulns::threat::KevEntry {
+                cve: "CVE-2019-15551".into(),
+                vendor: "servo".into(),
+                product: "smallvec".into(),
+                name: "double free".into(),
+                date_added: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+                due_date: chrono::NaiveDate::from_ymd_opt(2020, 1, 22).unwrap(),
+                ransomware: "Unknown".into(),
+            }],
+        };
+        app.state
+            .vulns
+            .import_kev(&actor(), "test", &kev)
+            .await
+            .unwrap();
+        let first = fixture_finding(&app).await;
+        let _second = fixture_finding(&app).await;
+        let third = fixture_finding(&app).await;
+        let listed = page_text(&app, "/vulns", &viewer).await;
+        assert!(listed.contains(&format!("{today} 3<")), "{listed}");
+        let dashboard = page_text(&app, "/", &viewer).await;
+        assert!(
+            dashboard.contains(r#"id="vulns-overdue-count">3<"#),
+            "{dashboard}"
+        );
+
+        // Closing two (accepted, false positive) burns the line down; reopening one brings it back.
+        let change = |id: i64, change: opsward_vulns::findings::Transition| {
+            let app = &app;
+            async move {
+                app.state
+                    .vulns
+                    .transition(&actor(), id, &change)
+                    .await
+                    .unwrap()
+            }
+        };
+        change(
+            first,
+            opsward_vulns::findings::Transition::AcceptRisk {
+                reason: "not reachable".into(),
+                approver: "ciso".into(),
+                until: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+            },
+        )
+        .await;
+        change(
+            third,
+            opsward_vulns::findings::Transition::FalsePositive {
+                reason: "not compiled in".into(),
+            },
+        )
+        .await;
+        let listed = page_text(&app, "/vulns", &viewer).await;
+        assert!(listed.contains(&format!("{today} 1<")), "{listed}");
+        change(first, opsward_vulns::findings::Transition::Reopen).await;
+        let listed = page_text(&app, "/vulns", &viewer).await;
+        assert!(listed.contains(&format!("{today} 2<")), "{listed}");
+        let dashboard = page_text(&app, "/", &viewer).await;
+        assert!(
+            dashboard.contains(r#"id="vulns-overdue-count">2<"#),
+            "{dashboard}"
+        );
+    }
+);

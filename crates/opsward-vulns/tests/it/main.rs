@@ -1,5 +1,6 @@
 //! Integration tests of opsward-vulns against the real advisory data in `../shared/data`.
 
+mod exposure;
 mod loading;
 mod real_data;
 mod store;

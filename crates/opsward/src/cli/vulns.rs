@@ -36,6 +36,25 @@ pub enum VulnCommand {
         #[arg(long, value_name = "SEVERITY", default_value = "unknown")]
         fail_on: String,
     },
+    /// Port exposure: TCP connect scan of a host's ports against the allowed ones. Prints every
+    /// open port and whether it is allowed; needs no server or database. Exit code 1 when an
+    /// open port is not allowed.
+    Exposure {
+        /// Host name or address.
+        host: String,
+        /// Ports to scan: `1-1024`, `22,80,8000-8080`.
+        #[arg(long, default_value = "1-1024")]
+        ports: String,
+        /// Ports allowed to be open, same syntax.
+        #[arg(long, default_value = "")]
+        allow: String,
+        /// Connects in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Milliseconds to wait for each connect (an unanswered port is `filtered`).
+        #[arg(long, default_value_t = 1000)]
+        timeout_ms: u64,
+    },
     /// Import threat intelligence into the database. OSV imports are incremental (only changed
     /// advisories are re-written) and atomic: any bad file rejects the whole import, which is
     /// recorded with its problems, and the exit code is 1. KEV and EPSS replace the snapshot.

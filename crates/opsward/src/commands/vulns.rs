@@ -193,6 +193,69 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
                 ExitCode::SUCCESS
             })
         }
+        VulnCommand::Exposure {
+            host,
+            ports,
+            allow,
+            concurrency,
+            timeout_ms,
+        } => {
+            use opsward_vulns::exposure::{resolve, scan, PortSet, PortState, ScanLimits};
+            let ports: PortSet = ports.parse()?;
+            let allowed: PortSet = allow.parse().context("--allow")?;
+            if ports.is_empty() {
+                return Err(anyhow!("--ports: no ports to scan"));
+            }
+            let timeout = std::time::Duration::from_millis(timeout_ms.max(1));
+            let ip = resolve(&host, timeout.max(std::time::Duration::from_secs(5))).await?;
+            let results = scan(
+                ip,
+                &ports,
+                ScanLimits {
+                    concurrency,
+                    timeout,
+                },
+            )
+            .await;
+            #[derive(Serialize)]
+            struct PortRow {
+                host: String,
+                port: u16,
+                state: PortState,
+                allowed: bool,
+                exposure: bool,
+            }
+            let rows: Vec<PortRow> = results
+                .iter()
+                .filter(|r| r.state == PortState::Open)
+                .map(|r| PortRow {
+                    host: host.clone(),
+                    port: r.port,
+                    state: r.state,
+                    allowed: allowed.contains(r.port),
+                    exposure: !allowed.contains(r.port),
+                })
+                .collect();
+            let filtered = results
+                .iter()
+                .filter(|r| r.state == PortState::Filtered)
+                .count();
+            print(
+                out,
+                &rows,
+                &["host", "port", "state", "allowed", "exposure"],
+            )?;
+            eprintln!(
+                "{host} ({ip}): {} ports scanned, {} open, {filtered} unanswered",
+                results.len(),
+                rows.len()
+            );
+            Ok(if rows.iter().any(|r| r.exposure) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         VulnCommand::Import { feed, path } => {
             let store = open_store(config).await?;
             let vulns = VulnStore::new(store.as_ref());

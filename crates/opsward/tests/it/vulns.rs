@@ -595,3 +595,61 @@ both_backends!(
         assert_eq!(fixed.lines().count(), 4, "{fixed}");
     }
 );
+
+/// `opsward vuln exposure` with no OPSWARD_ settings: exit code and JSON rows.
+fn opsward_exposure(args: &[&str]) -> (Option<i32>, Value, String) {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OPSWARD_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .args(["--output", "json", "vuln", "exposure", "127.0.0.1"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let rows = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code(), rows, stderr)
+}
+
+#[test]
+fn exposure_reports_open_ports_the_policy_does_not_allow() {
+    let ssh = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let web = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (ssh, web) = (
+        ssh.local_addr().unwrap().port(),
+        web.local_addr().unwrap().port(),
+    );
+    let ports = format!("{ssh},{web},{closed}");
+    let (code, rows, stderr) = opsward_exposure(&["--ports", &ports, "--allow", &ssh.to_string()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let open: Vec<(u64, bool)> = rows
+        .as_array()
+        .unwrap_or_else(|| panic!("{stderr}"))
+        .iter()
+        .map(|r| {
+            (
+                r["port"].as_u64().unwrap(),
+                r["exposure"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected = vec![(u64::from(ssh), false), (u64::from(web), true)];
+    expected.sort();
+    assert_eq!(open, expected, "the closed port is not listed");
+    assert!(stderr.contains("3 ports scanned, 2 open"), "{stderr}");
+
+    let allow = format!("{ssh},{web}");
+    let (code, _, stderr) = opsward_exposure(&["--ports", &ports, "--allow", &allow]);
+    assert_eq!(code, Some(0), "everything open is allowed: {stderr}");
+    let (code, _, stderr) = opsward_exposure(&["--ports", "22-1"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("22-1"), "{stderr}");
+}
