@@ -27,10 +27,7 @@ fn schema_names(source: &str) -> Vec<String> {
             let mut alias = None;
             for next in &lines[i + 1..] {
                 if let Some(rest) = next.strip_prefix("#[schema(as = ") {
-                    alias = rest
-                        .split(|c: char| c == ')' || c == ',')
-                        .next()
-                        .map(str::to_owned);
+                    alias = rest.split([')', ',']).next().map(str::to_owned);
                 } else if let Some(item) = next
                     .strip_prefix("pub struct ")
                     .or_else(|| next.strip_prefix("pub enum "))
