@@ -456,3 +456,99 @@ both_backends!(
         app.stop().await;
     }
 );
+
+both_backends!(
+    a_failed_install_run_is_notified_once,
+    |app: TestApp| async move {
+        use opsward_ops::notifications::{ChannelConfig, RuleInput, Severity};
+        let actor = Actor::system("test");
+        let channel = app
+            .state
+            .notifier
+            .create_channel(
+                &actor,
+                "ops-hook",
+                &ChannelConfig::Webhook(opsward_notify::WebhookConfig {
+                    url: "http://127.0.0.1:9/hook".into(),
+                    secret: "s3cret-s3cret-s3cret".into(),
+                    timeout_secs: 2,
+                }),
+            )
+            .await
+            .unwrap();
+        let rule = RuleInput {
+            name: "patch failures".into(),
+            channel_id: channel.id,
+            events: vec!["patch.install_failed".into()],
+            practice: None,
+            min_severity: Severity::Info,
+            owner_team_id: None,
+            owner_person_id: None,
+            digest: false,
+            quiet_hours: None,
+            enabled: true,
+        };
+        app.state
+            .notifier
+            .create_rule(&actor, None, &rule)
+            .await
+            .unwrap();
+        let report = |credential: String, approval: i64, ok: bool| {
+            let url = app.url("/api/v1/patches/agent/runs");
+            async move {
+                let r = client()
+                    .post(url)
+                    .header("X-Opsward-Host", credential)
+                    .json(&json!({"approval_id": approval, "run": run_json(ok)}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::CREATED);
+                r.json::<opsward_patches::store::rollout::RunRecord>()
+                    .await
+                    .unwrap()
+            }
+        };
+
+        // A successful run notifies nothing.
+        let (credential, approval) = fixture_approval(&app).await;
+        report(credential, approval, true).await;
+        assert!(app
+            .state
+            .notifier
+            .list_outbox(None, 50)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // A failed run queues one message for the rule's channel.
+        let (credential, approval) = fixture_approval(&app).await;
+        let failed = report(credential, approval, false).await;
+        let outbox = app.state.notifier.list_outbox(None, 50).await.unwrap();
+        assert_eq!(outbox.len(), 1);
+        assert_eq!(outbox[0].event, "patch.install_failed");
+        assert_eq!(outbox[0].channel_id, channel.id);
+        assert_eq!(outbox[0].dedupe_key, format!("patch_run:{}", failed.id));
+        assert!(outbox[0].subject.contains(&failed.hostname));
+
+        // The same run emitted again is not news.
+        let event = opsward_patches::alerts::install_failed_event(&failed).unwrap();
+        assert!(app
+            .state
+            .notifier
+            .emit(&event, Utc::now())
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            app.state
+                .notifier
+                .list_outbox(None, 50)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        app.stop().await;
+    }
+);
