@@ -8,6 +8,7 @@
 //! `*-security` suite. Everything here is pure parsing over files or text the caller names, so
 //! tests point it at fixtures or at the machine's own files and compare with the real tools.
 
+pub mod alerts;
 pub mod apt;
 pub mod control;
 pub mod install;

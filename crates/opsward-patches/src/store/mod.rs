@@ -146,6 +146,11 @@ impl PatchStore {
         on_rollout!(&self.db, approve(actor, ring_id, packages))
     }
 
+    /// Every host that is in a ring, by hostname.
+    pub async fn ring_members(&self) -> Result<Vec<rollout::RingMember>> {
+        on_rollout!(&self.db, ring_members())
+    }
+
     pub async fn list_approvals(&self) -> Result<Vec<rollout::Approval>> {
         on_rollout!(&self.db, list_approvals())
     }

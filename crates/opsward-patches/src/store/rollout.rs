@@ -66,6 +66,14 @@ pub struct RunRecord {
     pub run: InstallRun,
 }
 
+/// A host assigned to a ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RingMember {
+    pub ring_id: i64,
+    pub host_id: i64,
+    pub hostname: String,
+}
+
 /// What a host should do: its ring's window and the approvals it has not run yet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Instructions {
@@ -193,6 +201,13 @@ macro_rules! rollout_sql {
                 let approval = insert_approval(&mut tx, actor, ring_id, packages, None).await?;
                 tx.commit().await?;
                 Ok(approval)
+            }
+
+            pub async fn ring_members(pool: &Pool) -> Result<Vec<RingMember>> {
+                sqlx::query("SELECT ring_id, id, hostname FROM patch_hosts WHERE ring_id IS NOT NULL ORDER BY hostname")
+                    .fetch_all(pool).await?.iter()
+                    .map(|r| Ok(RingMember { ring_id: r.try_get("ring_id")?, host_id: r.try_get("id")?, hostname: r.try_get("hostname")? }))
+                    .collect()
             }
 
             pub async fn list_approvals(pool: &Pool) -> Result<Vec<Approval>> {

@@ -162,5 +162,11 @@ pub async fn report_run(
         .patches
         .record_run(host, input.approval_id, &input.run)
         .await?;
+    if let Some(event) = opsward_patches::alerts::install_failed_event(&record) {
+        // The run is stored either way; a notification that cannot be queued is logged.
+        if let Err(e) = state.notifier.emit(&event, chrono::Utc::now()).await {
+            tracing::error!(error = %e, run = record.id, "cannot queue patch.install_failed");
+        }
+    }
     Ok((StatusCode::CREATED, Json(record)))
 }

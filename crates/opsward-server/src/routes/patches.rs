@@ -77,4 +77,16 @@ pub(super) fn routes(t: Table) -> Table {
         )
         .add(M::GET, "/patches", VIEWER, ui::patches::list)
         .add(M::GET, "/patches/hosts/{id}", VIEWER, ui::patches::host)
+        .add(
+            M::GET,
+            "/patches/rollout",
+            VIEWER,
+            ui::patch_rollout::rollout,
+        )
+        .add(
+            M::POST,
+            "/patches/rollout/approve",
+            OPERATOR,
+            ui::patch_rollout::approve,
+        )
 }

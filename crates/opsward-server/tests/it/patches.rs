@@ -354,3 +354,201 @@ pub fn run_json(ok: bool) -> Value {
     json!({"command": ["apt-get", "install", "--only-upgrade", "openssl"], "started_at": now, "finished_at": now,
         "exit_code": if ok { 0 } else { 100 }, "output": "", "upgraded": [], "reboot_required": false})
 }
+
+both_backends!(
+    the_rollout_page_shows_rings_approvals_and_runs_and_approves,
+    |app: TestApp| async move {
+        let (_, operator) = app.user_with_token("roller", Role::Operator).await;
+        let (_, viewer) = app.user_with_token("looker", Role::Viewer).await;
+        let actor = Actor::system("test");
+        let input = serde_json::from_value(json!({"name": "canary-berlin", "position": 1, "soak_hours": 48,
+            "window": {"rrule": "FREQ=WEEKLY;BYDAY=TU", "starts_local": "2026-01-06T02:00:00", "timezone": "Europe/Berlin", "minutes": 120}}))
+            .unwrap();
+        let ring = app.state.patches.create_ring(&actor, &input).await.unwrap();
+        let (host, credential) = fixture_host(&app).await;
+        app.state
+            .patches
+            .assign_ring(&actor, host, Some(ring.id))
+            .await
+            .unwrap();
+        let hostname = app.state.patches.ring_members().await.unwrap()[0]
+            .hostname
+            .clone();
+
+        let page = |token: String| {
+            let url = app.url("/patches/rollout");
+            async move {
+                let r = client().get(url).bearer_auth(token).send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::OK);
+                r.text().await.unwrap()
+            }
+        };
+        let seen = page(viewer.clone()).await;
+        assert!(seen.contains("canary-berlin") && seen.contains(&hostname));
+        assert!(seen.contains("48 h") && seen.contains("FREQ=WEEKLY;BYDAY=TU"));
+        assert!(
+            seen.contains(" 02:00 CE"),
+            "next window in Berlin time: {seen}"
+        );
+        assert!(
+            !seen.contains("/patches/rollout/approve"),
+            "viewers get no form"
+        );
+        let seen = page(operator.clone()).await;
+        assert!(seen.contains("action=\"/patches/rollout/approve\""));
+        assert!(seen.contains("name=\"csrf_token\""));
+
+        // An invalid set is refused with the page and a message.
+        let bad = client()
+            .post(app.url("/patches/rollout/approve"))
+            .bearer_auth(&operator)
+            .form(&[("ring_id", ring.id.to_string()), ("packages", " ,".into())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text().await.unwrap().contains("packages"));
+        assert!(app.state.patches.list_approvals().await.unwrap().is_empty());
+
+        // Approve through the form.
+        let r = client()
+            .post(app.url("/patches/rollout/approve"))
+            .bearer_auth(&operator)
+            .form(&[
+                ("ring_id", ring.id.to_string()),
+                ("packages", "openssl, curl".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/patches/rollout");
+        let approvals = app.state.patches.list_approvals().await.unwrap();
+        assert_eq!(approvals.len(), 1);
+        assert_eq!(approvals[0].packages, ["openssl", "curl"]);
+        assert_eq!(approvals[0].approved_by, "token:roller/test");
+        assert_eq!(approvals[0].ring_id, ring.id);
+
+        // The host installs it; the page shows the evidence and the settled approval.
+        let now = Utc::now();
+        let run = client()
+            .post(app.url("/api/v1/patches/agent/runs"))
+            .header("X-Opsward-Host", &credential)
+            .json(&json!({"approval_id": approvals[0].id, "run": {
+                "command": ["apt-get", "install", "--only-upgrade", "openssl", "curl"],
+                "started_at": now, "finished_at": now, "exit_code": 0, "output": "",
+                "upgraded": [{"name": "openssl", "arch": "amd64", "from_version": "3.0.1", "to_version": "3.0.2"}],
+                "reboot_required": true}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(run.status(), StatusCode::CREATED);
+        let seen = page(viewer).await;
+        let approval_row = seen
+            .split(&format!("id=\"approval-{}\"", approvals[0].id))
+            .nth(1)
+            .unwrap();
+        assert!(approval_row.contains("openssl curl") && approval_row.contains("succeeded"));
+        assert!(approval_row.contains("token:roller/test"));
+        let runs = seen.split("id=\"runs\"").nth(1).unwrap();
+        assert!(runs.contains(&hostname) && runs.contains("openssl 3.0.1 → 3.0.2"));
+        assert!(runs.contains("<td>0</td>") && runs.contains("required"));
+        app.stop().await;
+    }
+);
+
+both_backends!(
+    a_failed_install_run_is_notified_once,
+    |app: TestApp| async move {
+        use opsward_ops::notifications::{ChannelConfig, RuleInput, Severity};
+        let actor = Actor::system("test");
+        let channel = app
+            .state
+            .notifier
+            .create_channel(
+                &actor,
+                "ops-hook",
+                &ChannelConfig::Webhook(opsward_notify::WebhookConfig {
+                    url: "http://127.0.0.1:9/hook".into(),
+                    secret: "s3cret-s3cret-s3cret".into(),
+                    timeout_secs: 2,
+                }),
+            )
+            .await
+            .unwrap();
+        let rule = RuleInput {
+            name: "patch failures".into(),
+            channel_id: channel.id,
+            events: vec!["patch.install_failed".into()],
+            practice: None,
+            min_severity: Severity::Info,
+            owner_team_id: None,
+            owner_person_id: None,
+            digest: false,
+            quiet_hours: None,
+            enabled: true,
+        };
+        app.state
+            .notifier
+            .create_rule(&actor, None, &rule)
+            .await
+            .unwrap();
+        let report = |credential: String, approval: i64, ok: bool| {
+            let url = app.url("/api/v1/patches/agent/runs");
+            async move {
+                let r = client()
+                    .post(url)
+                    .header("X-Opsward-Host", credential)
+                    .json(&json!({"approval_id": approval, "run": run_json(ok)}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::CREATED);
+                r.json::<opsward_patches::store::rollout::RunRecord>()
+                    .await
+                    .unwrap()
+            }
+        };
+
+        // A successful run notifies nothing.
+        let (credential, approval) = fixture_approval(&app).await;
+        report(credential, approval, true).await;
+        assert!(app
+            .state
+            .notifier
+            .list_outbox(None, 50)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // A failed run queues one message for the rule's channel.
+        let (credential, approval) = fixture_approval(&app).await;
+        let failed = report(credential, approval, false).await;
+        let outbox = app.state.notifier.list_outbox(None, 50).await.unwrap();
+        assert_eq!(outbox.len(), 1);
+        assert_eq!(outbox[0].event, "patch.install_failed");
+        assert_eq!(outbox[0].channel_id, channel.id);
+        assert_eq!(outbox[0].dedupe_key, format!("patch_run:{}", failed.id));
+        assert!(outbox[0].subject.contains(&failed.hostname));
+
+        // The same run emitted again is not news.
+        let event = opsward_patches::alerts::install_failed_event(&failed).unwrap();
+        assert!(app
+            .state
+            .notifier
+            .emit(&event, Utc::now())
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            app.state
+                .notifier
+                .list_outbox(None, 50)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        app.stop().await;
+    }
+);

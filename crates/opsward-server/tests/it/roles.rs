@@ -500,6 +500,13 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         }
         ("PUT", "/api/v1/patches/hosts/{id}/ring") => Body::Json(serde_json::json!({
             "ring_id": crate::patches::fixture_ring(app).await})),
+        ("POST", "/patches/rollout/approve") => Body::Form(vec![
+            (
+                "ring_id",
+                crate::patches::fixture_ring(app).await.to_string(),
+            ),
+            ("packages", "openssl curl".into()),
+        ]),
         ("POST", "/api/v1/patches/approvals") => Body::Json(serde_json::json!({
             "ring_id": crate::patches::fixture_ring(app).await, "packages": ["openssl"]})),
         ("GET", "/api/v1/patches/agent/instructions") => Body::Host(

@@ -22,4 +22,25 @@ pub enum PatchCommand {
         #[arg(long, default_value_t = 7)]
         days: u32,
     },
+    /// Approve upgrading packages on the hosts of a ring; they install them in the ring's
+    /// window, and the set is promoted to the next ring after success and the soak time.
+    Approve {
+        /// The ring's name.
+        #[arg(long)]
+        ring: String,
+        /// Package names to upgrade.
+        #[arg(required = true)]
+        packages: Vec<String>,
+    },
+    /// Rings in rollout order with their window (next opening), soak time and hosts.
+    Rings,
+    /// Installation runs (the evidence), newest first. Exit code 1 when any listed run failed.
+    Runs {
+        /// Runs on hosts whose name contains this.
+        #[arg(long)]
+        host: Option<String>,
+        /// Runs of this approval.
+        #[arg(long)]
+        approval: Option<i64>,
+    },
 }

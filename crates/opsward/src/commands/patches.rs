@@ -1,13 +1,16 @@
-//! `opsward patch status|enrollment-token`.
+//! `opsward patch status|enrollment-token|approve|rings|runs`.
 
 use super::cli_actor;
 use crate::{
     cli::PatchCommand,
-    output::{print, OutputFormat},
+    output::{print, print_one, OutputFormat},
 };
 use anyhow::Result;
 use chrono::Utc;
-use opsward_patches::store::PatchStore;
+use opsward_patches::store::{
+    rollout::{Approval, Ring, RunRecord},
+    PatchStore,
+};
 use opsward_store::Store;
 use serde::Serialize;
 use std::{process::ExitCode, sync::Arc};
@@ -39,6 +42,136 @@ const COLUMNS: &[&str] = &[
     "current",
     "reboot_required",
     "last_report_at",
+];
+
+/// An approval as `patch approve` prints it.
+#[derive(Serialize)]
+struct ApprovalRow {
+    id: i64,
+    ring: String,
+    packages: String,
+    state: String,
+    approved_by: String,
+    approved_at: chrono::DateTime<Utc>,
+}
+
+impl ApprovalRow {
+    fn new(a: Approval, rings: &[Ring]) -> Self {
+        ApprovalRow {
+            id: a.id,
+            ring: rings
+                .iter()
+                .find(|r| r.id == a.ring_id)
+                .map_or_else(|| a.ring_id.to_string(), |r| r.name.clone()),
+            packages: a.packages.join(" "),
+            state: a.state.to_string(),
+            approved_by: a.approved_by,
+            approved_at: a.approved_at,
+        }
+    }
+}
+
+/// A ring as `patch rings` prints it.
+#[derive(Serialize)]
+struct RingRow {
+    id: i64,
+    name: String,
+    position: i64,
+    soak_hours: i64,
+    rrule: String,
+    timezone: String,
+    window_minutes: i64,
+    /// The next window start in the ring's time zone (RFC 3339 with its offset).
+    next_window: Option<String>,
+    open_now: bool,
+    hosts: String,
+}
+
+impl RingRow {
+    fn new(r: Ring, hosts: Vec<String>, now: chrono::DateTime<Utc>) -> Self {
+        let local = |t: chrono::DateTime<Utc>| match opsward_ops::recurrence::parse_timezone(
+            &r.window.timezone,
+        ) {
+            Ok(tz) => t.with_timezone(&tz).to_rfc3339(),
+            Err(_) => t.to_rfc3339(),
+        };
+        RingRow {
+            id: r.id,
+            next_window: r.window.next_start(now).ok().flatten().map(local),
+            open_now: matches!(r.window.open_until(now), Ok(Some(_))),
+            name: r.name,
+            position: r.position,
+            soak_hours: r.soak_hours,
+            rrule: r.window.rrule.clone(),
+            timezone: r.window.timezone.clone(),
+            window_minutes: r.window.minutes,
+            hosts: hosts.join(" "),
+        }
+    }
+}
+
+const RING_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "position",
+    "soak_hours",
+    "rrule",
+    "timezone",
+    "window_minutes",
+    "next_window",
+    "open_now",
+    "hosts",
+];
+
+/// A run as `patch runs` prints it.
+#[derive(Serialize)]
+struct RunRow {
+    id: i64,
+    approval_id: i64,
+    hostname: String,
+    approved_by: String,
+    started_at: chrono::DateTime<Utc>,
+    finished_at: chrono::DateTime<Utc>,
+    exit_code: Option<i32>,
+    succeeded: bool,
+    /// `name from -> to`, one per upgraded package.
+    upgraded: String,
+    reboot_required: bool,
+}
+
+impl From<RunRecord> for RunRow {
+    fn from(r: RunRecord) -> Self {
+        RunRow {
+            id: r.id,
+            approval_id: r.approval_id,
+            hostname: r.hostname,
+            approved_by: r.approved_by,
+            started_at: r.run.started_at,
+            finished_at: r.run.finished_at,
+            exit_code: r.run.exit_code,
+            succeeded: r.succeeded,
+            upgraded: r
+                .run
+                .upgraded
+                .iter()
+                .map(|u| format!("{} {} -> {}", u.name, u.from_version, u.to_version))
+                .collect::<Vec<_>>()
+                .join(", "),
+            reboot_required: r.run.reboot_required,
+        }
+    }
+}
+
+const RUN_COLUMNS: &[&str] = &[
+    "id",
+    "approval_id",
+    "hostname",
+    "approved_by",
+    "finished_at",
+    "exit_code",
+    "succeeded",
+    "upgraded",
+    "reboot_required",
 ];
 
 pub async fn patch(
@@ -88,6 +221,56 @@ pub async fn patch(
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("{}", created.token);
             Ok(ExitCode::SUCCESS)
+        }
+        PatchCommand::Approve { ring, packages } => {
+            let rings = patches.list_rings().await?;
+            let Some(found) = rings.iter().find(|r| r.name == ring) else {
+                let names: Vec<&str> = rings.iter().map(|r| r.name.as_str()).collect();
+                anyhow::bail!("no ring named {ring:?} (rings: {})", names.join(", "));
+            };
+            let approval = patches
+                .approve(&cli_actor(), found.id, &packages)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            print_one(
+                out,
+                &ApprovalRow::new(approval, std::slice::from_ref(found)),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PatchCommand::Rings => {
+            let now = Utc::now();
+            let members = patches.ring_members().await?;
+            let rows: Vec<RingRow> = patches
+                .list_rings()
+                .await?
+                .into_iter()
+                .map(|r| {
+                    let hosts: Vec<String> = members
+                        .iter()
+                        .filter(|m| m.ring_id == r.id)
+                        .map(|m| m.hostname.clone())
+                        .collect();
+                    RingRow::new(r, hosts, now)
+                })
+                .collect();
+            print(out, &rows, RING_COLUMNS)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PatchCommand::Runs { host, approval } => {
+            let rows: Vec<RunRow> = patches
+                .runs(approval)
+                .await?
+                .into_iter()
+                .filter(|r| host.as_deref().is_none_or(|h| r.hostname.contains(h)))
+                .map(RunRow::from)
+                .collect();
+            print(out, &rows, RUN_COLUMNS)?;
+            Ok(ExitCode::from(if rows.iter().any(|r| !r.succeeded) {
+                1
+            } else {
+                0
+            }))
         }
     }
 }

@@ -10,6 +10,7 @@ mod cli;
 mod dummy_repo;
 mod faultproxy;
 mod patches;
+mod patches_cli;
 mod resilience;
 mod serve;
 mod suppliers;
