@@ -138,12 +138,24 @@ pub fn observe_upload(
         ));
     }
     let mut observed = Vec::with_capacity(upload.sources.len());
+    // A place is stored once per kind, so the same place twice in one upload has no single
+    // meaning (which of its two results is the current one?): refuse it by name.
+    let mut first_index: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, source) in upload.sources.iter().enumerate() {
         let field = format!("sources[{i}]");
         if source.location.trim().is_empty() || source.location.len() > 4096 {
             return Err(ValidationError::single(
                 &field,
                 "location must be 1-4096 characters",
+            ));
+        }
+        if let Some(first) = first_index.insert(source.location.as_str(), i) {
+            return Err(ValidationError::single(
+                &field,
+                format!(
+                    "{} is already sources[{first}]; list each place once",
+                    source.location
+                ),
             ));
         }
         let mut certificates = Vec::with_capacity(source.certificates_der_hex.len());

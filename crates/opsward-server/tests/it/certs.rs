@@ -138,6 +138,20 @@ both_backends!(
             .await
             .unwrap()
             .contains("sources[0].certificates_der_hex[0]"));
+        // The same place twice in one upload is refused by name, not a storage conflict.
+        let twice = json!({"kind": "file", "sources": [
+            {"location": "/etc/ssl/twice.pem", "error": "unreadable"},
+            {"location": "/etc/ssl/twice.pem", "error": "unreadable"},
+        ]});
+        let r = http
+            .post(app.url("/api/v1/certificates/scans"))
+            .bearer_auth(&token)
+            .json(&twice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("is already sources[0]"));
 
         let list: Vec<Value> = http
             .get(app.url("/api/v1/certificates?expiring_within_days=30"))

@@ -145,6 +145,11 @@ pub async fn cert(cmd: CertCommand, config: &Config, out: OutputFormat) -> Resul
                     .collect(),
                 None => Vec::new(),
             };
+            let mut seen = std::collections::HashSet::new();
+            let paths = paths
+                .into_iter()
+                .filter(|p| seen.insert(p.clone()))
+                .collect();
             let (rows, upload) = scan_files(paths, passwords).await?;
             (rows, upload, remote)
         }
@@ -164,7 +169,10 @@ pub async fn cert(cmd: CertCommand, config: &Config, out: OutputFormat) -> Resul
     })
 }
 
-async fn scan_tls(args: CertScanTlsArgs) -> Result<(Vec<CertRow>, ScanUpload)> {
+async fn scan_tls(mut args: CertScanTlsArgs) -> Result<(Vec<CertRow>, ScanUpload)> {
+    // A target named twice is one place: scan it once (the server refuses a place listed twice).
+    let mut seen = std::collections::HashSet::new();
+    args.targets.retain(|t| seen.insert(t.clone()));
     // A target that cannot be parsed is a usage error, not a finding.
     for target in &args.targets {
         if let Err(e) = Target::parse(target) {
