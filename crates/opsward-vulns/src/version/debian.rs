@@ -1,16 +1,12 @@
-//! Debian package versions (`[epoch:]upstream_version[-debian_revision]`), compared as
-//! Debian Policy §5.6.12 and `dpkg --compare-versions` do: non-digit runs by a modified ASCII
-//! order in which `~` sorts before everything, even the end of the string, and letters before
-//! non-letters; digit runs numerically.
+//! Debian package versions (`[epoch:]upstream_version[-debian_revision]`), ordered by the
+//! `debversion` crate (Debian Policy §5.6.12, `dpkg --compare-versions`) — the same ordering the
+//! patches practice computes apt's candidates with, so both practices agree on which version
+//! is newer. What this module adds is the stricter check of what an advisory may call a version.
 
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone)]
-pub struct DebianVersion {
-    epoch: u64,
-    upstream: String,
-    revision: String,
-}
+pub struct DebianVersion(debversion::Version);
 
 impl DebianVersion {
     pub fn parse(text: &str) -> Option<DebianVersion> {
@@ -18,9 +14,12 @@ impl DebianVersion {
         if text.is_empty() || text.contains(char::is_whitespace) {
             return None;
         }
-        let (epoch, rest) = match text.split_once(':') {
-            Some((epoch, rest)) => (epoch.parse().ok()?, rest),
-            None => (0, text),
+        let rest = match text.split_once(':') {
+            Some((epoch, rest)) => {
+                epoch.parse::<u64>().ok()?;
+                rest
+            }
+            None => text,
         };
         // The revision is everything after the last hyphen.
         let (upstream, revision) = match rest.rsplit_once('-') {
@@ -38,76 +37,13 @@ impl DebianVersion {
         {
             return None;
         }
-        Some(DebianVersion {
-            epoch,
-            upstream: upstream.to_owned(),
-            revision: revision.to_owned(),
-        })
+        text.parse().ok().map(DebianVersion)
     }
-}
-
-/// The weight of one character in a non-digit run; `None` (end of run) weighs 0.
-fn order(c: Option<u8>) -> i32 {
-    match c {
-        None => 0,
-        Some(b'~') => -1,
-        Some(c) if c.is_ascii_digit() => 0,
-        Some(c) if c.is_ascii_alphabetic() => c as i32,
-        Some(c) => c as i32 + 256,
-    }
-}
-
-/// dpkg's `verrevcmp`.
-fn compare_part(a: &str, b: &str) -> Ordering {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit()) {
-            let ac = order(a.get(i).copied().filter(|c| !c.is_ascii_digit()));
-            let bc = order(b.get(j).copied().filter(|c| !c.is_ascii_digit()));
-            if ac != bc {
-                return ac.cmp(&bc);
-            }
-            if i < a.len() && !a[i].is_ascii_digit() {
-                i += 1;
-            }
-            if j < b.len() && !b[j].is_ascii_digit() {
-                j += 1;
-            }
-        }
-        while i < a.len() && a[i] == b'0' {
-            i += 1;
-        }
-        while j < b.len() && b[j] == b'0' {
-            j += 1;
-        }
-        let mut first_diff = Ordering::Equal;
-        while i < a.len() && a[i].is_ascii_digit() && j < b.len() && b[j].is_ascii_digit() {
-            if first_diff == Ordering::Equal {
-                first_diff = a[i].cmp(&b[j]);
-            }
-            i += 1;
-            j += 1;
-        }
-        if i < a.len() && a[i].is_ascii_digit() {
-            return Ordering::Greater;
-        }
-        if j < b.len() && b[j].is_ascii_digit() {
-            return Ordering::Less;
-        }
-        if first_diff != Ordering::Equal {
-            return first_diff;
-        }
-    }
-    Ordering::Equal
 }
 
 impl Ord for DebianVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.epoch
-            .cmp(&other.epoch)
-            .then_with(|| compare_part(&self.upstream, &other.upstream))
-            .then_with(|| compare_part(&self.revision, &other.revision))
+        self.0.cmp(&other.0)
     }
 }
 
