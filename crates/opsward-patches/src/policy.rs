@@ -14,6 +14,15 @@ opsward_core::text_enum! {
     }
 }
 
+impl Severity {
+    /// The highest of `severities` (a security update's severity is that of the worst
+    /// vulnerability it fixes); `None` for none.
+    pub fn highest(severities: impl IntoIterator<Item = Severity>) -> Option<Severity> {
+        // Declared worst first, so the derived order's minimum is the highest.
+        severities.into_iter().min()
+    }
+}
+
 /// Days to install a security update by severity; months for everything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PatchPolicy {

@@ -119,6 +119,23 @@ impl Transition {
     }
 }
 
+/// Which of an asset's findings a scan speaks for: a lockfile or SBOM scan says nothing about
+/// the OS packages its agent reports, and an agent's report nothing about lockfiles, so each
+/// fixes only what it no longer finds in its own scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanScope {
+    /// Language ecosystems (crates.io, PyPI, Go, npm, Maven, ...).
+    Applications,
+    /// Distribution packages (Debian, Ubuntu, Alpine, RPM distributions).
+    OsPackages,
+}
+
+impl ScanScope {
+    pub fn covers(self, ecosystem: &str) -> bool {
+        crate::hosts::is_os_ecosystem(ecosystem) == (self == ScanScope::OsPackages)
+    }
+}
+
 /// What a recorded scan changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ScanOutcome {

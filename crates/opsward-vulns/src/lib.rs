@@ -11,6 +11,7 @@ pub mod affected;
 pub mod burndown;
 pub mod exposure;
 pub mod findings;
+pub mod hosts;
 pub mod inventory;
 pub mod matcher;
 pub mod osv;

@@ -115,6 +115,14 @@ impl AdvisoryIndex {
         index
     }
 
+    /// Every ecosystem some advisory names, sorted.
+    pub fn ecosystems(&self) -> Vec<&str> {
+        let mut found: Vec<&str> = self.by_package.keys().map(|(e, _)| e.as_str()).collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
     pub fn advisory_count(&self) -> usize {
         self.vulnerabilities.iter().map(|v| v.records.len()).sum()
     }

@@ -12,7 +12,7 @@ use opsward_store::{on_backend, Database, Store, StoreError};
 use crate::burndown::StateEvent;
 use crate::findings::{
     FeedKind, Finding, FindingFilter, FindingState, ImportProblem, ImportRun, ScanOutcome,
-    Transition,
+    ScanScope, Transition,
 };
 use crate::matcher::{AdvisoryIndex, Match};
 use crate::osv::{LoadedRecords, OsvRecord};
@@ -312,6 +312,7 @@ macro_rules! vuln_sql {
                 asset_id: i64,
                 matches: &[Match],
                 policy: &DuePolicy,
+                scope: ScanScope,
                 now: DateTime<Utc>,
             ) -> Result<ScanOutcome> {
                 let mut tx = pool.begin_with($begin).await?;
@@ -416,7 +417,7 @@ macro_rules! vuln_sql {
                 .await?;
                 for row in gone {
                     let before = finding_row(&row)?;
-                    if present.contains(&before.id) {
+                    if present.contains(&before.id) || !scope.covers(&before.ecosystem) {
                         continue;
                     }
                     sqlx::query("UPDATE vuln_findings SET state = 'fixed', fixed_at = $1 WHERE id = $2")
@@ -584,9 +585,9 @@ impl VulnStore {
         Ok(AdvisoryIndex::build(records))
     }
 
-    /// Records the vulnerabilities a scan of `asset_id` found (informational advisories are not
-    /// findings): new ones open, fixed ones that came back reopen, and the asset's findings this
-    /// scan no longer has are fixed.
+    /// Records the vulnerabilities a lockfile or SBOM scan of `asset_id` found (informational
+    /// advisories are not findings): new ones open, fixed ones that came back reopen, and the
+    /// asset's application findings this scan no longer has are fixed.
     pub async fn record_scan(
         &self,
         actor: &Actor,
@@ -594,9 +595,23 @@ impl VulnStore {
         matches: &[Match],
         policy: &DuePolicy,
     ) -> Result<ScanOutcome> {
+        self.record_scan_in(actor, asset_id, matches, policy, ScanScope::Applications)
+            .await
+    }
+
+    /// [`Self::record_scan`] for the findings of one `scope`: what the scan no longer has is
+    /// fixed only among the asset's findings in that scope.
+    pub async fn record_scan_in(
+        &self,
+        actor: &Actor,
+        asset_id: i64,
+        matches: &[Match],
+        policy: &DuePolicy,
+        scope: ScanScope,
+    ) -> Result<ScanOutcome> {
         on_backend!(
             &self.db,
-            record_scan(actor, asset_id, matches, policy, Utc::now())
+            record_scan(actor, asset_id, matches, policy, scope, Utc::now())
         )
     }
 

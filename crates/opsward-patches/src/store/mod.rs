@@ -2,9 +2,11 @@
 
 mod model;
 pub mod rollout;
+mod severity;
 mod sql;
 
 pub use model::*;
+pub use severity::UpdateSeverity;
 pub use sql::Result;
 
 use crate::{
@@ -95,6 +97,22 @@ impl PatchStore {
 
     pub async fn ingest(&self, host_id: i64, report: &HostReport) -> Result<IngestOutcome> {
         on_backend!(&self.db, ingest(host_id, report))
+    }
+
+    /// Set pending updates' severities (from the vulnerabilities they fix) and, by the
+    /// policy, their due dates. Returns how many changed.
+    pub async fn set_update_severities(
+        &self,
+        actor: &Actor,
+        host_id: i64,
+        updates: &[UpdateSeverity],
+    ) -> Result<usize> {
+        match &self.db {
+            Database::Sqlite(pool) => severity::sqlite::set(pool, actor, host_id, updates).await,
+            Database::Postgres(pool) => {
+                severity::postgres::set(pool, actor, host_id, updates).await
+            }
+        }
     }
 
     pub async fn list_hosts(&self, now: DateTime<Utc>) -> Result<Vec<HostSummary>> {

@@ -24,6 +24,8 @@ pub struct Host {
     pub last_report_at: Option<DateTime<Utc>>,
     pub os_id: String,
     pub os_name: String,
+    /// os-release `VERSION_ID` (`12`, `22.04`, `3.20.3`); empty when the OS gives none.
+    pub os_version_id: String,
     pub kernel: String,
     pub package_manager: Option<PackageManager>,
     pub reboot_required: bool,
@@ -59,6 +61,37 @@ pub struct PendingRow {
     pub first_seen_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
     pub overdue: bool,
+    /// The vulnerability findings on this host that installing the update would close, as
+    /// the vulnerability practice links them (empty where it has not).
+    #[serde(default)]
+    pub fixes: UpdateFixes,
+}
+
+/// What installing one update would close: "closes N findings, M in KEV".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateFixes {
+    pub findings: Vec<UpdateFix>,
+    /// Every id of those vulnerabilities (CVE, DSA, DLA, GHSA, ...), sorted, once each.
+    pub ids: Vec<String>,
+    /// How many of the findings are in CISA's Known Exploited Vulnerabilities catalog.
+    pub kev: i64,
+    /// The highest severity among them; `None` when none is linked or none has a severity.
+    pub severity: Option<Severity>,
+}
+
+/// One finding an update closes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateFix {
+    pub finding_id: i64,
+    /// The vulnerability's displayed id.
+    pub vulnerability_id: String,
+    /// Every id and alias.
+    pub ids: Vec<String>,
+    /// `None` when the advisory gives no severity.
+    pub severity: Option<Severity>,
+    pub kev: bool,
+    /// The version that fixes it (at or below the update's candidate).
+    pub fixed_version: String,
 }
 
 /// An update that was pending and then installed (or its package removed).

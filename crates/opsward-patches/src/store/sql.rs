@@ -36,7 +36,7 @@ macro_rules! patches_sql {
             type DbRow = <$db as sqlx::Database>::Row;
 
             const HOST_COLUMNS: &str = "id, hostname, enrolled_at, last_sequence, last_report_at, os_id, os_name, kernel, \
-                package_manager, reboot_required, reboot_packages, uptime_seconds, firewall_active, av_edr_running, unattended_upgrades";
+                package_manager, reboot_required, reboot_packages, uptime_seconds, firewall_active, av_edr_running, unattended_upgrades, os_version_id";
 
             fn parse<T: std::str::FromStr<Err = String>>(column: &str, text: &str) -> Result<T> {
                 text.parse().map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
@@ -53,6 +53,7 @@ macro_rules! patches_sql {
                     last_report_at: row.try_get("last_report_at")?,
                     os_id: row.try_get("os_id")?,
                     os_name: row.try_get("os_name")?,
+                    os_version_id: row.try_get("os_version_id")?,
                     kernel: row.try_get("kernel")?,
                     package_manager: manager.map(|m| parse("package_manager", &m)).transpose()?,
                     reboot_required: row.try_get("reboot_required")?,
@@ -93,10 +94,11 @@ macro_rules! patches_sql {
                     first_seen_at: row.try_get("first_seen_at")?,
                     due_at,
                     overdue: due_at < now,
+                    fixes: UpdateFixes::default(),
                 })
             }
 
-            async fn policy_in(conn: &mut backend::Conn) -> Result<PatchPolicy> {
+            pub(crate) async fn policy_in(conn: &mut backend::Conn) -> Result<PatchPolicy> {
                 let row = sqlx::query("SELECT critical_days, high_days, other_security_days, non_security_months FROM patch_policy WHERE id = 1")
                     .fetch_one(&mut *conn)
                     .await?;
@@ -323,7 +325,8 @@ macro_rules! patches_sql {
                         .bind(host_id).bind(&name).bind(&arch).execute(&mut *tx).await?;
                 }
                 sqlx::query("UPDATE patch_hosts SET last_sequence = $1, last_report_at = $2, os_id = $3, os_name = $4, kernel = $5, package_manager = $6, \
-                     reboot_required = $7, reboot_packages = $8, uptime_seconds = $9, firewall_active = $10, av_edr_running = $11, unattended_upgrades = $12 WHERE id = $13")
+                     reboot_required = $7, reboot_packages = $8, uptime_seconds = $9, firewall_active = $10, av_edr_running = $11, unattended_upgrades = $12, \
+                     os_version_id = $13 WHERE id = $14")
                     .bind(report.sequence)
                     .bind(now)
                     .bind(&report.os.id)
@@ -336,6 +339,7 @@ macro_rules! patches_sql {
                     .bind(report.posture.firewall_active)
                     .bind(report.posture.av_edr_running)
                     .bind(report.posture.unattended_upgrades)
+                    .bind(report.os.version_id.as_deref().unwrap_or_default())
                     .bind(host_id)
                     .execute(&mut *tx)
                     .await?;
@@ -357,7 +361,7 @@ macro_rules! patches_sql {
             }
 
             const SUMMARY_SQL: &str = "SELECT h.id, h.hostname, h.enrolled_at, h.last_sequence, h.last_report_at, h.os_id, h.os_name, h.kernel, \
-                h.package_manager, h.reboot_required, h.reboot_packages, h.uptime_seconds, h.firewall_active, h.av_edr_running, h.unattended_upgrades, \
+                h.package_manager, h.reboot_required, h.reboot_packages, h.uptime_seconds, h.firewall_active, h.av_edr_running, h.unattended_upgrades, h.os_version_id, \
                 (SELECT COUNT(*) FROM patch_host_packages k WHERE k.host_id = h.id) AS package_count, \
                 (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id) AS pending_count, \
                 (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id AND p.security) AS security_count, \
