@@ -52,6 +52,7 @@ use utoipa::{
         api::patches::enroll, api::patches::report, api::patches::list_enrollment_tokens, api::patches::create_enrollment_token,
         api::patches::revoke_enrollment_token, api::patches::hosts, api::patches::host, api::patches::compliance,
         api::patches::policy, api::patches::set_policy,
+        api::host_vulns::updates,
         api::certs::list, api::certs::get, api::certs::set_owner, api::certs::update_renewal, api::certs::renewals,
         api::certs::upload_scan, api::certs::settings, api::certs::save_settings,
         api::patch_rollout::rings, api::patch_rollout::create_ring, api::patch_rollout::assign_ring, api::patch_rollout::approvals,

@@ -96,6 +96,8 @@ impl JobRegistry {
         registry.every("certs.rescan", ChronoDuration::minutes(5));
         registry.register("backlog.sla", BacklogSla);
         registry.every("backlog.sla", ChronoDuration::minutes(5));
+        registry.register(opsward_vulns::hosts::JOB_KIND, HostMatch);
+        registry.every(opsward_vulns::hosts::JOB_KIND, ChronoDuration::minutes(5));
         registry
     }
 
@@ -282,6 +284,25 @@ impl JobHandler for BacklogSla {
             queued = run.queued,
             "backlog SLA checked"
         );
+        Ok(())
+    }
+}
+
+/// Match the hosts with a new report, or older than the newest threat-intelligence import,
+/// against the advisories. Enqueued after every agent report and every import; every five
+/// minutes too, so an import made while no server ran is matched soon after.
+struct HostMatch;
+
+#[async_trait]
+impl JobHandler for HostMatch {
+    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
+        opsward_vulns::hosts::match_due_hosts(
+            store.as_ref(),
+            &opsward_core::Actor::system("scheduler"),
+            false,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod certs;
 pub mod customers;
 pub mod files;
+pub mod host_vulns;
 pub mod notifications;
 pub mod patch_rollout;
 pub mod patches;

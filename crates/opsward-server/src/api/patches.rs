@@ -200,6 +200,13 @@ pub async fn report(
         return Err(opsward_core::ValidationError::single("sequence", "must be at least 1").into());
     }
     let outcome = state.patches.ingest(host.id, &report).await?;
+    if outcome == IngestOutcome::Applied {
+        // Matched against the advisories by the scheduler; the report is stored either way.
+        let job = opsward_vulns::hosts::match_job(&format!("host:{}:{}", host.id, report.sequence));
+        if let Err(e) = state.store.enqueue_job(&job).await {
+            tracing::warn!(host = host.id, error = %e, "cannot queue the host's vulnerability match");
+        }
+    }
     Ok(Json(Ingested {
         host_id: host.id,
         outcome,
@@ -249,14 +256,17 @@ pub fn filter_hosts(
         .collect()
 }
 
-/// One host: packages, pending updates with due dates and the security flag, history.
+/// One host: packages, pending updates with due dates, the security flag, severity and the
+/// vulnerability findings each would close (`fixes`), history.
 #[utoipa::path(get, path = "/api/v1/patches/hosts/{id}", tag = "patches", params(("id" = i64, Path)),
     responses((status = 200, body = HostDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn host(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<HostDetail>> {
-    Ok(Json(state.patches.host_detail(id, Utc::now()).await?))
+    let (detail, _) =
+        opsward_vulns::hosts::host_detail(state.store.as_ref(), id, Utc::now()).await?;
+    Ok(Json(detail))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -31,6 +31,12 @@ pub(super) fn routes(t: Table) -> Table {
         .add(M::GET, "/api/v1/patches/hosts/{id}", VIEWER, api::host)
         .add(
             M::GET,
+            "/api/v1/patches/updates",
+            VIEWER,
+            crate::api::host_vulns::updates,
+        )
+        .add(
+            M::GET,
             "/api/v1/patches/compliance",
             VIEWER,
             api::compliance,

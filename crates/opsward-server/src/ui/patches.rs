@@ -140,6 +140,10 @@ pub struct PendingView {
     pub row: opsward_patches::store::PendingRow,
     pub first_seen: String,
     pub due: String,
+    /// `critical` .. `low`, or `unknown`.
+    pub severity: String,
+    /// "closes 3 findings, 1 in KEV", or empty.
+    pub closes: String,
 }
 
 #[derive(Template)]
@@ -166,8 +170,9 @@ pub async fn host(
     Caller(caller): Caller,
     Path(id): Path<i64>,
 ) -> Response {
-    let detail = match state.patches.host_detail(id, Utc::now()).await {
-        Ok(d) => d,
+    let detail = match opsward_vulns::hosts::host_detail(state.store.as_ref(), id, Utc::now()).await
+    {
+        Ok((d, _)) => d,
         Err(e) => return error_response(e.into()),
     };
     let pending = detail
@@ -176,6 +181,17 @@ pub async fn host(
         .map(|row| PendingView {
             first_seen: when(Some(row.first_seen_at)),
             due: when(Some(row.due_at)),
+            severity: row
+                .severity
+                .map_or_else(|| "unknown".to_string(), |s| s.to_string()),
+            closes: match row.fixes.findings.len() {
+                0 => String::new(),
+                n => format!(
+                    "closes {n} finding{}, {} in KEV",
+                    if n == 1 { "" } else { "s" },
+                    row.fixes.kev
+                ),
+            },
             row: row.clone(),
         })
         .collect();

@@ -9,6 +9,7 @@ mod backlog_transfer;
 mod calendar;
 mod certs;
 mod customers;
+mod host_vulns;
 mod notifications;
 mod patches;
 mod resilience;
