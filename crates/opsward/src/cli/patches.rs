@@ -4,7 +4,9 @@ use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
 pub enum PatchCommand {
-    /// Hosts with their patch state. Exit code 1 when any listed host has overdue updates.
+    /// Hosts with their patch state. With `--host`, also each listed host's pending updates
+    /// with their severity and the vulnerability findings each closes (JSON: `updates`, each
+    /// with `fixes`). Exit code 1 when any listed host has overdue updates.
     Status {
         /// Hosts whose name contains this.
         #[arg(long)]
@@ -31,6 +33,23 @@ pub enum PatchCommand {
         /// Package names to upgrade.
         #[arg(required = true)]
         packages: Vec<String>,
+    },
+    /// Pending updates across the fleet, those closing the most KEV findings first, then the
+    /// most findings, then the highest severity, then the soonest due. Exit code 1 when any
+    /// listed update is overdue.
+    Updates {
+        /// Hosts whose name contains this.
+        #[arg(long)]
+        host: Option<String>,
+        /// Only updates that close a finding in CISA's KEV catalog.
+        #[arg(long)]
+        closes_kev: bool,
+        /// Only updates that close at least one finding.
+        #[arg(long)]
+        closes: bool,
+        /// Only security updates.
+        #[arg(long)]
+        security: bool,
     },
     /// Rings in rollout order with their window (next opening), soak time and hosts.
     Rings,

@@ -63,6 +63,13 @@ pub enum VulnCommand {
         feed: Feed,
         path: PathBuf,
     },
+    /// Match the patch agents' host package inventories against the imported advisories now
+    /// (the server's scheduler does this after every report and import): hosts with a new
+    /// report or older than the newest import, or every host with `--all`.
+    MatchHosts {
+        #[arg(long)]
+        all: bool,
+    },
     /// The import runs, newest first.
     Imports {
         #[arg(long, default_value_t = 50)]

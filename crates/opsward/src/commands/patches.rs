@@ -1,6 +1,7 @@
 //! `opsward patch status|enrollment-token|approve|rings|runs`.
 
 use super::cli_actor;
+use super::patch_updates::{UpdateRow, UPDATE_COLUMNS};
 use crate::{
     cli::PatchCommand,
     output::{print, print_one, OutputFormat},
@@ -29,6 +30,9 @@ struct StatusRow {
     current: bool,
     reboot_required: bool,
     last_report_at: Option<chrono::DateTime<Utc>>,
+    /// With `--host`: the pending updates, each with the findings it closes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updates: Option<Vec<opsward_patches::store::PendingRow>>,
 }
 
 const COLUMNS: &[&str] = &[
@@ -187,7 +191,7 @@ pub async fn patch(
                 host.as_deref(),
                 overdue,
             );
-            let rows: Vec<StatusRow> = hosts
+            let mut rows: Vec<StatusRow> = hosts
                 .into_iter()
                 .map(|h| StatusRow {
                     id: h.host.id,
@@ -201,9 +205,31 @@ pub async fn patch(
                     current: h.current,
                     reboot_required: h.host.reboot_required,
                     last_report_at: h.host.last_report_at,
+                    updates: None,
                 })
                 .collect();
+            if host.is_some() {
+                let now = Utc::now();
+                for row in &mut rows {
+                    let (detail, _) =
+                        opsward_vulns::hosts::host_detail(store.as_ref(), row.id, now).await?;
+                    row.updates = Some(detail.pending);
+                }
+            }
             print(out, &rows, COLUMNS)?;
+            if host.is_some() && out == OutputFormat::Table {
+                let updates: Vec<UpdateRow> = rows
+                    .iter()
+                    .flat_map(|r| {
+                        r.updates
+                            .iter()
+                            .flatten()
+                            .map(|p| UpdateRow::new(&r.hostname, p.clone()))
+                    })
+                    .collect();
+                println!();
+                print(out, &updates, UPDATE_COLUMNS)?;
+            }
             Ok(ExitCode::from(if rows.iter().any(|r| r.overdue > 0) {
                 1
             } else {
@@ -237,6 +263,31 @@ pub async fn patch(
                 &ApprovalRow::new(approval, std::slice::from_ref(found)),
             )?;
             Ok(ExitCode::SUCCESS)
+        }
+        PatchCommand::Updates {
+            host,
+            closes_kev,
+            closes,
+            security,
+        } => {
+            let query = opsward_vulns::hosts::UpdateQuery {
+                closes_kev,
+                closes,
+                security,
+                host,
+            };
+            let rows: Vec<UpdateRow> =
+                opsward_vulns::hosts::fleet_updates(store.as_ref(), &query, Utc::now())
+                    .await?
+                    .into_iter()
+                    .map(UpdateRow::from)
+                    .collect();
+            print(out, &rows, UPDATE_COLUMNS)?;
+            Ok(ExitCode::from(if rows.iter().any(|r| r.overdue) {
+                1
+            } else {
+                0
+            }))
         }
         PatchCommand::Rings => {
             let now = Utc::now();

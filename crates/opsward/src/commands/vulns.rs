@@ -300,6 +300,15 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
                     }
                 }
             };
+            if run.outcome == "imported" {
+                // A running server's scheduler matches the enrolled hosts against it.
+                store
+                    .enqueue_job(&opsward_vulns::hosts::match_job(&format!(
+                        "import:{}",
+                        run.id
+                    )))
+                    .await?;
+            }
             for problem in &run.problems {
                 eprintln!(
                     "error: {}{}: {}",
@@ -314,6 +323,13 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        VulnCommand::MatchHosts { all } => {
+            let store = open_store(config).await?;
+            let run =
+                opsward_vulns::hosts::match_due_hosts(store.as_ref(), &cli_actor(), all).await?;
+            print_one(out, &run)?;
+            Ok(ExitCode::SUCCESS)
         }
         VulnCommand::Imports { limit } => {
             let store = open_store(config).await?;

@@ -9,6 +9,7 @@ mod cli;
 #[path = "../../../opsward-patches/tests/it/dummy_repo.rs"]
 mod dummy_repo;
 mod faultproxy;
+mod host_vulns_cli;
 mod patches;
 mod patches_cli;
 mod resilience;
