@@ -96,6 +96,7 @@ impl JobRegistry {
         registry.every("certs.rescan", ChronoDuration::minutes(5));
         registry.register("backlog.sla", BacklogSla);
         registry.every("backlog.sla", ChronoDuration::minutes(5));
+        crate::vuln_jobs::register(&mut registry);
         registry
     }
 

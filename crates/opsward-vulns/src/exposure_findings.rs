@@ -59,7 +59,7 @@ pub struct ExposureReport {
 }
 
 /// What recording an exposure report changed, and the exposures it found.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = VulnExposureOutcome)]
 pub struct ExposureOutcome {
     pub asset_id: i64,

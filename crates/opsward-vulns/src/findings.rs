@@ -138,7 +138,7 @@ impl Transition {
 }
 
 /// What a recorded scan changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScanOutcome {
     pub new: usize,
     pub reopened: usize,

@@ -14,6 +14,7 @@ mod patches_cli;
 mod resilience;
 mod serve;
 mod suppliers;
+mod vuln_exposure;
 mod vulns;
 
 use std::{
