@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod routes;
 pub mod scheduler;
 pub mod ui;
+pub mod vuln_jobs;
 
 use auth::limiter::{LoginLimiter, LoginLimits};
 use opsward_store::Store;

@@ -98,6 +98,7 @@ impl JobRegistry {
         registry.every("backlog.sla", ChronoDuration::minutes(5));
         registry.register(opsward_vulns::hosts::JOB_KIND, HostMatch);
         registry.every(opsward_vulns::hosts::JOB_KIND, ChronoDuration::minutes(5));
+        crate::vuln_jobs::register(&mut registry);
         registry
     }
 

@@ -66,6 +66,11 @@ pub const SQLITE: Embedded = &[
         "host_vulns",
         include_str!("../migrations/sqlite/0012_host_vulns.sql"),
     ),
+    (
+        13,
+        "vuln_policy",
+        include_str!("../migrations/sqlite/0013_vuln_policy.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -127,6 +132,11 @@ pub const POSTGRES: Embedded = &[
         12,
         "host_vulns",
         include_str!("../migrations/postgres/0012_host_vulns.sql"),
+    ),
+    (
+        13,
+        "vuln_policy",
+        include_str!("../migrations/postgres/0013_vuln_policy.sql"),
     ),
 ];
 

@@ -65,6 +65,10 @@ impl PortSet {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// The ports in either set.
+    pub fn union(&self, other: &PortSet) -> PortSet {
+        PortSet(self.0.union(&other.0).copied().collect())
+    }
 }
 
 opsward_core::text_enum! {

@@ -18,6 +18,22 @@ opsward_core::text_enum! {
 }
 
 opsward_core::text_enum! {
+    /// What a finding is about.
+    FindingKind {
+        /// A vulnerable package version (lockfile, SBOM or host inventory scan).
+        Package => "package",
+        /// An open TCP port the asset's allowed-ports policy does not allow.
+        Exposure => "exposure",
+        /// A weak certificate (small key, SHA-1 or MD5 signature) served at an endpoint.
+        Tls => "tls",
+        /// A posture requirement (firewall, AV/EDR, automatic updates) the host fails.
+        Posture => "posture",
+        /// A host whose agent stopped reporting.
+        StaleHost => "stale_host",
+    }
+}
+
+opsward_core::text_enum! {
     /// A threat-intelligence feed.
     FeedKind {
         Osv => "osv",
@@ -31,6 +47,7 @@ opsward_core::text_enum! {
 pub struct Finding {
     pub id: i64,
     pub asset_id: i64,
+    pub kind: FindingKind,
     pub ecosystem: String,
     pub package: String,
     pub installed_version: String,
@@ -69,6 +86,7 @@ impl Finding {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct FindingFilter {
     pub asset_id: Option<i64>,
+    pub kind: Option<FindingKind>,
     pub state: Option<FindingState>,
     pub severity: Option<Severity>,
     /// Only findings in the KEV catalog.
@@ -137,7 +155,7 @@ impl ScanScope {
 }
 
 /// What a recorded scan changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScanOutcome {
     pub new: usize,
     pub reopened: usize,

@@ -11,8 +11,8 @@ use opsward_store::{on_backend, Database, Store, StoreError};
 
 use crate::burndown::StateEvent;
 use crate::findings::{
-    FeedKind, Finding, FindingFilter, FindingState, ImportProblem, ImportRun, ScanOutcome,
-    ScanScope, Transition,
+    FeedKind, Finding, FindingFilter, FindingKind, FindingState, ImportProblem, ImportRun,
+    ScanOutcome, ScanScope, Transition,
 };
 use crate::matcher::{AdvisoryIndex, Match};
 use crate::osv::{LoadedRecords, OsvRecord};
@@ -43,7 +43,7 @@ macro_rules! vuln_sql {
             type Pool = sqlx::Pool<$db>;
             type DbRow = <$db as sqlx::Database>::Row;
 
-            const FINDING_COLUMNS: &str = "id, asset_id, ecosystem, package, installed_version, vulnerability_id, ids, summary, \
+            pub(crate) const FINDING_COLUMNS: &str = "id, asset_id, kind, ecosystem, package, installed_version, vulnerability_id, ids, summary, \
                 severity, cvss, fixed_version, kev, kev_due_date, epss_score, epss_percentile, state, reason, approver, \
                 accepted_until, due_date, first_seen, last_seen, fixed_at";
             const RUN_COLUMNS: &str =
@@ -53,13 +53,15 @@ macro_rules! vuln_sql {
                 move |e| StoreError::Corrupt(format!("{column}: {e}"))
             }
 
-            fn finding_row(row: &DbRow) -> Result<Finding> {
+            pub(crate) fn finding_row(row: &DbRow) -> Result<Finding> {
                 let ids: String = row.try_get("ids")?;
+                let kind: String = row.try_get("kind")?;
                 let severity: String = row.try_get("severity")?;
                 let state: String = row.try_get("state")?;
                 Ok(Finding {
                     id: row.try_get("id")?,
                     asset_id: row.try_get("asset_id")?,
+                    kind: kind.parse::<FindingKind>().map_err(corrupt("kind"))?,
                     ecosystem: row.try_get("ecosystem")?,
                     package: row.try_get("package")?,
                     installed_version: row.try_get("installed_version")?,
@@ -250,7 +252,7 @@ macro_rules! vuln_sql {
                     .collect()
             }
 
-            async fn fetch(conn: &mut backend::Conn, id: i64) -> Result<Finding> {
+            pub(crate) async fn fetch(conn: &mut backend::Conn, id: i64) -> Result<Finding> {
                 let row = sqlx::query(&format!("SELECT {FINDING_COLUMNS} FROM vuln_findings WHERE id = $1"))
                     .bind(id)
                     .fetch_optional(&mut *conn)
@@ -267,6 +269,9 @@ macro_rules! vuln_sql {
                 let mut query = QueryBuilder::<$db>::new(format!("SELECT {FINDING_COLUMNS} FROM vuln_findings WHERE 1 = 1"));
                 if let Some(asset) = filter.asset_id {
                     query.push(" AND asset_id = ").push_bind(asset);
+                }
+                if let Some(kind) = filter.kind {
+                    query.push(" AND kind = ").push_bind(kind.as_str());
                 }
                 if let Some(state) = filter.state {
                     query.push(" AND state = ").push_bind(state.as_str());
@@ -410,7 +415,8 @@ macro_rules! vuln_sql {
                 }
                 // Whatever this scan of the asset no longer finds is fixed (a false positive stays one).
                 let gone = sqlx::query(&format!(
-                    "SELECT {FINDING_COLUMNS} FROM vuln_findings WHERE asset_id = $1 AND state IN ('open', 'acknowledged', 'accepted_risk')"
+                    "SELECT {FINDING_COLUMNS} FROM vuln_findings WHERE asset_id = $1 AND kind = 'package' \
+                     AND state IN ('open', 'acknowledged', 'accepted_risk')"
                 ))
                 .bind(asset_id)
                 .fetch_all(&mut *tx)
@@ -508,6 +514,10 @@ impl VulnStore {
         VulnStore {
             db: store.database(),
         }
+    }
+
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
     }
 
     /// Records a rejected import: the problems, and nothing else.

@@ -13,7 +13,9 @@ pub use certs::{CertListArgs, CertServer};
 pub use patches::PatchCommand;
 pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
-pub use vulns::{Feed, FindingAction, VulnCommand};
+pub use vulns::{
+    Feed, FindingAction, PolicyCommand, PortsCommand, SettingsCommand, VulnCommand, VulnServer,
+};
 
 pub const AFTER_HELP: &str = "\
 Configuration, lowest to highest precedence: built-in defaults, the TOML file given by --config,

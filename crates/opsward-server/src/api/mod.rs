@@ -21,6 +21,7 @@ pub mod users;
 pub mod contracts;
 pub mod supplier_reviews;
 pub mod suppliers;
+pub mod vuln_policy;
 pub mod vulns;
 
 use crate::{auth::Principal, error::ApiError};

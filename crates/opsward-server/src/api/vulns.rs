@@ -8,7 +8,9 @@ use crate::{
     AppState,
 };
 use axum::{extract::State, Json};
-use opsward_vulns::findings::{Finding, FindingFilter, FindingState, ImportRun, Transition};
+use opsward_vulns::findings::{
+    Finding, FindingFilter, FindingKind, FindingState, ImportRun, Transition,
+};
 use opsward_vulns::Severity;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,6 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 pub struct FindingQuery {
     /// Asset id.
     pub asset: Option<i64>,
+    /// package, exposure, tls, posture or stale_host.
+    pub kind: Option<FindingKind>,
     pub state: Option<FindingState>,
     pub severity: Option<Severity>,
     /// Only findings in CISA's Known Exploited Vulnerabilities catalog.
@@ -32,6 +36,7 @@ impl FindingQuery {
     pub fn filter(&self) -> FindingFilter {
         FindingFilter {
             asset_id: self.asset,
+            kind: self.kind,
             state: self.state,
             severity: self.severity,
             kev: self.kev.unwrap_or(false),

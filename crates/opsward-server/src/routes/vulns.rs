@@ -1,13 +1,15 @@
 //! The vulnerabilities practice's routes: API and pages, each with the role it needs.
 
-use super::{Table, OPERATOR, VIEWER};
+use super::{Table, ADMIN, OPERATOR, VIEWER};
 use crate::{api, ui};
 use axum::http::Method;
 
 /// Findings and their lifecycle, import runs: API and pages.
 pub(super) fn routes(t: Table) -> Table {
     use Method as M;
-    use {api::vulns as api_v, ui::vulns as ui_v};
+    use {
+        api::vuln_policy as api_p, api::vulns as api_v, ui::vuln_policy as ui_p, ui::vulns as ui_v,
+    };
     t.add(M::GET, "/api/v1/vulns/findings", VIEWER, api_v::list)
         .add(M::GET, "/api/v1/vulns/findings/{id}", VIEWER, api_v::get)
         .add(
@@ -17,6 +19,63 @@ pub(super) fn routes(t: Table) -> Table {
             api_v::transition,
         )
         .add(M::GET, "/api/v1/vulns/imports", VIEWER, api_v::imports)
+        .add(M::GET, "/api/v1/vulns/settings", VIEWER, api_p::settings)
+        .add(
+            M::PUT,
+            "/api/v1/vulns/settings",
+            ADMIN,
+            api_p::save_settings,
+        )
+        .add(
+            M::GET,
+            "/api/v1/vulns/port-policies",
+            VIEWER,
+            api_p::policies,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/vulns/port-policies",
+            OPERATOR,
+            api_p::set_policy,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/vulns/port-policies/{id}",
+            OPERATOR,
+            api_p::delete_policy,
+        )
+        .add(
+            M::GET,
+            "/api/v1/vulns/exposure/targets",
+            VIEWER,
+            api_p::exposure_targets,
+        )
+        .add(
+            M::POST,
+            "/api/v1/vulns/assets/{id}/exposure",
+            OPERATOR,
+            api_p::record_exposure,
+        )
+        .add(
+            M::GET,
+            "/api/v1/vulns/check-runs",
+            VIEWER,
+            api_p::check_runs,
+        )
+        .add(M::GET, "/vulns/policy", VIEWER, ui_p::page)
+        .add(M::POST, "/vulns/policy", OPERATOR, ui_p::set_policy)
+        .add(
+            M::POST,
+            "/vulns/policy/{id}/delete",
+            OPERATOR,
+            ui_p::delete_policy,
+        )
+        .add(
+            M::POST,
+            "/assets/{id}/port-policy",
+            OPERATOR,
+            ui_p::set_asset_policy,
+        )
         .add(M::GET, "/vulns", VIEWER, ui_v::list)
         .add(M::GET, "/vulns/findings/{id}", VIEWER, ui_v::detail)
         .add(M::POST, "/vulns/findings/{id}", OPERATOR, ui_v::transition)

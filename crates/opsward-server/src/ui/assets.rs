@@ -387,6 +387,7 @@ struct DetailPage {
     asset: Asset,
     owner: String,
     history: Vec<AuditEntry>,
+    vulns: super::vuln_policy::AssetVulns,
 }
 
 pub async fn detail(
@@ -417,11 +418,16 @@ pub async fn detail(
     } else {
         Vec::new()
     };
+    let vulns = match super::vuln_policy::asset_vulns(&state, id).await {
+        Ok(v) => v,
+        Err(e) => return error_response(e),
+    };
     render(&DetailPage {
         nav: Nav::new(&caller, "assets"),
         owner: owners.label(&asset),
         asset,
         history,
+        vulns,
     })
 }
 

@@ -23,6 +23,7 @@ pub mod surveys;
 pub mod svg;
 pub mod tokens;
 pub mod users;
+pub mod vuln_policy;
 pub mod vulns;
 
 use crate::{auth::Principal, error::ApiError};

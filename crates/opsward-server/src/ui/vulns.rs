@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::{NaiveDate, Utc};
-use opsward_vulns::findings::{Finding, FindingFilter, FindingState, Transition};
+use opsward_vulns::findings::{Finding, FindingFilter, FindingKind, FindingState, Transition};
 use opsward_vulns::Severity;
 use serde::Deserialize;
 
@@ -19,6 +19,8 @@ use serde::Deserialize;
 pub struct ListQuery {
     #[serde(default)]
     asset: String,
+    #[serde(default)]
+    kind: String,
     #[serde(default)]
     severity: String,
     #[serde(default)]
@@ -41,6 +43,7 @@ pub struct Row {
 struct ListPage {
     nav: Nav,
     asset: String,
+    kinds: Vec<Choice>,
     severities: Vec<Choice>,
     states: Vec<Choice>,
     kev: bool,
@@ -111,6 +114,8 @@ pub async fn list(
     let mut error = None;
     let severity = non_empty(&query.severity)
         .and_then(|s| s.parse::<Severity>().map_err(|e| error = Some(e)).ok());
+    let kind = non_empty(&query.kind)
+        .and_then(|s| s.parse::<FindingKind>().map_err(|e| error = Some(e)).ok());
     let wanted_state = non_empty(&query.state)
         .and_then(|s| s.parse::<FindingState>().map_err(|e| error = Some(e)).ok());
     let asset_id = match non_empty(&query.asset) {
@@ -125,6 +130,7 @@ pub async fn list(
     };
     let filter = FindingFilter {
         asset_id,
+        kind,
         state: wanted_state,
         severity,
         kev: !query.kev.is_empty(),
@@ -154,6 +160,10 @@ pub async fn list(
         &ListPage {
             nav: Nav::new(&caller, "vulnerabilities"),
             asset: query.asset.clone(),
+            kinds: Choice::list(
+                FindingKind::ALL.iter().map(|s| s.as_str()),
+                kind.map(|s| s.as_str()).unwrap_or(""),
+            ),
             severities: Choice::list(
                 Severity::ALL.iter().map(|s| s.as_str()),
                 severity.map(|s| s.as_str()).unwrap_or(""),

@@ -18,6 +18,7 @@ mod scheduler;
 mod schema_names;
 mod summary;
 mod suppliers;
+mod vuln_checks;
 mod vulns;
 
 use opsward_core::{

@@ -160,6 +160,8 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             crate::suppliers::fixture_review(app).await.0
         } else if path.contains("/suppliers/") {
             crate::suppliers::fixture_supplier(app).await
+        } else if path.contains("/port-policies/") || path.contains("/vulns/policy/") {
+            crate::vuln_checks::fixture_port_policy(app, &unique("tag")).await
         } else if path.contains("/vulns/findings/") {
             crate::vulns::fixture_finding(app).await
         } else if path.contains("/resilience/") {
@@ -525,6 +527,15 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         }
         ("PUT", "/api/v1/patches/policy") => Body::Json(serde_json::json!({
             "critical_days": 7, "high_days": 14, "other_security_days": 30, "non_security_months": 1})),
+        ("PUT", "/api/v1/vulns/settings") => Body::Json(serde_json::json!({})),
+        ("PUT", "/api/v1/vulns/port-policies") => {
+            Body::Json(serde_json::json!({"tag": name, "allowed": "22,443"}))
+        }
+        ("POST", "/api/v1/vulns/assets/{id}/exposure") => {
+            Body::Json(serde_json::json!({"scanned": "1-10", "open": []}))
+        }
+        ("POST", "/vulns/policy") => Body::Form(vec![("tag", name), ("allowed", "22".into())]),
+        ("POST", "/assets/{id}/port-policy") => Body::Form(vec![("allowed", "22,443".into())]),
         ("POST", _) => Body::Form(vec![]),
         _ => Body::None,
     };

@@ -1,7 +1,10 @@
 //! Integration tests of opsward-vulns against the real advisory data in `../shared/data`.
 
 mod exposure;
+mod exposure_findings;
+mod feeds;
 mod hosts;
 mod loading;
+mod overdue;
 mod real_data;
 mod store;

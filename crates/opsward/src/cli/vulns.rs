@@ -1,6 +1,6 @@
 //! `opsward vuln ...`.
 
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,24 +37,44 @@ pub enum VulnCommand {
         fail_on: String,
     },
     /// Port exposure: TCP connect scan of a host's ports against the allowed ones. Prints every
-    /// open port and whether it is allowed; needs no server or database. Exit code 1 when an
-    /// open port is not allowed.
+    /// open port and whether it is allowed; needs no server or database. With --server, HOST
+    /// is an asset's name: its address, ports and allowed ports come from its policy on the
+    /// server (unless given), and the result is recorded there as exposure findings. Exit
+    /// code 1 when an open port is not allowed.
     Exposure {
-        /// Host name or address.
+        /// Host name or address (with --server: the asset's name).
         host: String,
-        /// Ports to scan: `1-1024`, `22,80,8000-8080`.
-        #[arg(long, default_value = "1-1024")]
-        ports: String,
-        /// Ports allowed to be open, same syntax.
-        #[arg(long, default_value = "")]
-        allow: String,
+        /// Ports to scan: `1-1024`, `22,80,8000-8080` (default 1-1024, or the asset's policy).
+        #[arg(long)]
+        ports: Option<String>,
+        /// Ports allowed to be open, same syntax (with --server the server's policy decides).
+        #[arg(long)]
+        allow: Option<String>,
         /// Connects in flight at once.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
         /// Milliseconds to wait for each connect (an unanswered port is `filtered`).
         #[arg(long, default_value_t = 1000)]
         timeout_ms: u64,
+        #[command(flatten)]
+        remote: VulnServer,
     },
+    /// Allowed-ports policies (per asset or tag) that decide which open ports are exposures.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Show or change the practice's settings (exposure scans, posture policy, feeds).
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
+    /// Run the weak-TLS, posture and stale-host checks now and notify overdue findings (the
+    /// server does this every 5 minutes).
+    Check,
+    /// Re-import the feeds the settings name (paths or URLs) now, whatever the interval.
+    /// Exit code 1 when a fetch failed or an import was rejected.
+    Refresh,
     /// Import threat intelligence into the database. OSV imports are incremental (only changed
     /// advisories are re-written) and atomic: any bad file rejects the whole import, which is
     /// recorded with its problems, and the exit code is 1. KEV and EPSS replace the snapshot.
@@ -86,6 +106,9 @@ pub enum VulnCommand {
         /// Only this asset's (by name).
         #[arg(long)]
         asset: Option<String>,
+        /// package, exposure, tls, posture or stale-host.
+        #[arg(long)]
+        kind: Option<String>,
         /// open, acknowledged, fixed, accepted_risk or false_positive.
         #[arg(long)]
         state: Option<String>,
@@ -122,4 +145,103 @@ pub enum FindingAction {
     },
     /// Back to open.
     Reopen,
+}
+
+/// Where `vuln exposure` records its scan: nowhere (printed only) or an opsward server.
+#[derive(Debug, Clone, Args)]
+pub struct VulnServer {
+    /// Record the scan on this opsward server as exposure findings of the asset.
+    #[arg(long, env = "OPSWARD_SERVER", value_name = "URL", requires = "token")]
+    pub server: Option<String>,
+    /// API token for --server (an operator's).
+    #[arg(
+        long,
+        env = "OPSWARD_TOKEN",
+        hide_env_values = true,
+        requires = "server"
+    )]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Allowed TCP ports.
+    Ports {
+        #[command(subcommand)]
+        command: PortsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PortsCommand {
+    /// Every policy: assets' first, then tags'.
+    List,
+    /// Set the allowed ports of an asset or of every asset with a tag (replacing its policy).
+    Set {
+        /// The asset (by name).
+        #[arg(long, conflicts_with = "tag", required_unless_present = "tag")]
+        asset: Option<String>,
+        /// A tag: the policy of every asset with it (an asset's own policy wins).
+        #[arg(long)]
+        tag: Option<String>,
+        /// Ports allowed open: `22,443`, `8000-8080`; empty: none.
+        #[arg(long, allow_hyphen_values = true)]
+        allow: String,
+        /// Ports to scan (default: the settings' list).
+        #[arg(long)]
+        scan_ports: Option<String>,
+        /// Assets only: the host name or address to scan (default: the asset's name).
+        #[arg(long, requires = "asset")]
+        address: Option<String>,
+    },
+    /// Remove a policy (by id).
+    Delete { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Print the settings (JSON).
+    Show,
+    /// Change some settings; the others keep their values.
+    Set {
+        /// Minutes between scheduled exposure scans (0: off).
+        #[arg(long)]
+        exposure_interval_minutes: Option<i64>,
+        /// Scan every asset, not only those with a policy.
+        #[arg(long)]
+        scan_all_assets: Option<bool>,
+        /// Ports allowed where no policy applies.
+        #[arg(long)]
+        default_allowed: Option<String>,
+        /// Ports scanned where the policy names none.
+        #[arg(long)]
+        scan_ports: Option<String>,
+        /// Posture: a host firewall must be active.
+        #[arg(long)]
+        require_firewall: Option<bool>,
+        /// Posture: an anti-virus/EDR service must run.
+        #[arg(long)]
+        require_av_edr: Option<bool>,
+        /// Posture: automatic updates must be on.
+        #[arg(long)]
+        require_auto_updates: Option<bool>,
+        /// Hours without a report after which a host is stale.
+        #[arg(long)]
+        stale_hours: Option<i64>,
+        /// OSV source for scheduled re-imports (path or URL; empty: none).
+        #[arg(long)]
+        osv: Option<String>,
+        /// KEV source (path or URL; empty: none).
+        #[arg(long)]
+        kev: Option<String>,
+        /// EPSS source (path or URL; empty: none).
+        #[arg(long)]
+        epss: Option<String>,
+        /// Minutes between re-imports (0: off).
+        #[arg(long)]
+        feeds_interval_minutes: Option<i64>,
+        /// Seconds a feed download may take.
+        #[arg(long)]
+        feeds_timeout_secs: Option<u64>,
+    },
 }

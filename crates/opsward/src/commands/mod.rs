@@ -20,6 +20,7 @@ mod patches;
 mod suppliers;
 mod users;
 // vulns
+mod vuln_policy;
 mod vulns;
 
 use crate::{

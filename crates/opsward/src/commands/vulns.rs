@@ -31,6 +31,7 @@ const COLUMNS: &[&str] = &[
 const FINDING_COLUMNS: &[&str] = &[
     "id",
     "asset_id",
+    "kind",
     "severity",
     "package",
     "installed_version",
@@ -199,63 +200,23 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
             allow,
             concurrency,
             timeout_ms,
+            remote,
         } => {
-            use opsward_vulns::exposure::{resolve, scan, PortSet, PortState, ScanLimits};
-            let ports: PortSet = ports.parse()?;
-            let allowed: PortSet = allow.parse().context("--allow")?;
-            if ports.is_empty() {
-                return Err(anyhow!("--ports: no ports to scan"));
-            }
-            let timeout = std::time::Duration::from_millis(timeout_ms.max(1));
-            let ip = resolve(&host, timeout.max(std::time::Duration::from_secs(5))).await?;
-            let results = scan(
-                ip,
-                &ports,
-                ScanLimits {
-                    concurrency,
-                    timeout,
-                },
-            )
-            .await;
-            #[derive(Serialize)]
-            struct PortRow {
-                host: String,
-                port: u16,
-                state: PortState,
-                allowed: bool,
-                exposure: bool,
-            }
-            let rows: Vec<PortRow> = results
-                .iter()
-                .filter(|r| r.state == PortState::Open)
-                .map(|r| PortRow {
-                    host: host.clone(),
-                    port: r.port,
-                    state: r.state,
-                    allowed: allowed.contains(r.port),
-                    exposure: !allowed.contains(r.port),
-                })
-                .collect();
-            let filtered = results
-                .iter()
-                .filter(|r| r.state == PortState::Filtered)
-                .count();
-            print(
-                out,
-                &rows,
-                &["host", "port", "state", "allowed", "exposure"],
-            )?;
-            eprintln!(
-                "{host} ({ip}): {} ports scanned, {} open, {filtered} unanswered",
-                results.len(),
-                rows.len()
-            );
-            Ok(if rows.iter().any(|r| r.exposure) {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            let args = super::vuln_policy::ExposureArgs {
+                host,
+                ports,
+                allow,
+                concurrency,
+                timeout_ms,
+            };
+            super::vuln_policy::exposure(args, remote, out).await
         }
+        VulnCommand::Policy { command } => super::vuln_policy::policy(config, command, out).await,
+        VulnCommand::Settings { command } => {
+            super::vuln_policy::settings(config, command, out).await
+        }
+        VulnCommand::Check => super::vuln_policy::check(config, out).await,
+        VulnCommand::Refresh => super::vuln_policy::refresh(config, out).await,
         VulnCommand::Import { feed, path } => {
             let store = open_store(config).await?;
             let vulns = VulnStore::new(store.as_ref());
@@ -341,6 +302,7 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
             kev,
             overdue,
             asset,
+            kind,
             state,
             severity,
         } => {
@@ -357,6 +319,7 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
             };
             let filter = FindingFilter {
                 asset_id,
+                kind: kind.as_deref().map(|s| parsed("--kind", s)).transpose()?,
                 state: state.as_deref().map(|s| parsed("--state", s)).transpose()?,
                 severity: severity
                     .as_deref()

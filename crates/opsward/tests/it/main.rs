@@ -15,6 +15,7 @@ mod patches_cli;
 mod resilience;
 mod serve;
 mod suppliers;
+mod vuln_exposure;
 mod vulns;
 
 use std::{
