@@ -49,6 +49,29 @@ impl CheckContext {
             thresholds: DEFAULT_THRESHOLDS.to_vec(),
         }
     }
+
+    /// The same moment with other thresholds (days; see [`thresholds_from_days`]).
+    pub fn with_thresholds(&self, days: &[i64]) -> Self {
+        CheckContext {
+            now: self.now,
+            thresholds: thresholds_from_days(days),
+        }
+    }
+}
+
+/// Thresholds in days with their severities: 7 days or fewer critical, 14 or fewer warning,
+/// more info (so 30/14/7/1 are the defaults).
+pub fn thresholds_from_days(days: &[i64]) -> Vec<ExpiryThreshold> {
+    days.iter()
+        .map(|&days| ExpiryThreshold {
+            days,
+            severity: match days {
+                d if d <= 7 => Severity::Critical,
+                d if d <= 14 => Severity::Warning,
+                _ => Severity::Info,
+            },
+        })
+        .collect()
 }
 
 /// Checks that need only the certificate itself. `is_leaf` says whether it is used as an

@@ -64,15 +64,101 @@ pub fn scan_paths(paths: &[PathBuf]) -> Vec<FileReport> {
 /// Like [`scan_paths`], opening PKCS#12 archives with each of `passwords` (after the empty
 /// password) until one works.
 pub fn scan_paths_with(paths: &[PathBuf], passwords: &[String]) -> Vec<FileReport> {
+    let mut reports = Vec::new();
+    scan_paths_each(paths, passwords, default_threads(), |r| reports.push(r));
+    reports
+}
+
+/// Threads for reading files: one per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Files read per unit of work handed to a reading thread.
+const CHUNK: usize = 64;
+
+/// Walk `paths`, read the files found on up to `threads` threads, and hand each file's report
+/// to `each` as soon as it and every report before it are done, in walk order. At most a few
+/// chunks of reports wait in memory, however many files there are.
+pub fn scan_paths_each(
+    paths: &[PathBuf],
+    passwords: &[String],
+    threads: usize,
+    mut each: impl FnMut(FileReport),
+) {
     let _span = tracing::info_span!("cert_file_scan", paths = paths.len()).entered();
-    let mut walk = Walk {
-        passwords: passwords.to_vec(),
-        ..Walk::default()
-    };
+    let mut walk = Walk::default();
     for path in paths {
         walk.visit(path, true);
     }
-    walk.reports
+    let items = walk.items;
+    let threads = threads.clamp(1, items.len().div_ceil(CHUNK).max(1));
+    if threads == 1 {
+        for item in &items {
+            if let Some(report) = item.report(passwords) {
+                each(report);
+            }
+        }
+        return;
+    }
+    let chunks: Vec<&[Item]> = items.chunks(CHUNK).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Option<FileReport>>)>(threads * 2);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (chunks, next) = (&chunks, &next);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(chunk) = chunks.get(i) else { break };
+                let reports = chunk.iter().map(|item| item.report(passwords)).collect();
+                if tx.send((i, reports)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut wanted = 0;
+        for (i, reports) in rx {
+            waiting.insert(i, reports);
+            while let Some(reports) = waiting.remove(&wanted) {
+                reports.into_iter().flatten().for_each(&mut each);
+                wanted += 1;
+            }
+        }
+    });
+}
+
+/// A file to read, or what the walk already knows about a path.
+enum Item {
+    Read {
+        path: PathBuf,
+        len: u64,
+        named: bool,
+    },
+    Done(std::sync::Mutex<Option<FileReport>>),
+}
+
+impl Item {
+    fn done(report: FileReport) -> Self {
+        Item::Done(std::sync::Mutex::new(Some(report)))
+    }
+
+    fn report(&self, passwords: &[String]) -> Option<FileReport> {
+        match self {
+            Item::Done(report) => report.lock().unwrap_or_else(|p| p.into_inner()).take(),
+            Item::Read { path, len, named } => {
+                let report = read_file(path, *len, passwords);
+                // YAML in a walked directory counts only when it holds a TLS secret.
+                let foreign_yaml = !named
+                    && is_yaml(path)
+                    && report.certificates.is_empty()
+                    && matches!(report.error, Some(FileError::NoCertificateInPem));
+                (!foreign_yaml).then_some(report)
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -82,8 +168,7 @@ struct Walk {
     walked: HashSet<(u64, u64)>,
     /// The directories being walked, outermost first: a link to one of them is a loop.
     ancestors: Vec<(u64, u64)>,
-    reports: Vec<FileReport>,
-    passwords: Vec<String>,
+    items: Vec<Item>,
 }
 
 impl Walk {
@@ -92,10 +177,10 @@ impl Walk {
         let meta = match fs::metadata(path) {
             Ok(meta) => meta,
             Err(e) => {
-                self.reports.push(FileReport::failed(
+                self.items.push(Item::done(FileReport::failed(
                     path.to_owned(),
                     FileError::Unreadable(e),
-                ));
+                )));
                 return;
             }
         };
@@ -103,26 +188,18 @@ impl Walk {
             self.visit_dir(path, &meta);
         } else if meta.is_file() {
             if named || has_certificate_extension(path) {
-                let report = read_file(path, meta.len(), &self.passwords);
-                // YAML in a walked directory counts only when it holds a TLS secret.
-                if !named
-                    && is_yaml(path)
-                    && report.certificates.is_empty()
-                    && report
-                        .error
-                        .as_ref()
-                        .is_some_and(|e| matches!(e, FileError::NoCertificateInPem))
-                {
-                    return;
-                }
-                self.reports.push(report);
+                self.items.push(Item::Read {
+                    path: path.to_owned(),
+                    len: meta.len(),
+                    named,
+                });
             }
         } else if named {
             // FIFOs and devices: opening one could block forever.
-            self.reports.push(FileReport::failed(
+            self.items.push(Item::done(FileReport::failed(
                 path.to_owned(),
                 FileError::NotACertificate("not a regular file".into()),
-            ));
+            )));
         }
     }
 
@@ -130,8 +207,10 @@ impl Walk {
         use std::os::unix::fs::MetadataExt;
         let id = (meta.dev(), meta.ino());
         if self.ancestors.contains(&id) {
-            self.reports
-                .push(FileReport::failed(path.to_owned(), FileError::SymlinkLoop));
+            self.items.push(Item::done(FileReport::failed(
+                path.to_owned(),
+                FileError::SymlinkLoop,
+            )));
             return;
         }
         if !self.walked.insert(id) {
@@ -140,14 +219,21 @@ impl Walk {
         let entries = match fs::read_dir(path) {
             Ok(entries) => entries,
             Err(e) => {
-                self.reports.push(FileReport::failed(
+                self.items.push(Item::done(FileReport::failed(
                     path.to_owned(),
                     FileError::Unreadable(e),
-                ));
+                )));
                 return;
             }
         };
-        let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        // A regular file without a certificate extension is skipped without a `stat`.
+        let mut children: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_type().map_or(true, |t| !t.is_file()) || has_certificate_extension(&e.path())
+            })
+            .map(|e| e.path())
+            .collect();
         children.sort();
         self.ancestors.push(id);
         for child in children {

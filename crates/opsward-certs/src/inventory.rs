@@ -257,6 +257,8 @@ pub struct ObservedSource {
     pub location: String,
     pub sni: Option<String>,
     pub starttls: String,
+    /// The asset the place belongs to, when the scan knew it (an asset's endpoint).
+    pub asset_id: Option<i64>,
     /// The certificates found there, checked; or why none could be read.
     pub outcome: Result<Vec<Finding>, String>,
 }
@@ -270,6 +272,14 @@ pub const MAX_UPLOAD_SOURCES: usize = 20_000;
 pub struct ScanUpload {
     pub kind: SourceKind,
     pub sources: Vec<UploadedSource>,
+    /// Directories the scan walked: rescans walk them again (new files are found, removed
+    /// files' sightings end).
+    #[serde(default)]
+    pub directories: Vec<String>,
+    /// Ranges (`10.0.0.0/24:443`) and assets (`asset:NAME`, `tag:TAG`) the endpoints came
+    /// from: rescans expand them again.
+    #[serde(default)]
+    pub targets: Vec<String>,
 }
 
 /// What one place gave: its certificates (an endpoint's chain leaf first, or a file's
@@ -281,6 +291,12 @@ pub struct UploadedSource {
     /// For endpoints: the STARTTLS protocol spoken (default `auto`).
     #[serde(default)]
     pub starttls: Option<String>,
+    /// For endpoints: the name sent as SNI when it is not the host connected to.
+    #[serde(default)]
+    pub sni: Option<String>,
+    /// The asset the place belongs to (its owner and thresholds then apply).
+    #[serde(default)]
+    pub asset_id: Option<i64>,
     #[serde(default)]
     pub certificates_der_hex: Vec<String>,
     #[serde(default)]

@@ -7,6 +7,7 @@
 //! - [`checks`] and [`chain`] are pure verdicts over [`CertificateInfo`];
 //! - [`assess_file`] and [`assess_endpoint`] put the two together as [`Finding`]s.
 
+pub mod assets;
 pub mod chain;
 pub mod checks;
 pub mod error;
@@ -17,9 +18,12 @@ pub mod metrics;
 pub mod model;
 pub mod renewal;
 pub mod rescan;
+pub mod revocation;
 mod smtp;
 pub mod starttls;
 pub mod store;
+pub mod sweep;
+pub mod targets;
 pub mod tls;
 
 pub use chain::TrustStore;
@@ -28,7 +32,7 @@ pub use error::{CertError, EndpointError, FileError};
 pub use files::{scan_paths, scan_paths_with, FileReport};
 pub use model::{CertificateInfo, KeyType, Problem, Severity, Sighting, Source};
 pub use store::CertStore;
-pub use tls::{scan_endpoints, EndpointReport, ScanOptions, StartTls, Target};
+pub use tls::{scan_endpoints, scan_targets, EndpointReport, ScanOptions, StartTls, Target};
 
 use serde::Serialize;
 
@@ -80,7 +84,7 @@ pub fn assess_endpoint(
         .map(|(position, cert)| {
             let mut problems = checks::check_certificate(cert, position == 0, ctx);
             if position == 0 {
-                problems.extend(checks::check_hostname(cert, &target.host));
+                problems.extend(checks::check_hostname(cert, target.checked_name()));
                 // A self-signed leaf is already reported as such; "untrusted" adds nothing.
                 if !cert.self_signed {
                     problems.extend(chain::check_chain(chain, trust, ctx.now));

@@ -41,6 +41,16 @@ pub fn plan(
     first_threshold_days: i64,
     now: DateTime<Utc>,
 ) -> RenewalPlan {
+    plan_with(certs, sightings, |_| first_threshold_days, now)
+}
+
+/// [`plan`] with each certificate's own first threshold (an asset's override).
+pub fn plan_with(
+    certs: &[CertFacts],
+    sightings: &[SightingFact],
+    first_threshold_days: impl Fn(i64) -> i64,
+    now: DateTime<Utc>,
+) -> RenewalPlan {
     let mut by_names: HashMap<&str, Vec<&CertFacts>> = HashMap::new();
     for c in certs.iter().filter(|c| !c.is_ca && !c.names_key.is_empty()) {
         by_names.entry(c.names_key.as_str()).or_default().push(c);
@@ -105,7 +115,7 @@ pub fn plan(
                 sighting_ids: seen.iter().filter(|s| s.current).map(|s| s.id).collect(),
             });
         }
-        if in_use && c.not_after - now <= Duration::days(first_threshold_days) {
+        if in_use && c.not_after - now <= Duration::days(first_threshold_days(c.id)) {
             plan.due.push(c.id);
         }
     }
@@ -134,8 +144,20 @@ pub async fn reconcile(
     let settings = store.settings().await?;
     let thresholds = settings.sorted_thresholds();
     let first = thresholds.first().copied().unwrap_or(30);
+    // Certificates on an asset with its own thresholds (or its tags') use those.
+    let overrides = store.certificate_thresholds().await?;
+    let first_of = |id: i64| {
+        overrides
+            .get(&id)
+            .and_then(|t| t.first().copied())
+            .unwrap_or(first)
+    };
+    let widest = overrides
+        .values()
+        .filter_map(|t| t.first().copied())
+        .fold(first, i64::max);
     let (certs, sightings) = store.facts().await?;
-    let plan = plan(&certs, &sightings, first, now);
+    let plan = plan_with(&certs, &sightings, first_of, now);
     let mut run = RenewalRun::default();
     let tasks: HashMap<i64, _> = store
         .renewals(None)
@@ -199,13 +221,14 @@ pub async fn reconcile(
     let replaced: BTreeSet<i64> = plan.replaced.iter().map(|(old, _)| *old).collect();
     let expiring = store
         .list(&CertFilter {
-            expires_before: Some(now + Duration::days(first)),
+            expires_before: Some(now + Duration::days(widest)),
             limit: Some(crate::store::MAX_LIST),
             ..CertFilter::default()
         })
         .await?;
     for cert in expiring.iter().filter(|c| !replaced.contains(&c.id)) {
-        if let Some(event) = expiry_event(cert, &thresholds, now) {
+        let own = overrides.get(&cert.id).unwrap_or(&thresholds);
+        if let Some(event) = expiry_event(cert, own, now) {
             run.queued += notifier.emit(&event, now).await?.len();
         }
     }

@@ -2,11 +2,14 @@
 
 use crate::{
     assess_endpoint, assess_file,
+    assets::ScanTargetKind,
     error::EndpointError,
     inventory::{ObservedSource, ScanUpload, SourceKind, MAX_UPLOAD_SOURCES},
     model::CertificateInfo,
     renewal::{self, RenewalRun},
-    scan_endpoints, scan_paths,
+    revocation::CrlChecker,
+    scan_paths,
+    sweep::{check_revocation, observe_swept, ScanPlan, SweptReport},
     tls::Target,
     CertStore, CheckContext, EndpointReport, FileReport, ScanOptions, StartTls, TrustStore,
 };
@@ -14,7 +17,10 @@ use chrono::{DateTime, Duration, Utc};
 use opsward_core::{Actor, ValidationError};
 use opsward_ops::notifications::Notifier;
 use opsward_store::StoreError;
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    path::{Path, PathBuf},
+};
 
 /// What endpoints presented, checked, as the store keeps it.
 pub fn observe_endpoints(
@@ -33,6 +39,7 @@ pub fn observe_endpoints(
                 .as_ref()
                 .and_then(|t| t.sni().map(str::to_owned)),
             starttls: starttls.as_str().to_owned(),
+            asset_id: None,
             outcome: match &report.result {
                 Ok(_) => Ok(assess_endpoint(report, trust, ctx)),
                 Err(e) => Err(e.to_string()),
@@ -44,17 +51,41 @@ pub fn observe_endpoints(
 /// What files held, checked. A file with certificates and a later error keeps the
 /// certificates; one with none reports its error.
 pub fn observe_files(reports: &[FileReport], ctx: &CheckContext) -> Vec<ObservedSource> {
+    observe_files_with(reports, ctx, &HashMap::new(), &HashMap::new())
+}
+
+/// Like [`observe_files`], checking each file on an asset (`asset_of`, by path) with the
+/// asset's thresholds when it has an override.
+pub fn observe_files_with(
+    reports: &[FileReport],
+    ctx: &CheckContext,
+    asset_of: &HashMap<String, i64>,
+    asset_thresholds: &HashMap<i64, Vec<i64>>,
+) -> Vec<ObservedSource> {
     reports
         .iter()
-        .map(|report| ObservedSource {
-            kind: SourceKind::File,
-            location: report.path.display().to_string(),
-            sni: None,
-            starttls: StartTls::None.as_str().to_owned(),
-            outcome: match (&report.error, report.certificates.is_empty()) {
-                (Some(e), true) => Err(e.to_string()),
-                _ => Ok(assess_file(report, ctx)),
-            },
+        .map(|report| {
+            let location = report.path.display().to_string();
+            let asset_id = asset_of.get(&location).copied();
+            let own;
+            let ctx = match asset_id.and_then(|a| asset_thresholds.get(&a)) {
+                Some(days) => {
+                    own = ctx.with_thresholds(days);
+                    &own
+                }
+                None => ctx,
+            };
+            ObservedSource {
+                kind: SourceKind::File,
+                location,
+                sni: None,
+                starttls: StartTls::None.as_str().to_owned(),
+                asset_id,
+                outcome: match (&report.error, report.certificates.is_empty()) {
+                    (Some(e), true) => Err(e.to_string()),
+                    _ => Ok(assess_file(report, ctx)),
+                },
+            }
         })
         .collect()
 }
@@ -65,12 +96,24 @@ pub struct RescanRun {
     pub endpoints: usize,
     pub files: usize,
     pub errors: usize,
+    /// Files under a walked directory that were not found again: their sightings ended.
+    pub files_gone: usize,
     pub renewal: RenewalRun,
 }
 
-/// Scan again every stored place not scanned within the configured interval, store the
-/// results, then apply the renewal rules and raise alerts. Safe to run from several servers:
-/// a place scanned twice is only stored twice.
+/// The check context of a server: the practice's thresholds at `now`.
+pub async fn server_context(
+    store: &CertStore,
+    now: DateTime<Utc>,
+) -> Result<CheckContext, StoreError> {
+    let settings = store.settings().await?;
+    Ok(CheckContext::at(now).with_thresholds(&settings.sorted_thresholds()))
+}
+
+/// Scan again every stored place and kept target (ranges, assets, tags, directories) not
+/// scanned within the configured interval, store the results, end the sightings of files no
+/// longer found in walked directories, then apply the renewal rules and raise alerts. Safe to
+/// run from several servers: a place scanned twice is only stored twice.
 pub async fn rescan_due(
     store: &CertStore,
     notifier: &Notifier,
@@ -81,45 +124,88 @@ pub async fn rescan_due(
 ) -> Result<RescanRun, StoreError> {
     let settings = store.settings().await?;
     let cutoff = now - Duration::minutes(settings.rescan_interval_minutes);
+    let ctx = CheckContext::at(now).with_thresholds(&settings.sorted_thresholds());
+    let thresholds = store.asset_thresholds().await?;
+    let assets = store.asset_settings().await?;
     let due = store.sources(Some(cutoff)).await?;
-    let ctx = CheckContext::at(now);
+    let kept = store.scan_targets(Some(cutoff)).await?;
     let mut run = RescanRun::default();
-    let mut endpoints: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut files = Vec::new();
-    for source in due {
-        match source.kind {
-            SourceKind::Endpoint => endpoints
-                .entry(source.starttls.clone())
-                .or_default()
-                .push(source.location),
-            SourceKind::File => files.push(PathBuf::from(source.location)),
+    let mut plan = ScanPlan::default();
+    let mut directories = Vec::new();
+    for target in &kept {
+        if target.kind == ScanTargetKind::Directory {
+            directories.push(PathBuf::from(&target.value));
+        } else if let Err(e) = plan.add_kept(target, &assets) {
+            tracing::warn!(target = %target.value, error = %e, "kept scan target not expanded");
+            run.errors += 1;
         }
     }
-    for (starttls, targets) in endpoints {
-        let starttls: StartTls = starttls.parse().unwrap_or_default();
-        let options = ScanOptions {
-            starttls,
-            ..options.clone()
-        };
-        let reports = scan_endpoints(&targets, &options).await;
-        let observed = observe_endpoints(&reports, trust, &ctx, starttls);
+    let mut files = Vec::new();
+    for source in &due {
+        match source.kind {
+            SourceKind::Endpoint => plan.add_source(source),
+            // Files in a directory walked again are read by the walk.
+            SourceKind::File => {
+                if !directories
+                    .iter()
+                    .any(|d| Path::new(&source.location).starts_with(d))
+                {
+                    files.push(PathBuf::from(&source.location));
+                }
+            }
+        }
+    }
+    if !plan.endpoints.is_empty() {
+        let reports = plan.run(options).await;
+        let mut observed = observe_swept(&reports, trust, &ctx, &thresholds);
+        check_revocation(&mut observed, &CrlChecker::default()).await;
         run.endpoints += observed.len();
         run.errors += observed.iter().filter(|o| o.outcome.is_err()).count();
-        store
-            .record_scan(actor, SourceKind::Endpoint, &observed, now)
-            .await?;
+        if !observed.is_empty() {
+            store
+                .record_scan(actor, SourceKind::Endpoint, &observed, now)
+                .await?;
+        }
     }
+    files.extend(directories.iter().cloned());
     if !files.is_empty() {
+        let asset_of: HashMap<String, i64> = store
+            .sources(None)
+            .await?
+            .into_iter()
+            .filter(|s| s.kind == SourceKind::File)
+            .filter_map(|s| s.asset_id.map(|a| (s.location, a)))
+            .collect();
         let reports = tokio::task::spawn_blocking(move || scan_paths(&files))
             .await
             .map_err(|e| StoreError::Corrupt(format!("file scan stopped: {e}")))?;
-        let observed = observe_files(&reports, &ctx);
+        let observed = observe_files_with(&reports, &ctx, &asset_of, &thresholds);
         run.files += observed.len();
         run.errors += observed.iter().filter(|o| o.outcome.is_err()).count();
         store
             .record_scan(actor, SourceKind::File, &observed, now)
             .await?;
+        for directory in &directories {
+            // A directory that could not be walked says nothing about its files.
+            if reports
+                .iter()
+                .any(|r| &r.path == directory && r.error.is_some())
+            {
+                continue;
+            }
+            let found: BTreeSet<String> = reports
+                .iter()
+                .filter(|r| r.path.starts_with(directory))
+                .map(|r| r.path.display().to_string())
+                .collect();
+            run.files_gone += store
+                .end_missing_files(actor, directory, &found, now)
+                .await?
+                .len();
+        }
     }
+    let ids: Vec<i64> = kept.iter().map(|t| t.id).collect();
+    store.mark_targets_scanned(&ids, now).await?;
     run.renewal = renewal::reconcile(store, notifier, actor, now).await?;
     Ok(run)
 }
@@ -130,6 +216,7 @@ pub fn observe_upload(
     upload: &ScanUpload,
     trust: &TrustStore,
     ctx: &CheckContext,
+    asset_thresholds: &HashMap<i64, Vec<i64>>,
 ) -> Result<Vec<ObservedSource>, ValidationError> {
     if upload.sources.len() > MAX_UPLOAD_SOURCES {
         return Err(ValidationError::single(
@@ -180,7 +267,7 @@ pub fn observe_upload(
         };
         match upload.kind {
             SourceKind::Endpoint => {
-                let target = Target::parse(&source.location)
+                let target = Target::with_server_name(&source.location, source.sni.as_deref())
                     .map_err(|e| ValidationError::single(&field, e.to_string()))?;
                 let starttls: StartTls = source
                     .starttls
@@ -195,8 +282,14 @@ pub fn observe_upload(
                     parsed: Some(target),
                     result: result.clone().map_err(|_| EndpointError::NoCertificate),
                 };
+                let swept = SweptReport {
+                    report,
+                    starttls,
+                    asset_id: source.asset_id,
+                    sweep: false,
+                };
                 let mut one =
-                    observe_endpoints(std::slice::from_ref(&report), trust, ctx, starttls);
+                    observe_swept(std::slice::from_ref(&swept), trust, ctx, asset_thresholds);
                 if let (Err(e), Some(o)) = (&result, one.first_mut()) {
                     o.outcome = Err(e.clone());
                 }
@@ -209,7 +302,17 @@ pub fn observe_upload(
                     private_keys_skipped: 0,
                     error: None,
                 };
-                let mut one = observe_files(std::slice::from_ref(&report), ctx);
+                let asset_of: HashMap<String, i64> = source
+                    .asset_id
+                    .map(|a| (source.location.clone(), a))
+                    .into_iter()
+                    .collect();
+                let mut one = observe_files_with(
+                    std::slice::from_ref(&report),
+                    ctx,
+                    &asset_of,
+                    asset_thresholds,
+                );
                 if let (Err(e), Some(o)) = (&result, one.first_mut()) {
                     o.outcome = Err(e.clone());
                 }

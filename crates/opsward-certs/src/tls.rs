@@ -17,7 +17,7 @@ use tokio::{net::TcpStream, sync::Semaphore, time::Instant};
 use tracing::Instrument;
 
 /// Whether to speak a plain-text protocol before the TLS handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum StartTls {
     /// By port: SMTP on 25 and 587, IMAP on 143, POP3 on 110, FTP on 21, LDAP on 389,
     /// PostgreSQL on 5432; none elsewhere.
@@ -118,6 +118,9 @@ impl Default for ScanOptions {
 pub struct Target {
     pub host: String,
     pub port: u16,
+    /// The name clients use when it is not `host` (an asset reached by its address): sent
+    /// as SNI and checked against the certificate.
+    pub server_name: Option<String>,
 }
 
 impl Target {
@@ -146,7 +149,26 @@ impl Target {
         Ok(Target {
             host: host.to_owned(),
             port,
+            server_name: None,
         })
+    }
+
+    /// `text` as [`Target::parse`], with `server_name` as SNI when it is a host name other
+    /// than the one connected to.
+    pub fn with_server_name(
+        text: &str,
+        server_name: Option<&str>,
+    ) -> Result<Target, EndpointError> {
+        let mut target = Target::parse(text)?;
+        target.server_name = server_name
+            .filter(|n| !n.is_empty() && *n != target.host && n.parse::<IpAddr>().is_err())
+            .map(str::to_owned);
+        Ok(target)
+    }
+
+    /// The name the certificate must be valid for: the server name, else the host.
+    pub fn checked_name(&self) -> &str {
+        self.server_name.as_deref().unwrap_or(&self.host)
     }
 
     pub fn ip(&self) -> Option<IpAddr> {
@@ -155,7 +177,9 @@ impl Target {
 
     /// The SNI name sent: the host name, none for IP addresses.
     pub fn sni(&self) -> Option<&str> {
-        self.ip().is_none().then_some(self.host.as_str())
+        self.server_name
+            .as_deref()
+            .or_else(|| self.ip().is_none().then_some(self.host.as_str()))
     }
 }
 
@@ -169,18 +193,31 @@ pub struct EndpointReport {
     pub result: Result<Vec<CertificateInfo>, EndpointError>,
 }
 
-/// Scan all `targets`, at most `options.concurrency` at a time. Reports keep the targets'
-/// order.
+/// Scan all `targets` (`host:port` texts), at most `options.concurrency` at a time. Reports
+/// keep the targets' order.
 pub async fn scan_endpoints(targets: &[String], options: &ScanOptions) -> Vec<EndpointReport> {
+    let parsed: Vec<(String, Result<Target, EndpointError>)> = targets
+        .iter()
+        .map(|t| (t.clone(), Target::parse(t)))
+        .collect();
+    scan_targets(parsed, options).await
+}
+
+/// Scan targets already parsed (each with the text it came from), like [`scan_endpoints`].
+pub async fn scan_targets(
+    targets: Vec<(String, Result<Target, EndpointError>)>,
+    options: &ScanOptions,
+) -> Vec<EndpointReport> {
     let deadline = Instant::now() + options.total_deadline;
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = Vec::with_capacity(targets.len());
-    for text in targets {
-        let text = text.clone();
+    let mut texts = Vec::with_capacity(targets.len());
+    for (text, parsed) in targets {
+        texts.push(text.clone());
         let options = options.clone();
         let permits = permits.clone();
         tasks.push(tokio::spawn(async move {
-            match Target::parse(&text) {
+            match parsed {
                 Err(e) => EndpointReport {
                     target: text,
                     parsed: None,
@@ -203,9 +240,9 @@ pub async fn scan_endpoints(targets: &[String], options: &ScanOptions) -> Vec<En
         }));
     }
     let mut reports = Vec::with_capacity(tasks.len());
-    for (task, text) in tasks.into_iter().zip(targets) {
+    for (task, text) in tasks.into_iter().zip(texts) {
         reports.push(task.await.unwrap_or_else(|e| EndpointReport {
-            target: text.clone(),
+            target: text,
             parsed: None,
             result: Err(EndpointError::Handshake(format!("scan task failed: {e}"))),
         }));
@@ -226,9 +263,11 @@ async fn handshake_and_record(
     target: &Target,
     options: &ScanOptions,
 ) -> Result<Vec<CertificateInfo>, EndpointError> {
-    let server_name: ServerName<'static> = match target.ip() {
-        Some(ip) => ServerName::IpAddress(ip.into()),
-        None => ServerName::try_from(target.host.clone())
+    let server_name: ServerName<'static> = match (target.ip(), target.sni()) {
+        (_, Some(name)) => ServerName::try_from(name.to_owned())
+            .map_err(|_| EndpointError::BadTarget(name.to_owned()))?,
+        (Some(ip), None) => ServerName::IpAddress(ip.into()),
+        (None, None) => ServerName::try_from(target.host.clone())
             .map_err(|_| EndpointError::BadTarget(target.host.clone()))?,
     };
     let mut tcp = tokio::time::timeout(

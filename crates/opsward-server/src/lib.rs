@@ -38,6 +38,9 @@ pub struct ServerConfig {
     /// this must be storage they all share.
     pub attachments_dir: std::path::PathBuf,
     pub max_attachment_bytes: u64,
+    /// Trust anchors for certificate chains: the public roots plus the configured CA bundle
+    /// (`cert_ca_file`), used for uploaded scans, scan requests and rescans.
+    pub cert_trust: opsward_certs::TrustStore,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +54,7 @@ impl Default for ServerConfig {
             scheduler: SchedulerConfig::default(),
             attachments_dir: std::env::temp_dir().join("opsward-attachments"),
             max_attachment_bytes: opsward_ops::attachments::DEFAULT_MAX_BYTES,
+            cert_trust: opsward_certs::TrustStore::public_roots(),
         }
     }
 }
@@ -85,7 +89,8 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
-        Self::with_jobs(store, config, JobRegistry::with_builtin())
+        let jobs = JobRegistry::with_builtin().with_cert_trust(config.cert_trust.clone());
+        Self::with_jobs(store, config, jobs)
     }
 
     pub fn with_jobs(store: Arc<dyn Store>, config: ServerConfig, jobs: JobRegistry) -> Self {

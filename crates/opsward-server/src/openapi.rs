@@ -58,6 +58,8 @@ use utoipa::{
         api::host_vulns::updates,
         api::certs::list, api::certs::get, api::certs::set_owner, api::certs::update_renewal, api::certs::renewals,
         api::certs::upload_scan, api::certs::settings, api::certs::save_settings,
+        api::cert_targets::assets, api::cert_targets::set_asset, api::cert_targets::tag_thresholds,
+        api::cert_targets::set_tag_thresholds, api::cert_targets::scan_targets, api::cert_targets::scan_request,
         api::patch_rollout::rings, api::patch_rollout::create_ring, api::patch_rollout::assign_ring, api::patch_rollout::approvals,
         api::patch_rollout::approve, api::patch_rollout::runs, api::patch_rollout::instructions, api::patch_rollout::report_run,
     ),

@@ -92,7 +92,7 @@ impl JobRegistry {
         registry.every("customers.surveys", ChronoDuration::minutes(5));
         registry.register("suppliers.contracts", ContractCheck);
         registry.every("suppliers.contracts", ChronoDuration::hours(1));
-        registry.register("certs.rescan", CertRescan);
+        registry.register("certs.rescan", CertRescan::default());
         registry.every("certs.rescan", ChronoDuration::minutes(5));
         registry.register("backlog.sla", BacklogSla);
         registry.every("backlog.sla", ChronoDuration::minutes(5));
@@ -104,6 +104,15 @@ impl JobRegistry {
 
     pub fn register(&mut self, kind: &str, handler: impl JobHandler) {
         self.handlers.insert(kind.to_string(), Arc::new(handler));
+    }
+
+    /// Check certificate chains in rescans against `trust` (the public roots plus the
+    /// configured CA bundle).
+    pub fn with_cert_trust(mut self, trust: opsward_certs::TrustStore) -> Self {
+        if self.handlers.contains_key("certs.rescan") {
+            self.register("certs.rescan", CertRescan { trust });
+        }
+        self
     }
 
     /// Enqueue `kind` once per `every`, aligned to the Unix epoch.
@@ -241,7 +250,10 @@ impl JobHandler for ContractCheck {
 /// Scan again every stored endpoint and path whose interval (a certificates setting) has
 /// passed, then apply the renewal rules and raise expiry alerts. Every five minutes, so a
 /// changed interval takes effect within five minutes; a run with nothing due does nothing.
-struct CertRescan;
+#[derive(Default)]
+struct CertRescan {
+    trust: opsward_certs::TrustStore,
+}
 
 #[async_trait]
 impl JobHandler for CertRescan {
@@ -256,7 +268,7 @@ impl JobHandler for CertRescan {
         let run = opsward_certs::rescan::rescan_due(
             &certs,
             &notifier,
-            &opsward_certs::TrustStore::public_roots(),
+            &self.trust,
             &options,
             &opsward_core::Actor::system("scheduler"),
             Utc::now(),

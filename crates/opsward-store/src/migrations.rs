@@ -71,6 +71,11 @@ pub const SQLITE: Embedded = &[
         "vuln_policy",
         include_str!("../migrations/sqlite/0013_vuln_policy.sql"),
     ),
+    (
+        15,
+        "certs_more",
+        include_str!("../migrations/sqlite/0015_certs_more.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -137,6 +142,11 @@ pub const POSTGRES: Embedded = &[
         13,
         "vuln_policy",
         include_str!("../migrations/postgres/0013_vuln_policy.sql"),
+    ),
+    (
+        15,
+        "certs_more",
+        include_str!("../migrations/postgres/0015_certs_more.sql"),
     ),
 ];
 

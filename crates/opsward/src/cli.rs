@@ -9,7 +9,9 @@ mod patches;
 mod resilience;
 mod suppliers;
 mod vulns;
-pub use certs::{CertListArgs, CertServer};
+pub use certs::{
+    parse_day_list, parse_port_list, CertAssetCommand, CertListArgs, CertServer, CertTagArgs,
+};
 pub use patches::PatchCommand;
 pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
@@ -528,6 +530,11 @@ pub enum CertCommand {
     /// Exit code 1 when any listed certificate has a warning or critical problem, or when
     /// --expiring-within matched any.
     List(CertListArgs),
+    /// Assets for certificates: TLS host name (SNI), address, ports and expiry thresholds.
+    #[command(subcommand)]
+    Asset(crate::cli::certs::CertAssetCommand),
+    /// Expiry thresholds for every asset with a tag (an asset's own thresholds win).
+    TagThresholds(crate::cli::certs::CertTagArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -569,9 +576,21 @@ pub enum StartTlsArg {
 
 #[derive(Debug, Args)]
 pub struct CertScanTlsArgs {
-    /// `host:port`, `192.0.2.1:port` or `[2001:db8::1]:port` (port 443 if omitted).
-    #[arg(required = true, value_name = "TARGET")]
+    /// `host:port`, `192.0.2.1:port` or `[2001:db8::1]:port` (port 443 if omitted), or an
+    /// address range with ports: `10.0.0.0/30:443,8443`, `[2001:db8::/126]:443` (at most
+    /// 4096 endpoints in all; in a range, addresses where nothing listens are left out).
+    #[arg(required_unless_present_any = ["asset", "asset_tag"], value_name = "TARGET")]
     pub targets: Vec<String>,
+    /// Ports for ranges given without ports (default 443), and for assets instead of theirs.
+    #[arg(long, value_name = "PORTS", value_parser = crate::cli::certs::check_port_list)]
+    pub ports: Option<String>,
+    /// A registered asset: its address or host name, SNI = host name, on its ports (or 443,
+    /// 8443, 465, 636, 993, 995). Read from the local database, or from --server.
+    #[arg(long, value_name = "NAME")]
+    pub asset: Vec<String>,
+    /// Every asset with this tag, as --asset.
+    #[arg(long, value_name = "TAG")]
+    pub asset_tag: Vec<String>,
     #[arg(long, value_enum, default_value_t = StartTlsArg::Auto)]
     pub starttls: StartTlsArg,
     /// Seconds to wait for each connection, and again for each handshake.
@@ -586,6 +605,10 @@ pub struct CertScanTlsArgs {
     /// Also trust the CA certificates in this PEM file (besides Mozilla's roots).
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+    /// Fetch each presented certificate's CRL (HTTP, --timeout, at most 10 MiB) and report
+    /// `revoked` when it is listed (the CRL must verify with the presented issuer's key).
+    #[arg(long)]
+    pub crl: bool,
     #[command(flatten)]
     pub remote: CertServer,
 }

@@ -35,6 +35,9 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Largest evidence attachment, in MiB.
     pub max_attachment_mib: u64,
+    /// A PEM file of private CA certificates trusted for certificate chains besides the
+    /// public roots (uploaded scans, scan requests, rescans).
+    pub cert_ca_file: Option<PathBuf>,
 }
 
 const KEYS: &[&str] = &[
@@ -50,6 +53,7 @@ const KEYS: &[&str] = &[
     "max_body_mib",
     "db_max_connections",
     "max_attachment_mib",
+    "cert_ca_file",
 ];
 
 impl Default for Config {
@@ -67,6 +71,7 @@ impl Default for Config {
             max_body_mib: 32,
             db_max_connections: 10,
             max_attachment_mib: 25,
+            cert_ca_file: None,
         }
     }
 }

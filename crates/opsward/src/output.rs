@@ -122,3 +122,87 @@ fn truncate(text: &str, width: usize) -> String {
         t
     }
 }
+
+/// Rows printed as they come: CSV and JSON are written at once (JSON as an array with one
+/// row per line), so a long listing never waits in memory; a table needs every row for its
+/// column widths, so it keeps only the cells of its columns until [`RowStream::finish`].
+pub struct RowStream {
+    format: OutputFormat,
+    columns: Vec<String>,
+    out: std::io::BufWriter<std::io::Stdout>,
+    csv: Option<csv::Writer<std::io::Stdout>>,
+    rows: usize,
+    table: Vec<Value>,
+}
+
+impl RowStream {
+    pub fn new(format: OutputFormat, columns: &[&str]) -> Result<Self> {
+        let mut stream = RowStream {
+            format,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            csv: None,
+            rows: 0,
+            table: Vec::new(),
+        };
+        match format {
+            OutputFormat::Csv => {
+                let mut csv = csv::WriterBuilder::new()
+                    .buffer_capacity(1 << 16)
+                    .from_writer(std::io::stdout());
+                csv.write_record(columns)?;
+                stream.csv = Some(csv);
+            }
+            OutputFormat::Json | OutputFormat::Sarif => stream.out.write_all(b"[")?,
+            OutputFormat::Table => {}
+        }
+        Ok(stream)
+    }
+
+    pub fn push<T: Serialize>(&mut self, row: &T) -> Result<()> {
+        match self.format {
+            OutputFormat::Json | OutputFormat::Sarif => {
+                self.out
+                    .write_all(if self.rows == 0 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut self.out, row)?;
+            }
+            OutputFormat::Csv => {
+                let value = serde_json::to_value(row)?;
+                if let Some(csv) = &mut self.csv {
+                    csv.write_record(self.columns.iter().map(|c| cell(&value[c.as_str()])))?;
+                }
+            }
+            OutputFormat::Table => {
+                let value = serde_json::to_value(row)?;
+                let kept: serde_json::Map<String, Value> = self
+                    .columns
+                    .iter()
+                    .map(|c| (c.clone(), value[c.as_str()].clone()))
+                    .collect();
+                self.table.push(Value::Object(kept));
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        match self.format {
+            OutputFormat::Json | OutputFormat::Sarif => {
+                self.out.write_all(b"\n]\n")?;
+                self.out.flush()?;
+            }
+            OutputFormat::Csv => {
+                if let Some(csv) = &mut self.csv {
+                    csv.flush()?;
+                }
+            }
+            OutputFormat::Table => {
+                self.out.flush()?;
+                let columns: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+                print(OutputFormat::Table, &self.table, &columns)?;
+            }
+        }
+        Ok(())
+    }
+}

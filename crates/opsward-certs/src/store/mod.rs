@@ -1,9 +1,11 @@
 //! Certificate tables on either backend. Every change writes its audit row in the same
 //! transaction; a scan is one transaction, so a place is never half-updated.
 
+mod assets_sql;
 mod sql;
 
 use crate::{
+    assets::{CertAssetInput, CertAssetSettings, CertTagThresholds, NewScanTarget, ScanTarget},
     inventory::{
         CertFilter, CertSettings, CertSource, ObservedSource, OwnerInput, RenewalStatus,
         RenewalTask, RenewalUpdate, ScanRecord, ScanResult, SightingRecord, SourceKind,
@@ -15,6 +17,7 @@ use chrono::{DateTime, Utc};
 use opsward_core::Actor;
 use opsward_store::{on_backend, Database, Store, StoreError};
 use sql::{postgres, sqlite};
+use std::collections::HashMap;
 
 pub use sql::MAX_LIST;
 
@@ -240,6 +243,131 @@ impl CertStore {
     ) -> Result<CertSettings> {
         settings.validate()?;
         on_backend!(&self.db, set_settings(actor, settings))
+    }
+}
+
+/// Assets' TLS endpoints and thresholds, tag thresholds, kept scan targets.
+impl CertStore {
+    /// Every asset, with what is set on it for certificates.
+    pub async fn asset_settings(&self) -> Result<Vec<CertAssetSettings>> {
+        use assets_sql::{postgres, sqlite};
+        on_backend!(&self.db, asset_settings())
+    }
+
+    pub async fn asset_setting(&self, name: &str) -> Result<CertAssetSettings> {
+        self.asset_settings()
+            .await?
+            .into_iter()
+            .find(|a| a.asset_name.eq_ignore_ascii_case(name))
+            .ok_or(StoreError::NotFound("asset"))
+    }
+
+    /// Set (or, all empty, clear) an asset's TLS endpoints and thresholds.
+    pub async fn set_asset_settings(
+        &self,
+        actor: &Actor,
+        asset_id: i64,
+        input: &CertAssetInput,
+        now: DateTime<Utc>,
+    ) -> Result<CertAssetSettings> {
+        let input = input.normalized()?;
+        use assets_sql::{postgres, sqlite};
+        on_backend!(&self.db, set_asset_settings(actor, asset_id, &input, now))
+    }
+
+    pub async fn tag_thresholds(&self) -> Result<Vec<CertTagThresholds>> {
+        use assets_sql::{postgres, sqlite};
+        on_backend!(&self.db, tag_thresholds())
+    }
+
+    /// Set (or, with `None`, clear) the thresholds of assets with `tag`.
+    pub async fn set_tag_thresholds(
+        &self,
+        actor: &Actor,
+        tag: &str,
+        thresholds: Option<&[i64]>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let tag = tag.trim().to_lowercase();
+        if tag.is_empty() || tag.len() > 100 {
+            return Err(opsward_core::ValidationError::single("tag", "1-100 characters").into());
+        }
+        let sorted = thresholds.map(crate::assets::sorted);
+        if let Some(t) = &sorted {
+            crate::assets::validate_thresholds("thresholds", t)?;
+        }
+        use assets_sql::{postgres, sqlite};
+        on_backend!(
+            &self.db,
+            set_tag_thresholds(actor, &tag, sorted.as_deref(), now)
+        )
+    }
+
+    /// The thresholds that apply to each certificate with an override: the most cautious
+    /// of those of the assets it is set on or served at.
+    pub async fn certificate_thresholds(&self) -> Result<HashMap<i64, Vec<i64>>> {
+        let per_asset = self.asset_thresholds().await?;
+        if per_asset.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let pairs = {
+            use assets_sql::{postgres, sqlite};
+            on_backend!(&self.db, certificate_assets())?
+        };
+        let mut lists: HashMap<i64, Vec<&Vec<i64>>> = HashMap::new();
+        for (cert, asset) in &pairs {
+            if let Some(t) = per_asset.get(asset) {
+                lists.entry(*cert).or_default().push(t);
+            }
+        }
+        Ok(lists
+            .into_iter()
+            .filter_map(|(c, l)| crate::assets::most_cautious(l).map(|t| (c, t)))
+            .collect())
+    }
+
+    /// Each asset's thresholds override (its own, else its tags').
+    pub async fn asset_thresholds(&self) -> Result<HashMap<i64, Vec<i64>>> {
+        let tags = self.tag_thresholds().await?;
+        let assets = self.asset_settings().await?;
+        Ok(crate::assets::asset_thresholds(&assets, &tags))
+    }
+
+    /// Keep targets for rescans (again: their ports and STARTTLS are replaced).
+    pub async fn add_scan_targets(
+        &self,
+        actor: &Actor,
+        targets: &[NewScanTarget],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ScanTarget>> {
+        use assets_sql::{postgres, sqlite};
+        on_backend!(&self.db, add_scan_targets(actor, targets, now))
+    }
+
+    /// Kept targets; with `scanned_before`, those not scanned since.
+    pub async fn scan_targets(
+        &self,
+        scanned_before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ScanTarget>> {
+        use assets_sql::{postgres, sqlite};
+        on_backend!(&self.db, scan_targets(scanned_before))
+    }
+
+    pub async fn mark_targets_scanned(&self, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+        use assets_sql::{postgres, sqlite};
+        on_backend!(&self.db, mark_targets_scanned(ids, now))
+    }
+
+    /// End the sightings of files under `root` that its walk did not find again.
+    pub async fn end_missing_files(
+        &self,
+        actor: &Actor,
+        root: &std::path::Path,
+        found: &std::collections::BTreeSet<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        use assets_sql::{postgres, sqlite};
+        on_backend!(&self.db, end_missing_files(actor, root, found, now))
     }
 }
 

@@ -426,6 +426,13 @@ macro_rules! certs_sql {
                     .fetch_one(&mut *tx)
                     .await?
                     .try_get("id")?;
+                    if let Some(asset_id) = source.asset_id {
+                        sqlx::query("UPDATE cert_sources SET asset_id = $1 WHERE id = $2")
+                            .bind(asset_id)
+                            .bind(source_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     sqlx::query("UPDATE cert_sources SET last_scan_at = $1, last_error = $2 WHERE id = $3")
                         .bind(now)
                         .bind(source.outcome.as_ref().err())

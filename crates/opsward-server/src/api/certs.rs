@@ -10,14 +10,17 @@ use crate::{
 use axum::{extract::State, http::StatusCode, Json};
 use chrono::{DateTime, Duration, Utc};
 use opsward_certs::{
+    assets::{NewScanTarget, ScanTargetKind},
     checks::acme_renewal_due,
     inventory::{
         CertFilter, CertSettings, CertSort, OwnerInput, RenewalStatus, RenewalTask, RenewalUpdate,
         ScanRecord, ScanResult, ScanUpload, SightingRecord, StoredCertificate,
     },
     renewal::{reconcile, RenewalRun},
-    rescan::observe_upload,
-    CheckContext, TrustStore,
+    rescan::{observe_upload, server_context},
+    revocation::CrlChecker,
+    sweep::{check_revocation, kept_target_from_text},
+    StartTls,
 };
 use opsward_core::Actor;
 use serde::{Deserialize, Serialize};
@@ -275,7 +278,9 @@ pub struct ScanStored {
 }
 
 /// Store a scan done by a client (`opsward cert scan ... --server`). The server checks the
-/// certificates itself (against the public roots), then applies the renewal rules.
+/// certificates itself (against the public roots and its configured CA bundle, with each
+/// asset's thresholds), keeps the upload's directories, ranges, assets and tags for rescans,
+/// then applies the renewal rules.
 #[utoipa::path(post, path = "/api/v1/certificates/scans", tag = "certificates", request_body = ScanUpload,
     responses((status = 201, body = ScanStored), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -285,12 +290,32 @@ pub async fn upload_scan(
     ApiJson(upload): ApiJson<ScanUpload>,
 ) -> ApiResult<(StatusCode, Json<ScanStored>)> {
     let now = Utc::now();
-    let observed = observe_upload(&upload, &TrustStore::public_roots(), &CheckContext::at(now))?;
+    let mut upload = upload;
+    // A place already linked to an asset keeps its asset's thresholds.
+    let linked: std::collections::HashMap<String, i64> = state
+        .certs
+        .sources(None)
+        .await?
+        .into_iter()
+        .filter(|s| s.kind == upload.kind)
+        .filter_map(|s| s.asset_id.map(|a| (s.location, a)))
+        .collect();
+    for source in &mut upload.sources {
+        if source.asset_id.is_none() {
+            source.asset_id = linked.get(&source.location).copied();
+        }
+    }
+    let kept = kept_targets(&state, &upload).await?;
+    let ctx = server_context(&state.certs, now).await?;
+    let thresholds = state.certs.asset_thresholds().await?;
+    let mut observed = observe_upload(&upload, &state.config.cert_trust, &ctx, &thresholds)?;
+    check_revocation(&mut observed, &CrlChecker::default()).await;
     let actor = caller.actor();
     let scan = state
         .certs
         .record_scan(&actor, upload.kind, &observed, now)
         .await?;
+    state.certs.add_scan_targets(&actor, &kept, now).await?;
     let run: RenewalRun = reconcile(&state.certs, &state.notifier, &actor, now).await?;
     Ok((
         StatusCode::CREATED,
@@ -302,6 +327,45 @@ pub async fn upload_scan(
             alerts_queued: run.queued,
         }),
     ))
+}
+
+/// The ranges, assets, tags and directories an upload came from, to keep for rescans.
+async fn kept_targets(
+    state: &AppState,
+    upload: &ScanUpload,
+) -> Result<Vec<NewScanTarget>, ApiError> {
+    let mut kept = Vec::new();
+    let starttls: StartTls = upload
+        .sources
+        .first()
+        .and_then(|s| s.starttls.as_deref())
+        .unwrap_or("auto")
+        .parse()
+        .unwrap_or_default();
+    if !upload.targets.is_empty() {
+        let assets = state.certs.asset_settings().await?;
+        for (i, text) in upload.targets.iter().enumerate() {
+            kept.push(kept_target_from_text(text, &assets, starttls).map_err(|e| {
+                opsward_core::ValidationError::single(&format!("targets[{i}]"), e.to_string())
+            })?);
+        }
+    }
+    for (i, dir) in upload.directories.iter().enumerate() {
+        if dir.trim().is_empty() || dir.len() > 4096 || !std::path::Path::new(dir).is_absolute() {
+            return Err(opsward_core::ValidationError::single(
+                &format!("directories[{i}]"),
+                "an absolute path of at most 4096 characters",
+            )
+            .into());
+        }
+        kept.push(NewScanTarget {
+            kind: ScanTargetKind::Directory,
+            value: dir.clone(),
+            ports: Vec::new(),
+            starttls: StartTls::None.as_str().to_owned(),
+        });
+    }
+    Ok(kept)
 }
 
 #[utoipa::path(get, path = "/api/v1/certificates/settings", tag = "certificates",

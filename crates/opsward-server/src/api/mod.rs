@@ -4,6 +4,7 @@ pub mod assets;
 pub mod audit;
 pub mod backlog;
 pub mod calendar;
+pub mod cert_targets;
 pub mod certs;
 pub mod customers;
 pub mod files;

@@ -7,7 +7,10 @@ use axum::http::Method;
 /// Certificates, renewals, uploaded scans and settings: API and pages.
 pub(super) fn routes(t: Table) -> Table {
     use Method as M;
-    use {api::certs as api_c, ui::certs as pages};
+    use {
+        api::cert_targets as api_t, api::certs as api_c, ui::cert_assets as asset_pages,
+        ui::certs as pages,
+    };
     t.add(M::GET, "/api/v1/certificates", VIEWER, api_c::list)
         .add(
             M::GET,
@@ -33,6 +36,37 @@ pub(super) fn routes(t: Table) -> Table {
             OPERATOR,
             api_c::upload_scan,
         )
+        .add(M::GET, "/api/v1/certificates/assets", VIEWER, api_t::assets)
+        .add(
+            M::PUT,
+            "/api/v1/certificates/assets/{id}",
+            OPERATOR,
+            api_t::set_asset,
+        )
+        .add(
+            M::GET,
+            "/api/v1/certificates/tag-thresholds",
+            VIEWER,
+            api_t::tag_thresholds,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/certificates/tag-thresholds",
+            OPERATOR,
+            api_t::set_tag_thresholds,
+        )
+        .add(
+            M::GET,
+            "/api/v1/certificates/scan-targets",
+            VIEWER,
+            api_t::scan_targets,
+        )
+        .add(
+            M::POST,
+            "/api/v1/certificates/scan-requests",
+            OPERATOR,
+            api_t::scan_request,
+        )
         .add(M::GET, "/api/v1/certificates/{id}", VIEWER, api_c::get)
         .add(
             M::PUT,
@@ -47,6 +81,19 @@ pub(super) fn routes(t: Table) -> Table {
             api_c::update_renewal,
         )
         .add(M::GET, "/certificates", VIEWER, pages::list)
+        .add(M::GET, "/certificates/assets", VIEWER, asset_pages::page)
+        .add(
+            M::POST,
+            "/certificates/assets/{id}",
+            OPERATOR,
+            asset_pages::save_asset,
+        )
+        .add(
+            M::POST,
+            "/certificates/tag-thresholds",
+            OPERATOR,
+            asset_pages::save_tag,
+        )
         .add(M::GET, "/certificates/{id}", VIEWER, pages::detail)
         .add(
             M::POST,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backlog;
 pub mod backlog_board;
 pub mod calendar;
+pub mod cert_assets;
 pub mod certs;
 pub mod customers;
 pub mod dashboard;

@@ -62,6 +62,7 @@ pub async fn fixture_certificate(app: &TestApp) -> i64 {
         &upload,
         &opsward_certs::TrustStore::public_roots(),
         &opsward_certs::CheckContext::at(now),
+        &std::collections::HashMap::new(),
     )
     .unwrap();
     app.state

@@ -7,6 +7,7 @@ mod backlog_board;
 mod backlog_sla;
 mod backlog_transfer;
 mod calendar;
+mod cert_targets;
 mod certs;
 mod customers;
 mod host_vulns;

@@ -463,6 +463,24 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("PUT", "/api/v1/certificates/settings") => Body::Json(
             serde_json::json!({"thresholds": [30, 14, 7, 1], "rescan_interval_minutes": 1440}),
         ),
+        ("PUT", "/api/v1/certificates/assets/{id}") => Body::Json(
+            serde_json::json!({"hostname": "roles.example.test", "ports": [443], "thresholds": [60, 7]}),
+        ),
+        ("PUT", "/api/v1/certificates/tag-thresholds") => {
+            Body::Json(serde_json::json!({"tag": name, "thresholds": [45]}))
+        }
+        // Port 1 on loopback refuses at once: the scan is stored with its error.
+        ("POST", "/api/v1/certificates/scan-requests") => {
+            Body::Json(serde_json::json!({"targets": ["127.0.0.1:1"]}))
+        }
+        ("POST", "/certificates/assets/{id}") => Body::Form(vec![
+            ("hostname", "roles.example.test".into()),
+            ("ports", "443".into()),
+            ("thresholds", "60,7".into()),
+        ]),
+        ("POST", "/certificates/tag-thresholds") => {
+            Body::Form(vec![("tag", name), ("thresholds", "45".into())])
+        }
         ("POST", "/certificates/{id}/renewal") => {
             Body::Form(vec![("status", "in_progress".into())])
         }

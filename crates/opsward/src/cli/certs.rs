@@ -19,6 +19,70 @@ pub struct CertServer {
     pub token: Option<String>,
 }
 
+/// `443,8443` as ports.
+pub fn parse_port_list(text: &str) -> Result<Vec<u16>, String> {
+    opsward_certs::targets::parse_ports(text).map_err(|e| e.to_string())
+}
+
+/// `443,8443`, checked as ports.
+pub fn check_port_list(text: &str) -> Result<String, String> {
+    parse_port_list(text).map(|_| text.to_owned())
+}
+
+/// `60,30,7`, checked as days.
+pub fn check_day_list(text: &str) -> Result<String, String> {
+    parse_day_list(text).map(|_| text.to_owned())
+}
+
+/// `60,30,7` as days.
+pub fn parse_day_list(text: &str) -> Result<Vec<i64>, String> {
+    text.split(',')
+        .map(|d| {
+            d.trim()
+                .parse::<i64>()
+                .map_err(|_| format!("{text:?}: thresholds are days separated by commas"))
+        })
+        .collect()
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CertAssetCommand {
+    /// Every asset with its TLS host name, address, ports and thresholds.
+    List {
+        #[command(flatten)]
+        remote: CertServer,
+    },
+    /// Set an asset's TLS endpoints and thresholds (options not given are cleared).
+    Set {
+        /// The asset's name.
+        name: String,
+        /// The name clients use: sent as SNI and checked against the certificate.
+        #[arg(long)]
+        hostname: Option<String>,
+        /// Where to connect when it is not the host name.
+        #[arg(long)]
+        address: Option<String>,
+        /// TLS ports (default 443, 8443, 465, 636, 993, 995).
+        #[arg(long, value_parser = check_port_list)]
+        ports: Option<String>,
+        /// Days before expiry to warn at, e.g. `60,30,7` (instead of the practice's).
+        #[arg(long, value_parser = check_day_list)]
+        thresholds: Option<String>,
+        #[command(flatten)]
+        remote: CertServer,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CertTagArgs {
+    pub tag: String,
+    /// Days before expiry, e.g. `60,30,7`; without it the tag's thresholds are cleared.
+    #[arg(long, value_parser = check_day_list)]
+    pub thresholds: Option<String>,
+    #[command(flatten)]
+    pub remote: CertServer,
+}
+
 /// Which stored certificates to list.
 #[derive(Debug, Args)]
 pub struct CertListArgs {

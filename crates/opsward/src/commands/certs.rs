@@ -9,9 +9,10 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use opsward_certs::{
     assess_endpoint, assess_file,
+    files::{default_threads, scan_paths_each},
     inventory::{CertFilter, ScanUpload, SourceKind, StoredCertificate, UploadedSource},
-    scan_endpoints, scan_paths_with, CheckContext, Finding, ScanOptions, Severity, StartTls,
-    Target, TrustStore,
+    sweep::ScanPlan,
+    CheckContext, Finding, ScanOptions, Severity, StartTls, TrustStore,
 };
 use serde::Serialize;
 use std::{process::ExitCode, time::Duration};
@@ -124,11 +125,15 @@ pub async fn cert(cmd: CertCommand, config: &Config, out: OutputFormat) -> Resul
     let scan = match cmd {
         CertCommand::Scan(scan) => scan,
         CertCommand::List(args) => return list(args, config, out).await,
+        CertCommand::Asset(cmd) => return super::cert_assets::asset(cmd, config, out).await,
+        CertCommand::TagThresholds(args) => {
+            return super::cert_assets::tag_thresholds(args, config, out).await
+        }
     };
     let (rows, upload, remote) = match scan {
         CertScanCommand::Tls(args) => {
             let remote = args.remote.clone();
-            let (rows, upload) = scan_tls(args).await?;
+            let (rows, upload) = scan_tls(args, config).await?;
             (rows, upload, remote)
         }
         CertScanCommand::Files {
@@ -150,8 +155,7 @@ pub async fn cert(cmd: CertCommand, config: &Config, out: OutputFormat) -> Resul
                 .into_iter()
                 .filter(|p| seen.insert(p.clone()))
                 .collect();
-            let (rows, upload) = scan_files(paths, passwords).await?;
-            (rows, upload, remote)
+            return scan_files(paths, passwords, remote, out).await;
         }
     };
     if let (Some(server), Some(token)) = (&remote.server, &remote.token) {
@@ -169,64 +173,115 @@ pub async fn cert(cmd: CertCommand, config: &Config, out: OutputFormat) -> Resul
     })
 }
 
-async fn scan_tls(mut args: CertScanTlsArgs) -> Result<(Vec<CertRow>, ScanUpload)> {
-    // A target named twice is one place: scan it once (the server refuses a place listed twice).
-    let mut seen = std::collections::HashSet::new();
-    args.targets.retain(|t| seen.insert(t.clone()));
-    // A target that cannot be parsed is a usage error, not a finding.
-    for target in &args.targets {
-        if let Err(e) = Target::parse(target) {
-            bail!("{e}");
-        }
-    }
+async fn scan_tls(args: CertScanTlsArgs, config: &Config) -> Result<(Vec<CertRow>, ScanUpload)> {
     let mut trust = TrustStore::public_roots();
     if let Some(path) = &args.ca_file {
         trust.add_pem_file(path).context("cannot use --ca-file")?;
     }
     let timeout = Duration::from_secs(args.timeout);
+    let starttls = match args.starttls {
+        StartTlsArg::Auto => StartTls::Auto,
+        StartTlsArg::None => StartTls::None,
+        StartTlsArg::Smtp => StartTls::Smtp,
+        StartTlsArg::Imap => StartTls::Imap,
+        StartTlsArg::Pop3 => StartTls::Pop3,
+        StartTlsArg::Ftp => StartTls::Ftp,
+        StartTlsArg::Ldap => StartTls::Ldap,
+        StartTlsArg::Postgres => StartTls::Postgres,
+    };
     let options = ScanOptions {
         connect_timeout: timeout,
         handshake_timeout: timeout,
         total_deadline: Duration::from_secs(args.deadline),
         concurrency: args.concurrency as usize,
-        starttls: match args.starttls {
-            StartTlsArg::Auto => StartTls::Auto,
-            StartTlsArg::None => StartTls::None,
-            StartTlsArg::Smtp => StartTls::Smtp,
-            StartTlsArg::Imap => StartTls::Imap,
-            StartTlsArg::Pop3 => StartTls::Pop3,
-            StartTlsArg::Ftp => StartTls::Ftp,
-            StartTlsArg::Ldap => StartTls::Ldap,
-            StartTlsArg::Postgres => StartTls::Postgres,
-        },
+        starttls,
     };
-    let reports = scan_endpoints(&args.targets, &options).await;
+    let ports = match &args.ports {
+        Some(p) => opsward_certs::targets::parse_ports(p)?,
+        None => Vec::new(),
+    };
+    // A target that cannot be parsed, or a range too large, is a usage error, not a finding.
+    // A target named twice is one place: the plan scans it once.
+    let mut plan = ScanPlan::default();
+    let mut kept_texts = Vec::new();
+    let mut asset_thresholds = std::collections::HashMap::new();
+    for target in &args.targets {
+        plan.add_text(target, &ports, starttls)?;
+        if opsward_certs::targets::is_range(target) {
+            kept_texts.push(target.clone());
+        }
+    }
+    if !args.asset.is_empty() || !args.asset_tag.is_empty() {
+        let assets = super::cert_assets::load_assets(config, &args.remote).await?;
+        asset_thresholds =
+            super::cert_assets::load_asset_thresholds(config, &args.remote, &assets).await?;
+        for name in &args.asset {
+            let asset = assets
+                .iter()
+                .find(|a| a.asset_name.eq_ignore_ascii_case(name))
+                .with_context(|| format!("no asset named {name:?}"))?;
+            plan.add_asset(asset, &ports, starttls)?;
+            kept_texts.push(format!("asset:{}", asset.asset_name));
+        }
+        for tag in &args.asset_tag {
+            if plan.add_tag(tag, &assets, &ports, starttls) == 0 {
+                bail!("no asset tagged {tag:?} has a TLS host name or address set");
+            }
+            kept_texts.push(format!("tag:{tag}"));
+        }
+    }
+    plan.check_size()?;
+    let reports = plan.run(&options).await;
+    let absent = reports.iter().filter(|r| r.absent()).count();
+    if absent > 0 {
+        eprintln!("{absent} swept endpoint(s) had nothing listening and are left out");
+    }
+    let reports: Vec<_> = reports.into_iter().filter(|r| !r.absent()).collect();
     let upload = ScanUpload {
         kind: SourceKind::Endpoint,
         sources: reports
             .iter()
             .map(|r| UploadedSource {
-                location: r.target.clone(),
-                starttls: Some(options.starttls.as_str().to_owned()),
+                location: r.report.target.clone(),
+                starttls: Some(r.starttls.as_str().to_owned()),
+                sni: r.report.parsed.as_ref().and_then(|t| t.server_name.clone()),
+                asset_id: r.asset_id,
                 certificates_der_hex: r
+                    .report
                     .result
                     .as_ref()
                     .map(|chain| chain.iter().map(|c| hex::encode(&c.der)).collect())
                     .unwrap_or_default(),
-                error: r.result.as_ref().err().map(|e| e.to_string()),
+                error: r.report.result.as_ref().err().map(|e| e.to_string()),
             })
             .collect(),
+        directories: Vec::new(),
+        targets: kept_texts,
     };
     let now = Utc::now();
     let ctx = CheckContext::at(now);
     let mut rows = Vec::new();
-    for report in &reports {
+    let crl = args.crl.then(|| {
+        opsward_certs::revocation::CrlChecker::new(
+            timeout,
+            opsward_certs::revocation::DEFAULT_MAX_CRL_BYTES,
+        )
+    });
+    for swept in &reports {
+        let report = &swept.report;
         match &report.result {
-            Ok(_) => rows.extend(
-                assess_endpoint(report, &trust, &ctx)
-                    .iter()
-                    .map(|f| CertRow::from_finding(f, now)),
-            ),
+            Ok(_) => {
+                // An asset's own thresholds (or its tags') decide "expires soon" on its endpoints.
+                let own = swept
+                    .asset_id
+                    .and_then(|a| asset_thresholds.get(&a))
+                    .map(|days| ctx.with_thresholds(days));
+                let mut findings = assess_endpoint(report, &trust, own.as_ref().unwrap_or(&ctx));
+                if let Some(crl) = &crl {
+                    crl.annotate(&mut findings).await;
+                }
+                rows.extend(findings.iter().map(|f| CertRow::from_finding(f, now)))
+            }
             Err(e) => rows.push(CertRow::failed(
                 report.target.clone(),
                 "endpoint",
@@ -237,44 +292,105 @@ async fn scan_tls(mut args: CertScanTlsArgs) -> Result<(Vec<CertRow>, ScanUpload
     Ok((rows, upload))
 }
 
+/// Read certificate files on every core and print each row as soon as its file is read,
+/// so memory stays flat however many files there are. With `--server` the paths are made
+/// absolute (the server rescans them, and walks the directories again) and the results are
+/// uploaded after printing.
 async fn scan_files(
     paths: Vec<std::path::PathBuf>,
     passwords: Vec<String>,
-) -> Result<(Vec<CertRow>, ScanUpload)> {
-    // Reading files blocks; keep it off the async workers.
-    let reports = tokio::task::spawn_blocking(move || scan_paths_with(&paths, &passwords))
-        .await
-        .context("file scan stopped")?;
-    let upload = ScanUpload {
-        kind: SourceKind::File,
-        sources: reports
+    remote: crate::cli::CertServer,
+    out: OutputFormat,
+) -> Result<ExitCode> {
+    let storing = remote.server.is_some() && remote.token.is_some();
+    let paths: Vec<std::path::PathBuf> = if storing {
+        paths
             .iter()
-            .map(|r| UploadedSource {
-                location: r.path.display().to_string(),
-                starttls: None,
-                certificates_der_hex: r.certificates.iter().map(|c| hex::encode(&c.der)).collect(),
-                error: r.error.as_ref().map(|e| e.to_string()),
-            })
-            .collect(),
+            .map(std::path::absolute)
+            .collect::<std::io::Result<_>>()
+            .context("cannot make the paths absolute")?
+    } else {
+        paths
     };
-    let now = Utc::now();
-    let ctx = CheckContext::at(now);
-    let mut rows = Vec::new();
-    for report in &reports {
-        rows.extend(
-            assess_file(report, &ctx)
-                .iter()
-                .map(|f| CertRow::from_finding(f, now)),
+    let directories: Vec<String> = if storing {
+        paths
+            .iter()
+            .filter(|p| p.is_dir())
+            .map(|p| p.display().to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Reading files blocks; keep it off the async workers.
+    let (attention, sources) =
+        tokio::task::spawn_blocking(move || -> Result<(bool, Vec<UploadedSource>)> {
+            let now = Utc::now();
+            let ctx = CheckContext::at(now);
+            let mut stream = output::RowStream::new(out, &COLUMNS)?;
+            let mut attention = false;
+            let mut sources = Vec::new();
+            let mut failed = None;
+            let mut emit = |row: CertRow, stream: &mut output::RowStream| {
+                attention |= row.needs_attention();
+                if let Err(e) = stream.push(&row) {
+                    failed.get_or_insert(e);
+                }
+            };
+            scan_paths_each(&paths, &passwords, default_threads(), |report| {
+                for finding in assess_file(&report, &ctx) {
+                    emit(CertRow::from_finding(&finding, now), &mut stream);
+                }
+                if let Some(error) = &report.error {
+                    emit(
+                        CertRow::failed(
+                            report.path.display().to_string(),
+                            "file",
+                            error.to_string(),
+                        ),
+                        &mut stream,
+                    );
+                }
+                if storing {
+                    sources.push(UploadedSource {
+                        location: report.path.display().to_string(),
+                        starttls: None,
+                        sni: None,
+                        asset_id: None,
+                        certificates_der_hex: report
+                            .certificates
+                            .iter()
+                            .map(|c| hex::encode(&c.der))
+                            .collect(),
+                        error: report.error.as_ref().map(|e| e.to_string()),
+                    });
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            stream.finish()?;
+            Ok((attention, sources))
+        })
+        .await
+        .context("file scan stopped")??;
+    if let (Some(server), Some(token)) = (&remote.server, &remote.token) {
+        let upload = ScanUpload {
+            kind: SourceKind::File,
+            sources,
+            directories,
+            targets: Vec::new(),
+        };
+        let stored = store_remotely(server, token, &upload).await?;
+        eprintln!(
+            "stored on {server} as scan {} ({} places, {} new certificates, {} renewal tasks opened)",
+            stored["scan"]["id"], stored["scan"]["sources"], stored["scan"]["new_certificates"], stored["renewals_opened"]
         );
-        if let Some(error) = &report.error {
-            rows.push(CertRow::failed(
-                report.path.display().to_string(),
-                "file",
-                error.to_string(),
-            ));
-        }
     }
-    Ok((rows, upload))
+    Ok(if attention {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Every request ends: a server that hangs must not hang a cron job.

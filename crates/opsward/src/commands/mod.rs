@@ -6,6 +6,7 @@ mod assets;
 // backlog
 mod backlog;
 mod calendar;
+mod cert_assets;
 mod certs;
 mod customers;
 mod faultproxy;

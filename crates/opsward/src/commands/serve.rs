@@ -12,6 +12,13 @@ use std::{process::ExitCode, time::Duration};
 
 pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
     tracing::info!(?config, "starting");
+    let mut cert_trust = opsward_certs::TrustStore::public_roots();
+    if let Some(path) = &config.cert_ca_file {
+        let added = cert_trust
+            .add_pem_file(path)
+            .context("cannot use cert_ca_file")?;
+        tracing::info!(path = %path.display(), anchors = added, "certificate CA bundle loaded");
+    }
     let store = open_store(&config).await?;
     bootstrap_admin(store.as_ref(), config.listen).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -32,6 +39,7 @@ pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
         },
         attachments_dir: config.data_dir.join("attachments"),
         max_attachment_bytes: config.max_attachment_mib.max(1) * 1024 * 1024,
+        cert_trust,
         ..ServerConfig::default()
     };
     opsward_server::run(

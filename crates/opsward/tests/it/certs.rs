@@ -10,13 +10,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-struct Pki {
-    ca_pem: String,
+pub struct Pki {
+    pub ca_pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
 impl Pki {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.distinguished_name.push(DnType::CommonName, "cli test CA");
@@ -29,7 +29,7 @@ impl Pki {
 
     /// A `localhost` leaf valid from `days_from` to `days_to` days from now; writes
     /// `name.crt` and `name.key` into `dir`.
-    fn leaf(&self, dir: &Path, name: &str, days_from: i64, days_to: i64) -> (PathBuf, PathBuf) {
+    pub fn leaf(&self, dir: &Path, name: &str, days_from: i64, days_to: i64) -> (PathBuf, PathBuf) {
         let mut p = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
         p.distinguished_name.push(DnType::CommonName, "localhost");
         let at = |days: i64| {
@@ -50,7 +50,7 @@ impl Pki {
     }
 }
 
-fn scan(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+pub fn scan(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
     let out = env.run(args, "");
     (
         out.status.code(),
@@ -119,10 +119,10 @@ async fn file_scan_exit_codes_and_json() {
 }
 
 /// `openssl s_server` on a free port, killed on drop.
-struct OpensslServer(Child, u16);
+pub struct OpensslServer(Child, pub u16);
 
 impl OpensslServer {
-    fn start(cert: &Path, key: &Path) -> Self {
+    pub fn start(cert: &Path, key: &Path) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

@@ -4,6 +4,7 @@ mod backlog;
 mod browser;
 mod browser_backlog;
 mod browser_suppliers;
+mod cert_targets;
 mod certs;
 mod cli;
 #[path = "../../../opsward-patches/tests/it/dummy_repo.rs"]
