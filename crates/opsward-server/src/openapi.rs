@@ -54,7 +54,7 @@ use utoipa::{
         api::patches::policy, api::patches::set_policy,
         api::certs::list, api::certs::get, api::certs::set_owner, api::certs::update_renewal, api::certs::renewals,
         api::certs::upload_scan, api::certs::settings, api::certs::save_settings,
-        api::patch_rollout::rings, api::patch_rollout::create_ring, api::patch_rollout::assign_ring, api::patch_rollout::approvals,
+        api::patch_rollout::rings, api::patch_rollout::create_ring, api::patch_rollout::update_ring, api::patch_rollout::delete_ring, api::patch_rollout::assign_ring, api::patch_rollout::approvals,
         api::patch_rollout::approve, api::patch_rollout::runs, api::patch_rollout::instructions, api::patch_rollout::report_run,
     ),
     modifiers(&BearerAuth),

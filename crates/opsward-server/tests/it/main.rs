@@ -10,6 +10,7 @@ mod calendar;
 mod certs;
 mod customers;
 mod notifications;
+mod patch_rings;
 mod patches;
 mod resilience;
 mod roles;
