@@ -61,6 +61,13 @@ pub struct HostReport {
     /// Always the whole list: it is short and its absence means "nothing pending".
     #[serde(default)]
     pub pending: Vec<PendingUpdate>,
+    /// pip and npm global packages, where the agent is asked to collect them. Always the
+    /// whole list, like `pending`.
+    #[serde(default)]
+    pub language_packages: Vec<crate::inventory::language::LanguagePackage>,
+    /// What the agent could not collect and why (a configured tool missing, a timeout).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl HostReport {

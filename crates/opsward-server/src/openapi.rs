@@ -60,7 +60,7 @@ use utoipa::{
         api::certs::upload_scan, api::certs::settings, api::certs::save_settings,
         api::cert_targets::assets, api::cert_targets::set_asset, api::cert_targets::tag_thresholds,
         api::cert_targets::set_tag_thresholds, api::cert_targets::scan_targets, api::cert_targets::scan_request,
-        api::patch_rollout::rings, api::patch_rollout::create_ring, api::patch_rollout::assign_ring, api::patch_rollout::approvals,
+        api::patch_rollout::rings, api::patch_rollout::create_ring, api::patch_rollout::update_ring, api::patch_rollout::delete_ring, api::patch_rollout::assign_ring, api::patch_rollout::approvals,
         api::patch_rollout::approve, api::patch_rollout::runs, api::patch_rollout::instructions, api::patch_rollout::report_run,
     ),
     modifiers(&BearerAuth),

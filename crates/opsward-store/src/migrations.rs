@@ -76,6 +76,11 @@ pub const SQLITE: Embedded = &[
         "certs_more",
         include_str!("../migrations/sqlite/0015_certs_more.sql"),
     ),
+    (
+        16,
+        "patches_more",
+        include_str!("../migrations/sqlite/0016_patches_more.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -147,6 +152,11 @@ pub const POSTGRES: Embedded = &[
         15,
         "certs_more",
         include_str!("../migrations/postgres/0015_certs_more.sql"),
+    ),
+    (
+        16,
+        "patches_more",
+        include_str!("../migrations/postgres/0016_patches_more.sql"),
     ),
 ];
 

@@ -68,6 +68,8 @@ fn full_report(agent: usize, packages: usize) -> HostReport {
         packages,
         removed: vec![],
         pending,
+        language_packages: vec![],
+        notes: vec![],
     }
 }
 

@@ -1,6 +1,6 @@
 //! One full report of this host, from whichever package database it has.
 
-use super::{apk, dpkg, host, posture, rpm};
+use super::{apk, dpkg, host, language, posture, rpm};
 use crate::{
     apt::AptLists,
     report::{HostReport, ReportKind},
@@ -16,6 +16,8 @@ pub struct Sources {
     pub dpkg_status: PathBuf,
     pub apt_lists: PathBuf,
     pub apk_installed: PathBuf,
+    /// pip and npm globals: off unless configured.
+    pub language: language::LanguageSources,
 }
 
 impl Default for Sources {
@@ -25,6 +27,7 @@ impl Default for Sources {
             dpkg_status: dpkg::STATUS_FILE.into(),
             apt_lists: crate::apt::LISTS_DIR.into(),
             apk_installed: apk::INSTALLED_DB.into(),
+            language: Default::default(),
         }
     }
 }
@@ -69,6 +72,7 @@ pub fn collect(sources: &Sources) -> Result<HostReport, InventoryError> {
     } else {
         (None, vec![], vec![])
     };
+    let (language_packages, notes) = language::collect(&sources.language);
     Ok(HostReport {
         kind: ReportKind::Full,
         sequence: 0,
@@ -84,5 +88,7 @@ pub fn collect(sources: &Sources) -> Result<HostReport, InventoryError> {
         packages,
         removed: vec![],
         pending,
+        language_packages,
+        notes,
     })
 }

@@ -1,5 +1,6 @@
 //! Hosts, their reports and the patch policy, on SQLite and PostgreSQL.
 
+mod language;
 mod model;
 pub mod rollout;
 mod severity;
@@ -130,6 +131,21 @@ impl PatchStore {
     ) -> Result<rollout::Ring> {
         input.validate()?;
         on_rollout!(&self.db, create_ring(actor, input))
+    }
+
+    pub async fn update_ring(
+        &self,
+        actor: &Actor,
+        id: i64,
+        input: &rollout::RingInput,
+    ) -> Result<rollout::Ring> {
+        input.validate()?;
+        on_rollout!(&self.db, update_ring(actor, id, input))
+    }
+
+    /// Delete a ring without approvals; its hosts are left in no ring.
+    pub async fn delete_ring(&self, actor: &Actor, id: i64) -> Result<rollout::Ring> {
+        on_rollout!(&self.db, delete_ring(actor, id))
     }
 
     pub async fn list_rings(&self) -> Result<Vec<rollout::Ring>> {

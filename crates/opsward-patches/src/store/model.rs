@@ -32,6 +32,8 @@ pub struct Host {
     pub reboot_packages: Vec<String>,
     pub uptime_seconds: Option<i64>,
     pub posture: Posture,
+    /// What the agent could not collect for its last report.
+    pub notes: Vec<String>,
 }
 
 /// A host with its patch state, for the host list.
@@ -125,6 +127,8 @@ pub struct ReportRow {
 pub struct HostDetail {
     pub summary: HostSummary,
     pub packages: Vec<crate::InstalledPackage>,
+    /// pip and npm global packages, where the agent collects them.
+    pub language_packages: Vec<crate::inventory::language::LanguagePackage>,
     pub pending: Vec<PendingRow>,
     pub history: Vec<ResolvedRow>,
     pub reports: Vec<ReportRow>,

@@ -166,6 +166,42 @@ macro_rules! rollout_sql {
                 Ok(ring)
             }
 
+            pub async fn update_ring(pool: &Pool, actor: &Actor, id: i64, input: &RingInput) -> Result<Ring> {
+                let mut tx = pool.begin_with($begin).await?;
+                let before = ring_in(&mut tx, id).await?;
+                sqlx::query("UPDATE patch_rings SET name = $1, position = $2, soak_hours = $3, window_rrule = $4, window_start = $5, window_timezone = $6, window_minutes = $7 \
+                     WHERE id = $8")
+                    .bind(&input.name).bind(input.position).bind(input.soak_hours).bind(&input.window.rrule)
+                    .bind(input.window.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+                    .bind(&input.window.timezone).bind(input.window.minutes).bind(id)
+                    .execute(&mut *tx).await?;
+                let ring = ring_in(&mut tx, id).await?;
+                backend::audit(&mut tx, actor, "update", "patch_ring", Some(id), serde_json::to_value(&before).ok(), serde_json::to_value(&ring).ok()).await?;
+                tx.commit().await?;
+                Ok(ring)
+            }
+
+            /// Delete a ring that has no approvals (they and their runs are the evidence, and
+            /// stay); its hosts are left in no ring.
+            pub async fn delete_ring(pool: &Pool, actor: &Actor, id: i64) -> Result<Ring> {
+                let mut tx = pool.begin_with($begin).await?;
+                let ring = ring_in(&mut tx, id).await?;
+                let approvals: i64 = sqlx::query("SELECT COUNT(*) AS n FROM patch_approvals WHERE ring_id = $1")
+                    .bind(id).fetch_one(&mut *tx).await?.try_get("n")?;
+                if approvals > 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "ring {:?} has {approvals} approvals, kept as evidence: it cannot be deleted", ring.name)));
+                }
+                let hosts: Vec<String> = sqlx::query("UPDATE patch_hosts SET ring_id = NULL WHERE ring_id = $1 RETURNING hostname")
+                    .bind(id).fetch_all(&mut *tx).await?.iter().map(|r| r.try_get("hostname")).collect::<Result<_, _>>()?;
+                sqlx::query("DELETE FROM patch_rings WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                let mut before = serde_json::to_value(&ring).unwrap_or_default();
+                before["hosts"] = serde_json::json!(hosts);
+                backend::audit(&mut tx, actor, "delete", "patch_ring", Some(id), Some(before), None).await?;
+                tx.commit().await?;
+                Ok(ring)
+            }
+
             pub async fn list_rings(pool: &Pool) -> Result<Vec<Ring>> {
                 sqlx::query(&format!("SELECT {RING_COLUMNS} FROM patch_rings ORDER BY position"))
                     .fetch_all(pool).await?.iter().map(ring_row).collect()

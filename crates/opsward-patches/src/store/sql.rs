@@ -36,7 +36,7 @@ macro_rules! patches_sql {
             type DbRow = <$db as sqlx::Database>::Row;
 
             const HOST_COLUMNS: &str = "id, hostname, enrolled_at, last_sequence, last_report_at, os_id, os_name, kernel, \
-                package_manager, reboot_required, reboot_packages, uptime_seconds, firewall_active, av_edr_running, unattended_upgrades, os_version_id";
+                package_manager, reboot_required, reboot_packages, uptime_seconds, firewall_active, av_edr_running, unattended_upgrades, os_version_id, collection_notes";
 
             fn parse<T: std::str::FromStr<Err = String>>(column: &str, text: &str) -> Result<T> {
                 text.parse().map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
@@ -45,6 +45,7 @@ macro_rules! patches_sql {
             fn host_row(row: &DbRow) -> Result<Host> {
                 let manager: Option<String> = row.try_get("package_manager")?;
                 let reboot_packages: Json<Vec<String>> = row.try_get("reboot_packages")?;
+                let notes: Json<Vec<String>> = row.try_get("collection_notes")?;
                 Ok(Host {
                     id: row.try_get("id")?,
                     hostname: row.try_get("hostname")?,
@@ -64,6 +65,7 @@ macro_rules! patches_sql {
                         av_edr_running: row.try_get("av_edr_running")?,
                         unattended_upgrades: row.try_get("unattended_upgrades")?,
                     },
+                    notes: notes.0,
                 })
             }
 
@@ -276,6 +278,7 @@ macro_rules! patches_sql {
                         insert_packages(&mut tx, host_id, &report.packages, true).await?;
                     }
                 }
+                super::super::language::$module::replace(&mut tx, host_id, &report.language_packages).await?;
                 let policy = policy_in(&mut tx).await?;
                 // Pending updates: keep first-seen dates, add the new, resolve the gone.
                 let existing = sqlx::query("SELECT name, arch, installed_version, candidate_version, source, suites, security, severity, first_seen_at, due_at FROM patch_pending WHERE host_id = $1")
@@ -326,7 +329,7 @@ macro_rules! patches_sql {
                 }
                 sqlx::query("UPDATE patch_hosts SET last_sequence = $1, last_report_at = $2, os_id = $3, os_name = $4, kernel = $5, package_manager = $6, \
                      reboot_required = $7, reboot_packages = $8, uptime_seconds = $9, firewall_active = $10, av_edr_running = $11, unattended_upgrades = $12, \
-                     os_version_id = $13 WHERE id = $14")
+                     os_version_id = $13, collection_notes = $14 WHERE id = $15")
                     .bind(report.sequence)
                     .bind(now)
                     .bind(&report.os.id)
@@ -340,6 +343,7 @@ macro_rules! patches_sql {
                     .bind(report.posture.av_edr_running)
                     .bind(report.posture.unattended_upgrades)
                     .bind(report.os.version_id.as_deref().unwrap_or_default())
+                    .bind(Json(&report.notes))
                     .bind(host_id)
                     .execute(&mut *tx)
                     .await?;
@@ -361,7 +365,7 @@ macro_rules! patches_sql {
             }
 
             const SUMMARY_SQL: &str = "SELECT h.id, h.hostname, h.enrolled_at, h.last_sequence, h.last_report_at, h.os_id, h.os_name, h.kernel, \
-                h.package_manager, h.reboot_required, h.reboot_packages, h.uptime_seconds, h.firewall_active, h.av_edr_running, h.unattended_upgrades, h.os_version_id, \
+                h.package_manager, h.reboot_required, h.reboot_packages, h.uptime_seconds, h.firewall_active, h.av_edr_running, h.unattended_upgrades, h.os_version_id, h.collection_notes, \
                 (SELECT COUNT(*) FROM patch_host_packages k WHERE k.host_id = h.id) AS package_count, \
                 (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id) AS pending_count, \
                 (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id AND p.security) AS security_count, \
@@ -400,6 +404,7 @@ macro_rules! patches_sql {
                         source: r.try_get("source")?, source_version: r.try_get("source_version")?,
                     }))
                     .collect::<Result<Vec<_>>>()?;
+                let language_packages = super::super::language::$module::list(&mut conn, id).await?;
                 let pending = sqlx::query("SELECT name, arch, installed_version, candidate_version, source, suites, security, severity, first_seen_at, due_at \
                      FROM patch_pending WHERE host_id = $1 ORDER BY security DESC, due_at, name")
                     .bind(id).fetch_all(&mut *conn).await?
@@ -428,7 +433,7 @@ macro_rules! patches_sql {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok(HostDetail { summary, packages, pending, history, reports })
+                Ok(HostDetail { summary, packages, language_packages, pending, history, reports })
             }
 
             /// Enrollment times and every pending or resolved span, for compliance and trend.

@@ -6,6 +6,8 @@ mod apt_repo;
 mod dummy_repo;
 mod install;
 mod inventory;
+mod language;
+mod rings;
 mod rollout;
 mod store;
 

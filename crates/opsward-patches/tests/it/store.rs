@@ -75,6 +75,8 @@ pub fn full_report(
         packages,
         removed: vec![],
         pending,
+        language_packages: vec![],
+        notes: vec![],
     }
 }
 

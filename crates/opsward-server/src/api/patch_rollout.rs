@@ -56,6 +56,37 @@ pub async fn create_ring(
     ))
 }
 
+/// Change a ring's name, order, window or soak time.
+#[utoipa::path(put, path = "/api/v1/patches/rings/{id}", tag = "patches", params(("id" = i64, Path)), request_body = RingInput,
+    responses((status = 200, body = Ring), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_ring(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<RingInput>,
+) -> ApiResult<Json<Ring>> {
+    Ok(Json(
+        state
+            .patches
+            .update_ring(&caller.actor(), id, &input)
+            .await?,
+    ))
+}
+
+/// Delete a ring that has no approvals (approvals and their runs are evidence: 409); its
+/// hosts are left in no ring.
+#[utoipa::path(delete, path = "/api/v1/patches/rings/{id}", tag = "patches", params(("id" = i64, Path)),
+    responses((status = 200, body = Ring), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_ring(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Ring>> {
+    Ok(Json(state.patches.delete_ring(&caller.actor(), id).await?))
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RingAssignment {
     /// `null` takes the host out of every ring.

@@ -52,6 +52,18 @@ pub(super) fn routes(t: Table) -> Table {
         )
         .add(
             M::PUT,
+            "/api/v1/patches/rings/{id}",
+            OPERATOR,
+            rollout::update_ring,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/patches/rings/{id}",
+            OPERATOR,
+            rollout::delete_ring,
+        )
+        .add(
+            M::PUT,
             "/api/v1/patches/hosts/{id}/ring",
             OPERATOR,
             rollout::assign_ring,
@@ -94,5 +106,29 @@ pub(super) fn routes(t: Table) -> Table {
             "/patches/rollout/approve",
             OPERATOR,
             ui::patch_rollout::approve,
+        )
+        .add(
+            M::POST,
+            "/patches/rollout/rings",
+            OPERATOR,
+            ui::patch_ring_forms::create,
+        )
+        .add(
+            M::POST,
+            "/patches/rollout/rings/{id}",
+            OPERATOR,
+            ui::patch_ring_forms::update,
+        )
+        .add(
+            M::POST,
+            "/patches/rollout/rings/{id}/delete",
+            OPERATOR,
+            ui::patch_ring_forms::delete,
+        )
+        .add(
+            M::POST,
+            "/patches/rollout/assign",
+            OPERATOR,
+            ui::patch_ring_forms::assign,
         )
 }

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod login;
 pub mod markdown;
 pub mod notifications;
+pub mod patch_ring_forms;
 pub mod patch_rollout;
 pub mod patches;
 pub mod people;

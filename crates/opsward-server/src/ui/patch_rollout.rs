@@ -1,6 +1,6 @@
 //! The rollout page: rings in order with their window, soak and hosts; each approval's
-//! state; the recent runs (the evidence); and, for operators, a form to approve a patch set
-//! for a ring.
+//! state; the recent runs (the evidence); and, for operators, forms to approve a patch set
+//! for a ring, to add, change or delete rings and to assign hosts (in `patch_ring_forms`).
 
 use super::{describe, error_response, render_with, Nav, UiForm};
 use crate::{api::Caller, auth::Principal, error::ApiError, AppState};
@@ -16,6 +16,10 @@ use serde::Deserialize;
 
 pub struct RingRow {
     pub ring: Ring,
+    /// The edit form's values: the ring's, or what was sent when a change was refused.
+    pub form: RingFields,
+    /// The edit form is open (a change to this ring was refused).
+    pub editing: bool,
     /// The next window start in the ring's own time zone.
     pub next_window: String,
     pub open_now: bool,
@@ -41,26 +45,104 @@ struct RolloutPage {
     approvals: Vec<ApprovalRow>,
     runs: Vec<RunRow>,
     error: Option<String>,
-    packages: String,
+    drafts: Drafts,
+    /// Enrolled hosts in no ring.
+    unassigned: Vec<String>,
 }
 
-async fn page(
+/// A ring form's fields as text, as the page shows and sends them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RingFields {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub position: String,
+    #[serde(default)]
+    pub rrule: String,
+    /// Local start, `2026-12-01T02:00` (what `datetime-local` inputs send).
+    #[serde(default)]
+    pub start: String,
+    #[serde(default)]
+    pub timezone: String,
+    #[serde(default)]
+    pub minutes: String,
+    #[serde(default)]
+    pub soak_hours: String,
+}
+
+impl RingFields {
+    pub fn of(ring: &Ring) -> Self {
+        RingFields {
+            name: ring.name.clone(),
+            position: ring.position.to_string(),
+            rrule: ring.window.rrule.clone(),
+            start: ring
+                .window
+                .starts_local
+                .format("%Y-%m-%dT%H:%M")
+                .to_string(),
+            timezone: ring.window.timezone.clone(),
+            minutes: ring.window.minutes.to_string(),
+            soak_hours: ring.soak_hours.to_string(),
+        }
+    }
+
+    /// A fresh ring's suggestion: weekly on Tuesday at 02:00 UTC for two hours, 24 h soak.
+    pub fn new_ring() -> Self {
+        RingFields {
+            rrule: "FREQ=WEEKLY;BYDAY=TU".into(),
+            start: "2026-01-06T02:00".into(),
+            timezone: "UTC".into(),
+            minutes: "120".into(),
+            soak_hours: "24".into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// What the forms show again after a refused submission.
+pub struct Drafts {
+    pub packages: String,
+    pub new_ring: RingFields,
+    /// A ring whose change was refused, with what was sent.
+    pub edit: Option<(i64, RingFields)>,
+    pub assign_hosts: String,
+}
+
+impl Default for Drafts {
+    fn default() -> Self {
+        Drafts {
+            packages: String::new(),
+            new_ring: RingFields::new_ring(),
+            edit: None,
+            assign_hosts: String::new(),
+        }
+    }
+}
+
+pub(super) async fn page(
     state: &AppState,
     caller: &Principal,
     status: StatusCode,
     error: Option<String>,
-    packages: String,
+    mut drafts: Drafts,
 ) -> Response {
     let now = Utc::now();
-    let (rings, members, approvals, runs) = match tokio::try_join!(
+    let (rings, members, approvals, runs, hosts) = match tokio::try_join!(
         state.patches.list_rings(),
         state.patches.ring_members(),
         state.patches.list_approvals(),
         state.patches.runs(None),
+        state.patches.list_hosts(now),
     ) {
         Ok(all) => all,
         Err(e) => return error_response(e.into()),
     };
+    let unassigned = hosts
+        .into_iter()
+        .map(|h| h.host.hostname)
+        .filter(|name| !members.iter().any(|m| &m.hostname == name))
+        .collect();
     let ring_name = |id: i64| {
         rings
             .iter()
@@ -104,7 +186,16 @@ async fn page(
                 }
                 _ => "none within a year".into(),
             };
+            let (form, editing) = match drafts.edit.take() {
+                Some((id, fields)) if id == ring.id => (fields, true),
+                other => {
+                    drafts.edit = other;
+                    (RingFields::of(&ring), false)
+                }
+            };
             RingRow {
+                form,
+                editing,
                 open_now: matches!(ring.window.open_until(now), Ok(Some(_))),
                 hosts: members
                     .iter()
@@ -124,13 +215,14 @@ async fn page(
             approvals,
             runs,
             error,
-            packages,
+            drafts,
+            unassigned,
         },
     )
 }
 
 pub async fn rollout(State(state): State<AppState>, Caller(caller): Caller) -> Response {
-    page(&state, &caller, StatusCode::OK, None, String::new()).await
+    page(&state, &caller, StatusCode::OK, None, Drafts::default()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,7 +252,11 @@ pub async fn approve(
         Ok(_) => Redirect::to("/patches/rollout").into_response(),
         Err(e) => {
             let e: ApiError = e.into();
-            page(&state, &caller, e.status, Some(describe(&e)), form.packages).await
+            let drafts = Drafts {
+                packages: form.packages,
+                ..Drafts::default()
+            };
+            page(&state, &caller, e.status, Some(describe(&e)), drafts).await
         }
     }
 }

@@ -4,10 +4,10 @@ use opsward_server::api::users::{create_account, CreateUser};
 use opsward_testkit::csrf_token_in;
 use reqwest::{header, StatusCode};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A browser-like client: keeps cookies, does not follow redirects.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -15,7 +15,7 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-async fn add_user(app: &TestApp, username: &str, role: Role) {
+pub(crate) async fn add_user(app: &TestApp, username: &str, role: Role) {
     let input = CreateUser {
         username: username.into(),
         display_name: None,
@@ -28,7 +28,7 @@ async fn add_user(app: &TestApp, username: &str, role: Role) {
         .unwrap();
 }
 
-async fn login(
+pub(crate) async fn login(
     app: &TestApp,
     http: &reqwest::Client,
     username: &str,

@@ -12,6 +12,7 @@ mod certs;
 mod customers;
 mod host_vulns;
 mod notifications;
+mod patch_rings;
 mod patches;
 mod resilience;
 mod roles;

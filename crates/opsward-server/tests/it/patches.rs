@@ -87,6 +87,8 @@ pub fn report(
         packages,
         removed: vec![],
         pending,
+        language_packages: vec![],
+        notes: vec![],
     }
 }
 

@@ -168,6 +168,8 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             crate::resilience::fixture_measure(app).await
         } else if path.contains("/patches/enrollment-tokens/") {
             crate::patches::fixture_enrollment_token(app).await.0
+        } else if path.contains("/rings/") {
+            crate::patches::fixture_ring(app).await
         } else if path.contains("/patches/hosts/") {
             crate::patches::fixture_host(app).await.0
         } else if path.contains("/certificates/") {
@@ -517,6 +519,44 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
                 &unique("ring"),
                 100_000 + i64::from(n),
             ))
+        }
+        ("PUT", "/api/v1/patches/rings/{id}") => {
+            let n = SEQ.fetch_add(1, Ordering::Relaxed);
+            Body::Json(crate::patches::ring_json(
+                &unique("ring"),
+                200_000 + i64::from(n),
+            ))
+        }
+        ("POST", "/patches/rollout/rings" | "/patches/rollout/rings/{id}") => {
+            let n = SEQ.fetch_add(1, Ordering::Relaxed);
+            Body::Form(vec![
+                ("name", unique("ring")),
+                ("position", (300_000 + i64::from(n)).to_string()),
+                ("rrule", "FREQ=DAILY".into()),
+                ("start", "2026-01-01T00:00".into()),
+                ("timezone", "UTC".into()),
+                ("minutes", "60".into()),
+                ("soak_hours", "0".into()),
+            ])
+        }
+        ("POST", "/patches/rollout/assign") => {
+            let (host, _) = crate::patches::fixture_host(app).await;
+            let hostname = app
+                .state
+                .patches
+                .host_detail(host, chrono::Utc::now())
+                .await
+                .unwrap()
+                .summary
+                .host
+                .hostname;
+            Body::Form(vec![
+                (
+                    "ring_id",
+                    crate::patches::fixture_ring(app).await.to_string(),
+                ),
+                ("hosts", hostname),
+            ])
         }
         ("PUT", "/api/v1/patches/hosts/{id}/ring") => Body::Json(serde_json::json!({
             "ring_id": crate::patches::fixture_ring(app).await})),
