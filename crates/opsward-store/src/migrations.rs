@@ -61,6 +61,11 @@ pub const SQLITE: Embedded = &[
         "backlog_sla",
         include_str!("../migrations/sqlite/0011_backlog_sla.sql"),
     ),
+    (
+        14,
+        "backlog_more",
+        include_str!("../migrations/sqlite/0014_backlog_more.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -117,6 +122,11 @@ pub const POSTGRES: Embedded = &[
         11,
         "backlog_sla",
         include_str!("../migrations/postgres/0011_backlog_sla.sql"),
+    ),
+    (
+        14,
+        "backlog_more",
+        include_str!("../migrations/postgres/0014_backlog_more.sql"),
     ),
 ];
 
