@@ -28,6 +28,7 @@ pub const REVIEW_TEMPLATE: &str = "backlog-review";
 
 /// Why an item is on the review list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = BacklogReviewReason)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewReason {
     /// No update in the stale period.
@@ -125,6 +126,7 @@ pub fn review_list(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = BacklogDecisionKind)]
 #[serde(rename_all = "lowercase")]
 pub enum DecisionKind {
     /// Leave it open; the review counts as an update, so it is no longer stale.
