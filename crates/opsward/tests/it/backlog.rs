@@ -192,6 +192,15 @@ both_backends!(backlog_import_export_and_versions, |env: Env| async move {
     );
 });
 
+/// The item of `backlog show` (the SLA clocks and comments follow it).
+fn first_json(out: &str) -> Value {
+    serde_json::Deserializer::from_str(out)
+        .into_iter::<Value>()
+        .next()
+        .expect("a JSON value")
+        .expect("valid JSON")
+}
+
 both_backends!(
     backlog_bulk_filters_files_watch_review_charts,
     |env: Env| async move {
@@ -225,8 +234,7 @@ both_backends!(
         );
         assert_eq!(refused.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&refused.stderr).contains(&format!("item {c}:")));
-        let shown: Value =
-            serde_json::from_str(&env.ok(&["-o", "json", "backlog", "show", &a])).unwrap();
+        let shown: Value = first_json(&env.ok(&["-o", "json", "backlog", "show", &a]));
         assert_eq!(
             shown["state"], "triaged",
             "the refused batch changed nothing"
@@ -333,8 +341,7 @@ both_backends!(
         assert!(
             String::from_utf8_lossy(&applied.stderr).contains("2 decisions applied; evidence #")
         );
-        let merged: Value =
-            serde_json::from_str(&env.ok(&["-o", "json", "backlog", "show", &c])).unwrap();
+        let merged: Value = first_json(&env.ok(&["-o", "json", "backlog", "show", &c]));
         assert_eq!(merged["state"], "closed");
 
         let weeks = env.ok(&["-o", "csv", "backlog", "charts", "--weeks", "2"]);
