@@ -125,7 +125,7 @@ async fn chromium_triages_an_item_sees_the_sla_clock_and_the_board() {
     session.fill("#filter-name", "working").await;
     session.click("#save-filter button[type=submit]").await;
     session
-        .wait_for_text(r#"<option value="working" selected>working</option>"#)
+        .wait_for_text(r#"<option value="working" selected="">working</option>"#)
         .await;
     assert!(session
         .text("#results")
