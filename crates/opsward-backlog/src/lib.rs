@@ -7,13 +7,18 @@
 
 pub mod aging;
 pub mod business_hours;
+pub mod charts;
+pub mod files;
+pub mod filters;
 pub mod model;
 pub mod priority;
+pub mod review;
 pub mod search;
 pub mod sla;
 pub mod sla_alerts;
 pub mod store;
 pub mod transfer;
+pub mod watch;
 pub mod workflow;
 
 pub use model::*;

@@ -212,13 +212,19 @@ pub struct HistoryEntry {
 }
 
 /// Which items a listing returns.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = BacklogItemFilter)]
 pub struct ItemFilter {
+    #[serde(default)]
     pub state: Option<ItemState>,
+    #[serde(default)]
     pub item_type: Option<ItemType>,
+    #[serde(default)]
     pub team_id: Option<i64>,
+    #[serde(default)]
     pub assignee_person_id: Option<i64>,
     /// Full-text query over title and description.
+    #[serde(default)]
     pub q: Option<String>,
 }
 

@@ -11,6 +11,7 @@ use crate::{
     priority::{Priority, WsjfInput},
     search::{terms, Match},
     sla::{CompiledPolicy, SlaFacts, SlaPolicy, SlaReport},
+    watch::WatchEvent,
     workflow::{ItemState, TransitionError},
 };
 use opsward_core::{
@@ -47,6 +48,13 @@ impl From<sqlx::Error> for BacklogError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Whether a change must follow the workflow, or is a review's close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workflow {
+    Enforce,
+    Review,
+}
 
 /// Most duplicate suggestions returned on create.
 pub const SIMILAR_LIMIT: i64 = 5;
@@ -236,24 +244,37 @@ macro_rules! backlog_sql {
             /// transaction, so two concurrent moves cannot both pass on a stale read.
             pub async fn update_item(pool: &Pool, actor: &Actor, id: i64, patch: &ItemPatch) -> Result<Item, BacklogError> {
                 let mut tx = pool.begin_with($begin).await?;
-                let after = apply_patch(&mut tx, actor, id, patch).await?;
+                let after = apply_patch(&mut tx, actor, id, patch, Workflow::Enforce).await?;
+                tx.commit().await?;
+                Ok(after)
+            }
+
+            /// Close an open item on a backlog review's decision: the one move that skips
+            /// the workflow (a review may close what nobody will ever work on). The reason
+            /// is kept as a comment in the same transaction.
+            pub async fn review_close(pool: &Pool, actor: &Actor, id: i64, reason: &str) -> Result<Item, BacklogError> {
+                let mut tx = pool.begin_with($begin).await?;
+                let patch = ItemPatch { state: Some(ItemState::Closed), ..ItemPatch::default() };
+                let after = apply_patch(&mut tx, actor, id, &patch, Workflow::Review).await?;
+                insert_comment(&mut tx, actor, &after, reason).await?;
                 tx.commit().await?;
                 Ok(after)
             }
 
             /// One patch on many items in one transaction: all change or none does; the
             /// error names the item that refused.
-            pub async fn bulk_update(pool: &Pool, actor: &Actor, ids: &[i64], patch: &ItemPatch) -> Result<Vec<Item>, (i64, BacklogError)> {
+            pub async fn bulk_update(pool: &Pool, actor: &Actor, items: &[(i64, Option<i64>)], patch: &ItemPatch) -> Result<Vec<Item>, (i64, BacklogError)> {
                 let mut tx = pool.begin_with($begin).await.map_err(|e| (0, e.into()))?;
-                let mut out = Vec::with_capacity(ids.len());
-                for id in ids {
-                    out.push(apply_patch(&mut tx, actor, *id, patch).await.map_err(|e| (*id, e))?);
+                let mut out = Vec::with_capacity(items.len());
+                for (id, version) in items {
+                    let patch = ItemPatch { version: *version, ..patch.clone() };
+                    out.push(apply_patch(&mut tx, actor, *id, &patch, Workflow::Enforce).await.map_err(|e| (*id, e))?);
                 }
                 tx.commit().await.map_err(|e| (0, e.into()))?;
                 Ok(out)
             }
 
-            async fn apply_patch(tx: &mut backend::Conn, actor: &Actor, id: i64, patch: &ItemPatch) -> Result<Item, BacklogError> {
+            async fn apply_patch(tx: &mut backend::Conn, actor: &Actor, id: i64, patch: &ItemPatch, workflow: Workflow) -> Result<Item, BacklogError> {
                 let mut tx = tx;
                 let before = fetch_item(&mut tx, id).await?;
                 let based_on = patch.version.unwrap_or(before.version);
@@ -265,7 +286,15 @@ macro_rules! backlog_sql {
                     // Nothing to record: keep the item as it was, updated_at and version included.
                     return Ok(before);
                 }
-                before.state.transition(f.state)?;
+                match workflow {
+                    Workflow::Enforce => {
+                        before.state.transition(f.state)?;
+                    }
+                    Workflow::Review if before.state == ItemState::Closed => {
+                        before.state.transition(f.state)?;
+                    }
+                    Workflow::Review => {}
+                }
                 f.validate()?;
                 check_refs(&mut tx, &f).await?;
                 let now = backend::now();
@@ -273,6 +302,8 @@ macro_rules! backlog_sql {
                 let resolved_at = match f.state {
                     s if s == before.state => before.resolved_at,
                     ItemState::Resolved => Some(now),
+                    // Closed straight from an open state (a review decision): done now.
+                    ItemState::Closed if before.state.is_open() => Some(now),
                     s if s.is_open() => None,
                     _ => before.resolved_at,
                 };
@@ -314,6 +345,9 @@ macro_rules! backlog_sql {
                 let changed = changes(&before, &after);
                 history(&mut tx, actor, id, "update", Value::Object(changed)).await?;
                 backend::audit(&mut tx, actor, "update", "backlog_item", Some(id), serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
+                if after.state != before.state {
+                    crate::watch::$module::tell(&mut tx, actor, &after, &WatchEvent::State { from: before.state, to: after.state }).await?;
+                }
                 Ok(after)
             }
 
@@ -374,7 +408,16 @@ macro_rules! backlog_sql {
 
             pub async fn add_comment(pool: &Pool, actor: &Actor, item_id: i64, body: &str) -> Result<Comment> {
                 let mut tx = pool.begin_with($begin).await?;
-                fetch_item(&mut tx, item_id).await?;
+                let item = fetch_item(&mut tx, item_id).await?;
+                let comment = insert_comment(&mut tx, actor, &item, body).await?;
+                tx.commit().await?;
+                Ok(comment)
+            }
+
+            /// Store a comment, mark the item active, record it, and tell the watchers.
+            async fn insert_comment(tx: &mut backend::Conn, actor: &Actor, item: &Item, body: &str) -> Result<Comment> {
+                let mut tx = tx;
+                let item_id = item.id;
                 let now = backend::now();
                 let id: i64 = sqlx::query(
                     "INSERT INTO backlog_comments (item_id, author, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -392,7 +435,7 @@ macro_rules! backlog_sql {
                 let json = serde_json::to_value(&comment).ok();
                 history(&mut tx, actor, item_id, "comment", serde_json::json!({ "comment_id": id })).await?;
                 backend::audit(&mut tx, actor, "create", "backlog_comment", Some(id), None, json).await?;
-                tx.commit().await?;
+                crate::watch::$module::tell(&mut tx, actor, item, &WatchEvent::Comment { id, body }).await?;
                 Ok(comment)
             }
 
@@ -605,11 +648,35 @@ impl BacklogStore {
         ids: &[i64],
         patch: &ItemPatch,
     ) -> Result<Vec<Item>, (i64, BacklogError)> {
-        let patch = ItemPatch {
-            version: None,
-            ..patch.clone()
-        };
-        on_backend!(&self.db, bulk_update(actor, ids, &patch))
+        let items: Vec<(i64, Option<i64>)> = ids.iter().map(|id| (*id, None)).collect();
+        self.bulk_update_versions(actor, &items, patch).await
+    }
+
+    /// Like [`Self::bulk_update`], each item with the version the caller based the change
+    /// on (`None`: whatever is stored). One item changed meanwhile refuses the whole batch
+    /// with [`BacklogError::VersionConflict`].
+    pub async fn bulk_update_versions(
+        &self,
+        actor: &Actor,
+        items: &[(i64, Option<i64>)],
+        patch: &ItemPatch,
+    ) -> Result<Vec<Item>, (i64, BacklogError)> {
+        on_backend!(&self.db, bulk_update(actor, items, patch))
+    }
+
+    /// Close an item on a review decision, whatever open state it is in; `reason` becomes
+    /// a comment. A closed item stays closed (refused as an illegal move).
+    pub async fn review_close(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+    ) -> Result<Item, BacklogError> {
+        CommentInput {
+            body: reason.to_string(),
+        }
+        .validate()?;
+        on_backend!(&self.db, review_close(actor, id, reason))
     }
 
     pub async fn list_items(&self, filter: &ItemFilter, page: PageRequest) -> Result<Page<Item>> {

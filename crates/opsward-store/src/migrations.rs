@@ -81,6 +81,11 @@ pub const SQLITE: Embedded = &[
         "patches_more",
         include_str!("../migrations/sqlite/0016_patches_more.sql"),
     ),
+    (
+        14,
+        "backlog_more",
+        include_str!("../migrations/sqlite/0014_backlog_more.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -157,6 +162,11 @@ pub const POSTGRES: Embedded = &[
         16,
         "patches_more",
         include_str!("../migrations/postgres/0016_patches_more.sql"),
+    ),
+    (
+        14,
+        "backlog_more",
+        include_str!("../migrations/postgres/0014_backlog_more.sql"),
     ),
 ];
 

@@ -669,14 +669,25 @@ pub enum BacklogCommand {
         /// Words that must all appear in the title or description.
         #[arg(long, short = 'q')]
         query: Option<String>,
+        /// A shared saved filter by name; the other options narrow or override it.
+        #[arg(long)]
+        filter: Option<String>,
         #[arg(long, default_value_t = 500)]
         limit: u32,
     },
     /// Show one item with its comments and history.
     Show { id: i64 },
     /// Change an item's fields or move its state through the workflow, and/or comment on it.
+    /// With --ids, change many items in one transaction: all or none.
     Update {
-        id: i64,
+        #[arg(required_unless_present = "ids", conflicts_with = "ids")]
+        id: Option<i64>,
+        /// Several items at once, e.g. --ids 1,2,3 (the bulk edit).
+        #[arg(long, value_delimiter = ',')]
+        ids: Vec<i64>,
+        /// Replace the tags (repeatable; --tag none clears them).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
         /// New state; a move the workflow does not allow is refused (exit code 2).
         #[arg(long)]
         state: Option<String>,
@@ -723,6 +734,79 @@ pub enum BacklogCommand {
         #[arg(long, default_value = "csv")]
         format: String,
     },
+    /// Saved list filters (the CLI saves shared ones).
+    #[command(subcommand)]
+    Filter(BacklogFilterCommand),
+    /// Watch an item for a user: they are mailed its state changes and new comments.
+    Watch {
+        id: i64,
+        /// The user's account name.
+        #[arg(long)]
+        user: String,
+    },
+    /// Stop a user watching an item.
+    Unwatch {
+        id: i64,
+        #[arg(long)]
+        user: String,
+    },
+    /// Who watches an item.
+    Watchers { id: i64 },
+    /// Attach files to an item (kept with the evidence files, same size limit).
+    Attach {
+        id: i64,
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// The files on an item.
+    Attachments { id: i64 },
+    /// Write an attachment's bytes to a file (checksum verified).
+    Download {
+        attachment_id: i64,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Remove an attachment from its item.
+    Detach { attachment_id: i64 },
+    /// The backlog review list (stale, unowned, oldest, highest priority); with --apply,
+    /// apply the decisions of a JSON file and record them as evidence of the review.
+    Review {
+        #[arg(long, default_value_t = 14)]
+        stale_days: i64,
+        /// How many of the oldest and of the highest-priority items to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// {"decisions": [{"item_id": 4, "decision": "merge", "into": 9, "note": "..."}, ...]}
+        /// with decision keep, close, reprioritise (impact, urgency) or merge (into).
+        #[arg(long)]
+        apply: Option<std::path::PathBuf>,
+        /// The review activity (default: the first from the backlog-review template).
+        #[arg(long)]
+        activity: Option<i64>,
+    },
+    /// Per week: open items, items by state, resolved, SLA compliance.
+    Charts {
+        #[arg(long, default_value_t = 12)]
+        weeks: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BacklogFilterCommand {
+    /// Save (or replace) a shared filter.
+    Save {
+        name: String,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long = "type", value_name = "TYPE")]
+        item_type: Option<String>,
+        #[arg(long, short = 'q')]
+        query: Option<String>,
+    },
+    /// The shared filters.
+    List,
+    /// Delete a shared filter by name.
+    Delete { name: String },
 }
 
 // --- end backlog ---

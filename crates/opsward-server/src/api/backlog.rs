@@ -53,6 +53,9 @@ pub struct ItemQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// A saved filter by name (your own first, then a shared one); the other parameters
+    /// narrow or override it.
+    pub filter: Option<String>,
 }
 
 /// List work items, filtered, oldest first, one page at a time.
@@ -60,16 +63,26 @@ pub struct ItemQuery {
     responses((status = 200, body = Page<Item>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiQuery(q): ApiQuery<ItemQuery>,
 ) -> ApiResult<Json<Page<Item>>> {
     let page =
         PageRequest::from_params(q.limit, q.cursor.as_deref()).map_err(ApiError::bad_request)?;
+    let saved = match &q.filter {
+        Some(name) => {
+            opsward_backlog::filters::SavedFilters::new(state.store.as_ref())
+                .named(Some(caller.user.id), name)
+                .await?
+                .filter
+        }
+        None => ItemFilter::default(),
+    };
     let filter = ItemFilter {
-        state: q.state,
-        item_type: q.item_type,
-        team_id: q.team,
-        assignee_person_id: q.assignee,
-        q: q.q,
+        state: q.state.or(saved.state),
+        item_type: q.item_type.or(saved.item_type),
+        team_id: q.team.or(saved.team_id),
+        assignee_person_id: q.assignee.or(saved.assignee_person_id),
+        q: q.q.or(saved.q),
     };
     Ok(Json(state.backlog.list_items(&filter, page).await?))
 }
@@ -442,6 +455,44 @@ pub struct BulkEdit {
     pub ids: Vec<i64>,
     /// Applied to each item; its `version` is ignored.
     pub patch: ItemPatch,
+    /// The version of each item the change is based on, in the order of `ids`. When any
+    /// item changed since, nothing changes and the answer is 409 `version_conflict`.
+    #[serde(default)]
+    pub versions: Option<Vec<i64>>,
+}
+
+/// Run a bulk edit (the API and the list page's bulk form both come here).
+pub async fn run_bulk_edit(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    req: &BulkEdit,
+) -> ApiResult<Vec<Item>> {
+    if req.ids.is_empty() || req.ids.len() > 500 {
+        return Err(ApiError::bad_request("ids must list 1-500 items"));
+    }
+    let items: Vec<(i64, Option<i64>)> = match &req.versions {
+        None => req.ids.iter().map(|id| (*id, None)).collect(),
+        Some(v) if v.len() == req.ids.len() => req
+            .ids
+            .iter()
+            .zip(v)
+            .map(|(id, v)| (*id, Some(*v)))
+            .collect(),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "versions must list one version per id, in the same order",
+            ))
+        }
+    };
+    state
+        .backlog
+        .bulk_update_versions(&caller.actor(), &items, &req.patch)
+        .await
+        .map_err(|(id, e)| {
+            let mut e = ApiError::from(e);
+            e.message = format!("item {id}: {}; nothing was changed", e.message);
+            e
+        })
 }
 
 /// Apply one change (state, priority inputs, team, assignee, tags, ...) to many items in one
@@ -455,19 +506,5 @@ pub async fn bulk_edit(
     Caller(caller): Caller,
     ApiJson(req): ApiJson<BulkEdit>,
 ) -> ApiResult<Json<Vec<Item>>> {
-    if req.ids.is_empty() || req.ids.len() > 500 {
-        return Err(ApiError::bad_request("ids must list 1-500 items"));
-    }
-    match state
-        .backlog
-        .bulk_update(&caller.actor(), &req.ids, &req.patch)
-        .await
-    {
-        Ok(items) => Ok(Json(items)),
-        Err((id, e)) => {
-            let mut e = ApiError::from(e);
-            e.message = format!("item {id}: {}; nothing was changed", e.message);
-            Err(e)
-        }
-    }
+    Ok(Json(run_bulk_edit(&state, &caller, &req).await?))
 }

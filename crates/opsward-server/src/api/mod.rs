@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod audit;
 pub mod backlog;
+pub mod backlog_more;
 pub mod calendar;
 pub mod cert_targets;
 pub mod certs;

@@ -33,6 +33,21 @@ pub struct ListQuery {
     item_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
+    /// A saved filter by name: fills the fields it sets that the query leaves empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    filter: String,
+}
+
+impl ListQuery {
+    /// The list filtered by these fields (as the filter form sends them).
+    pub fn with(q: &str, state: &str, item_type: &str) -> Self {
+        ListQuery {
+            q: q.to_string(),
+            state: state.to_string(),
+            item_type: item_type.to_string(),
+            ..ListQuery::default()
+        }
+    }
 }
 
 /// One list row: the item and a word on its service level.
@@ -108,6 +123,11 @@ struct ListPage {
     report: AgingReport,
     error: Option<String>,
     next_link: Option<String>,
+    /// Saved filters the user may apply, and the one applied.
+    saved: Vec<opsward_backlog::filters::SavedFilter>,
+    filter_name: String,
+    /// Choices of the bulk edit form.
+    people: Vec<opsward_core::people::Person>,
 }
 
 pub async fn list(
@@ -115,7 +135,41 @@ pub async fn list(
     Caller(caller): Caller,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let mut error = None;
+    list_page(&state, &caller, query, StatusCode::OK, None).await
+}
+
+/// The list page, with a refusal (of a bulk edit, a saved filter) shown above the table.
+pub async fn list_page(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    mut query: ListQuery,
+    status: StatusCode,
+    refusal: Option<String>,
+) -> Response {
+    let filters = opsward_backlog::filters::SavedFilters::new(state.store.as_ref());
+    let saved = match filters.visible(Some(caller.user.id)).await {
+        Ok(s) => s,
+        Err(e) => return error_response(e.into()),
+    };
+    let mut error = refusal;
+    if let Some(name) = non_empty(&query.filter) {
+        match saved.iter().find(|f| f.name == name) {
+            Some(f) => {
+                let fill = |field: &mut String, value: Option<String>| {
+                    if field.trim().is_empty() {
+                        *field = value.unwrap_or_default();
+                    }
+                };
+                fill(&mut query.q, f.filter.q.clone());
+                fill(&mut query.state, f.filter.state.map(|s| s.to_string()));
+                fill(
+                    &mut query.item_type,
+                    f.filter.item_type.map(|t| t.to_string()),
+                );
+            }
+            None => error = Some(format!("no saved filter named {name:?}")),
+        }
+    }
     let item_state = non_empty(&query.state)
         .and_then(|s| s.parse::<ItemState>().map_err(|e| error = Some(e)).ok());
     let item_type = non_empty(&query.item_type)
@@ -130,12 +184,13 @@ pub async fn list(
         Ok(p) => p,
         Err(e) => return error_response(ApiError::bad_request(e)),
     };
-    let (items, all) = match (
+    let (items, all, people) = match (
         state.backlog.list_items(&filter, page).await,
         state.backlog.all_items().await,
+        state.store.list_people().await,
     ) {
-        (Ok(i), Ok(a)) => (i, a),
-        (Err(e), _) | (_, Err(e)) => return error_response(e.into()),
+        (Ok(i), Ok(a), Ok(p)) => (i, a, p),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return error_response(e.into()),
     };
     let now = Utc::now();
     let slas = match state.backlog.compiled_sla_policy().await {
@@ -147,6 +202,7 @@ pub async fn list(
         Err(e) => return error_response(e.into()),
     };
     let q = query.q.clone();
+    let filter_name = query.filter.clone();
     let base_query = serde_urlencoded::to_string(ListQuery {
         cursor: None,
         ..query
@@ -159,9 +215,12 @@ pub async fn list(
     let selected_state = item_state.map(|s| s.as_str());
     let selected_type = item_type.map(|t| t.as_str());
     render_with(
-        StatusCode::OK,
+        status,
         &ListPage {
-            nav: Nav::new(&caller, "backlog"),
+            nav: Nav::new(caller, "backlog"),
+            saved,
+            filter_name,
+            people,
             q,
             states: Choice::list(
                 ItemState::ALL.iter().map(|s| s.as_str()),
@@ -311,6 +370,9 @@ struct ItemPage {
     error: Option<String>,
     clocks: Vec<ClockView>,
     sla_zone: String,
+    watchers: Vec<opsward_backlog::watch::Watcher>,
+    watching: bool,
+    attachments: Vec<opsward_backlog::files::ItemAttachment>,
 }
 
 async fn item_page(
@@ -326,9 +388,15 @@ async fn item_page(
         let history = state.backlog.history(id).await?;
         let comments = state.backlog.comments(id).await?;
         let sla = state.backlog.sla_report(&item, Utc::now()).await?;
-        Ok::<_, opsward_store::StoreError>((item, history, comments, sla))
+        let watchers = opsward_backlog::watch::WatchStore::new(state.store.as_ref())
+            .watchers(id)
+            .await?;
+        let files = opsward_backlog::files::ItemFiles::new(state.store.as_ref())
+            .list(id)
+            .await?;
+        Ok::<_, opsward_store::StoreError>((item, history, comments, sla, watchers, files))
     };
-    let (item, history, comments, sla) = match load.await {
+    let (item, history, comments, sla, watchers, attachments) = match load.await {
         Ok(v) => v,
         Err(e) => return error_response(e.into()),
     };
@@ -374,6 +442,9 @@ async fn item_page(
             ),
             tags: item.tags.join(", "),
             sla_zone: sla.map(|r| r.time_zone).unwrap_or_default(),
+            watching: watchers.iter().any(|w| w.user_id == caller.user.id),
+            watchers,
+            attachments,
             item,
         },
     )

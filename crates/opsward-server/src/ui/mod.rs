@@ -5,6 +5,8 @@ pub mod assets;
 pub mod audit;
 pub mod backlog;
 pub mod backlog_board;
+pub mod backlog_more;
+pub mod backlog_review;
 pub mod calendar;
 pub mod cert_assets;
 pub mod certs;

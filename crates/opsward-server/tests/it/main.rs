@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod backlog;
 mod backlog_board;
+mod backlog_more;
 mod backlog_sla;
 mod backlog_transfer;
 mod calendar;

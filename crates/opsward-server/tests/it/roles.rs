@@ -104,6 +104,19 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             customer(app).await
         } else if path.contains("/review-actions/") {
             review_action(app).await
+        } else if path.contains("/backlog/attachments/") {
+            backlog_attachment(app).await
+        } else if path.contains("/backlog/filters/") {
+            let input = opsward_backlog::filters::SavedFilterInput {
+                name: unique("filter"),
+                shared: false,
+                filter: opsward_backlog::ItemFilter::default(),
+            };
+            opsward_backlog::filters::SavedFilters::new(app.db.store.as_ref())
+                .save(&actor, Some(caller_id), &input)
+                .await
+                .unwrap()
+                .id
         } else if path.contains("/backlog/") {
             let input = serde_json::from_value(
                 serde_json::json!({"item_type": "problem", "title": unique("item")}),
@@ -594,6 +607,28 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         }
         ("POST", "/vulns/policy") => Body::Form(vec![("tag", name), ("allowed", "22".into())]),
         ("POST", "/assets/{id}/port-policy") => Body::Form(vec![("allowed", "22,443".into())]),
+        ("POST", "/api/v1/backlog/items/{id}/attachments" | "/backlog/{id}/attachments") => {
+            Body::Multipart
+        }
+        ("POST", "/api/v1/backlog/filters") => {
+            Body::Json(serde_json::json!({"name": name, "filter": {"state": "new"}}))
+        }
+        ("POST", "/backlog/filters") => Body::Form(vec![("name", name)]),
+        ("POST", "/backlog/bulk") => Body::Form(vec![
+            ("item", format!("{}:1", backlog_item(app).await)),
+            ("urgency", "1".into()),
+        ]),
+        ("POST", "/api/v1/backlog/review") => {
+            review_activity(app).await;
+            Body::Json(serde_json::json!({"decisions": [
+                {"item_id": backlog_item(app).await, "decision": "keep"}]}))
+        }
+        ("POST", "/backlog/review") => {
+            review_activity(app).await;
+            let key: &'static str =
+                Box::leak(format!("decision_{}", backlog_item(app).await).into_boxed_str());
+            Body::Form(vec![(key, "keep".into())])
+        }
         ("POST", _) => Body::Form(vec![]),
         _ => Body::None,
     };
@@ -696,6 +731,34 @@ async fn test_channel(app: &TestApp) -> i64 {
 }
 
 /// Evidence from an automated run with one stored file: (evidence id, attachment id).
+/// A file on a new backlog item, its bytes in the attachment store.
+async fn backlog_attachment(app: &TestApp) -> i64 {
+    let sha256 = app.state.attachments.save(b"trace of the outage").unwrap();
+    let file = opsward_backlog::files::NewItemAttachment {
+        filename: "trace.txt".into(),
+        content_type: "text/plain".into(),
+        size_bytes: 19,
+        sha256,
+    };
+    opsward_backlog::files::ItemFiles::new(app.db.store.as_ref())
+        .add(&Actor::system("test"), backlog_item(app).await, &file)
+        .await
+        .unwrap()
+        .id
+}
+
+/// The backlog review activity the review routes record evidence on.
+async fn review_activity(app: &TestApp) {
+    let mut input = activity_input(&unique("review"));
+    input.practice = opsward_core::practice::Practice::Backlog;
+    input.template = Some("backlog-review".into());
+    app.state
+        .ops
+        .create_activity(&Actor::system("test"), &input)
+        .await
+        .unwrap();
+}
+
 async fn evidence_with_file(app: &TestApp) -> (i64, i64) {
     let sha256 = app.state.attachments.save(b"backup restored").unwrap();
     let file = opsward_ops::store::NewAttachment {
@@ -848,7 +911,13 @@ fn route_table_follows_the_access_policy() {
             || r.path.contains("feeds")
             || r.path.starts_with("/api/v1/notifications/rules")
             || r.path.starts_with("/notifications/rules")
-            || r.path == "/logout";
+            || r.path == "/logout"
+            // Watching an item and keeping a private list filter are personal settings.
+            || r.path.ends_with("/watchers/me")
+            || r.path.ends_with("/watch")
+            || r.path.ends_with("/unwatch")
+            || r.path.starts_with("/api/v1/backlog/filters")
+            || r.path.starts_with("/backlog/filters");
         match r.access {
             Access::Public => assert!(
                 PUBLIC_ROUTES.contains(&r.path),

@@ -28,7 +28,10 @@ const COLUMNS: &[&str] = &[
     "assignee_person_id",
 ];
 
-fn parsed<T: std::str::FromStr<Err = String>>(flag: &str, text: Option<&str>) -> Result<Option<T>> {
+pub(super) fn parsed<T: std::str::FromStr<Err = String>>(
+    flag: &str,
+    text: Option<&str>,
+) -> Result<Option<T>> {
     text.map(|t| t.parse::<T>().map_err(|e| anyhow!("{flag}: {e}")))
         .transpose()
 }
@@ -51,6 +54,7 @@ async fn person_ref(store: &Arc<dyn Store>, email: &str) -> Result<Option<i64>> 
 
 pub async fn backlog(
     store: &Arc<dyn Store>,
+    config: &crate::config::Config,
     cmd: BacklogCommand,
     out: OutputFormat,
 ) -> Result<ExitCode> {
@@ -98,20 +102,31 @@ pub async fn backlog(
             team,
             assignee,
             query,
+            filter,
             limit,
         } => {
+            let saved = match filter {
+                Some(name) => {
+                    opsward_backlog::filters::SavedFilters::new(store.as_ref())
+                        .named(None, &name)
+                        .await
+                        .map_err(|e| anyhow!("--filter {name:?}: {e}"))?
+                        .filter
+                }
+                None => ItemFilter::default(),
+            };
             let filter = ItemFilter {
-                state: parsed::<ItemState>("--state", state.as_deref())?,
-                item_type: parsed::<ItemType>("--type", item_type.as_deref())?,
+                state: parsed::<ItemState>("--state", state.as_deref())?.or(saved.state),
+                item_type: parsed::<ItemType>("--type", item_type.as_deref())?.or(saved.item_type),
                 team_id: match team {
                     Some(t) => team_ref(store, &t).await?,
-                    None => None,
+                    None => saved.team_id,
                 },
                 assignee_person_id: match assignee {
                     Some(a) => person_ref(store, &a).await?,
-                    None => None,
+                    None => saved.assignee_person_id,
                 },
-                q: query,
+                q: query.or(saved.q),
             };
             let page = backlog
                 .list_items(&filter, PageRequest::first(limit))
@@ -144,6 +159,8 @@ pub async fn backlog(
         }
         BacklogCommand::Update {
             id,
+            ids,
+            tags,
             state,
             title,
             description,
@@ -169,9 +186,28 @@ pub async fn backlog(
                     None => None,
                 },
                 version: based_on_version,
+                tags: match tags.as_slice() {
+                    [] => None,
+                    [none] if none == "none" => Some(Vec::new()),
+                    t => Some(t.to_vec()),
+                },
                 ..ItemPatch::default()
             };
             let actor = cli_actor();
+            let Some(id) = id else {
+                if comment.is_some() || based_on_version.is_some() {
+                    return Err(anyhow!(
+                        "--comment and --based-on-version take one item, not --ids"
+                    ));
+                }
+                // The bulk edit: one transaction, every item or none.
+                let items = backlog
+                    .bulk_update(&actor, &ids, &patch)
+                    .await
+                    .map_err(|(id, e)| anyhow!("item {id}: {e}; nothing was changed"))?;
+                print(out, &items, COLUMNS)?;
+                return Ok(ExitCode::SUCCESS);
+            };
             let item = backlog.update_item(&actor, id, &patch).await?;
             if let Some(body) = comment {
                 backlog
@@ -186,6 +222,19 @@ pub async fn backlog(
             mapping,
             dry_run,
         } => return import(&backlog, &file, format, mapping, dry_run).await,
+        // Watchers, files, saved filters, the review and the charts.
+        other @ (BacklogCommand::Filter(_)
+        | BacklogCommand::Watch { .. }
+        | BacklogCommand::Unwatch { .. }
+        | BacklogCommand::Watchers { .. }
+        | BacklogCommand::Attach { .. }
+        | BacklogCommand::Attachments { .. }
+        | BacklogCommand::Download { .. }
+        | BacklogCommand::Detach { .. }
+        | BacklogCommand::Review { .. }
+        | BacklogCommand::Charts { .. }) => {
+            return super::backlog_more::run(store, config, other, out).await;
+        }
         BacklogCommand::Export { format } => {
             let items = backlog.all_items().await?;
             match format.as_str() {

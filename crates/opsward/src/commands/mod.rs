@@ -5,6 +5,7 @@ mod agent_patches;
 mod assets;
 // backlog
 mod backlog;
+mod backlog_more;
 mod calendar;
 mod cert_assets;
 mod certs;
@@ -88,7 +89,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
         // backlog
-        Command::Backlog(cmd) => backlog::backlog(&open_store(&config).await?, cmd, out).await,
+        Command::Backlog(cmd) => {
+            backlog::backlog(&open_store(&config).await?, &config, cmd, out).await
+        }
         Command::Customer(cmd) => customers::customer(&open_store(&config).await?, cmd, out).await,
         Command::Survey(cmd) => customers::survey(&open_store(&config).await?, cmd, out).await,
         // suppliers

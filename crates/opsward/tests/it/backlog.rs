@@ -191,3 +191,162 @@ both_backends!(backlog_import_export_and_versions, |env: Env| async move {
         "{shown}"
     );
 });
+
+/// The item of `backlog show` (the SLA clocks and comments follow it).
+fn first_json(out: &str) -> Value {
+    serde_json::Deserializer::from_str(out)
+        .into_iter::<Value>()
+        .next()
+        .expect("a JSON value")
+        .expect("valid JSON")
+}
+
+both_backends!(
+    backlog_bulk_filters_files_watch_review_charts,
+    |env: Env| async move {
+        let add = |title: &str| -> String {
+            let item: Value = serde_json::from_str(&env.ok(&[
+                "-o", "json", "backlog", "add", "--type", "problem", "--title", title,
+            ]))
+            .unwrap();
+            item["id"].as_i64().unwrap().to_string()
+        };
+        let a = add("Cron mails root");
+        let b = add("Cron job overlaps");
+        let c = add("Stale DNS record");
+
+        // The bulk edit: both or neither.
+        let ids = format!("{a},{b}");
+        let bulk = env.ok(&[
+            "-o", "csv", "backlog", "update", "--ids", &ids, "--state", "triaged", "--tag", "cron",
+        ]);
+        assert_eq!(bulk.lines().count(), 3, "{bulk}");
+        let refused = env.run(
+            &[
+                "backlog",
+                "update",
+                "--ids",
+                &format!("{a},{c}"),
+                "--state",
+                "in_progress",
+            ],
+            "",
+        );
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains(&format!("item {c}:")));
+        let shown: Value = first_json(&env.ok(&["-o", "json", "backlog", "show", &a]));
+        assert_eq!(
+            shown["state"], "triaged",
+            "the refused batch changed nothing"
+        );
+
+        // A shared saved filter, applied by name.
+        env.ok(&[
+            "backlog", "filter", "save", "cron", "-q", "cron", "--state", "triaged",
+        ]);
+        let listed = env.ok(&["-o", "csv", "backlog", "list", "--filter", "cron"]);
+        assert_eq!(listed.lines().count(), 3, "{listed}");
+        assert!(!listed.contains("Stale DNS"));
+        assert!(env.ok(&["backlog", "filter", "list"]).contains("cron"));
+        let unknown = env.run(&["backlog", "list", "--filter", "nope"], "");
+        assert_eq!(unknown.status.code(), Some(2));
+
+        // Files: attach, list, download intact, detach.
+        let log = env.write("cron.log", "overlap at 02:00\n");
+        let attached: Value = serde_json::from_str(&env.ok(&[
+            "-o",
+            "json",
+            "backlog",
+            "attach",
+            &a,
+            log.to_str().unwrap(),
+        ]))
+        .unwrap();
+        let file_id = attached[0]["id"].as_i64().unwrap().to_string();
+        assert!(env.ok(&["backlog", "attachments", &a]).contains("cron.log"));
+        let copy = log.with_file_name("copy.log");
+        env.ok(&[
+            "backlog",
+            "download",
+            &file_id,
+            "--out",
+            copy.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            std::fs::read_to_string(&copy).unwrap(),
+            "overlap at 02:00\n"
+        );
+        env.ok(&["backlog", "detach", &file_id]);
+        assert!(!env.ok(&["backlog", "attachments", &a]).contains("cron.log"));
+
+        // Watching for a user account.
+        env.run(
+            &[
+                "user",
+                "add",
+                "--username",
+                "ana",
+                "--role",
+                "viewer",
+                "--password-stdin",
+            ],
+            "a long enough password\n",
+        );
+        assert!(env
+            .ok(&["backlog", "watch", &a, "--user", "ana"])
+            .contains("ana"));
+        assert!(!env
+            .ok(&["backlog", "unwatch", &a, "--user", "ana"])
+            .contains("ana"));
+
+        // The review: items to decide on exit with 1; decisions need a review activity.
+        let review = env.run(&["-o", "csv", "backlog", "review"], "");
+        assert_eq!(review.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&review.stdout).contains("unowned"));
+        let decisions = env.write(
+        "decisions.json",
+        &format!(r#"{{"decisions": [{{"item_id": {c}, "decision": "merge", "into": {a}}}, {{"item_id": {b}, "decision": "reprioritise", "impact": 1, "urgency": 1}}]}}"#),
+    );
+        let no_activity = env.run(
+            &["backlog", "review", "--apply", decisions.to_str().unwrap()],
+            "",
+        );
+        assert_eq!(no_activity.status.code(), Some(2));
+        env.ok(&[
+            "activity",
+            "add",
+            "--template",
+            "backlog-review",
+            "--start",
+            "2026-01-01T00:00",
+            "--rrule",
+            "FREQ=DAILY",
+        ]);
+        let applied = env.run(
+            &[
+                "-o",
+                "json",
+                "backlog",
+                "review",
+                "--apply",
+                decisions.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert!(
+            applied.status.success(),
+            "{}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&applied.stderr).contains("2 decisions applied; evidence #")
+        );
+        let merged: Value = first_json(&env.ok(&["-o", "json", "backlog", "show", &c]));
+        assert_eq!(merged["state"], "closed");
+
+        let weeks = env.ok(&["-o", "csv", "backlog", "charts", "--weeks", "2"]);
+        let last = weeks.lines().last().unwrap().to_string();
+        // open 2 (a, b), new 0, triaged 2, ..., closed 1, resolved this week 1 (the merge).
+        assert!(last.contains(",2,0,2,0,0,0,1,1,"), "{weeks}");
+    }
+);

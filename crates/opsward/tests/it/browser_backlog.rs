@@ -118,6 +118,37 @@ async fn chromium_triages_an_item_sees_the_sla_clock_and_the_board() {
         url_before,
         "htmx swapped the board in place"
     );
+
+    // Save the list's filter under a name; the dropdown then offers and applies it.
+    session.go(&server.url("/backlog?state=in_progress")).await;
+    session.wait_for_title("Backlog").await;
+    session.fill("#filter-name", "working").await;
+    session.click("#save-filter button[type=submit]").await;
+    session
+        .wait_for_text(r#"<option value="working" selected="">working</option>"#)
+        .await;
+    assert!(session
+        .text("#results")
+        .await
+        .contains("Badge readers offline"));
+
+    // Bulk edit: tick the row, set the urgency, apply; the item's priority follows.
+    session.click("input[name=item]").await;
+    session.click("#bulk-urgency option[value='3']").await;
+    session.click("#bulk button[type=submit]").await;
+    session.wait_for_title("Backlog").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let shown = env.ok(&["-o", "json", "backlog", "show", "1"]);
+        if shown.contains("\"urgency\": 3") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bulk edit never applied: {shown}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     session.close().await;
 
     let shown = env.ok(&["-o", "json", "backlog", "show", "1"]);
