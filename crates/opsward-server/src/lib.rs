@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backlog_auto;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -37,6 +38,8 @@ pub struct ServerConfig {
     /// this must be storage they all share.
     pub attachments_dir: std::path::PathBuf,
     pub max_attachment_bytes: u64,
+    /// Automatic backlog items: sources, interval, thresholds (`[backlog_auto]`).
+    pub backlog_auto: opsward_backlog::auto::AutoSettings,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
             scheduler: SchedulerConfig::default(),
             attachments_dir: std::env::temp_dir().join("opsward-attachments"),
             max_attachment_bytes: opsward_ops::attachments::DEFAULT_MAX_BYTES,
+            backlog_auto: opsward_backlog::auto::AutoSettings::default(),
         }
     }
 }

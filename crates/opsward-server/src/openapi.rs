@@ -36,6 +36,7 @@ use utoipa::{
         api::summary::summary,
         api::backlog::list, api::backlog::create, api::backlog::get, api::backlog::update, api::backlog::comment,
         api::backlog::aging_report, api::backlog::sla_overview, api::backlog::sla_policy, api::backlog::set_sla_policy, api::backlog::import, api::backlog::export, api::backlog::bulk_edit,
+        api::backlog_auto::list, api::backlog_auto::run,
         api::customers::list, api::customers::create, api::customers::get, api::customers::update, api::customers::add_contact,
         api::customers::link_item, api::customers::schedule_review, api::customers::review_pack, api::customers::list_reviews,
         api::customers::record_review, api::customers::set_action, api::customers::list_surveys, api::customers::run_surveys,

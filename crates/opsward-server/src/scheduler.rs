@@ -96,6 +96,10 @@ impl JobRegistry {
         registry.every("certs.rescan", ChronoDuration::minutes(5));
         registry.register("backlog.sla", BacklogSla);
         registry.every("backlog.sla", ChronoDuration::minutes(5));
+        crate::backlog_auto::register(
+            &mut registry,
+            &opsward_backlog::auto::AutoSettings::default(),
+        );
         registry
     }
 
@@ -103,8 +107,10 @@ impl JobRegistry {
         self.handlers.insert(kind.to_string(), Arc::new(handler));
     }
 
-    /// Enqueue `kind` once per `every`, aligned to the Unix epoch.
+    /// Enqueue `kind` once per `every`, aligned to the Unix epoch; replaces an earlier
+    /// interval of the same kind.
     pub fn every(&mut self, kind: &str, every: ChronoDuration) {
+        self.periodic.retain(|p| p.kind != kind);
         self.periodic.push(Periodic {
             kind: kind.to_string(),
             every,

@@ -61,6 +61,11 @@ pub const SQLITE: Embedded = &[
         "backlog_sla",
         include_str!("../migrations/sqlite/0011_backlog_sla.sql"),
     ),
+    (
+        17,
+        "backlog_auto",
+        include_str!("../migrations/sqlite/0017_backlog_auto.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -117,6 +122,11 @@ pub const POSTGRES: Embedded = &[
         11,
         "backlog_sla",
         include_str!("../migrations/postgres/0011_backlog_sla.sql"),
+    ),
+    (
+        17,
+        "backlog_auto",
+        include_str!("../migrations/postgres/0017_backlog_auto.sql"),
     ),
 ];
 

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod audit;
 pub mod backlog;
+pub mod backlog_auto;
 pub mod calendar;
 pub mod certs;
 pub mod customers;

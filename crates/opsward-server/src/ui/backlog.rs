@@ -311,6 +311,8 @@ struct ItemPage {
     error: Option<String>,
     clocks: Vec<ClockView>,
     sla_zone: String,
+    /// The other practice's object this item was opened for automatically.
+    source: Option<opsward_backlog::auto::AutoItem>,
 }
 
 async fn item_page(
@@ -326,9 +328,10 @@ async fn item_page(
         let history = state.backlog.history(id).await?;
         let comments = state.backlog.comments(id).await?;
         let sla = state.backlog.sla_report(&item, Utc::now()).await?;
-        Ok::<_, opsward_store::StoreError>((item, history, comments, sla))
+        let source = state.backlog.auto_item_of(id).await?;
+        Ok::<_, opsward_store::StoreError>((item, history, comments, sla, source))
     };
-    let (item, history, comments, sla) = match load.await {
+    let (item, history, comments, sla, source) = match load.await {
         Ok(v) => v,
         Err(e) => return error_response(e.into()),
     };
@@ -374,6 +377,7 @@ async fn item_page(
             ),
             tags: item.tags.join(", "),
             sla_zone: sla.map(|r| r.time_zone).unwrap_or_default(),
+            source,
             item,
         },
     )

@@ -186,6 +186,9 @@ pub async fn backlog(
             mapping,
             dry_run,
         } => return import(&backlog, &file, format, mapping, dry_run).await,
+        BacklogCommand::AutoItems(_) => {
+            return Err(anyhow!("automatic items are handled by their own command"))
+        }
         BacklogCommand::Export { format } => {
             let items = backlog.all_items().await?;
             match format.as_str() {

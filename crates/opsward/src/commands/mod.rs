@@ -5,6 +5,7 @@ mod agent_patches;
 mod assets;
 // backlog
 mod backlog;
+mod backlog_auto;
 mod calendar;
 mod certs;
 mod customers;
@@ -85,6 +86,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
         // backlog
+        Command::Backlog(crate::cli::BacklogCommand::AutoItems(cmd)) => {
+            backlog_auto::auto_items(&open_store(&config).await?, &config, cmd, out).await
+        }
         Command::Backlog(cmd) => backlog::backlog(&open_store(&config).await?, cmd, out).await,
         Command::Customer(cmd) => customers::customer(&open_store(&config).await?, cmd, out).await,
         Command::Survey(cmd) => customers::survey(&open_store(&config).await?, cmd, out).await,
