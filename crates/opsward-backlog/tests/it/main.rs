@@ -1,5 +1,6 @@
 //! Backlog storage and search, on SQLite and PostgreSQL.
 
+mod aging;
 mod auto;
 mod items;
 mod search;

@@ -12,9 +12,8 @@ use axum::{
 };
 use chrono::Utc;
 use opsward_backlog::{
-    aging::{aging, AgingReport},
-    sla::SlaReport,
-    CommentInput, Item, ItemFilter, ItemInput, ItemPatch, ItemState, ItemType,
+    aging_sql::AgingCounts, sla::SlaReport, CommentInput, Item, ItemFilter, ItemInput, ItemPatch,
+    ItemState, ItemType,
 };
 use opsward_core::page::PageRequest;
 use serde::{Deserialize, Serialize};
@@ -105,7 +104,7 @@ struct ListPage {
     states: Vec<Choice>,
     types: Vec<Choice>,
     rows: Vec<Row>,
-    report: AgingReport,
+    report: AgingCounts,
     error: Option<String>,
     next_link: Option<String>,
 }
@@ -130,14 +129,14 @@ pub async fn list(
         Ok(p) => p,
         Err(e) => return error_response(ApiError::bad_request(e)),
     };
-    let (items, all) = match (
+    let now = Utc::now();
+    let (items, report) = match (
         state.backlog.list_items(&filter, page).await,
-        state.backlog.all_items().await,
+        state.backlog.aging_counts(now, STALE_DAYS).await,
     ) {
         (Ok(i), Ok(a)) => (i, a),
         (Err(e), _) | (_, Err(e)) => return error_response(e.into()),
     };
-    let now = Utc::now();
     let slas = match state.backlog.compiled_sla_policy().await {
         Ok(policy) => state.backlog.sla_reports(&policy, &items.items, now).await,
         Err(e) => Err(e),
@@ -193,7 +192,7 @@ pub async fn list(
                     }
                 })
                 .collect(),
-            report: aging(&all, now, STALE_DAYS),
+            report,
             error,
             next_link,
         },
