@@ -6,6 +6,9 @@
 //! tested on their own; `store` keeps items, comments and history on SQLite or PostgreSQL.
 
 pub mod aging;
+pub mod aging_sql;
+pub mod auto;
+mod auto_store;
 pub mod business_hours;
 pub mod charts;
 pub mod files;

@@ -204,7 +204,7 @@ macro_rules! backlog_sql {
                 Ok(created)
             }
 
-            async fn insert_item(tx: &mut backend::Conn, actor: &Actor, f: &ItemFields) -> Result<Item> {
+            pub(crate) async fn insert_item(tx: &mut backend::Conn, actor: &Actor, f: &ItemFields) -> Result<Item> {
                 let mut tx = tx;
                 check_refs(&mut tx, f).await?;
                 let now = backend::now();
@@ -598,6 +598,10 @@ impl BacklogStore {
         BacklogStore {
             db: store.database(),
         }
+    }
+
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
     }
 
     pub async fn create_item(&self, actor: &Actor, input: &ItemInput) -> Result<Item> {

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backlog_auto;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -41,6 +42,8 @@ pub struct ServerConfig {
     /// Trust anchors for certificate chains: the public roots plus the configured CA bundle
     /// (`cert_ca_file`), used for uploaded scans, scan requests and rescans.
     pub cert_trust: opsward_certs::TrustStore,
+    /// Automatic backlog items: sources, interval, thresholds (`[backlog_auto]`).
+    pub backlog_auto: opsward_backlog::auto::AutoSettings,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +58,7 @@ impl Default for ServerConfig {
             attachments_dir: std::env::temp_dir().join("opsward-attachments"),
             max_attachment_bytes: opsward_ops::attachments::DEFAULT_MAX_BYTES,
             cert_trust: opsward_certs::TrustStore::public_roots(),
+            backlog_auto: opsward_backlog::auto::AutoSettings::default(),
         }
     }
 }

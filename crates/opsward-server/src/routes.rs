@@ -18,6 +18,7 @@ use opsward_core::Role;
 use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 mod backlog;
+mod backlog_auto;
 mod certs;
 mod patches;
 mod resilience;
@@ -677,6 +678,7 @@ fn build() -> Table {
         .merge(patches::routes)
         .merge(certs::routes)
         .merge(backlog::routes)
+        .merge(backlog_auto::routes)
 }
 
 /// Every route and who may call it.

@@ -99,6 +99,10 @@ impl JobRegistry {
         registry.register(opsward_vulns::hosts::JOB_KIND, HostMatch);
         registry.every(opsward_vulns::hosts::JOB_KIND, ChronoDuration::minutes(5));
         crate::vuln_jobs::register(&mut registry);
+        crate::backlog_auto::register(
+            &mut registry,
+            &opsward_backlog::auto::AutoSettings::default(),
+        );
         registry
     }
 
@@ -116,7 +120,10 @@ impl JobRegistry {
     }
 
     /// Enqueue `kind` once per `every`, aligned to the Unix epoch.
+    /// Enqueue `kind` once per `every`, aligned to the Unix epoch; replaces an earlier
+    /// interval of the same kind.
     pub fn every(&mut self, kind: &str, every: ChronoDuration) {
+        self.periodic.retain(|p| p.kind != kind);
         self.periodic.push(Periodic {
             kind: kind.to_string(),
             every,

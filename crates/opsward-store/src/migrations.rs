@@ -72,6 +72,11 @@ pub const SQLITE: Embedded = &[
         include_str!("../migrations/sqlite/0013_vuln_policy.sql"),
     ),
     (
+        14,
+        "backlog_more",
+        include_str!("../migrations/sqlite/0014_backlog_more.sql"),
+    ),
+    (
         15,
         "certs_more",
         include_str!("../migrations/sqlite/0015_certs_more.sql"),
@@ -82,9 +87,9 @@ pub const SQLITE: Embedded = &[
         include_str!("../migrations/sqlite/0016_patches_more.sql"),
     ),
     (
-        14,
-        "backlog_more",
-        include_str!("../migrations/sqlite/0014_backlog_more.sql"),
+        17,
+        "backlog_auto",
+        include_str!("../migrations/sqlite/0017_backlog_auto.sql"),
     ),
 ];
 pub const POSTGRES: Embedded = &[
@@ -154,6 +159,11 @@ pub const POSTGRES: Embedded = &[
         include_str!("../migrations/postgres/0013_vuln_policy.sql"),
     ),
     (
+        14,
+        "backlog_more",
+        include_str!("../migrations/postgres/0014_backlog_more.sql"),
+    ),
+    (
         15,
         "certs_more",
         include_str!("../migrations/postgres/0015_certs_more.sql"),
@@ -164,9 +174,9 @@ pub const POSTGRES: Embedded = &[
         include_str!("../migrations/postgres/0016_patches_more.sql"),
     ),
     (
-        14,
-        "backlog_more",
-        include_str!("../migrations/postgres/0014_backlog_more.sql"),
+        17,
+        "backlog_auto",
+        include_str!("../migrations/postgres/0017_backlog_auto.sql"),
     ),
 ];
 

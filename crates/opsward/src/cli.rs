@@ -734,6 +734,10 @@ pub enum BacklogCommand {
         #[arg(long, default_value = "csv")]
         format: String,
     },
+    /// Items opened automatically from other practices (expiring certificates without an
+    /// owner, overdue KEV findings, failed resilience tests, badly scored suppliers).
+    #[command(subcommand)]
+    AutoItems(AutoItemsCommand),
     /// Saved list filters (the CLI saves shared ones).
     #[command(subcommand)]
     Filter(BacklogFilterCommand),
@@ -807,6 +811,23 @@ pub enum BacklogFilterCommand {
     List,
     /// Delete a shared filter by name.
     Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AutoItemsCommand {
+    /// Check every source enabled in `[backlog_auto]` now: open an item per new condition,
+    /// comment on items whose condition cleared. Exit code 1 when any condition holds.
+    Run,
+    /// List the automatic items with their source and whether the condition holds. Exit
+    /// code 1 when any listed condition holds.
+    List {
+        /// certificate, kev_finding, resilience_test or supplier_review.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only conditions that still hold.
+        #[arg(long)]
+        active: bool,
+    },
 }
 
 // --- end backlog ---

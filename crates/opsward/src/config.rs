@@ -38,6 +38,9 @@ pub struct Config {
     /// A PEM file of private CA certificates trusted for certificate chains besides the
     /// public roots (uploaded scans, scan requests, rescans).
     pub cert_ca_file: Option<PathBuf>,
+    /// Automatic backlog items (`[backlog_auto]` in the file): interval, sources, thresholds.
+    #[serde(default)]
+    pub backlog_auto: opsward_backlog::auto::AutoSettings,
 }
 
 const KEYS: &[&str] = &[
@@ -72,6 +75,7 @@ impl Default for Config {
             db_max_connections: 10,
             max_attachment_mib: 25,
             cert_ca_file: None,
+            backlog_auto: Default::default(),
         }
     }
 }
@@ -133,7 +137,12 @@ impl Config {
         figment = figment
             .merge(Env::prefixed("OPSWARD_").only(KEYS))
             .merge(Serialized::defaults(flags));
-        figment.extract().context("invalid configuration")
+        let config: Config = figment.extract().context("invalid configuration")?;
+        config
+            .backlog_auto
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: backlog_auto: {e}"))?;
+        Ok(config)
     }
 
     pub fn database_url(&self) -> String {
@@ -193,6 +202,42 @@ mod tests {
             )
             .unwrap_err();
             assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn backlog_auto_section_sets_sources_and_interval() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "auto.toml",
+                "[backlog_auto]\ninterval_minutes = 60\nkev_findings = false\nsupplier_score_below = 2.5\n",
+            )?;
+            let config = Config::load(
+                Some(std::path::Path::new("auto.toml")),
+                &FlagOverrides::default(),
+            )
+            .unwrap();
+            assert_eq!(config.backlog_auto.interval_minutes, 60);
+            assert!(!config.backlog_auto.kev_findings);
+            assert!(
+                config.backlog_auto.certificates,
+                "unset keys keep their default"
+            );
+            assert_eq!(config.backlog_auto.supplier_score_below, 2.5);
+            jail.create_file("bad.toml", "[backlog_auto]\ninterval_minutes = 0\n")?;
+            let err = Config::load(
+                Some(std::path::Path::new("bad.toml")),
+                &FlagOverrides::default(),
+            )
+            .unwrap_err();
+            assert!(format!("{err:#}").contains("interval_minutes"), "{err:#}");
+            jail.create_file("typo.toml", "[backlog_auto]\nkev = false\n")?;
+            assert!(Config::load(
+                Some(std::path::Path::new("typo.toml")),
+                &FlagOverrides::default()
+            )
+            .is_err());
             Ok(())
         });
     }

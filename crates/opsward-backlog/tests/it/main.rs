@@ -1,5 +1,7 @@
 //! Backlog storage and search, on SQLite and PostgreSQL.
 
+mod aging;
+mod auto;
 mod items;
 mod more;
 mod search;

@@ -9,7 +9,7 @@ use crate::{
 use axum::{extract::State, http::StatusCode, Json};
 use chrono::Utc;
 use opsward_backlog::{
-    aging::{aging, AgingReport},
+    aging::AgingReport,
     sla::{Compliance, SlaPolicy, SlaReport},
     store::BacklogError,
     Comment, CommentInput, HistoryEntry, Item, ItemFilter, ItemInput, ItemPatch, ItemState,
@@ -203,8 +203,9 @@ pub async fn aging_report(
     if !(1..=3650).contains(&stale_days) {
         return Err(ApiError::bad_request("stale_days must be 1-3650"));
     }
-    let items = state.backlog.all_items().await?;
-    Ok(Json(aging(&items, Utc::now(), stale_days)))
+    Ok(Json(
+        state.backlog.aging_report(Utc::now(), stale_days).await?,
+    ))
 }
 
 /// The service levels: working calendars (time zone, weekly hours, holidays), per-priority

@@ -12,9 +12,8 @@ use axum::{
 };
 use chrono::Utc;
 use opsward_backlog::{
-    aging::{aging, AgingReport},
-    sla::SlaReport,
-    CommentInput, Item, ItemFilter, ItemInput, ItemPatch, ItemState, ItemType,
+    aging_sql::AgingCounts, sla::SlaReport, CommentInput, Item, ItemFilter, ItemInput, ItemPatch,
+    ItemState, ItemType,
 };
 use opsward_core::page::PageRequest;
 use serde::{Deserialize, Serialize};
@@ -120,7 +119,7 @@ struct ListPage {
     states: Vec<Choice>,
     types: Vec<Choice>,
     rows: Vec<Row>,
-    report: AgingReport,
+    report: AgingCounts,
     error: Option<String>,
     next_link: Option<String>,
     /// Saved filters the user may apply, and the one applied.
@@ -184,15 +183,15 @@ pub async fn list_page(
         Ok(p) => p,
         Err(e) => return error_response(ApiError::bad_request(e)),
     };
-    let (items, all, people) = match (
+    let now = Utc::now();
+    let (items, report, people) = match (
         state.backlog.list_items(&filter, page).await,
-        state.backlog.all_items().await,
+        state.backlog.aging_counts(now, STALE_DAYS).await,
         state.store.list_people().await,
     ) {
         (Ok(i), Ok(a), Ok(p)) => (i, a, p),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return error_response(e.into()),
     };
-    let now = Utc::now();
     let slas = match state.backlog.compiled_sla_policy().await {
         Ok(policy) => state.backlog.sla_reports(&policy, &items.items, now).await,
         Err(e) => Err(e),
@@ -252,7 +251,7 @@ pub async fn list_page(
                     }
                 })
                 .collect(),
-            report: aging(&all, now, STALE_DAYS),
+            report,
             error,
             next_link,
         },
@@ -373,6 +372,8 @@ struct ItemPage {
     watchers: Vec<opsward_backlog::watch::Watcher>,
     watching: bool,
     attachments: Vec<opsward_backlog::files::ItemAttachment>,
+    /// The other practice's object this item was opened for automatically.
+    source: Option<opsward_backlog::auto::AutoItem>,
 }
 
 async fn item_page(
@@ -394,9 +395,10 @@ async fn item_page(
         let files = opsward_backlog::files::ItemFiles::new(state.store.as_ref())
             .list(id)
             .await?;
-        Ok::<_, opsward_store::StoreError>((item, history, comments, sla, watchers, files))
+        let source = state.backlog.auto_item_of(id).await?;
+        Ok::<_, opsward_store::StoreError>((item, history, comments, sla, watchers, files, source))
     };
-    let (item, history, comments, sla, watchers, attachments) = match load.await {
+    let (item, history, comments, sla, watchers, attachments, source) = match load.await {
         Ok(v) => v,
         Err(e) => return error_response(e.into()),
     };
@@ -445,6 +447,7 @@ async fn item_page(
             watching: watchers.iter().any(|w| w.user_id == caller.user.id),
             watchers,
             attachments,
+            source,
             item,
         },
     )

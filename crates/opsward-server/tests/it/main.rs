@@ -3,6 +3,7 @@
 mod api;
 mod auth;
 mod backlog;
+mod backlog_auto;
 mod backlog_board;
 mod backlog_more;
 mod backlog_sla;

@@ -262,6 +262,8 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/api/v1/backlog/import") => Body::Json(serde_json::json!({
             "format": "csv", "data": format!("title,item_type\n{name},risk\n")
         })),
+        // Runs every enabled source on an empty database: nothing to open, 200.
+        ("POST", "/api/v1/backlog/auto-items/run") => Body::None,
         ("PUT", "/api/v1/backlog/sla/policy") => {
             Body::Json(serde_json::to_value(opsward_backlog::sla::SlaPolicy::default()).unwrap())
         }

@@ -235,6 +235,9 @@ pub async fn backlog(
         | BacklogCommand::Charts { .. }) => {
             return super::backlog_more::run(store, config, other, out).await;
         }
+        BacklogCommand::AutoItems(_) => {
+            return Err(anyhow!("automatic items are handled by their own command"))
+        }
         BacklogCommand::Export { format } => {
             let items = backlog.all_items().await?;
             match format.as_str() {

@@ -6,6 +6,7 @@ mod assets;
 // backlog
 mod backlog;
 mod backlog_more;
+mod backlog_auto;
 mod calendar;
 mod cert_assets;
 mod certs;
@@ -89,6 +90,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
         // backlog
+        Command::Backlog(crate::cli::BacklogCommand::AutoItems(cmd)) => {
+            backlog_auto::auto_items(&open_store(&config).await?, &config, cmd, out).await
+        }
         Command::Backlog(cmd) => {
             backlog::backlog(&open_store(&config).await?, &config, cmd, out).await
         }

@@ -40,11 +40,14 @@ pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
         attachments_dir: config.data_dir.join("attachments"),
         max_attachment_bytes: config.max_attachment_mib.max(1) * 1024 * 1024,
         cert_trust,
+        backlog_auto: config.backlog_auto.clone(),
         ..ServerConfig::default()
     };
+    let mut jobs = opsward_server::scheduler::JobRegistry::with_builtin();
+    opsward_server::backlog_auto::register(&mut jobs, &config.backlog_auto);
     opsward_server::run(
         listener,
-        AppState::new(store, server_config),
+        AppState::with_jobs(store, server_config, jobs),
         shutdown_signal(),
     )
     .await?;

@@ -350,3 +350,113 @@ both_backends!(
         assert!(last.contains(",2,0,2,0,0,0,1,1,"), "{weeks}");
     }
 );
+
+// `opsward backlog auto-items run|list`: a failed resilience test opens one item, however
+// often it runs; exit code 1 while a condition holds; `[backlog_auto]` in the config file
+// turns a source off.
+both_backends!(auto_items_from_the_cli, |env: Env| async move {
+    env.ok(&["asset", "add", "--name", "db-01", "--kind", "host"]);
+    let first = (chrono::Utc::now() - chrono::Duration::days(3))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let added: Value = serde_json::from_str(&env.ok(&[
+        "resilience",
+        "measure",
+        "add",
+        "--asset",
+        "db-01",
+        "--kind",
+        "raid",
+        "--title",
+        "Mirror on db-01",
+        "--rrule",
+        "FREQ=DAILY",
+        "--start",
+        &first,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let id = added["id"].as_i64().unwrap().to_string();
+    let nothing = env.run(&["backlog", "auto-items", "run"], "");
+    assert_eq!(nothing.status.code(), Some(0), "{nothing:?}");
+    env.ok(&[
+        "resilience",
+        "measure",
+        "result",
+        &id,
+        "--result",
+        "failed",
+        "--notes",
+        "sdb1 gone",
+    ]);
+
+    for round in 0..2 {
+        let run = env.run(&["-o", "json", "backlog", "auto-items", "run"], "");
+        assert_eq!(run.status.code(), Some(1), "a condition holds: {run:?}");
+        let sources: Vec<Value> = serde_json::from_slice(&run.stdout).unwrap();
+        let resilience = sources
+            .iter()
+            .find(|s| s["source"] == "resilience_test")
+            .unwrap();
+        assert_eq!(resilience["conditions"], 1);
+        assert_eq!(resilience["opened"], if round == 0 { 1 } else { 0 });
+    }
+    let listed = env.run(
+        &["-o", "csv", "backlog", "auto-items", "list", "--active"],
+        "",
+    );
+    assert_eq!(listed.status.code(), Some(1));
+    let csv = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        csv.starts_with("item_id,source,source_key,active,label,link"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(
+        csv.contains(&format!(
+            ",resilience_test,resilience_measure:{id},true,resilience measure Mirror on db-01,/resilience/{id},"
+        )),
+        "{csv}"
+    );
+    let items = env.ok(&["-o", "csv", "backlog", "list"]);
+    assert_eq!(items.lines().count(), 2, "one item: {items}");
+    assert!(
+        items.contains("Resilience test failed: Mirror on db-01"),
+        "{items}"
+    );
+
+    let config = env.write("auto.toml", "[backlog_auto]\nresilience_tests = false\n");
+    let off = env.run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "-o",
+            "json",
+            "backlog",
+            "auto-items",
+            "run",
+        ],
+        "",
+    );
+    assert_eq!(off.status.code(), Some(0), "{off:?}");
+    let sources: Vec<Value> = serde_json::from_slice(&off.stdout).unwrap();
+    assert!(
+        sources.iter().all(|s| s["source"] != "resilience_test"),
+        "{sources:?}"
+    );
+    let bad = env.write("bad.toml", "[backlog_auto]\ninterval_minutes = 0\n");
+    let refused = env.run(
+        &[
+            "--config",
+            bad.to_str().unwrap(),
+            "backlog",
+            "auto-items",
+            "run",
+        ],
+        "",
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let unknown = env.run(&["backlog", "auto-items", "list", "--source", "nope"], "");
+    assert_eq!(unknown.status.code(), Some(2));
+});
