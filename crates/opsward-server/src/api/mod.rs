@@ -3,8 +3,8 @@
 pub mod assets;
 pub mod audit;
 pub mod backlog;
-pub mod backlog_more;
 pub mod backlog_auto;
+pub mod backlog_more;
 pub mod calendar;
 pub mod cert_targets;
 pub mod certs;

@@ -90,6 +90,7 @@ pub fn link_fixes(pending: &mut [PendingRow], findings: &[Finding]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::FindingKind;
     use chrono::Utc;
 
     fn finding(id: i64, package: &str, fixed: Option<&str>, severity: Severity) -> Finding {
@@ -97,6 +98,7 @@ mod tests {
         Finding {
             id,
             asset_id: 1,
+            kind: FindingKind::Package,
             ecosystem: "Debian:12".into(),
             package: package.into(),
             installed_version: "1:1.0-1".into(),

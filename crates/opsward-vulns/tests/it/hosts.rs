@@ -98,6 +98,8 @@ fn report(
         posture: Posture::default(),
         packages,
         removed: vec![],
+        language_packages: vec![],
+        notes: vec![],
         pending,
     }
 }

@@ -5,8 +5,8 @@ mod agent_patches;
 mod assets;
 // backlog
 mod backlog;
-mod backlog_more;
 mod backlog_auto;
+mod backlog_more;
 mod calendar;
 mod cert_assets;
 mod certs;

@@ -91,6 +91,8 @@ both_backends!(
                 source_version: "1:1.3-1".into(),
             }],
             removed: vec![],
+            language_packages: vec![],
+            notes: vec![],
             pending: vec![PendingUpdate {
                 name: "libzz1".into(),
                 arch: "amd64".into(),
