@@ -10,7 +10,7 @@ mod resilience;
 mod suppliers;
 mod vulns;
 pub use certs::{CertListArgs, CertServer};
-pub use patches::PatchCommand;
+pub use patches::{PatchCommand, PatchHostsCommand, RingCommand};
 pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
 pub use vulns::{Feed, FindingAction, VulnCommand};

@@ -15,6 +15,7 @@ mod resilience;
 mod resilience_register;
 mod serve;
 // suppliers
+mod patch_rings;
 mod patches;
 mod suppliers;
 mod users;

@@ -9,8 +9,10 @@ mod cli;
 #[path = "../../../opsward-patches/tests/it/dummy_repo.rs"]
 mod dummy_repo;
 mod faultproxy;
+mod patch_rings_cli;
 mod patches;
 mod patches_cli;
+mod patches_language;
 mod resilience;
 mod serve;
 mod suppliers;
