@@ -93,14 +93,16 @@ impl PatchConfig {
     }
 
     pub fn sources(&self) -> collect::Sources {
-        let mut s = collect::Sources::default();
-        s.language = opsward_patches::inventory::language::LanguageSources {
-            pip_interpreters: self.pip_interpreters.clone(),
-            npm: self
-                .npm_global
-                .then(|| self.npm.clone().unwrap_or_else(|| "npm".into())),
-            timeout: super::resilience::duration(&self.package_tool_timeout)
-                .unwrap_or(Duration::from_secs(60)),
+        let mut s = collect::Sources {
+            language: opsward_patches::inventory::language::LanguageSources {
+                pip_interpreters: self.pip_interpreters.clone(),
+                npm: self
+                    .npm_global
+                    .then(|| self.npm.clone().unwrap_or_else(|| "npm".into())),
+                timeout: super::resilience::duration(&self.package_tool_timeout)
+                    .unwrap_or(Duration::from_secs(60)),
+            },
+            ..Default::default()
         };
         if let Some(p) = &self.dpkg_status {
             s.dpkg_status = p.clone();
