@@ -12,7 +12,7 @@ mod vulns;
 pub use certs::{
     parse_day_list, parse_port_list, CertAssetCommand, CertListArgs, CertServer, CertTagArgs,
 };
-pub use patches::PatchCommand;
+pub use patches::{PatchCommand, PatchHostsCommand, RingCommand};
 pub use resilience::{CheckCommand, MeasureCommand, Record, ResilienceCommand};
 pub use suppliers::{ContractCommand, ReviewCommand, SupplierCommand};
 pub use vulns::{

@@ -197,7 +197,7 @@ pub fn parse_npm_ls(
     let mut packages = Vec::new();
     for (name, d) in tree.dependencies {
         match d.version {
-            Some(version) if !d.missing && !d.invalid.as_ref().is_some_and(|v| v != &false) => {
+            Some(version) if !d.missing && !d.invalid.as_ref().is_some_and(|v| v != false) => {
                 packages.push(LanguagePackage {
                     ecosystem: LanguageEcosystem::Npm,
                     name,

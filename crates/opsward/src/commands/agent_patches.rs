@@ -46,6 +46,23 @@ pub struct PatchConfig {
     /// Install what operators approve for this host's ring, inside the ring's window.
     #[serde(default)]
     pub install: Option<InstallConfig>,
+    /// Python interpreters whose pip packages to report (`python3 -m pip list`), e.g.
+    /// `["/usr/bin/python3"]`; none by default.
+    #[serde(default)]
+    pub pip_interpreters: Vec<PathBuf>,
+    /// Report npm's global packages (`npm ls -g`); off by default.
+    #[serde(default)]
+    pub npm_global: bool,
+    /// The npm to run for `npm_global` [default: `npm` on the PATH].
+    #[serde(default)]
+    pub npm: Option<PathBuf>,
+    /// How long pip or npm may take, each run [default: 60s].
+    #[serde(default = "default_tool_timeout")]
+    pub package_tool_timeout: String,
+}
+
+fn default_tool_timeout() -> String {
+    "60s".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -65,8 +82,28 @@ fn default_spool_max() -> u64 {
 }
 
 impl PatchConfig {
+    /// The configuration's mistakes, found at start rather than at the first report.
+    pub fn validate(&self) -> Result<()> {
+        let limit = super::resilience::duration(&self.package_tool_timeout)
+            .with_context(|| format!("package_tool_timeout = {:?}", self.package_tool_timeout))?;
+        if limit.is_zero() || limit > Duration::from_secs(3600) {
+            bail!("package_tool_timeout: between 1s and 1h");
+        }
+        Ok(())
+    }
+
     pub fn sources(&self) -> collect::Sources {
-        let mut s = collect::Sources::default();
+        let mut s = collect::Sources {
+            language: opsward_patches::inventory::language::LanguageSources {
+                pip_interpreters: self.pip_interpreters.clone(),
+                npm: self
+                    .npm_global
+                    .then(|| self.npm.clone().unwrap_or_else(|| "npm".into())),
+                timeout: super::resilience::duration(&self.package_tool_timeout)
+                    .unwrap_or(Duration::from_secs(60)),
+            },
+            ..Default::default()
+        };
         if let Some(p) = &self.dpkg_status {
             s.dpkg_status = p.clone();
         }
@@ -264,6 +301,7 @@ pub struct PatchAgent {
 
 impl PatchAgent {
     pub fn new(config: PatchConfig, server: String, http: reqwest::Client) -> Result<PatchAgent> {
+        config.validate()?;
         let spool = Spool::open(&config.state_dir, config.spool_max_bytes)?;
         Ok(PatchAgent {
             config,

@@ -19,6 +19,7 @@ mod resilience_register;
 mod serve;
 // suppliers
 mod patch_updates;
+mod patch_rings;
 mod patches;
 mod suppliers;
 mod users;

@@ -1,4 +1,5 @@
-//! `opsward patch status|enrollment-token|approve|rings|runs`.
+//! `opsward patch status|enrollment-token|approve|rings|runs` (ring changes and host
+//! assignment in `patch_rings`).
 
 use super::cli_actor;
 use super::patch_updates::{UpdateRow, UPDATE_COLUMNS};
@@ -77,7 +78,7 @@ impl ApprovalRow {
 
 /// A ring as `patch rings` prints it.
 #[derive(Serialize)]
-struct RingRow {
+pub(super) struct RingRow {
     id: i64,
     name: String,
     position: i64,
@@ -92,7 +93,7 @@ struct RingRow {
 }
 
 impl RingRow {
-    fn new(r: Ring, hosts: Vec<String>, now: chrono::DateTime<Utc>) -> Self {
+    pub(super) fn new(r: Ring, hosts: Vec<String>, now: chrono::DateTime<Utc>) -> Self {
         let local = |t: chrono::DateTime<Utc>| match opsward_ops::recurrence::parse_timezone(
             &r.window.timezone,
         ) {
@@ -114,7 +115,7 @@ impl RingRow {
     }
 }
 
-const RING_COLUMNS: &[&str] = &[
+pub(super) const RING_COLUMNS: &[&str] = &[
     "id",
     "name",
     "position",
@@ -289,25 +290,8 @@ pub async fn patch(
                 0
             }))
         }
-        PatchCommand::Rings => {
-            let now = Utc::now();
-            let members = patches.ring_members().await?;
-            let rows: Vec<RingRow> = patches
-                .list_rings()
-                .await?
-                .into_iter()
-                .map(|r| {
-                    let hosts: Vec<String> = members
-                        .iter()
-                        .filter(|m| m.ring_id == r.id)
-                        .map(|m| m.hostname.clone())
-                        .collect();
-                    RingRow::new(r, hosts, now)
-                })
-                .collect();
-            print(out, &rows, RING_COLUMNS)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        PatchCommand::Rings { action } => super::patch_rings::rings(&patches, action, out).await,
+        PatchCommand::Hosts(cmd) => super::patch_rings::hosts(&patches, cmd, out).await,
         PatchCommand::Runs { host, approval } => {
             let rows: Vec<RunRow> = patches
                 .runs(approval)

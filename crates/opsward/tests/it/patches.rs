@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-fn bare() -> Command {
+pub(crate) fn bare() -> Command {
     let mut cmd = Command::new(BIN);
     for (key, _) in std::env::vars() {
         if key.starts_with("OPSWARD_") {
@@ -155,7 +155,7 @@ async fn accepted(server: &Server, token: &str, hostname: &str) -> Vec<i64> {
     seqs
 }
 
-fn viewer_token(env: &Env) -> String {
+pub(crate) fn viewer_token(env: &Env) -> String {
     let added = env.run(
         &[
             "user",
