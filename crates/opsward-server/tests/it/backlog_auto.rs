@@ -395,14 +395,10 @@ both_backends!(
             .iter()
             .map(|s| s.source.unwrap().as_str())
             .collect();
+        // Only the enabled sources were checked (the server's own scheduled run, with every
+        // source on, may open items meanwhile, so stored links are not the measure here).
         assert_eq!(sources, ["certificate", "resilience_test"]);
-        let links = app.state.backlog.auto_items(None, None).await.unwrap();
-        assert!(
-            links
-                .iter()
-                .all(|l| !matches!(l.source.as_str(), "kev_finding" | "supplier_review")),
-            "{links:?}"
-        );
+        assert_eq!(run.conditions(), 2, "{run:?}");
         app.stop().await;
     }
 );
