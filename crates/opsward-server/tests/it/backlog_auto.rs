@@ -316,8 +316,10 @@ both_backends!(
         assert_eq!(r.status(), StatusCode::CREATED);
         supplier_review(&app, &token, src.supplier, "2026-02-15", 4).await;
 
+        // The server's own scheduled run may notice some of the cleared conditions first, so
+        // the count of this run is at most 4; the single comment per item below is the proof.
         let cleared = run(&app, &token).await;
-        assert_eq!(sum(&cleared, "cleared"), 4, "{cleared}");
+        assert!(sum(&cleared, "cleared") <= 4, "{cleared}");
         assert_eq!(sum(&cleared, "conditions"), 0);
         let again = run(&app, &token).await;
         assert_eq!(sum(&again, "cleared"), 0, "cleared once: {again}");

@@ -18,8 +18,8 @@ mod resilience;
 mod resilience_register;
 mod serve;
 // suppliers
-mod patch_updates;
 mod patch_rings;
+mod patch_updates;
 mod patches;
 mod suppliers;
 mod users;
