@@ -60,7 +60,8 @@ pub struct ItemQuery {
 
 /// List work items, filtered, oldest first, one page at a time.
 #[utoipa::path(get, path = "/api/v1/backlog/items", tag = "backlog", params(ItemQuery),
-    responses((status = 200, body = Page<Item>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<Item>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "no saved filter has the `filter` name", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -68,7 +69,8 @@ pub async fn list(
 ) -> ApiResult<Json<Page<Item>>> {
     let page =
         PageRequest::from_params(q.limit, q.cursor.as_deref()).map_err(ApiError::bad_request)?;
-    let saved = match &q.filter {
+    // An empty `filter=` (what a form with no saved filter chosen sends) means none.
+    let saved = match q.filter.as_deref().filter(|name| !name.is_empty()) {
         Some(name) => {
             opsward_backlog::filters::SavedFilters::new(state.store.as_ref())
                 .named(Some(caller.user.id), name)
