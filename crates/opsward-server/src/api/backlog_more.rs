@@ -9,7 +9,7 @@ use crate::{
     AppState,
 };
 use axum::{
-    extract::{FromRequest, Multipart, Request, State},
+    extract::{Request, State},
     http::StatusCode,
     response::Response,
     Json,
@@ -23,7 +23,6 @@ use opsward_backlog::{
     watch::{WatchStore, Watcher},
 };
 use opsward_core::Role;
-use opsward_ops::attachments::clean_filename;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -127,45 +126,20 @@ pub async fn store_attachments(
     // Checked first, so files for an item that does not exist are never stored.
     state.backlog.get_item(id).await?;
     let files = ItemFiles::new(state.store.as_ref());
-    let mut multipart = Multipart::from_request(req, state)
-        .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let mut stored = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?
-    {
-        let Some(filename) = field.file_name().map(str::to_string) else {
-            continue;
-        };
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .chars()
-            .take(200)
-            .collect::<String>();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        if bytes.is_empty() && filename.is_empty() {
-            continue;
+    let actor = caller.actor();
+    super::files::store_each_file(state, req, "backlog attachment", |file| {
+        let (files, actor) = (&files, &actor);
+        async move {
+            let file = NewItemAttachment {
+                filename: file.filename,
+                content_type: file.content_type,
+                size_bytes: file.size_bytes,
+                sha256: file.sha256,
+            };
+            Ok(files.add(actor, id, &file).await?)
         }
-        let size_bytes = bytes.len() as i64;
-        let sha256 = super::files::save_upload(state, bytes, "backlog attachment").await?;
-        let file = NewItemAttachment {
-            filename: clean_filename(&filename),
-            content_type,
-            size_bytes,
-            sha256,
-        };
-        stored.push(files.add(&caller.actor(), id, &file).await?);
-    }
-    if stored.is_empty() {
-        return Err(opsward_core::ValidationError::single("file", "send at least one file").into());
-    }
-    Ok(stored)
+    })
+    .await
 }
 
 /// Download a file of an item; served as an attachment, never rendered inline.

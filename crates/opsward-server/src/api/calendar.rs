@@ -1,6 +1,6 @@
 //! The operations calendar: activities, their occurrences, evidence and iCal feeds.
 
-use super::Caller;
+use super::{files::UploadField, Caller};
 use crate::{
     auth::{secret, Principal},
     error::{ApiError, ApiResult, ErrorBody},
@@ -8,7 +8,7 @@ use crate::{
     AppState,
 };
 use axum::{
-    extract::{FromRequest, Multipart, Request, State},
+    extract::{FromRequest, Request, State},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -16,7 +16,6 @@ use axum::{
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use opsward_core::{practice::Practice, Role};
 use opsward_ops::{
-    attachments::clean_filename,
     export::evidence_csv,
     ical,
     store::NewAttachment,
@@ -201,43 +200,23 @@ pub async fn evidence_from_request(
         let ApiJson(input) = ApiJson::<EvidenceInput>::from_request(req, state).await?;
         return Ok((input, Vec::new()));
     }
-    let mut multipart = Multipart::from_request(req, state)
-        .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut multipart = super::files::multipart(state, req).await?;
     let (mut occurrence_at, mut result, mut notes, mut links, mut files) =
         (None, None, String::new(), Vec::new(), Vec::new());
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?
-    {
-        let name = field.name().unwrap_or("").to_string();
-        if let Some(filename) = field.file_name().map(str::to_string) {
-            let content_type = field
-                .content_type()
-                .unwrap_or("application/octet-stream")
-                .to_string();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| ApiError::bad_request(e.body_text()))?;
-            if bytes.is_empty() && filename.is_empty() {
-                continue; // an empty file input
+    while let Some(field) = super::files::next_field(state, &mut multipart, "attachment").await? {
+        let (name, text) = match field {
+            UploadField::File(file) => {
+                files.push(NewAttachment {
+                    filename: file.filename,
+                    content_type: file.content_type,
+                    size_bytes: file.size_bytes,
+                    sha256: file.sha256,
+                });
+                continue;
             }
-            let size = bytes.len() as i64;
-            let sha256 = super::files::save_upload(state, bytes, "attachment").await?;
-            files.push(NewAttachment {
-                filename: clean_filename(&filename),
-                content_type: content_type.chars().take(200).collect(),
-                size_bytes: size,
-                sha256,
-            });
-            continue;
-        }
-        let text = field
-            .text()
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+            UploadField::EmptyFile => continue,
+            UploadField::Text { name, value } => (name, value),
+        };
         match name.as_str() {
             "occurrence_at" if !text.trim().is_empty() => {
                 occurrence_at =

@@ -7,14 +7,13 @@ use crate::{
     AppState,
 };
 use axum::{
-    extract::{FromRequest, Multipart, Request, State},
+    extract::{Request, State},
     http::StatusCode,
     response::Response,
     Json,
 };
 use chrono::Utc;
 use opsward_core::page::{Page, PageRequest};
-use opsward_ops::attachments::clean_filename;
 use opsward_suppliers::{
     store::NewDocument, Contract, ContractDocument, ContractFilter, ContractInput, Decision,
     DecisionInput, Renewal,
@@ -183,50 +182,20 @@ pub async fn store_documents(
 ) -> ApiResult<Vec<ContractDocument>> {
     // Checked first, so files for a contract that does not exist are never stored.
     state.suppliers.get_contract(id).await?;
-    let mut multipart = Multipart::from_request(req, state)
-        .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let mut stored = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?
-    {
-        let Some(filename) = field.file_name().map(str::to_string) else {
-            continue;
-        };
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .chars()
-            .take(200)
-            .collect::<String>();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        if bytes.is_empty() && filename.is_empty() {
-            continue;
+    let actor = caller.actor();
+    super::files::store_each_file(state, req, "contract document", |file| {
+        let actor = &actor;
+        async move {
+            let doc = NewDocument {
+                filename: file.filename,
+                content_type: file.content_type,
+                size_bytes: file.size_bytes,
+                sha256: file.sha256,
+            };
+            Ok(state.suppliers.add_document(actor, id, &doc).await?)
         }
-        let size_bytes = bytes.len() as i64;
-        let sha256 = super::files::save_upload(state, bytes, "contract document").await?;
-        let doc = NewDocument {
-            filename: clean_filename(&filename),
-            content_type,
-            size_bytes,
-            sha256,
-        };
-        stored.push(
-            state
-                .suppliers
-                .add_document(&caller.actor(), id, &doc)
-                .await?,
-        );
-    }
-    if stored.is_empty() {
-        return Err(opsward_core::ValidationError::single("file", "send at least one file").into());
-    }
-    Ok(stored)
+    })
+    .await
 }
 
 /// Download a contract document; served as an attachment, never rendered inline.

@@ -1,5 +1,6 @@
 //! Files kept by SHA-256 in the attachment store (evidence files, contract documents): saving
-//! an upload and serving a download, one way for every kind of file.
+//! an upload (multipart fields included) and serving a download, one way for every kind of
+//! file.
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -7,10 +8,116 @@ use crate::{
 };
 use axum::{
     body::Bytes,
+    extract::{multipart::Field, FromRequest, Multipart, Request},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
-use opsward_ops::attachments::AttachmentError;
+use opsward_ops::attachments::{clean_filename, AttachmentError};
+use std::future::Future;
+
+/// A file of a multipart request, already in the attachment store.
+pub struct SavedUpload {
+    /// The client's file name, cleaned of path parts and control characters.
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+}
+
+/// One field of a multipart request after [`read_field`].
+pub enum UploadField {
+    File(SavedUpload),
+    /// A file input left empty (no name, no bytes).
+    EmptyFile,
+    Text {
+        name: String,
+        value: String,
+    },
+}
+
+/// Open a multipart request; a malformed one is a 400.
+pub async fn multipart(state: &AppState, req: Request) -> ApiResult<Multipart> {
+    Multipart::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+/// The next field of a multipart request; a file field is saved as it is read, so the
+/// caller can record it right after and never points at a missing file.
+pub async fn next_field(
+    state: &AppState,
+    multipart: &mut Multipart,
+    what: &'static str,
+) -> ApiResult<Option<UploadField>> {
+    let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?
+    else {
+        return Ok(None);
+    };
+    read_field(state, field, what).await.map(Some)
+}
+
+async fn read_field(
+    state: &AppState,
+    field: Field<'_>,
+    what: &'static str,
+) -> ApiResult<UploadField> {
+    let name = field.name().unwrap_or("").to_string();
+    let Some(filename) = field.file_name().map(str::to_string) else {
+        let value = field
+            .text()
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        return Ok(UploadField::Text { name, value });
+    };
+    let content_type = field
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .chars()
+        .take(200)
+        .collect::<String>();
+    let bytes = field
+        .bytes()
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if bytes.is_empty() && filename.is_empty() {
+        return Ok(UploadField::EmptyFile);
+    }
+    let size_bytes = bytes.len() as i64;
+    let sha256 = save_upload(state, bytes, what).await?;
+    Ok(UploadField::File(SavedUpload {
+        filename: clean_filename(&filename),
+        content_type,
+        size_bytes,
+        sha256,
+    }))
+}
+
+/// Save every file of a multipart request and record each right after it is saved with
+/// `record`; text fields are ignored. At least one file is required (422 otherwise).
+pub async fn store_each_file<T, Fut>(
+    state: &AppState,
+    req: Request,
+    what: &'static str,
+    mut record: impl FnMut(SavedUpload) -> Fut,
+) -> ApiResult<Vec<T>>
+where
+    Fut: Future<Output = ApiResult<T>>,
+{
+    let mut multipart = multipart(state, req).await?;
+    let mut stored = Vec::new();
+    while let Some(field) = next_field(state, &mut multipart, what).await? {
+        if let UploadField::File(file) = field {
+            stored.push(record(file).await?);
+        }
+    }
+    if stored.is_empty() {
+        return Err(opsward_core::ValidationError::single("file", "send at least one file").into());
+    }
+    Ok(stored)
+}
 
 /// Store an uploaded file; its checksum. Too large or otherwise refused files are 422, a
 /// disk problem is a 500 whose cause goes to the log only.
