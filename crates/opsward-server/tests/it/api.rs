@@ -114,15 +114,12 @@ both_backends!(asset_crud_errors_and_audit, |app: TestApp| async move {
 
     // Each change has its audit row, attributed to the token.
     let (_, admin) = app.user_with_token("boss", Role::Admin).await;
-    let audit: Value = http
-        .get(app.url(&format!("/api/v1/audit?entity_type=asset&entity_id={id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/audit?entity_type=asset&entity_id={id}"),
+        )
+        .await;
     let entries = audit["items"].as_array().unwrap();
     let actions: Vec<_> = entries
         .iter()

@@ -25,16 +25,7 @@ both_backends!(file_triage_and_resolve, |app: TestApp| async move {
     assert_eq!(first["possible_duplicates"], json!([]));
     let id = first["item"]["id"].as_i64().unwrap();
 
-    let second: Value = http
-        .post(app.url("/api/v1/backlog/items"))
-        .bearer_auth(&token)
-        .json(&json!({"item_type": "incident", "title": "Disk full on db-01", "description": "alerts since 02:00"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let second = app.post_json(&token, "/api/v1/backlog/items", &json!({"item_type": "incident", "title": "Disk full on db-01", "description": "alerts since 02:00"})).await;
     assert_eq!(second["possible_duplicates"][0]["id"], id);
     assert_eq!(second["possible_duplicates"].as_array().unwrap().len(), 1);
 
@@ -84,15 +75,9 @@ both_backends!(file_triage_and_resolve, |app: TestApp| async move {
         .unwrap();
     assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let detail: Value = http
-        .get(app.url(&format!("/api/v1/backlog/items/{id}")))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&viewer, &format!("/api/v1/backlog/items/{id}"))
+        .await;
     assert_eq!(detail["item"]["state"], "resolved");
     assert_eq!(detail["next_states"], json!(["in_progress", "closed"]));
     assert_eq!(detail["comments"][0]["author"], "token:triager/test");
@@ -195,15 +180,9 @@ both_backends!(list_filters_search_and_aging, |app: TestApp| async move {
         StatusCode::BAD_REQUEST
     );
 
-    let aging: Value = http
-        .get(app.url("/api/v1/backlog/aging?stale_days=30"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let aging = app
+        .get_json(&token, "/api/v1/backlog/aging?stale_days=30")
+        .await;
     assert_eq!(aging["open"], 4);
     assert_eq!(
         aging["buckets"],

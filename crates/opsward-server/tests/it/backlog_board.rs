@@ -5,21 +5,18 @@
 use crate::{both_backends, client, TestApp};
 use opsward_core::Role;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 both_backends!(edit_markdown_and_board, |app: TestApp| async move {
     let (_, token) = app.user_with_token("triager", Role::Operator).await;
     let http = client();
-    let created: Value = http
-        .post(app.url("/api/v1/backlog/items"))
-        .bearer_auth(&token)
-        .json(&json!({"item_type": "problem", "title": "Queue backs up"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = app
+        .post_json(
+            &token,
+            "/api/v1/backlog/items",
+            &json!({"item_type": "problem", "title": "Queue backs up"}),
+        )
+        .await;
     let id = created["item"]["id"].as_i64().unwrap();
     let hostile = "**Steps**\n\n<script>alert('x')</script>\n\n[runbook](javascript:alert(1))\n\n<img src=x onerror=alert(1)>";
     let saved = http
@@ -84,15 +81,9 @@ both_backends!(edit_markdown_and_board, |app: TestApp| async move {
         .await
         .unwrap()
         .contains("changed by someone else"));
-    let item: Value = http
-        .get(app.url(&format!("/api/v1/backlog/items/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let item = app
+        .get_json(&token, &format!("/api/v1/backlog/items/{id}"))
+        .await;
     assert_eq!(item["item"]["title"], "Queue backs up at night");
     assert_eq!(item["item"]["priority"], "P2");
     assert_eq!(item["item"]["tags"], json!(["mq", "night"]));

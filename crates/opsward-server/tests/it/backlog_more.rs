@@ -28,15 +28,14 @@ both_backends!(watch_and_attach_over_http, |app: TestApp| async move {
     let (_, token) = app.user_with_token("triager", Role::Operator).await;
     let http = client();
     let (id, _) = new_item(&app, &token, "Printer queue stuck").await;
-    let watchers: Value = http
-        .put(app.url(&format!("/api/v1/backlog/items/{id}/watchers/me")))
-        .bearer_auth(&viewer_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let watchers = app
+        .json(
+            reqwest::Method::PUT,
+            &viewer_token,
+            &format!("/api/v1/backlog/items/{id}/watchers/me"),
+            None,
+        )
+        .await;
     assert_eq!(watchers[0]["user_id"], json!(viewer.id));
     let page = http
         .get(app.url(&format!("/backlog/{id}")))
@@ -56,15 +55,12 @@ both_backends!(watch_and_attach_over_http, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(stop.status(), StatusCode::SEE_OTHER);
-    let left: Value = http
-        .get(app.url(&format!("/api/v1/backlog/items/{id}/watchers")))
-        .bearer_auth(&viewer_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let left = app
+        .get_json(
+            &viewer_token,
+            &format!("/api/v1/backlog/items/{id}/watchers"),
+        )
+        .await;
     assert_eq!(left, json!([]));
 
     // Attachments: a viewer may not upload; an operator may; the bytes come back intact.
@@ -132,15 +128,9 @@ both_backends!(watch_and_attach_over_http, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
-    let list: Value = http
-        .get(app.url(&format!("/api/v1/backlog/items/{id}/attachments")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = app
+        .get_json(&token, &format!("/api/v1/backlog/items/{id}/attachments"))
+        .await;
     assert_eq!(list, json!([]));
     let missing = http
         .get(app.url(&format!("/api/v1/backlog/attachments/{file_id}")))
@@ -181,15 +171,9 @@ both_backends!(saved_filters_and_bulk_form, |app: TestApp| async move {
         .unwrap();
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     assert_eq!(saved.headers()["location"], "/backlog?filter=backups");
-    let listed: Value = http
-        .get(app.url("/api/v1/backlog/items?filter=backups"))
-        .bearer_auth(&viewer_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = app
+        .get_json(&viewer_token, "/api/v1/backlog/items?filter=backups")
+        .await;
     let ids: Vec<i64> = listed["items"]
         .as_array()
         .unwrap()
@@ -218,15 +202,7 @@ both_backends!(saved_filters_and_bulk_form, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    let filters: Value = http
-        .get(app.url("/api/v1/backlog/filters"))
-        .bearer_auth(&viewer_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let filters = app.get_json(&viewer_token, "/api/v1/backlog/filters").await;
     let filter_id = filters[0]["id"].as_i64().unwrap();
     // Shared by the operator: the viewer cannot delete it.
     let not_theirs = http
@@ -270,15 +246,9 @@ both_backends!(saved_filters_and_bulk_form, |app: TestApp| async move {
         .unwrap();
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     for (id, want) in [(a, "triaged"), (b, "triaged"), (c, "new")] {
-        let item: Value = http
-            .get(app.url(&format!("/api/v1/backlog/items/{id}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let item = app
+            .get_json(&token, &format!("/api/v1/backlog/items/{id}"))
+            .await;
         assert_eq!(item["item"]["state"], want, "item {id}");
     }
     let audit = app
@@ -320,15 +290,9 @@ both_backends!(review_and_report_pages, |app: TestApp| async move {
     let http = client();
     let (a, _) = new_item(&app, &token, "Legacy FTP server").await;
     let (b, _) = new_item(&app, &token, "Wiki search broken").await;
-    let list: Value = http
-        .get(app.url("/api/v1/backlog/review?stale_days=30&top=5"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = app
+        .get_json(&token, "/api/v1/backlog/review?stale_days=30&top=5")
+        .await;
     assert_eq!(list["entries"].as_array().unwrap().len(), 2);
     assert!(list["entries"][0]["reasons"]
         .as_array()
@@ -342,19 +306,14 @@ both_backends!(review_and_report_pages, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(no_activity.status(), StatusCode::CONFLICT);
-    let activity: Value = http
-        .post(app.url("/api/v1/activities"))
-        .bearer_auth(&token)
-        .json(
+    let activity = app
+        .post_json(
+            &token,
+            "/api/v1/activities",
             &json!({"title": "Backlog review", "practice": "backlog", "template": "backlog-review",
             "rrule": "FREQ=DAILY", "starts_local": "2026-01-01T00:00:00", "timezone": "UTC"}),
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     let page = http
         .get(app.url("/backlog/review"))
         .bearer_auth(&token)
@@ -380,15 +339,9 @@ both_backends!(review_and_report_pages, |app: TestApp| async move {
     assert_eq!(applied.status(), StatusCode::SEE_OTHER);
     let location = applied.headers()["location"].to_str().unwrap().to_string();
     let evidence_id = location.rsplit('=').next().unwrap();
-    let evidence: Value = http
-        .get(app.url(&format!("/api/v1/evidence/{evidence_id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let evidence = app
+        .get_json(&token, &format!("/api/v1/evidence/{evidence_id}"))
+        .await;
     assert_eq!(evidence["activity_id"], activity["id"]);
     let notes = evidence["notes"].as_str().unwrap();
     assert!(
@@ -399,26 +352,12 @@ both_backends!(review_and_report_pages, |app: TestApp| async move {
         notes.contains(&format!("#{b} Wiki search broken: keep")),
         "{notes}"
     );
-    let closed: Value = http
-        .get(app.url(&format!("/api/v1/backlog/items/{a}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let closed = app
+        .get_json(&token, &format!("/api/v1/backlog/items/{a}"))
+        .await;
     assert_eq!(closed["item"]["state"], "closed");
 
-    let charts: Value = http
-        .get(app.url("/api/v1/backlog/charts?weeks=4"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let charts = app.get_json(&token, "/api/v1/backlog/charts?weeks=4").await;
     let week = &charts["weeks"][3];
     assert_eq!(
         (week["open"].as_i64(), week["states"]["closed"].as_i64()),

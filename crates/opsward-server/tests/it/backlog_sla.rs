@@ -27,15 +27,7 @@ both_backends!(sla_policy_and_clocks, |app: TestApp| async move {
             .json(&body)
             .send()
     };
-    let default: Value = http
-        .get(app.url("/api/v1/backlog/sla/policy"))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let default = app.get_json(&operator, "/api/v1/backlog/sla/policy").await;
     assert_eq!(default["calendar"]["time_zone"], "UTC");
     assert_eq!(default["targets"].as_array().unwrap().len(), 5);
 
@@ -83,41 +75,21 @@ both_backends!(sla_policy_and_clocks, |app: TestApp| async move {
         p2["item"]["id"].as_i64().unwrap(),
         p5["item"]["id"].as_i64().unwrap(),
     );
-    let detail: Value = http
-        .get(app.url(&format!("/api/v1/backlog/items/{p2}")))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&operator, &format!("/api/v1/backlog/items/{p2}"))
+        .await;
     let sla = &detail["sla"];
     assert_eq!(sla["time_zone"], "Europe/Berlin");
     assert_eq!(sla["own"]["status"], "on_track");
     assert_eq!(sla["own"]["target_minutes"], 120);
     assert_eq!(sla["resolve"]["target_minutes"], 600);
     assert!(sla["resolve"]["due_at"].is_string());
-    let detail: Value = http
-        .get(app.url(&format!("/api/v1/backlog/items/{p5}")))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&operator, &format!("/api/v1/backlog/items/{p5}"))
+        .await;
     assert_eq!(detail["sla"], Value::Null, "no target for P5");
 
-    let overview: Value = http
-        .get(app.url("/api/v1/backlog/sla"))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let overview = app.get_json(&operator, "/api/v1/backlog/sla").await;
     assert_eq!(overview["at_risk"], json!([]));
     assert_eq!(overview["percent_met"], Value::Null);
 
@@ -155,16 +127,13 @@ both_backends!(stale_edits_are_conflicts, |app: TestApp| async move {
     let (_, alice) = app.user_with_token("alice", Role::Operator).await;
     let (_, bob) = app.user_with_token("bob", Role::Operator).await;
     let http = client();
-    let created: Value = http
-        .post(app.url("/api/v1/backlog/items"))
-        .bearer_auth(&alice)
-        .json(&json!({"item_type": "problem", "title": "Slow logins"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = app
+        .post_json(
+            &alice,
+            "/api/v1/backlog/items",
+            &json!({"item_type": "problem", "title": "Slow logins"}),
+        )
+        .await;
     let id = created["item"]["id"].as_i64().unwrap();
     assert_eq!(created["item"]["version"], 1);
     let patch = |token: &str, body: Value| {
@@ -204,15 +173,9 @@ both_backends!(stale_edits_are_conflicts, |app: TestApp| async move {
     assert_eq!(stale.status(), StatusCode::CONFLICT);
     let text = stale.text().await.unwrap();
     assert!(text.contains("changed by someone else"), "{text}");
-    let item: Value = http
-        .get(app.url(&format!("/api/v1/backlog/items/{id}")))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let item = app
+        .get_json(&bob, &format!("/api/v1/backlog/items/{id}"))
+        .await;
     assert_eq!(item["item"]["title"], "Slow logins after 09:00");
     assert_eq!(item["item"]["state"], "new");
     assert_eq!(item["item"]["version"], 2);

@@ -16,15 +16,9 @@ both_backends!(import_and_export, |app: TestApp| async move {
             .send()
     };
     let count = || async {
-        let v: Value = http
-            .get(app.url("/api/v1/backlog/export?format=json"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = app
+            .get_json(&token, "/api/v1/backlog/export?format=json")
+            .await;
         v.as_array().unwrap().len()
     };
     let mapping = json!({
@@ -114,15 +108,9 @@ both_backends!(import_and_export, |app: TestApp| async move {
     assert!(csv.contains("Self-service reset"), "{csv}");
     let again = import(json!({"format": "csv", "data": csv})).await.unwrap();
     assert_eq!(again.status(), StatusCode::CREATED);
-    let items: Value = http
-        .get(app.url("/api/v1/backlog/export?format=json"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let items = app
+        .get_json(&token, "/api/v1/backlog/export?format=json")
+        .await;
     let items = items.as_array().unwrap();
     assert_eq!(items.len(), 4);
     assert_eq!(items[2]["title"], "Login slow");
@@ -137,16 +125,13 @@ both_backends!(bulk_edit_all_or_nothing, |app: TestApp| async move {
     let http = client();
     let mut ids = Vec::new();
     for title in ["Fan noise", "UPS self-test failed"] {
-        let v: Value = http
-            .post(app.url("/api/v1/backlog/items"))
-            .bearer_auth(&token)
-            .json(&json!({"item_type": "incident", "title": title}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = app
+            .post_json(
+                &token,
+                "/api/v1/backlog/items",
+                &json!({"item_type": "incident", "title": title}),
+            )
+            .await;
         ids.push(v["item"]["id"].as_i64().unwrap());
     }
     let bulk = |body: Value| {
@@ -167,15 +152,9 @@ both_backends!(bulk_edit_all_or_nothing, |app: TestApp| async move {
             .starts_with("item 999999:"),
         "{body}"
     );
-    let first: Value = http
-        .get(app.url(&format!("/api/v1/backlog/items/{}", ids[0])))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first = app
+        .get_json(&token, &format!("/api/v1/backlog/items/{}", ids[0]))
+        .await;
     assert_eq!(first["item"]["state"], "new", "the batch was rolled back");
     let done =
         bulk(json!({"ids": ids, "patch": {"state": "triaged", "urgency": 1, "tags": ["dc"]}}))

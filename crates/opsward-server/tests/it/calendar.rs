@@ -322,16 +322,7 @@ both_backends!(
     |app: TestApp| async move {
         let (_, token) = app.user_with_token("ops", Role::Operator).await;
         let http = client();
-        let a: Value = http
-        .post(app.url("/api/v1/activities"))
-        .bearer_auth(&token)
-        .json(&json!({"title": "Backup check", "practice": "resilience", "starts_local": "2026-01-01T10:00:00"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        let a = app.post_json(&token, "/api/v1/activities", &json!({"title": "Backup check", "practice": "resilience", "starts_local": "2026-01-01T10:00:00"})).await;
         let id = a["id"].as_i64().unwrap();
         let big = vec![b'x'; (app.state.config.max_attachment_bytes + 1) as usize];
         let form = reqwest::multipart::Form::new()

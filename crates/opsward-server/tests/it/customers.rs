@@ -82,16 +82,7 @@ both_backends!(
         .await
         .unwrap();
         let hook: Value = hook.json().await.unwrap();
-        let mail: Value = http
-        .post(app.url("/api/v1/notifications/channels"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "mail", "config": {"type": "email", "host": "127.0.0.1", "port": 9, "security": "none", "from": "desk@example.com", "to": ["ops@example.com"]}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        let mail = app.post_json(&admin, "/api/v1/notifications/channels", &json!({"name": "mail", "config": {"type": "email", "host": "127.0.0.1", "port": 9, "security": "none", "from": "desk@example.com", "to": ["ops@example.com"]}})).await;
         let mut settings: Value = http
             .get(app.url("/api/v1/surveys/settings"))
             .bearer_auth(&admin)
@@ -135,15 +126,7 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(run["sent"], 1, "{run}");
-        let surveys: Value = http
-            .get(app.url("/api/v1/surveys?state=sent"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let surveys = app.get_json(&token, "/api/v1/surveys?state=sent").await;
         let survey = &surveys[0];
         let (_, key) = app.state.customers.settings().await.unwrap();
         let expires = chrono::DateTime::parse_from_rfc3339(survey["expires_at"].as_str().unwrap())
@@ -205,15 +188,9 @@ both_backends!(
         assert_eq!(again.status(), StatusCode::CONFLICT);
         let again: Value = again.json().await.unwrap();
         assert_eq!(again["error"]["code"], "already_answered");
-        let item: Value = http
-            .get(app.url(&format!("/api/v1/backlog/items/{followup}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let item = app
+            .get_json(&token, &format!("/api/v1/backlog/items/{followup}"))
+            .await;
         assert!(
             item["item"]["description"]
                 .as_str()
@@ -222,15 +199,9 @@ both_backends!(
             "{item}"
         );
 
-        let stats: Value = http
-            .get(app.url(&format!("/api/v1/satisfaction?customer={id}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stats = app
+            .get_json(&token, &format!("/api/v1/satisfaction?customer={id}"))
+            .await;
         assert_eq!(
             (
                 stats["csat_percent"].as_f64(),
@@ -251,15 +222,9 @@ both_backends!(
         .await
         .unwrap();
         assert_eq!(scheduled.status(), StatusCode::OK);
-        let pack: Value = http
-            .get(app.url(&format!("/api/v1/customers/{id}/review-pack")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let pack = app
+            .get_json(&token, &format!("/api/v1/customers/{id}/review-pack"))
+            .await;
         assert_eq!(
             (pack["raised"].as_i64(), pack["resolved"].as_i64()),
             (Some(1), Some(1)),
@@ -284,31 +249,26 @@ both_backends!(
     .json()
     .await
     .unwrap();
-        let evidence: Value = http
-            .get(app.url(&format!("/api/v1/evidence/{}", review["evidence_id"])))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let evidence = app
+            .get_json(
+                &token,
+                &format!("/api/v1/evidence/{}", review["evidence_id"]),
+            )
+            .await;
         assert_eq!(evidence["practice"], "customers", "{evidence}");
         assert!(
             evidence["occurrence_at"].is_string(),
             "it completes today's review: {evidence}"
         );
         let action = review["actions"][0]["id"].as_i64().unwrap();
-        let done: Value = http
-            .put(app.url(&format!("/api/v1/review-actions/{action}")))
-            .bearer_auth(&token)
-            .json(&json!({"done": true}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let done = app
+            .json(
+                reqwest::Method::PUT,
+                &token,
+                &format!("/api/v1/review-actions/{action}"),
+                Some(&json!({"done": true})),
+            )
+            .await;
         assert!(done["done_at"].is_string());
 
         // The review pack page prints with its chart.
@@ -341,16 +301,9 @@ both_backends!(
             )
             .await
             .unwrap();
-        let customer: Value = http
-            .post(app.url("/api/v1/customers"))
-            .bearer_auth(&token)
-            .json(&json!({"name": "Globex"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let customer = app
+            .post_json(&token, "/api/v1/customers", &json!({"name": "Globex"}))
+            .await;
         let id = customer["id"].as_i64().unwrap();
         let edit = |assets: String| {
             http.post(app.url(&format!("/customers/{id}/edit")))

@@ -31,6 +31,7 @@ use opsward_core::{
 };
 use opsward_server::{auth::secret, scheduler::JobRegistry, AppState, ServerConfig};
 use opsward_testkit::{Backend, TestDb};
+use serde_json::Value;
 use std::net::SocketAddr;
 use tokio::sync::oneshot;
 
@@ -114,6 +115,31 @@ impl TestApp {
             .await
             .unwrap();
         (user, token)
+    }
+
+    /// `method path` as the bearer of `token`, with an optional JSON body; the response body
+    /// as JSON whatever the status (tests that care about the status check it themselves).
+    pub async fn json(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Value {
+        let mut request = client().request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        self.json(reqwest::Method::GET, token, path, None).await
+    }
+
+    pub async fn post_json(&self, token: &str, path: &str, body: &Value) -> Value {
+        self.json(reqwest::Method::POST, token, path, Some(body))
+            .await
     }
 
     pub async fn stop(mut self) {

@@ -36,16 +36,7 @@ both_backends!(
         .unwrap();
         assert_eq!(rule.status(), StatusCode::CREATED);
 
-        let activity: Value = http
-        .post(app.url("/api/v1/activities"))
-        .bearer_auth(&admin)
-        .json(&json!({"title": "Failover drill", "practice": "resilience", "starts_local": "2026-02-01T10:00:00"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        let activity = app.post_json(&admin, "/api/v1/activities", &json!({"title": "Failover drill", "practice": "resilience", "starts_local": "2026-02-01T10:00:00"})).await;
         let done = http
             .post(app.url(&format!("/api/v1/activities/{}/complete", activity["id"])))
             .bearer_auth(&admin)

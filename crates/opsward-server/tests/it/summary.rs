@@ -22,19 +22,14 @@ both_backends!(
             .unwrap();
         // Daily at midnight UTC from three days ago: four occurrences have started (overdue).
         let first = (Utc::now() - Duration::days(3)).date_naive();
-        let created: Value = http
-            .post(app.url("/api/v1/activities"))
-            .bearer_auth(&token)
-            .json(
+        let created = app
+            .post_json(
+                &token,
+                "/api/v1/activities",
                 &json!({"title": "Restore <test>", "practice": "resilience", "rrule": "FREQ=DAILY",
             "starts_local": format!("{first}T00:00:00"), "timezone": "UTC"}),
             )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .await;
         let id = created["id"].as_i64().unwrap();
         let failed = http
             .post(app.url(&format!("/api/v1/activities/{id}/complete")))
@@ -212,15 +207,7 @@ both_backends!(
         .send()
         .await
         .unwrap();
-        let summary: Value = http
-            .get(app.url("/api/v1/summary"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let summary = app.get_json(&token, "/api/v1/summary").await;
         let listed = summary["next_30_days"]["occurrences"]
             .as_array()
             .unwrap()

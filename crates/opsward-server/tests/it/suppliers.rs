@@ -159,15 +159,9 @@ both_backends!(suppliers_contracts_and_reviews, |app: TestApp| async move {
     let supplier: Value = created.json().await.unwrap();
     let id = supplier["id"].as_i64().unwrap();
     let activity = supplier["review_activity_id"].as_i64().unwrap();
-    let activity: Value = http
-        .get(app.url(&format!("/api/v1/activities/{activity}")))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let activity = app
+        .get_json(&viewer, &format!("/api/v1/activities/{activity}"))
+        .await;
     assert_eq!(activity["rrule"], "FREQ=MONTHLY;INTERVAL=3");
     assert_eq!(activity["practice"], "suppliers");
 
@@ -235,15 +229,9 @@ both_backends!(suppliers_contracts_and_reviews, |app: TestApp| async move {
         .unwrap();
     assert_eq!(file.status(), StatusCode::OK);
     assert_eq!(file.bytes().await.unwrap().as_ref(), b"%PDF-1.7 signed");
-    let detail: Value = http
-        .get(app.url(&format!("/api/v1/contracts/{cid}")))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&viewer, &format!("/api/v1/contracts/{cid}"))
+        .await;
     assert_eq!(detail["decisions"][0]["decided_by"], "token:buyer/test");
     assert_eq!(detail["documents"][0]["filename"], "signed.pdf");
 
@@ -265,15 +253,9 @@ both_backends!(suppliers_contracts_and_reviews, |app: TestApp| async move {
     .await
     .unwrap();
     assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let detail: Value = http
-        .get(app.url(&format!("/api/v1/suppliers/{id}")))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&viewer, &format!("/api/v1/suppliers/{id}"))
+        .await;
     let trend: Vec<f64> = detail["reviews"]
         .as_array()
         .unwrap()
@@ -283,15 +265,9 @@ both_backends!(suppliers_contracts_and_reviews, |app: TestApp| async move {
     assert_eq!(trend, [4.0, 2.0]);
     assert_eq!(detail["contracts"][0]["id"], cid);
     let evidence = detail["reviews"][0]["evidence_id"].as_i64().unwrap();
-    let evidence: Value = http
-        .get(app.url(&format!("/api/v1/evidence/{evidence}")))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let evidence = app
+        .get_json(&viewer, &format!("/api/v1/evidence/{evidence}"))
+        .await;
     assert_eq!(evidence["practice"], "suppliers");
     assert_eq!(evidence["result"], "passed");
 
@@ -328,37 +304,20 @@ both_backends!(suppliers_contracts_and_reviews, |app: TestApp| async move {
         .await
         .unwrap();
     }
-    let page: Value = http
-        .get(app.url("/api/v1/suppliers?limit=2"))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app.get_json(&viewer, "/api/v1/suppliers?limit=2").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().unwrap();
-    let rest: Value = http
-        .get(app.url(&format!("/api/v1/suppliers?limit=2&cursor={cursor}")))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rest = app
+        .get_json(
+            &viewer,
+            &format!("/api/v1/suppliers?limit=2&cursor={cursor}"),
+        )
+        .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 2);
     assert!(rest["next_cursor"].is_null());
-    let expiring: Value = http
-        .get(app.url("/api/v1/contracts?expiring_within_days=3660"))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let expiring = app
+        .get_json(&viewer, "/api/v1/contracts?expiring_within_days=3660")
+        .await;
     assert!(expiring["items"]
         .as_array()
         .unwrap()
