@@ -367,21 +367,22 @@ macro_rules! backlog_sql {
                         "backlog_items.id"
                     }
                 };
-                let column = |name: &str, text: bool| {
-                    let column = format!("backlog_items.{name}");
-                    if words.is_some() { fts::list_filter(&column, text) } else { column }
-                };
                 if let Some(s) = filter.state {
-                    query.push(format!(" AND {} = ", column("state", true))).push_bind(s.as_str());
+                    let column = if words.is_some() && filter.team_id.is_none() {
+                        fts::state_next_to_words("backlog_items.state")
+                    } else {
+                        "backlog_items.state".to_string()
+                    };
+                    query.push(format!(" AND {column} = ")).push_bind(s.as_str());
                 }
                 if let Some(t) = filter.item_type {
-                    query.push(format!(" AND {} = ", column("item_type", true))).push_bind(t.as_str());
+                    query.push(" AND backlog_items.item_type = ").push_bind(t.as_str());
                 }
                 if let Some(t) = filter.team_id {
-                    query.push(format!(" AND {} = ", column("team_id", false))).push_bind(t);
+                    query.push(" AND backlog_items.team_id = ").push_bind(t);
                 }
                 if let Some(a) = filter.assignee_person_id {
-                    query.push(format!(" AND {} = ", column("assignee_person_id", false))).push_bind(a);
+                    query.push(" AND backlog_items.assignee_person_id = ").push_bind(a);
                 }
                 if let Some(after) = page.after {
                     query.push(format!(" AND {key} > ")).push_bind(after);
