@@ -2,14 +2,18 @@
 //! page, the search box and the aging report run, through the real `BacklogStore`.
 //!
 //! ```sh
-//! cargo run --release -p opsward-backlog --example bench_backlog -- sqlite [ITEMS]
-//! cargo run --release -p opsward-backlog --example bench_backlog -- postgres://postgres@127.0.0.1:5432/test [ITEMS]
+//! cargo run --release -p opsward-backlog --example bench_backlog -- sqlite [ITEMS] [--keep FILE]
+//! cargo run --release -p opsward-backlog --example bench_backlog -- postgres://postgres@127.0.0.1:5432/test [ITEMS] [--keep SCHEMA]
 //! ```
 //!
 //! SQLite gets a fresh file in a temporary directory; PostgreSQL a fresh schema, dropped at
-//! the end. Seeding writes the rows with multi-row INSERTs in batched transactions (the FTS5
-//! triggers and the generated `tsvector` run as for any insert); it skips the history and
-//! audit rows, which no measured query reads. Prints one Markdown table.
+//! the end. With `--keep`, the SQLite file or the PostgreSQL schema is kept, and a later run
+//! with the same `--keep` that finds the items already there skips seeding and only times the
+//! queries (migrations added since still apply on connect); delete the file or drop the schema
+//! by hand when done. Seeding writes the rows with multi-row INSERTs in batched transactions
+//! (the FTS5 triggers and the generated `tsvector` run as for any insert); it skips the history
+//! and audit rows, which no measured query reads. Prints each query kind's row of the Markdown
+//! table as soon as it is measured, with the load average at that moment.
 
 use chrono::{DateTime, Duration, Utc};
 use opsward_backlog::{aging::aging, BacklogStore, ItemFilter, ItemState, ItemType};
@@ -276,35 +280,38 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-struct Timing {
-    what: String,
-    runs: usize,
-    p50: f64,
-    p99: f64,
-    max: f64,
-    rows: usize,
+/// The 1-minute load average (Linux), to say how busy the machine was during a measurement.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
-fn timing(what: &str, mut ms: Vec<f64>, rows: usize) -> Timing {
+/// Print one row of the table as soon as its queries ran.
+fn report(what: &str, mut ms: Vec<f64>, rows: usize) {
     ms.sort_by(f64::total_cmp);
-    Timing {
-        what: what.to_string(),
-        runs: ms.len(),
-        p50: percentile(&ms, 50.0),
-        p99: percentile(&ms, 99.0),
-        max: *ms.last().unwrap_or(&0.0),
-        rows,
+    if ms.is_empty() {
+        println!("| {what} | 0 | - | - | - | - | {} |", load_average());
+        return;
     }
+    println!(
+        "| {what} | {} | {:.1} | {:.1} | {:.1} | {rows} | {} |",
+        ms.len(),
+        percentile(&ms, 50.0),
+        percentile(&ms, 99.0),
+        ms[ms.len() - 1],
+        load_average()
+    );
 }
 
 async fn measure(
     backlog: &BacklogStore,
     teams: &[i64],
     now: DateTime<Utc>,
-) -> Result<Vec<Timing>, Box<dyn std::error::Error>> {
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Rng(0x5ea7c4);
     let open = ["new", "triaged", "in_progress", "waiting_customer"];
-    let mut out = Vec::new();
 
     // The list page: state + type + team filters, oldest first, the first page of 50.
     let (mut ms, mut rows) = (Vec::new(), 0);
@@ -320,11 +327,11 @@ async fn measure(
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
         rows += page.items.len();
     }
-    out.push(timing(
+    report(
         "list: state + type + team, first page of 50",
         ms,
         rows / QUERIES,
-    ));
+    );
 
     // The same list, second page (cursor after the first).
     let (mut ms, mut rows) = (Vec::new(), 0);
@@ -346,7 +353,7 @@ async fn measure(
         rows += page.items.len();
     }
     let runs = ms.len().max(1);
-    out.push(timing("list: state + team, next page", ms, rows / runs));
+    report("list: state + team, next page", ms, rows / runs);
 
     // The list page's search box, first page: a host name (rare word) with a state, and
     // two common words (the worst case: a large share of all items match).
@@ -367,7 +374,7 @@ async fn measure(
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
             rows += page.items.len();
         }
-        out.push(timing(what, ms, rows / QUERIES));
+        report(what, ms, rows / QUERIES);
     }
 
     // Ranked search (best match first), as the API's search and the duplicate check use.
@@ -387,7 +394,7 @@ async fn measure(
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
             rows += found.len();
         }
-        out.push(timing(what, ms, rows / QUERIES));
+        report(what, ms, rows / QUERIES);
     }
 
     // Duplicate suggestions when an item is filed: any word of a new title, top 5.
@@ -399,54 +406,96 @@ async fn measure(
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
         rows += found.len();
     }
-    out.push(timing(
+    report(
         "similar: new title (5 words + host), any word, top 5",
         ms,
         rows / QUERIES,
-    ));
+    );
 
-    // The aging report, as `GET /api/v1/backlog/aging` computes it.
+    // The aging line of the list page: counts only, one aggregate.
     let (mut ms, mut rows) = (Vec::new(), 0);
     for _ in 0..3 {
         let t = Instant::now();
-        let items = backlog.all_items().await?;
-        let report = aging(&items, now, 14);
+        let c = backlog.aging_counts(now, 14).await?;
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        rows = report.open;
+        rows = c.open;
     }
-    out.push(timing(
+    report(
+        "aging counts in the database (the list page's aging line)",
+        ms,
+        rows,
+    );
+
+    // The aging report, as `GET /api/v1/backlog/aging` computes it (with the ids of every
+    // stale and every unowned open item); once the old way, loading every item, for
+    // comparison.
+    let (mut ms, mut rows) = (Vec::new(), 0);
+    for _ in 0..1 {
+        let t = Instant::now();
+        let items = backlog.all_items().await?;
+        let r = aging(&items, now, 14);
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        rows = r.open;
+    }
+    report(
         "aging report from every item (before: all_items + aging)",
         ms,
         rows,
-    ));
+    );
     let (mut ms, mut rows) = (Vec::new(), 0);
     for _ in 0..3 {
         let t = Instant::now();
-        let report = backlog.aging_report(now, 14).await?;
+        let r = backlog.aging_report(now, 14).await?;
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        rows = report.open;
+        rows = r.open;
     }
-    out.push(timing(
+    report(
         "aging report in the database (GET /api/v1/backlog/aging)",
         ms,
         rows,
-    ));
-    Ok(out)
+    );
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut positional = Vec::new();
+    let mut keep = None;
     let mut args = std::env::args().skip(1);
-    let target = args.next().unwrap_or_else(|| "sqlite".into());
-    let total: u64 = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
+    while let Some(arg) = args.next() {
+        if arg == "--keep" {
+            keep = Some(
+                args.next()
+                    .ok_or("--keep needs a file (SQLite) or schema name")?,
+            );
+        } else {
+            positional.push(arg);
+        }
+    }
+    let target = positional
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "sqlite".into());
+    let total: u64 = positional.get(1).map_or(Ok(1_000_000), |n| n.parse())?;
     let temp = tempfile::tempdir()?;
     let (url, schema) = if target == "sqlite" {
-        let path = temp.path().join("bench.db");
+        let path = match &keep {
+            Some(file) => std::path::PathBuf::from(file),
+            None => temp.path().join("bench.db"),
+        };
         (format!("sqlite:{}", path.display()), None)
     } else {
-        let schema = format!("bench_backlog_{}", std::process::id());
+        let schema = keep
+            .clone()
+            .unwrap_or_else(|| format!("bench_backlog_{}", std::process::id()));
+        if !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err("the schema name takes letters, digits and _ only".into());
+        }
         let mut conn = sqlx::PgConnection::connect(&target).await?;
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
             .execute(&mut conn)
             .await?;
         let sep = if target.contains('?') { '&' } else { '?' };
@@ -456,66 +505,91 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
     };
     let result = run(&url, total).await;
-    if let Some(schema) = schema {
-        let mut conn = sqlx::PgConnection::connect(&target).await?;
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(&mut conn)
-            .await?;
-        eprintln!("dropped schema {schema}");
+    match (schema, &keep) {
+        (Some(schema), None) => {
+            let mut conn = sqlx::PgConnection::connect(&target).await?;
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&mut conn)
+                .await?;
+            eprintln!("dropped schema {schema}");
+        }
+        (_, Some(kept)) => eprintln!("kept {kept}"),
+        (None, None) => {}
     }
     result
 }
 
 async fn run(url: &str, total: u64) -> Result<(), Box<dyn std::error::Error>> {
     let store: Arc<dyn Store> = opsward_store::connect(&StoreSettings::new(url)).await?;
-    let actor = Actor::system("bench");
-    let mut teams = Vec::new();
-    for t in 0..TEAMS {
-        let team = store
-            .create_team(
-                &actor,
-                &TeamInput {
-                    name: format!("team-{t}"),
-                    email: None,
-                },
-            )
-            .await?;
-        teams.push(team.id);
-    }
-    let mut people = Vec::new();
-    for p in 0..PEOPLE {
-        let person = store
-            .create_person(
-                &actor,
-                &PersonInput {
-                    name: format!("Person {p}"),
-                    email: format!("p{p}@example.com"),
-                    team_id: Some(teams[(p % TEAMS) as usize]),
-                },
-            )
-            .await?;
-        people.push(person.id);
-    }
+    let present: i64 = match store.database() {
+        Database::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM backlog_items")
+                .fetch_one(&pool)
+                .await?
+        }
+        Database::Postgres(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM backlog_items")
+                .fetch_one(&pool)
+                .await?
+        }
+    };
     let now = Utc::now();
-    let t = Instant::now();
-    match store.database() {
-        Database::Sqlite(pool) => seed_sqlite(&pool, total, &teams, &people, now).await?,
-        Database::Postgres(pool) => seed_postgres(&pool, total, &teams, &people, now).await?,
-    }
-    let seed_secs = t.elapsed().as_secs_f64();
-    let backlog = BacklogStore::new(store.as_ref());
-    let timings = measure(&backlog, &teams, now).await?;
+    let seeded = if present == 0 {
+        let t = Instant::now();
+        let actor = Actor::system("bench");
+        let mut people = Vec::new();
+        for t in 0..TEAMS {
+            store
+                .create_team(
+                    &actor,
+                    &TeamInput {
+                        name: format!("team-{t}"),
+                        email: None,
+                    },
+                )
+                .await?;
+        }
+        let teams = team_ids(store.as_ref()).await?;
+        for p in 0..PEOPLE {
+            let person = store
+                .create_person(
+                    &actor,
+                    &PersonInput {
+                        name: format!("Person {p}"),
+                        email: format!("p{p}@example.com"),
+                        team_id: Some(teams[(p % TEAMS) as usize]),
+                    },
+                )
+                .await?;
+            people.push(person.id);
+        }
+        match store.database() {
+            Database::Sqlite(pool) => seed_sqlite(&pool, total, &teams, &people, now).await?,
+            Database::Postgres(pool) => seed_postgres(&pool, total, &teams, &people, now).await?,
+        }
+        format!("seeded in {:.0} s", t.elapsed().as_secs_f64())
+    } else if present as u64 == total {
+        "kept from an earlier run, not seeded again".to_string()
+    } else {
+        return Err(format!("the kept database holds {present} items, not {total}").into());
+    };
+    let teams = team_ids(store.as_ref()).await?;
     println!(
-        "\n{:?}, {total} items, seeded in {seed_secs:.0} s\n",
-        store.backend()
+        "\n{:?}, {total} items, {seeded}, load average {}\n",
+        store.backend(),
+        load_average()
     );
-    println!("| query | runs | p50 ms | p99 ms | max ms | rows |");
-    println!("|---|---|---|---|---|---|");
-    for t in timings {
-        println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {} |",
-            t.what, t.runs, t.p50, t.p99, t.max, t.rows
-        );
-    }
-    Ok(())
+    println!("| query | runs | p50 ms | p99 ms | max ms | rows | load 1m |");
+    println!("|---|---|---|---|---|---|---|");
+    let backlog = BacklogStore::new(store.as_ref());
+    measure(&backlog, &teams, now).await
+}
+
+/// The bench's teams, in creation order.
+async fn team_ids(store: &dyn Store) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
+    let sql = "SELECT id FROM teams WHERE name LIKE 'team-%' ORDER BY id";
+    Ok(match store.database() {
+        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(&pool).await?,
+        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(&pool).await?,
+    })
 }

@@ -356,16 +356,24 @@ macro_rules! backlog_sql {
                 if words.as_ref().is_some_and(|w| w.is_empty()) {
                     return Ok(Page { items: Vec::new(), next_cursor: None });
                 }
-                let mut query = QueryBuilder::<$db>::new(format!("SELECT {ITEM_COLUMNS} FROM backlog_items"));
-                if words.is_some() {
-                    fts::push_join(&mut query);
-                }
-                query.push(" WHERE 1 = 1");
-                if let Some(w) = &words {
-                    fts::push_match(&mut query, w, Match::All);
-                }
+                let mut query = QueryBuilder::<$db>::new(format!("SELECT {ITEM_COLUMNS}"));
+                let key = match &words {
+                    Some(w) => {
+                        fts::push_list_source(&mut query, w);
+                        fts::LIST_KEY
+                    }
+                    None => {
+                        query.push(" FROM backlog_items WHERE 1 = 1");
+                        "backlog_items.id"
+                    }
+                };
                 if let Some(s) = filter.state {
-                    query.push(" AND backlog_items.state = ").push_bind(s.as_str());
+                    let column = if words.is_some() && filter.team_id.is_none() {
+                        fts::state_next_to_words("backlog_items.state")
+                    } else {
+                        "backlog_items.state".to_string()
+                    };
+                    query.push(format!(" AND {column} = ")).push_bind(s.as_str());
                 }
                 if let Some(t) = filter.item_type {
                     query.push(" AND backlog_items.item_type = ").push_bind(t.as_str());
@@ -377,22 +385,19 @@ macro_rules! backlog_sql {
                     query.push(" AND backlog_items.assignee_person_id = ").push_bind(a);
                 }
                 if let Some(after) = page.after {
-                    query.push(" AND backlog_items.id > ").push_bind(after);
+                    query.push(format!(" AND {key} > ")).push_bind(after);
                 }
-                query.push(" ORDER BY backlog_items.id LIMIT ").push_bind(i64::from(page.limit) + 1);
+                query.push(format!(" ORDER BY {key} LIMIT ")).push_bind(i64::from(page.limit) + 1);
                 let rows = query.build().fetch_all(pool).await?;
                 let items = rows.iter().map(item_row).collect::<Result<Vec<_>>>()?;
                 Ok(Page::from_rows(items, page.limit, |i| i.id))
             }
 
-            /// Items matching `words`, best match first.
+            /// Items matching `words`, best match first, among the newest
+            /// [`RANK_WINDOW`](crate::search::RANK_WINDOW) matches.
             pub async fn ranked(pool: &Pool, words: &[String], mode: Match, limit: i64) -> Result<Vec<Item>> {
-                let mut query = QueryBuilder::<$db>::new(format!("SELECT {ITEM_COLUMNS} FROM backlog_items"));
-                fts::push_join(&mut query);
-                query.push(" WHERE 1 = 1");
-                fts::push_match(&mut query, words, mode);
-                fts::push_rank_order(&mut query, words, mode);
-                query.push(" LIMIT ").push_bind(limit);
+                let mut query = QueryBuilder::<$db>::new("");
+                fts::push_ranked(&mut query, ITEM_COLUMNS, words, mode, limit);
                 query.build().fetch_all(pool).await?.iter().map(item_row).collect()
             }
 
@@ -687,7 +692,8 @@ impl BacklogStore {
         on_backend!(&self.db, list_items(filter, page))
     }
 
-    /// Items containing every word of `query`, best match first.
+    /// Items containing every word of `query`, best match first among the newest
+    /// [`RANK_WINDOW`](crate::search::RANK_WINDOW) matches.
     pub async fn search(&self, query: &str, limit: i64) -> Result<Vec<Item>> {
         let words = terms(query);
         if words.is_empty() {
@@ -697,7 +703,8 @@ impl BacklogStore {
     }
 
     /// Up to [`SIMILAR_LIMIT`] items sharing words with a title and description, best match
-    /// first: the possible duplicates to show before a new item is filed.
+    /// first among the newest [`RANK_WINDOW`](crate::search::RANK_WINDOW) items sharing any
+    /// word: the possible duplicates to show before a new item is filed.
     pub async fn similar(&self, title: &str, description: &str) -> Result<Vec<Item>> {
         let words = terms(&format!("{title} {description}"));
         if words.is_empty() {
