@@ -96,6 +96,11 @@ pub const SQLITE: Embedded = &[
         "backlog_list_index",
         include_str!("../migrations/sqlite/0018_backlog_list_index.sql"),
     ),
+    (
+        20,
+        "patch_reboots",
+        include_str!("../migrations/sqlite/0020_patch_reboots.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -187,6 +192,11 @@ pub const POSTGRES: Embedded = &[
         18,
         "backlog_list_index",
         include_str!("../migrations/postgres/0018_backlog_list_index.sql"),
+    ),
+    (
+        20,
+        "patch_reboots",
+        include_str!("../migrations/postgres/0020_patch_reboots.sql"),
     ),
 ];
 

@@ -992,6 +992,12 @@ pub struct AgentArgs {
     /// result could not be reported.
     #[arg(long)]
     pub once: bool,
+    /// The command run to reboot when a ring's or approval's reboot policy allows it
+    /// (`if-required`) and a reboot is required after a successful install inside the
+    /// window; split at whitespace, no shell. Wins over `reboot_command` in
+    /// `[patches.install]` [default: `systemctl reboot`].
+    #[arg(long, env = "OPSWARD_AGENT_REBOOT_COMMAND", value_name = "COMMAND")]
+    pub reboot_command: Option<String>,
 }
 
 // --- end resilience ---

@@ -72,7 +72,9 @@ pub fn collect(sources: &Sources) -> Result<HostReport, InventoryError> {
     } else {
         (None, vec![], vec![])
     };
-    let (language_packages, notes) = language::collect(&sources.language);
+    let (language_packages, mut notes) = language::collect(&sources.language);
+    let (reboot, reboot_note) = host::reboot_state(&sources.root);
+    notes.extend(reboot_note);
     Ok(HostReport {
         kind: ReportKind::Full,
         sequence: 0,
@@ -82,7 +84,7 @@ pub fn collect(sources: &Sources) -> Result<HostReport, InventoryError> {
         os: host::os_release(&sources.root)?,
         kernel: host::kernel()?,
         package_manager,
-        reboot: host::reboot_required(&sources.root),
+        reboot,
         uptime_seconds: host::uptime_seconds(&sources.root.join("proc/uptime")).ok(),
         posture: posture::posture(&sources.root),
         packages,

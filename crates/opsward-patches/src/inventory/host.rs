@@ -1,6 +1,6 @@
 //! The host itself: OS (os-release), running kernel, pending reboot, uptime.
 
-use crate::{InventoryError, Kernel, OsRelease, RebootRequired};
+use crate::{reboot, InventoryError, Kernel, OsRelease, RebootRequired};
 use std::path::Path;
 
 /// `/etc/os-release`, falling back to `/usr/lib/os-release` as the os-release spec says.
@@ -83,9 +83,28 @@ pub fn kernel() -> Result<Kernel, InventoryError> {
     })
 }
 
+/// Whether the host waits for a reboot: Debian and Ubuntu's flag first, then, on the real
+/// host (`root` is `/`) where it is installed, `needs-restarting -r` (dnf-utils, yum-utils).
+pub fn reboot_required(root: &Path) -> RebootRequired {
+    reboot_state(root).0
+}
+
+/// [`reboot_required`] and, when `needs-restarting` could not tell, a note saying so (the
+/// host then counts as not requiring a reboot, so nothing reboots on a guess).
+pub fn reboot_state(root: &Path) -> (RebootRequired, Option<String>) {
+    let flag = debian_reboot_flag(root);
+    if flag.required || root != Path::new("/") {
+        return (flag, None);
+    }
+    match find_program("needs-restarting") {
+        Some(program) => needs_restarting(&program),
+        None => (flag, None),
+    }
+}
+
 /// Debian and Ubuntu's flag: `/var/run/reboot-required` exists when an upgraded package
 /// (kernel, libc, ...) needs a reboot, and `reboot-required.pkgs` lists which.
-pub fn reboot_required(root: &Path) -> RebootRequired {
+pub fn debian_reboot_flag(root: &Path) -> RebootRequired {
     let flag = root.join("var/run/reboot-required");
     if !flag.exists() {
         return RebootRequired::default();
@@ -104,6 +123,53 @@ pub fn reboot_required(root: &Path) -> RebootRequired {
         required: true,
         packages,
     }
+}
+
+/// How long `needs-restarting -r` may take (it reads the rpm database).
+const NEEDS_RESTARTING_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Run `program -r` and read its answer from the exit code.
+pub fn needs_restarting(program: &Path) -> (RebootRequired, Option<String>) {
+    let argv = [program.display().to_string(), "-r".to_string()];
+    match crate::install::run_limited(&argv, NEEDS_RESTARTING_LIMIT) {
+        Ok((code, output)) => match reboot::needs_restarting_verdict(code) {
+            Some(required) => (
+                RebootRequired {
+                    required,
+                    packages: if required {
+                        reboot::needs_restarting_packages(&output)
+                    } else {
+                        vec![]
+                    },
+                },
+                None,
+            ),
+            None => (
+                RebootRequired::default(),
+                Some(format!(
+                    "{} -r {}: whether a reboot is required is unknown",
+                    program.display(),
+                    code.map_or_else(
+                        || "was killed at its time limit".into(),
+                        |c| format!("exited {c}")
+                    )
+                )),
+            ),
+        },
+        Err(e) => (
+            RebootRequired::default(),
+            Some(format!("cannot run {} -r: {e}", program.display())),
+        ),
+    }
+}
+
+/// `name` in a directory of `PATH` (or the usual system directories), if it is there.
+pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/bin", "/usr/sbin", "/bin", "/sbin"].map(Into::into))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 /// Seconds since boot, from `/proc/uptime`.

@@ -162,22 +162,26 @@ impl PatchStore {
         on_rollout!(&self.db, assign_ring(actor, host_id, ring_id))
     }
 
-    /// Approve installing `packages` (names) on the hosts of a ring.
+    /// Approve installing `packages` (names) on the hosts of a ring, with a reboot policy of
+    /// its own for that ring (`None`: the ring's).
     pub async fn approve(
         &self,
         actor: &Actor,
         ring_id: i64,
         packages: &[String],
+        reboot: Option<crate::reboot::RebootPolicy>,
     ) -> Result<rollout::Approval> {
         let mut v = opsward_core::validation::Validator::new();
         if packages.is_empty() || packages.len() > 1000 {
             v.error("packages", "name 1-1000 packages");
         }
         for p in packages {
-            v.name("packages", p, 200);
+            if let Err(e) = crate::install::validate_package_name(p) {
+                v.error("packages", e);
+            }
         }
         v.finish()?;
-        on_rollout!(&self.db, approve(actor, ring_id, packages))
+        on_rollout!(&self.db, approve(actor, ring_id, packages, reboot))
     }
 
     /// Every host that is in a ring, by hostname.

@@ -6,7 +6,7 @@
 //! ring's soak time a succeeded approval is promoted: the same set is approved for the next
 //! ring, by `system:promotion`.
 
-use crate::{install::InstallRun, window::MaintenanceWindow};
+use crate::{install::InstallRun, reboot::RebootPolicy, window::MaintenanceWindow};
 use chrono::{DateTime, Duration, Utc};
 use opsward_core::Actor;
 use opsward_store::StoreError;
@@ -22,6 +22,9 @@ pub struct RingInput {
     pub position: i64,
     pub soak_hours: i64,
     pub window: MaintenanceWindow,
+    /// Whether agents may reboot after installing [default: never].
+    #[serde(default)]
+    pub reboot_policy: RebootPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -31,6 +34,7 @@ pub struct Ring {
     pub position: i64,
     pub soak_hours: i64,
     pub window: MaintenanceWindow,
+    pub reboot_policy: RebootPolicy,
 }
 
 opsward_core::text_enum! {
@@ -51,6 +55,15 @@ pub struct Approval {
     pub state: ApprovalState,
     pub finished_at: Option<DateTime<Utc>>,
     pub promoted_from: Option<i64>,
+    /// This approval's reboot policy for its ring; `null`: the ring's.
+    pub reboot_policy: Option<RebootPolicy>,
+}
+
+impl Approval {
+    /// The policy its hosts install under: its own, else its ring's.
+    pub fn reboot_policy_in(&self, ring: &Ring) -> RebootPolicy {
+        self.reboot_policy.unwrap_or(ring.reboot_policy)
+    }
 }
 
 /// A run as stored: the evidence of what happened where, when, approved by whom.
@@ -112,12 +125,17 @@ macro_rules! rollout_sql {
             type Pool = sqlx::Pool<$db>;
             type DbRow = <$db as sqlx::Database>::Row;
 
-            const RING_COLUMNS: &str = "id, name, position, soak_hours, window_rrule, window_start, window_timezone, window_minutes";
-            const APPROVAL_COLUMNS: &str = "id, ring_id, packages, approved_by, approved_at, state, finished_at, promoted_from";
+            const RING_COLUMNS: &str = "id, name, position, soak_hours, window_rrule, window_start, window_timezone, window_minutes, reboot_policy";
+            const APPROVAL_COLUMNS: &str = "id, ring_id, packages, approved_by, approved_at, state, finished_at, promoted_from, reboot_policy";
+
+            fn policy(text: Option<String>) -> Result<Option<RebootPolicy>> {
+                text.map(|t| t.parse().map_err(StoreError::Corrupt)).transpose()
+            }
 
             fn ring_row(row: &DbRow) -> Result<Ring> {
                 let start: String = row.try_get("window_start")?;
                 Ok(Ring {
+                    reboot_policy: policy(row.try_get("reboot_policy")?)?.unwrap_or_default(),
                     id: row.try_get("id")?,
                     name: row.try_get("name")?,
                     position: row.try_get("position")?,
@@ -143,6 +161,7 @@ macro_rules! rollout_sql {
                     state: state.parse().map_err(StoreError::Corrupt)?,
                     finished_at: row.try_get("finished_at")?,
                     promoted_from: row.try_get("promoted_from")?,
+                    reboot_policy: policy(row.try_get("reboot_policy")?)?,
                 })
             }
 
@@ -154,11 +173,11 @@ macro_rules! rollout_sql {
 
             pub async fn create_ring(pool: &Pool, actor: &Actor, input: &RingInput) -> Result<Ring> {
                 let mut tx = pool.begin_with($begin).await?;
-                let id: i64 = sqlx::query("INSERT INTO patch_rings (name, position, soak_hours, window_rrule, window_start, window_timezone, window_minutes, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+                let id: i64 = sqlx::query("INSERT INTO patch_rings (name, position, soak_hours, window_rrule, window_start, window_timezone, window_minutes, created_at, reboot_policy) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
                     .bind(&input.name).bind(input.position).bind(input.soak_hours).bind(&input.window.rrule)
                     .bind(input.window.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
-                    .bind(&input.window.timezone).bind(input.window.minutes).bind(backend::now())
+                    .bind(&input.window.timezone).bind(input.window.minutes).bind(backend::now()).bind(input.reboot_policy.as_str())
                     .fetch_one(&mut *tx).await?.try_get("id")?;
                 let ring = ring_in(&mut tx, id).await?;
                 backend::audit(&mut tx, actor, "create", "patch_ring", Some(id), None, serde_json::to_value(&ring).ok()).await?;
@@ -169,11 +188,11 @@ macro_rules! rollout_sql {
             pub async fn update_ring(pool: &Pool, actor: &Actor, id: i64, input: &RingInput) -> Result<Ring> {
                 let mut tx = pool.begin_with($begin).await?;
                 let before = ring_in(&mut tx, id).await?;
-                sqlx::query("UPDATE patch_rings SET name = $1, position = $2, soak_hours = $3, window_rrule = $4, window_start = $5, window_timezone = $6, window_minutes = $7 \
-                     WHERE id = $8")
+                sqlx::query("UPDATE patch_rings SET name = $1, position = $2, soak_hours = $3, window_rrule = $4, window_start = $5, window_timezone = $6, window_minutes = $7, \
+                     reboot_policy = $8 WHERE id = $9")
                     .bind(&input.name).bind(input.position).bind(input.soak_hours).bind(&input.window.rrule)
                     .bind(input.window.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
-                    .bind(&input.window.timezone).bind(input.window.minutes).bind(id)
+                    .bind(&input.window.timezone).bind(input.window.minutes).bind(input.reboot_policy.as_str()).bind(id)
                     .execute(&mut *tx).await?;
                 let ring = ring_in(&mut tx, id).await?;
                 backend::audit(&mut tx, actor, "update", "patch_ring", Some(id), serde_json::to_value(&before).ok(), serde_json::to_value(&ring).ok()).await?;
@@ -221,20 +240,20 @@ macro_rules! rollout_sql {
                 Ok(())
             }
 
-            async fn insert_approval(conn: &mut backend::Conn, actor: &Actor, ring_id: i64, packages: &[String], from: Option<i64>) -> Result<Approval> {
-                let id: i64 = sqlx::query("INSERT INTO patch_approvals (ring_id, packages, approved_by, approved_at, state, promoted_from) \
-                     VALUES ($1, $2, $3, $4, 'approved', $5) RETURNING id")
-                    .bind(ring_id).bind(Json(packages)).bind(&actor.label).bind(backend::now()).bind(from)
+            async fn insert_approval(conn: &mut backend::Conn, actor: &Actor, ring_id: i64, packages: &[String], from: Option<i64>, reboot: Option<RebootPolicy>) -> Result<Approval> {
+                let id: i64 = sqlx::query("INSERT INTO patch_approvals (ring_id, packages, approved_by, approved_at, state, promoted_from, reboot_policy) \
+                     VALUES ($1, $2, $3, $4, 'approved', $5, $6) RETURNING id")
+                    .bind(ring_id).bind(Json(packages)).bind(&actor.label).bind(backend::now()).bind(from).bind(reboot.map(RebootPolicy::as_str))
                     .fetch_one(&mut *conn).await?.try_get("id")?;
                 let approval = approval_row(&sqlx::query(&format!("SELECT {APPROVAL_COLUMNS} FROM patch_approvals WHERE id = $1")).bind(id).fetch_one(&mut *conn).await?)?;
                 backend::audit(conn, actor, if from.is_some() { "promote" } else { "approve" }, "patch_approval", Some(id), None, serde_json::to_value(&approval).ok()).await?;
                 Ok(approval)
             }
 
-            pub async fn approve(pool: &Pool, actor: &Actor, ring_id: i64, packages: &[String]) -> Result<Approval> {
+            pub async fn approve(pool: &Pool, actor: &Actor, ring_id: i64, packages: &[String], reboot: Option<RebootPolicy>) -> Result<Approval> {
                 let mut tx = pool.begin_with($begin).await?;
                 ring_in(&mut tx, ring_id).await?;
-                let approval = insert_approval(&mut tx, actor, ring_id, packages, None).await?;
+                let approval = insert_approval(&mut tx, actor, ring_id, packages, None, reboot).await?;
                 tx.commit().await?;
                 Ok(approval)
             }
@@ -265,7 +284,9 @@ macro_rules! rollout_sql {
                     let Some(i) = rings.iter().position(|r| r.id == a.ring_id) else { continue };
                     let (Some(next), Some(finished)) = (rings.get(i + 1), a.finished_at) else { continue };
                     if soak_over(finished, rings[i].soak_hours, now) {
-                        promoted.push(insert_approval(&mut tx, &Actor::system("promotion"), next.id, &a.packages, Some(a.id)).await?);
+                        // The next ring's own policy applies: an approval's reboot choice was made
+                        // for its ring's hosts only.
+                        promoted.push(insert_approval(&mut tx, &Actor::system("promotion"), next.id, &a.packages, Some(a.id), None).await?);
                     }
                 }
                 tx.commit().await?;
@@ -300,12 +321,12 @@ macro_rules! rollout_sql {
                     return Err(StoreError::Conflict("this approval is not for the host's ring".into()));
                 }
                 let succeeded = run.succeeded();
-                let id: i64 = sqlx::query("INSERT INTO patch_runs (approval_id, host_id, started_at, finished_at, command, exit_code, output, upgraded, reboot_required, succeeded) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
+                let id: i64 = sqlx::query("INSERT INTO patch_runs (approval_id, host_id, started_at, finished_at, command, exit_code, output, upgraded, reboot_required, succeeded, reboot) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
                     .bind(approval_id).bind(host_id)
                     .bind(chrono::SubsecRound::trunc_subsecs(run.started_at, 6)).bind(chrono::SubsecRound::trunc_subsecs(run.finished_at, 6))
                     .bind(Json(&run.command)).bind(run.exit_code.map(i64::from)).bind(run.output.replace('\0', ""))
-                    .bind(Json(&run.upgraded)).bind(run.reboot_required).bind(succeeded)
+                    .bind(Json(&run.upgraded)).bind(run.reboot_required).bind(succeeded).bind(run.reboot.as_ref().map(Json))
                     .fetch_one(&mut *tx).await?.try_get("id")?;
                 if approval.state == ApprovalState::Approved {
                     let settled = if !succeeded {
@@ -326,20 +347,22 @@ macro_rules! rollout_sql {
                 }
                 let record = RunRecord { id, approval_id, host_id, hostname: hostname.clone(), approved_by: approval.approved_by.clone(), succeeded, run: run.clone() };
                 backend::audit(&mut tx, &Actor { user_id: None, label: format!("host:{hostname}") }, "install", "patch_run", Some(id), None,
-                    Some(serde_json::json!({"approval": approval_id, "succeeded": succeeded, "exit_code": run.exit_code, "upgraded": run.upgraded}))).await?;
+                    Some(serde_json::json!({"approval": approval_id, "succeeded": succeeded, "exit_code": run.exit_code, "upgraded": run.upgraded,
+                        "reboot_required": run.reboot_required, "reboot": run.reboot}))).await?;
                 tx.commit().await?;
                 Ok(record)
             }
 
             pub async fn runs(pool: &Pool, approval_id: Option<i64>) -> Result<Vec<RunRecord>> {
                 let rows = sqlx::query("SELECT r.id, r.approval_id, r.host_id, h.hostname, a.approved_by, r.succeeded, r.started_at, r.finished_at, r.command, \
-                     r.exit_code, r.output, r.upgraded, r.reboot_required FROM patch_runs r JOIN patch_hosts h ON h.id = r.host_id \
+                     r.exit_code, r.output, r.upgraded, r.reboot_required, r.reboot FROM patch_runs r JOIN patch_hosts h ON h.id = r.host_id \
                      JOIN patch_approvals a ON a.id = r.approval_id WHERE (CAST($1 AS BIGINT) IS NULL OR r.approval_id = $1) ORDER BY r.id DESC LIMIT 500")
                     .bind(approval_id).fetch_all(pool).await?;
                 rows.iter().map(|r| {
                     let command: Json<Vec<String>> = r.try_get("command")?;
                     let upgraded: Json<Vec<crate::install::Upgraded>> = r.try_get("upgraded")?;
                     let exit: Option<i64> = r.try_get("exit_code")?;
+                    let reboot: Option<Json<crate::reboot::RebootOutcome>> = r.try_get("reboot")?;
                     Ok(RunRecord {
                         id: r.try_get("id")?, approval_id: r.try_get("approval_id")?, host_id: r.try_get("host_id")?,
                         hostname: r.try_get("hostname")?, approved_by: r.try_get("approved_by")?, succeeded: r.try_get("succeeded")?,
@@ -347,6 +370,7 @@ macro_rules! rollout_sql {
                             command: command.0, started_at: r.try_get("started_at")?, finished_at: r.try_get("finished_at")?,
                             exit_code: exit.map(|e| e as i32), output: r.try_get("output")?, upgraded: upgraded.0,
                             reboot_required: r.try_get("reboot_required")?,
+                            reboot: reboot.map(|j| j.0),
                         },
                     })
                 }).collect()

@@ -19,18 +19,60 @@ pub struct DummyRepo {
     pub dir: tempfile::TempDir,
     pub package: String,
     pub arch: String,
+    /// v2's postinst sets Debian's reboot flag, as kernel and libc packages do.
+    sets_reboot_flag: bool,
+    /// The reboot flag files that did not exist before this repository set them, removed
+    /// again by `Drop`.
+    flag_files_to_remove: Vec<PathBuf>,
 }
+
+/// Debian's reboot flag and its package list.
+pub const REBOOT_FLAG: &str = "/var/run/reboot-required";
+const REBOOT_PACKAGES: &str = "/var/run/reboot-required.pkgs";
 
 impl DummyRepo {
     /// Build both versions with dpkg-deb and publish them with apt-ftparchive. `tag` makes the
     /// package name unique per test so tests can run side by side.
     pub fn build(tag: &str) -> DummyRepo {
+        Self::build_with(tag, false)
+    }
+
+    /// Like [`Self::build`], but installing v2 sets the machine's real reboot flag
+    /// (`/var/run/reboot-required`); `Drop` removes the flag files it created.
+    #[allow(dead_code)] // Used by the agent's tests only.
+    pub fn build_rebooting(tag: &str) -> DummyRepo {
+        Self::build_with(tag, true)
+    }
+
+    fn build_with(tag: &str, sets_reboot_flag: bool) -> DummyRepo {
         let dir = tempfile::tempdir().unwrap();
         let package = format!("opsward-dummy-{tag}");
         let arch = run(Command::new("dpkg").arg("--print-architecture"))
             .trim()
             .to_string();
-        let repo = DummyRepo { dir, package, arch };
+        if sets_reboot_flag {
+            // A flag that only a dummy package of an earlier, killed run asked for goes.
+            let ours = std::fs::read_to_string(REBOOT_PACKAGES).is_ok_and(|t| {
+                t.lines()
+                    .all(|l| l.trim().is_empty() || l.starts_with("opsward-dummy-"))
+            });
+            if ours {
+                let _ = std::fs::remove_file(REBOOT_FLAG);
+                let _ = std::fs::remove_file(REBOOT_PACKAGES);
+            }
+        }
+        let flag_files_to_remove = [REBOOT_FLAG, REBOOT_PACKAGES]
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| sets_reboot_flag && !p.exists())
+            .collect();
+        let repo = DummyRepo {
+            dir,
+            package,
+            arch,
+            sets_reboot_flag,
+            flag_files_to_remove,
+        };
         // Purge leftovers of an earlier run killed before its Drop.
         repo.purge();
         for (version, suite) in [(V1, SUITE), (V2, SECURITY_SUITE)] {
@@ -113,6 +155,19 @@ impl DummyRepo {
             ),
         )
         .unwrap();
+        if self.sets_reboot_flag && version == V2 {
+            let postinst = tree.join("DEBIAN/postinst");
+            std::fs::write(
+                &postinst,
+                format!(
+                    "#!/bin/sh\nset -e\nif [ \"$1\" = configure ]; then\n  touch {REBOOT_FLAG}\n  echo {} >> {REBOOT_PACKAGES}\nfi\n",
+                    self.package
+                ),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&postinst, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         let deb = self
             .dir
             .path()
@@ -180,6 +235,14 @@ impl DummyRepo {
         (out.status.success() && state == "installed").then(|| version.to_string())
     }
 
+    /// Remove the reboot flag files this repository created (as after a reboot).
+    #[allow(dead_code)] // Used by the agent's tests only.
+    pub fn clear_reboot_flag(&self) {
+        for f in &self.flag_files_to_remove {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+
     fn purge(&self) {
         let out = dpkg_waiting(Command::new("dpkg").args(["--purge", &self.package]));
         if !out.status.success() {
@@ -195,6 +258,9 @@ impl DummyRepo {
 impl Drop for DummyRepo {
     fn drop(&mut self) {
         self.purge();
+        for f in &self.flag_files_to_remove {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }
 

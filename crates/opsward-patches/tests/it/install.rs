@@ -127,3 +127,156 @@ fn security_update_is_installed_only_inside_the_window() {
     .unwrap();
     assert!(run.upgraded.is_empty());
 }
+
+/// A configured command for other package managers: each approved name is one argument of
+/// its own (printf prints one line per argument), output and exit code are captured, and a
+/// name that could be an option or shell syntax stops the run before anything starts.
+#[test]
+fn command_template_passes_each_package_as_its_own_argument() {
+    let template = install::CommandTemplate::from_words(vec![
+        "printf".into(),
+        "<%s>\\n".into(),
+        "{packages}".into(),
+    ])
+    .unwrap();
+    let versions = install::VersionSource::Dpkg(Path::new(dpkg::STATUS_FILE).into());
+    let packages = vec!["libfoo1:amd64".to_string(), "bar+baz=1.2-3~b1".to_string()];
+    let run = install::command_upgrade(
+        &template,
+        &packages,
+        &versions,
+        Path::new("/"),
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap();
+    assert!(run.succeeded());
+    assert_eq!(run.output, "<libfoo1:amd64>\n<bar+baz=1.2-3~b1>\n");
+    assert_eq!(
+        run.command,
+        ["printf", "<%s>\\n", "libfoo1:amd64", "bar+baz=1.2-3~b1"]
+    );
+    assert!(run.upgraded.is_empty());
+
+    let marker = tempfile::tempdir().unwrap();
+    let injected = format!("x;touch {}/owned", marker.path().display());
+    for bad in [
+        injected.as_str(),
+        "--allowerasing",
+        "$(id)",
+        "a b",
+        "a|b",
+        "",
+    ] {
+        let err = install::command_upgrade(
+            &template,
+            &["ok".into(), bad.into()],
+            &versions,
+            Path::new("/"),
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("not a package name"),
+            "{bad:?}: {err}"
+        );
+    }
+    assert!(!marker.path().join("owned").exists());
+    // A failing command is reported with its exit code and output, not as an error.
+    let failing =
+        install::CommandTemplate::parse("ls /nonexistent-opsward-dir {packages}").unwrap();
+    let run = install::command_upgrade(
+        &failing,
+        &["pkg".into()],
+        &versions,
+        Path::new("/"),
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap();
+    assert!(!run.succeeded());
+    assert_eq!(run.exit_code, Some(2));
+    assert!(
+        run.output.contains("/nonexistent-opsward-dir"),
+        "{}",
+        run.output
+    );
+}
+
+#[test]
+fn command_templates_are_checked() {
+    for bad in [
+        "dnf upgrade -y",
+        "{packages}",
+        "dnf upgrade {packages} {packages}",
+        "dnf upgrade --pkgs={packages}",
+        "",
+    ] {
+        assert!(install::CommandTemplate::parse(bad).is_err(), "{bad:?}");
+    }
+    let t = install::CommandTemplate::parse("apk upgrade {packages}").unwrap();
+    assert_eq!(
+        t.expand(&["musl".into(), "busybox".into()]).unwrap(),
+        ["apk", "upgrade", "musl", "busybox"]
+    );
+    assert!(t.expand(&[]).is_err());
+}
+
+/// A command past its limit is killed; the run says so (no exit code) instead of hanging.
+#[test]
+fn command_template_is_killed_at_its_limit() {
+    let template = install::CommandTemplate::parse("sleep {packages}").unwrap();
+    let run = install::command_upgrade(
+        &template,
+        &["30".into()],
+        &install::VersionSource::Dpkg(Path::new(dpkg::STATUS_FILE).into()),
+        Path::new("/"),
+        std::time::Duration::from_millis(300),
+    )
+    .unwrap();
+    assert_eq!(run.exit_code, None);
+    assert!(!run.succeeded());
+}
+
+/// The template path with a real package manager: apt-get given as a configured command
+/// upgrades the dummy package, and the version change is read from dpkg before and after.
+#[test]
+fn command_template_upgrades_a_real_package() {
+    if !["dpkg-deb", "dpkg", "apt-get", "apt-ftparchive"]
+        .iter()
+        .all(|t| have(t))
+    {
+        return;
+    }
+    let repo = DummyRepo::build("template");
+    repo.apt("apt-get", &["update", "-qq"]);
+    repo.install(V1);
+    let mut words = vec!["apt-get".to_string()];
+    words.extend(repo.apt_options());
+    words.extend(["-y", "-q", "install", "--only-upgrade", "{packages}"].map(String::from));
+    let template = install::CommandTemplate::from_words(words).unwrap();
+    let run = install::command_upgrade(
+        &template,
+        std::slice::from_ref(&repo.package),
+        &install::VersionSource::detect(Path::new(dpkg::STATUS_FILE), Path::new("/nonexistent")),
+        Path::new("/"),
+        std::time::Duration::from_secs(300),
+    )
+    .unwrap();
+    assert!(run.succeeded(), "{}", run.output);
+    assert_eq!(repo.installed_version().as_deref(), Some(V2));
+    // Other tests upgrade their own dummy packages in the same dpkg database meanwhile.
+    let ours: Vec<_> = run
+        .upgraded
+        .iter()
+        .filter(|u| u.name == repo.package)
+        .collect();
+    assert_eq!(
+        ours,
+        [&install::Upgraded {
+            name: repo.package.clone(),
+            arch: "all".into(),
+            from_version: V1.into(),
+            to_version: V2.into(),
+        }]
+    );
+    assert!(run.output.contains(&repo.package), "{}", run.output);
+}

@@ -23,6 +23,7 @@ fn ring(name: &str, position: i64) -> RingInput {
             timezone: "Europe/Berlin".into(),
             minutes: 120,
         },
+        reboot_policy: Default::default(),
     }
 }
 
@@ -124,7 +125,7 @@ store_test!(
 
         // A ring with an approval is evidence and stays.
         let approval = patches
-            .approve(&ops, canary.id, &["openssl".into()])
+            .approve(&ops, canary.id, &["openssl".into()], None)
             .await
             .unwrap();
         match patches.delete_ring(&ops, canary.id).await {

@@ -1,8 +1,9 @@
 use crate::store::full_report;
 use chrono::{Duration, Utc};
-use opsward_core::Actor;
+use opsward_core::{audit::AuditFilter, page::PageRequest, Actor};
 use opsward_patches::{
     install::{InstallRun, Upgraded},
+    reboot::{RebootDecision, RebootOutcome, RebootPolicy},
     store::{
         rollout::{ApprovalState, RingInput},
         PatchStore,
@@ -24,6 +25,7 @@ fn ring(name: &str, position: i64, soak_hours: i64) -> RingInput {
             timezone: "Europe/Berlin".into(),
             minutes: 120,
         },
+        reboot_policy: Default::default(),
     }
 }
 
@@ -46,6 +48,7 @@ fn run(ok: bool) -> InstallRun {
             to_version: "3.0.15-1".into(),
         }],
         reboot_required: false,
+        reboot: None,
     }
 }
 
@@ -116,7 +119,7 @@ store_test!(
         patches.assign_ring(&ops, b1, Some(broad.id)).await.unwrap();
 
         let approval = patches
-            .approve(&ops, canary.id, &["openssl".into()])
+            .approve(&ops, canary.id, &["openssl".into()], None)
             .await
             .unwrap();
         assert_eq!(approval.approved_by, "user:ops");
@@ -215,7 +218,7 @@ store_test!(
             .await
             .unwrap();
         let approval = patches
-            .approve(&ops, canary.id, &["bash".into()])
+            .approve(&ops, canary.id, &["bash".into()], None)
             .await
             .unwrap();
         patches
@@ -235,5 +238,131 @@ store_test!(
                 .len(),
             1
         );
+    }
+);
+
+store_test!(
+    reboot_policies_per_ring_and_approval_are_stored_audited_and_in_the_evidence,
+    |store: Arc<dyn Store>| async move {
+        let patches = PatchStore::new(store.as_ref());
+        let ops = Actor::user(1, "ops");
+        let canary = patches
+            .create_ring(&ops, &ring("canary", 1, 0))
+            .await
+            .unwrap();
+        assert_eq!(canary.reboot_policy, RebootPolicy::Never, "the default");
+        let broad = patches
+            .create_ring(&ops, &ring("broad", 2, 0))
+            .await
+            .unwrap();
+        let mut change = ring("canary", 1, 0);
+        change.reboot_policy = RebootPolicy::IfRequired;
+        let canary = patches.update_ring(&ops, canary.id, &change).await.unwrap();
+        assert_eq!(canary.reboot_policy, RebootPolicy::IfRequired);
+        assert_eq!(
+            patches.list_rings().await.unwrap()[0].reboot_policy,
+            RebootPolicy::IfRequired
+        );
+        let audit = store
+            .list_audit(
+                &AuditFilter {
+                    entity_type: Some("patch_ring".into()),
+                    ..Default::default()
+                },
+                PageRequest::first(50),
+            )
+            .await
+            .unwrap();
+        let update = audit.items.iter().find(|a| a.action == "update").unwrap();
+        assert_eq!(update.before.as_ref().unwrap()["reboot_policy"], "never");
+        assert_eq!(
+            update.after.as_ref().unwrap()["reboot_policy"],
+            "if-required"
+        );
+
+        // Package names are never options or shell syntax.
+        for bad in ["-oAPT::Get::Whatever=1", "a;reboot", "a b", "$(id)", ""] {
+            assert!(
+                matches!(
+                    patches.approve(&ops, canary.id, &[bad.into()], None).await,
+                    Err(StoreError::Invalid(_))
+                ),
+                "{bad:?}"
+            );
+        }
+
+        let c1 = host(&patches, "c1").await;
+        let b1 = host(&patches, "b1").await;
+        patches
+            .assign_ring(&ops, c1, Some(canary.id))
+            .await
+            .unwrap();
+        patches.assign_ring(&ops, b1, Some(broad.id)).await.unwrap();
+        // The approval's own policy wins over the ring's for its ring.
+        let approval = patches
+            .approve(
+                &ops,
+                canary.id,
+                &["openssl".into()],
+                Some(RebootPolicy::Never),
+            )
+            .await
+            .unwrap();
+        assert_eq!(approval.reboot_policy, Some(RebootPolicy::Never));
+        let todo = patches.instructions(c1, Utc::now()).await.unwrap();
+        let ring_now = todo.ring.as_ref().unwrap();
+        assert_eq!(
+            todo.approvals[0].reboot_policy_in(ring_now),
+            RebootPolicy::Never
+        );
+        let inherit = patches
+            .approve(&ops, canary.id, &["bash".into()], None)
+            .await
+            .unwrap();
+        assert_eq!(inherit.reboot_policy_in(ring_now), RebootPolicy::IfRequired);
+        let audit = store
+            .list_audit(
+                &AuditFilter {
+                    entity_type: Some("patch_approval".into()),
+                    ..Default::default()
+                },
+                PageRequest::first(50),
+            )
+            .await
+            .unwrap();
+        assert!(audit.items.iter().any(
+            |a| a.action == "approve" && a.after.as_ref().unwrap()["reboot_policy"] == "never"
+        ));
+
+        // The agent's decision is part of the evidence.
+        let mut rebooted = run(true);
+        rebooted.reboot_required = true;
+        rebooted.reboot = Some(RebootOutcome {
+            policy: RebootPolicy::IfRequired,
+            decision: RebootDecision::Reboot,
+            command: vec!["systemctl".into(), "reboot".into()],
+        });
+        patches.record_run(c1, inherit.id, &rebooted).await.unwrap();
+        patches
+            .record_run(c1, approval.id, &run(true))
+            .await
+            .unwrap();
+        let runs = patches.runs(Some(inherit.id)).await.unwrap();
+        assert_eq!(runs[0].run.reboot, rebooted.reboot);
+        assert_eq!(
+            patches.runs(Some(approval.id)).await.unwrap()[0].run.reboot,
+            None
+        );
+
+        // Promotion does not carry an approval's reboot choice: the next ring's policy applies.
+        let promoted = patches.instructions(b1, Utc::now()).await.unwrap();
+        assert_eq!(promoted.approvals.len(), 2);
+        for a in &promoted.approvals {
+            assert_eq!(a.reboot_policy, None);
+            assert_eq!(
+                a.reboot_policy_in(promoted.ring.as_ref().unwrap()),
+                RebootPolicy::Never
+            );
+        }
     }
 );

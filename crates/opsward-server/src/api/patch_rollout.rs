@@ -15,6 +15,7 @@ use axum::{
 };
 use opsward_patches::{
     install::InstallRun,
+    reboot::RebootPolicy,
     store::rollout::{Approval, Instructions, Ring, RingInput, RunRecord},
 };
 use serde::{Deserialize, Serialize};
@@ -115,6 +116,10 @@ pub struct ApproveInput {
     pub ring_id: i64,
     /// Package names to upgrade.
     pub packages: Vec<String>,
+    /// Whether the ring's hosts may reboot after installing this set; absent or `null`:
+    /// the ring's policy.
+    #[serde(default)]
+    pub reboot_policy: Option<RebootPolicy>,
 }
 
 #[utoipa::path(get, path = "/api/v1/patches/approvals", tag = "patches",
@@ -135,7 +140,12 @@ pub async fn approve(
 ) -> ApiResult<(StatusCode, Json<Approval>)> {
     let approval = state
         .patches
-        .approve(&caller.actor(), input.ring_id, &input.packages)
+        .approve(
+            &caller.actor(),
+            input.ring_id,
+            &input.packages,
+            input.reboot_policy,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(approval)))
 }

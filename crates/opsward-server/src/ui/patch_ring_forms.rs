@@ -36,6 +36,13 @@ fn ring_input(f: &RingFields) -> Result<RingInput, ApiError> {
     let start = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
         .iter()
         .find_map(|fmt| NaiveDateTime::parse_from_str(f.start.trim(), fmt).ok());
+    let reboot_policy: opsward_patches::reboot::RebootPolicy = match f.reboot_policy.trim() {
+        "" => Default::default(),
+        p => p.parse().unwrap_or_else(|e: String| {
+            v.error("reboot policy", e);
+            Default::default()
+        }),
+    };
     if start.is_none() {
         v.error(
             "first window",
@@ -53,6 +60,7 @@ fn ring_input(f: &RingFields) -> Result<RingInput, ApiError> {
             timezone: f.timezone.trim().to_string(),
             minutes,
         },
+        reboot_policy,
     })
 }
 

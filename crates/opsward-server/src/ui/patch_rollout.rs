@@ -11,7 +11,11 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::Utc;
-use opsward_patches::store::rollout::{Approval, Ring, RunRecord};
+use opsward_core::validation::ValidationError;
+use opsward_patches::{
+    reboot::RebootPolicy,
+    store::rollout::{Approval, Ring, RunRecord},
+};
 use serde::Deserialize;
 
 pub struct RingRow {
@@ -68,6 +72,9 @@ pub struct RingFields {
     pub minutes: String,
     #[serde(default)]
     pub soak_hours: String,
+    /// `never` or `if-required`.
+    #[serde(default)]
+    pub reboot_policy: String,
 }
 
 impl RingFields {
@@ -84,6 +91,7 @@ impl RingFields {
             timezone: ring.window.timezone.clone(),
             minutes: ring.window.minutes.to_string(),
             soak_hours: ring.soak_hours.to_string(),
+            reboot_policy: ring.reboot_policy.to_string(),
         }
     }
 
@@ -95,6 +103,7 @@ impl RingFields {
             timezone: "UTC".into(),
             minutes: "120".into(),
             soak_hours: "24".into(),
+            reboot_policy: "never".into(),
             ..Default::default()
         }
     }
@@ -231,6 +240,9 @@ pub struct ApproveForm {
     /// Package names separated by spaces, commas or lines.
     #[serde(default)]
     packages: String,
+    /// `never`, `if-required`, or empty for the ring's policy.
+    #[serde(default)]
+    reboot_policy: String,
 }
 
 pub async fn approve(
@@ -244,11 +256,22 @@ pub async fn approve(
         .filter(|p| !p.is_empty())
         .map(str::to_string)
         .collect();
-    match state
-        .patches
-        .approve(&caller.actor(), form.ring_id, &packages)
-        .await
-    {
+    let reboot = match form.reboot_policy.trim() {
+        "" => Ok(None),
+        p => p.parse::<RebootPolicy>().map(Some).map_err(|e| {
+            opsward_store::StoreError::from(ValidationError::single("reboot policy", &e))
+        }),
+    };
+    let result = match reboot {
+        Ok(reboot) => {
+            state
+                .patches
+                .approve(&caller.actor(), form.ring_id, &packages, reboot)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(_) => Redirect::to("/patches/rollout").into_response(),
         Err(e) => {
             let e: ApiError = e.into();

@@ -333,3 +333,153 @@ both_backends!(
         app.stop().await;
     }
 );
+
+both_backends!(
+    reboot_policies_are_set_on_rings_and_approvals_by_api_and_page,
+    |app: TestApp| async move {
+        let (_, operator) = app.user_with_token("rebooter", Role::Operator).await;
+        let post_api = |path: &str, body: Value| {
+            let url = app.url(path);
+            let token = operator.clone();
+            async move {
+                client()
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        // API: a ring without a policy never reboots; a policy is one of two words.
+        let r = post_api("/api/v1/patches/rings", ring_json("canary", 1)).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let canary: Value = r.json().await.unwrap();
+        assert_eq!(canary["reboot_policy"], "never");
+        let mut pilot = ring_json("pilot", 2);
+        pilot["reboot_policy"] = json!("if-required");
+        let r = post_api("/api/v1/patches/rings", pilot.clone()).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let pilot_id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let mut always = ring_json("broad", 3);
+        always["reboot_policy"] = json!("always");
+        assert!(post_api("/api/v1/patches/rings", always)
+            .await
+            .status()
+            .is_client_error());
+        let r = post_api(
+            "/api/v1/patches/approvals",
+            json!({"ring_id": canary["id"], "packages": ["openssl"], "reboot_policy": "if-required"}),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["reboot_policy"],
+            "if-required"
+        );
+        let r = post_api(
+            "/api/v1/patches/approvals",
+            json!({"ring_id": canary["id"], "packages": ["--allow-downgrades"]}),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The page: the ring form's select, the approval form's choice, refused words.
+        add_user(&app, "rita", Role::Operator).await;
+        let http = browser();
+        login(&app, &http, "rita", PASSWORD).await;
+        let page = || {
+            let url = app.url("/patches/rollout");
+            let http = http.clone();
+            async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+        };
+        let seen = page().await;
+        assert!(
+            seen.contains("<td>if-required</td>"),
+            "pilot's policy is shown"
+        );
+        let csrf = csrf_token_in(&seen);
+        let post = |path: String, form: Vec<(&'static str, String)>| {
+            let url = app.url(&path);
+            let http = http.clone();
+            async move { http.post(url).form(&form).send().await.unwrap() }
+        };
+        let ring_form = |policy: &str| {
+            vec![
+                ("csrf_token", csrf.clone()),
+                ("name", "pilot".to_string()),
+                ("position", "2".to_string()),
+                ("rrule", "FREQ=WEEKLY;BYDAY=WE".to_string()),
+                ("start", "2026-01-07T03:30".to_string()),
+                ("timezone", "UTC".to_string()),
+                ("minutes", "90".to_string()),
+                ("soak_hours", "6".to_string()),
+                ("reboot_policy", policy.to_string()),
+            ]
+        };
+        let r = post(
+            format!("/patches/rollout/rings/{pilot_id}"),
+            ring_form("sometimes"),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("reboot policy"));
+        let r = post(
+            format!("/patches/rollout/rings/{pilot_id}"),
+            ring_form("never"),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let rings = app.state.patches.list_rings().await.unwrap();
+        let changed = rings.iter().find(|r| r.id == pilot_id).unwrap();
+        assert_eq!(
+            changed.reboot_policy,
+            opsward_patches::reboot::RebootPolicy::Never
+        );
+        let approve = |policy: &str| {
+            vec![
+                ("csrf_token", csrf.clone()),
+                ("ring_id", pilot_id.to_string()),
+                ("packages", "bash".to_string()),
+                ("reboot_policy", policy.to_string()),
+            ]
+        };
+        let r = post("/patches/rollout/approve".into(), approve("maybe")).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            post("/patches/rollout/approve".into(), approve("if-required"))
+                .await
+                .status(),
+            StatusCode::SEE_OTHER
+        );
+        assert_eq!(
+            post("/patches/rollout/approve".into(), approve(""))
+                .await
+                .status(),
+            StatusCode::SEE_OTHER
+        );
+        let approvals = app.state.patches.list_approvals().await.unwrap();
+        let policies: Vec<_> = approvals
+            .iter()
+            .filter(|a| a.ring_id == pilot_id)
+            .map(|a| a.reboot_policy.map(|p| p.to_string()))
+            .collect();
+        assert_eq!(policies, [None, Some("if-required".to_string())]);
+
+        // Every change is audited with the policy.
+        let audit = app
+            .db
+            .store
+            .list_audit(&AuditFilter::default(), PageRequest::first(100))
+            .await
+            .unwrap();
+        assert!(audit.items.iter().any(|a| a.action == "update"
+            && a.actor == "user:rita"
+            && a.before.as_ref().unwrap()["reboot_policy"] == "if-required"
+            && a.after.as_ref().unwrap()["reboot_policy"] == "never"));
+        assert!(audit.items.iter().any(|a| a.action == "approve"
+            && a.actor == "user:rita"
+            && a.after.as_ref().unwrap()["reboot_policy"] == "if-required"));
+        app.stop().await;
+    }
+);

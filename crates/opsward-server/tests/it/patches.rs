@@ -345,7 +345,7 @@ pub async fn fixture_approval(app: &TestApp) -> (String, i64) {
     let approval = app
         .state
         .patches
-        .approve(&actor, ring, &["openssl".into()])
+        .approve(&actor, ring, &["openssl".into()], None)
         .await
         .unwrap();
     (credential, approval.id)

@@ -1,6 +1,7 @@
 //! `opsward patch ...`.
 
 use clap::Subcommand;
+use opsward_patches::reboot::RebootPolicy;
 
 #[derive(Debug, Subcommand)]
 pub enum PatchCommand {
@@ -33,6 +34,10 @@ pub enum PatchCommand {
         /// Package names to upgrade.
         #[arg(required = true)]
         packages: Vec<String>,
+        /// Reboot after installing this set: `never` or `if-required` (inside the window,
+        /// after a successful install that needs one) [default: the ring's policy].
+        #[arg(long, value_name = "POLICY")]
+        reboot: Option<RebootPolicy>,
     },
     /// Pending updates across the fleet, those closing the most KEV findings first, then the
     /// most findings, then the highest severity, then the soonest due. Exit code 1 when any
@@ -97,6 +102,10 @@ pub enum RingCommand {
         /// Hours after this ring succeeded before the next ring gets the set (0-2160).
         #[arg(long, default_value_t = 24)]
         soak_hours: i64,
+        /// Reboot after installing: `never`, or `if-required` (inside the window, after a
+        /// successful install that needs one).
+        #[arg(long, value_name = "POLICY", default_value = "never")]
+        reboot: RebootPolicy,
     },
     /// Change a ring; what is not given stays.
     Update {
@@ -116,6 +125,9 @@ pub enum RingCommand {
         minutes: Option<i64>,
         #[arg(long)]
         soak_hours: Option<i64>,
+        /// `never` or `if-required`.
+        #[arg(long, value_name = "POLICY")]
+        reboot: Option<RebootPolicy>,
     },
     /// Delete a ring that has no approvals (approvals and runs are evidence); its hosts are
     /// left in no ring.

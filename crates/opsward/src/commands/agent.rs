@@ -2,7 +2,7 @@
 //! to the server as evidence on the check's calendar activity. The host needs only the
 //! server's address and an operator's API token, never the database.
 
-use super::agent_patches::PatchAgent;
+use super::agent_patches::{CommandLine, PatchAgent};
 use super::resilience::{remote, run_check};
 use crate::{
     cli::{AgentArgs, CheckCommand, Record},
@@ -156,6 +156,7 @@ pub async fn run(args: AgentArgs, out: OutputFormat) -> Result<ExitCode> {
         }
         return print_local_report(out);
     };
+    let reboot_command = args.reboot_command.clone();
     let args = AgentFile {
         file,
         once: args.once,
@@ -171,7 +172,13 @@ pub async fn run(args: AgentArgs, out: OutputFormat) -> Result<ExitCode> {
     let patches = match &config.patches {
         Some(p) => Some((
             PatchAgent::new(
-                p.clone(),
+                {
+                    let mut p = p.clone();
+                    if let (Some(install), Some(line)) = (&mut p.install, &reboot_command) {
+                        install.reboot_command = Some(CommandLine::Line(line.clone()));
+                    }
+                    p
+                },
                 server.clone(),
                 super::agent_patches::client(config.ca_file.as_deref())?,
             )?,

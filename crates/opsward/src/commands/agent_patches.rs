@@ -11,7 +11,12 @@
 //! dropped and counted in `spool/dropped`.
 
 use anyhow::{anyhow, bail, Context, Result};
-use opsward_patches::{inventory::collect, report::HostReport};
+use opsward_patches::{
+    install::{CommandTemplate, VersionSource},
+    inventory::collect,
+    reboot::{self, RebootDecision, RebootOutcome},
+    report::HostReport,
+};
 use serde::Deserialize;
 use std::{
     io::Write,
@@ -71,6 +76,88 @@ pub struct InstallConfig {
     /// Extra apt settings (`Dir::Etc::SourceList=...`), passed as `-o` options.
     #[serde(default)]
     pub apt_options: Vec<String>,
+    /// For package managers other than apt: the install command, one word `{packages}`
+    /// standing for the approved names, each its own argument (`"dnf upgrade -y {packages}"`
+    /// or `["apk", "upgrade", "{packages}"]`). No shell runs it. [default: apt-get]
+    #[serde(default)]
+    pub command: Option<CommandLine>,
+    /// The longest one installation may run (`30m`, `2h`); it is also killed at the end of
+    /// the window. [default: until the window ends]
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// What runs when the reboot policy allows a reboot and one is required after a
+    /// successful install. `--reboot-command` / `OPSWARD_AGENT_REBOOT_COMMAND` win.
+    /// [default: `systemctl reboot`]
+    #[serde(default)]
+    pub reboot_command: Option<CommandLine>,
+}
+
+/// A command as one line split at whitespace (no quoting, no shell) or as a list of words.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum CommandLine {
+    Line(String),
+    Words(Vec<String>),
+}
+
+impl CommandLine {
+    pub fn words(&self) -> Vec<String> {
+        match self {
+            CommandLine::Line(l) => l.split_whitespace().map(str::to_string).collect(),
+            CommandLine::Words(w) => w.clone(),
+        }
+    }
+}
+
+/// The reboot command when none is configured.
+pub const DEFAULT_REBOOT_COMMAND: &[&str] = &["systemctl", "reboot"];
+
+/// How long the reboot command may take to hand the reboot to the init system.
+const REBOOT_COMMAND_LIMIT: Duration = Duration::from_secs(120);
+
+impl InstallConfig {
+    fn template(&self) -> Result<Option<CommandTemplate>> {
+        self.command
+            .as_ref()
+            .map(|c| {
+                CommandTemplate::from_words(c.words())
+                    .map_err(|e| anyhow!("[patches.install] command: {e}"))
+            })
+            .transpose()
+    }
+
+    fn limit(&self) -> Result<Option<Duration>> {
+        let Some(text) = &self.timeout else {
+            return Ok(None);
+        };
+        let limit = super::resilience::duration(text)
+            .with_context(|| format!("[patches.install] timeout = {text:?}"))?;
+        if limit.is_zero() {
+            bail!("[patches.install] timeout: more than 0s");
+        }
+        Ok(Some(limit))
+    }
+
+    pub fn reboot_words(&self) -> Vec<String> {
+        self.reboot_command
+            .as_ref()
+            .map(CommandLine::words)
+            .unwrap_or_else(|| {
+                DEFAULT_REBOOT_COMMAND
+                    .iter()
+                    .map(|w| w.to_string())
+                    .collect()
+            })
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.template()?;
+        self.limit()?;
+        if self.reboot_words().first().is_none_or(|w| w.is_empty()) {
+            bail!("[patches.install] reboot_command: empty");
+        }
+        Ok(())
+    }
 }
 
 fn default_every() -> String {
@@ -88,6 +175,9 @@ impl PatchConfig {
             .with_context(|| format!("package_tool_timeout = {:?}", self.package_tool_timeout))?;
         if limit.is_zero() || limit > Duration::from_secs(3600) {
             bail!("package_tool_timeout: between 1s and 1h");
+        }
+        if let Some(install) = &self.install {
+            install.validate()?;
         }
         Ok(())
     }
@@ -458,18 +548,57 @@ impl PatchAgent {
             return Ok(0);
         };
         let sources = self.config.sources();
+        let template = install.template()?;
+        let cap = install.limit()?;
         let mut ran = 0;
         for approval in todo.approvals {
-            let limit = (end - chrono::Utc::now()).to_std().unwrap_or_default();
-            let status = sources.dpkg_status.clone();
+            let mut limit = (end - chrono::Utc::now()).to_std().unwrap_or_default();
+            if let Some(cap) = cap {
+                limit = limit.min(cap);
+            }
             let root = sources.root.clone();
-            let options = install.apt_options.clone();
             let packages = approval.packages.clone();
-            let run = tokio::task::spawn_blocking(move || {
-                opsward_patches::install::apt_upgrade(&packages, &options, &status, &root, limit)
-            })
-            .await??;
-            tracing::info!(approval = approval.id, exit_code = ?run.exit_code, upgraded = run.upgraded.len(), "installed");
+            let mut run = match &template {
+                None => {
+                    let status = sources.dpkg_status.clone();
+                    let options = install.apt_options.clone();
+                    tokio::task::spawn_blocking(move || {
+                        opsward_patches::install::apt_upgrade(
+                            &packages, &options, &status, &root, limit,
+                        )
+                    })
+                    .await??
+                }
+                Some(template) => {
+                    let template = template.clone();
+                    let versions =
+                        VersionSource::detect(&sources.dpkg_status, &sources.apk_installed);
+                    tokio::task::spawn_blocking(move || {
+                        opsward_patches::install::command_upgrade(
+                            &template, &packages, &versions, &root, limit,
+                        )
+                    })
+                    .await??
+                }
+            };
+            // Whether to reboot is decided now, recorded with the run, and acted on only
+            // after the server has the record: a reboot never goes unreported.
+            let policy = approval.reboot_policy_in(&ring);
+            let window_open = matches!(ring.window.open_until(chrono::Utc::now()), Ok(Some(_)));
+            let decision =
+                reboot::decide(policy, run.succeeded(), run.reboot_required, window_open);
+            let reboot_command = install.reboot_words();
+            run.reboot = Some(RebootOutcome {
+                policy,
+                decision,
+                command: if decision == RebootDecision::Reboot {
+                    reboot_command.clone()
+                } else {
+                    vec![]
+                },
+            });
+            tracing::info!(approval = approval.id, exit_code = ?run.exit_code, upgraded = run.upgraded.len(),
+                reboot_required = run.reboot_required, reboot = %decision, "installed");
             let response = self
                 .http
                 .post(format!("{}/api/v1/patches/agent/runs", self.server))
@@ -485,9 +614,36 @@ impl PatchAgent {
                 );
             }
             ran += 1;
+            if decision == RebootDecision::Reboot {
+                // The host goes down: what is left waits for the next cycle after the reboot.
+                reboot_now(reboot_command).await?;
+                break;
+            }
         }
         Ok(ran)
     }
+}
+
+/// Run the reboot command (the policy allowed it and the run is recorded).
+async fn reboot_now(command: Vec<String>) -> Result<()> {
+    tracing::warn!(command = ?command, "rebooting: the reboot policy allows it and a reboot is required");
+    let shown = command.join(" ");
+    let (code, output) = tokio::task::spawn_blocking(move || {
+        opsward_patches::install::run_limited(&command, REBOOT_COMMAND_LIMIT)
+    })
+    .await?
+    .with_context(|| format!("cannot run the reboot command `{shown}`"))?;
+    if code != Some(0) {
+        bail!(
+            "the reboot command `{shown}` {}: {}",
+            code.map_or_else(
+                || "was killed at its time limit".into(),
+                |c| format!("exited {c}")
+            ),
+            output.trim()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -511,6 +667,53 @@ mod tests {
             })
             .collect();
         r
+    }
+
+    fn install_config(toml_text: &str) -> Result<InstallConfig> {
+        let c: InstallConfig = toml::from_str(toml_text)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    #[test]
+    fn install_commands_and_the_reboot_command_are_read_and_checked() {
+        let c = install_config("").unwrap();
+        assert_eq!(c.reboot_words(), ["systemctl", "reboot"], "the default");
+        assert!(c.template().unwrap().is_none(), "apt-get by default");
+        let c = install_config(
+            "command = \"dnf upgrade -y {packages}\"\nreboot_command = \"/sbin/shutdown -r +1\"\ntimeout = \"30m\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.template()
+                .unwrap()
+                .unwrap()
+                .expand(&["kernel".into(), "glibc".into()])
+                .unwrap(),
+            ["dnf", "upgrade", "-y", "kernel", "glibc"]
+        );
+        assert_eq!(c.reboot_words(), ["/sbin/shutdown", "-r", "+1"]);
+        assert_eq!(c.limit().unwrap(), Some(Duration::from_secs(1800)));
+        let c = install_config(
+            "command = [\"apk\", \"upgrade\", \"{packages}\"]\nreboot_command = [\"/usr/local/bin/reboot now\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.reboot_words(),
+            ["/usr/local/bin/reboot now"],
+            "a list keeps its words whole"
+        );
+        for bad in [
+            "command = \"dnf upgrade -y\"",
+            "command = \"dnf upgrade {packages}{packages}\"",
+            "reboot_command = \"\"",
+            "reboot_command = []",
+            "timeout = \"0s\"",
+            "timeout = \"soon\"",
+            "reboot = \"always\"",
+        ] {
+            assert!(install_config(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -85,8 +85,10 @@ pub async fn rings(
             timezone,
             minutes,
             soak_hours,
+            reboot,
         } => {
             let input = RingInput {
+                reboot_policy: reboot,
                 name,
                 position: order,
                 soak_hours,
@@ -112,10 +114,12 @@ pub async fn rings(
             timezone,
             minutes,
             soak_hours,
+            reboot,
         } => {
             let rings = patches.list_rings().await?;
             let ring = find(&rings, &name)?;
             let input = RingInput {
+                reboot_policy: reboot.unwrap_or(ring.reboot_policy),
                 name: rename.unwrap_or_else(|| ring.name.clone()),
                 position: order.unwrap_or(ring.position),
                 soak_hours: soak_hours.unwrap_or(ring.soak_hours),

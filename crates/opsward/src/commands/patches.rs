@@ -56,18 +56,23 @@ struct ApprovalRow {
     ring: String,
     packages: String,
     state: String,
+    /// This approval's reboot policy, else the ring's (`never`, `if-required`).
+    reboot: String,
     approved_by: String,
     approved_at: chrono::DateTime<Utc>,
 }
 
 impl ApprovalRow {
     fn new(a: Approval, rings: &[Ring]) -> Self {
+        let ring = rings.iter().find(|r| r.id == a.ring_id);
         ApprovalRow {
             id: a.id,
-            ring: rings
-                .iter()
-                .find(|r| r.id == a.ring_id)
-                .map_or_else(|| a.ring_id.to_string(), |r| r.name.clone()),
+            reboot: match (a.reboot_policy, ring) {
+                (Some(p), _) => p.to_string(),
+                (None, Some(r)) => r.reboot_policy.to_string(),
+                (None, None) => String::new(),
+            },
+            ring: ring.map_or_else(|| a.ring_id.to_string(), |r| r.name.clone()),
             packages: a.packages.join(" "),
             state: a.state.to_string(),
             approved_by: a.approved_by,
@@ -83,6 +88,7 @@ pub(super) struct RingRow {
     name: String,
     position: i64,
     soak_hours: i64,
+    reboot_policy: String,
     rrule: String,
     timezone: String,
     window_minutes: i64,
@@ -107,6 +113,7 @@ impl RingRow {
             name: r.name,
             position: r.position,
             soak_hours: r.soak_hours,
+            reboot_policy: r.reboot_policy.to_string(),
             rrule: r.window.rrule.clone(),
             timezone: r.window.timezone.clone(),
             window_minutes: r.window.minutes,
@@ -126,6 +133,7 @@ pub(super) const RING_COLUMNS: &[&str] = &[
     "next_window",
     "open_now",
     "hosts",
+    "reboot_policy",
 ];
 
 /// A run as `patch runs` prints it.
@@ -142,6 +150,9 @@ struct RunRow {
     /// `name from -> to`, one per upgraded package.
     upgraded: String,
     reboot_required: bool,
+    /// What the agent decided (`reboot`, `policy-never`, `not-required`, ...); empty from
+    /// agents without reboot policies.
+    reboot: String,
 }
 
 impl From<RunRecord> for RunRow {
@@ -163,6 +174,11 @@ impl From<RunRecord> for RunRow {
                 .collect::<Vec<_>>()
                 .join(", "),
             reboot_required: r.run.reboot_required,
+            reboot: r
+                .run
+                .reboot
+                .map(|b| format!("{} (policy {})", b.decision, b.policy))
+                .unwrap_or_default(),
         }
     }
 }
@@ -177,6 +193,7 @@ const RUN_COLUMNS: &[&str] = &[
     "succeeded",
     "upgraded",
     "reboot_required",
+    "reboot",
 ];
 
 pub async fn patch(
@@ -249,14 +266,18 @@ pub async fn patch(
             println!("{}", created.token);
             Ok(ExitCode::SUCCESS)
         }
-        PatchCommand::Approve { ring, packages } => {
+        PatchCommand::Approve {
+            ring,
+            packages,
+            reboot,
+        } => {
             let rings = patches.list_rings().await?;
             let Some(found) = rings.iter().find(|r| r.name == ring) else {
                 let names: Vec<&str> = rings.iter().map(|r| r.name.as_str()).collect();
                 anyhow::bail!("no ring named {ring:?} (rings: {})", names.join(", "));
             };
             let approval = patches
-                .approve(&cli_actor(), found.id, &packages)
+                .approve(&cli_actor(), found.id, &packages, reboot)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             print_one(

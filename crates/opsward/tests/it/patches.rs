@@ -534,3 +534,187 @@ async fn approved_updates_are_installed_inside_the_window_only() {
     assert_eq!(installed["version"], V2);
     assert_eq!(detail["history"][0]["to_version"], V2);
 }
+
+/// Reboots only when the policy says so. The dummy package's v2 sets Debian's reboot flag
+/// when installed (as kernel packages do); the agent's reboot command is a script that
+/// writes a marker, so the machine itself never reboots. An approval with `never` on a ring
+/// whose policy is `if-required` installs, reports the reboot as required and does not run
+/// the command; the next approval, under the ring's `if-required`, runs it once, after the
+/// run (with the decision) is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_reboots_only_when_the_policy_allows() {
+    use crate::dummy_repo::{DummyRepo, REBOOT_FLAG, V1, V2};
+    let tools = ["dpkg-deb", "dpkg", "apt-get", "apt-ftparchive"];
+    if !tools.iter().all(|t| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) {
+        assert!(std::env::var_os("CI").is_none(), "CI installs {tools:?}");
+        return;
+    }
+    let env = Env::new(false).await;
+    let added = env.run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "ops",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(added.status.success());
+    let token = env
+        .ok(&["token", "create", "--username", "ops", "--name", "t"])
+        .trim()
+        .to_string();
+    let server = env.serve();
+    let repo = DummyRepo::build_rebooting("reboot");
+    repo.apt("apt-get", &["update", "-qq"]);
+    repo.install(V1);
+
+    // The stand-in for `systemctl reboot`: it leaves a marker and nothing else.
+    let marker = env.dir.path().join("rebooted");
+    let script = env.write(
+        "fake-reboot.sh",
+        &format!("#!/bin/sh\necho \"reboot $*\" >> '{}'\n", marker.display()),
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let agent = Agent::new(&env, server.url("").trim_end_matches('/'), "db-01");
+    let options: Vec<String> = repo
+        .apt_settings()
+        .iter()
+        .map(|o| format!("{o:?}"))
+        .collect();
+    let text = std::fs::read_to_string(&agent.config).unwrap().replace(
+        &format!(
+            "apt_lists = \"{}\"",
+            env.dir.path().join("empty-lists").display()
+        ),
+        &format!("apt_lists = \"{}\"", repo.lists().display()),
+    );
+    std::fs::write(
+        &agent.config,
+        format!(
+            "{text}\n[patches.install]\napt_options = [{}]\nreboot_command = [\"{}\", \"--now\"]\n",
+            options.join(", "),
+            script.display()
+        ),
+    )
+    .unwrap();
+    let once = || {
+        let out = agent.once();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    once();
+
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let request = http.get(server.url(&path)).bearer_auth(&token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let post = |path: &str, body: Value| {
+        let request = http.post(server.url(path)).bearer_auth(&token).json(&body);
+        async move {
+            let r = request.send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let hosts = get("/api/v1/patches/hosts?host=db-01".into()).await;
+    let host_id = hosts[0]["id"].as_i64().unwrap();
+    let now = chrono::Utc::now();
+    let ring = post("/api/v1/patches/rings", serde_json::json!({"name": "now", "position": 1, "soak_hours": 0,
+        "window": {"rrule": "FREQ=DAILY", "starts_local": now.format("%Y-%m-%dT00:00:00").to_string(), "timezone": "UTC", "minutes": 1440}})).await;
+    assert_eq!(ring["reboot_policy"], "never", "the default");
+    let assigned = http
+        .put(server.url(&format!("/api/v1/patches/hosts/{host_id}/ring")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"ring_id": ring["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(assigned.status().is_success());
+    // The ring allows reboots (set from the CLI); this approval does not.
+    let changed: Value = serde_json::from_str(&env.ok(&[
+        "patch",
+        "rings",
+        "update",
+        "now",
+        "--reboot",
+        "if-required",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(changed["reboot_policy"], "if-required");
+    let first = post(
+        "/api/v1/patches/approvals",
+        serde_json::json!({"ring_id": ring["id"], "packages": [repo.package], "reboot_policy": "never"}),
+    )
+    .await;
+    assert_eq!(first["reboot_policy"], "never");
+    once();
+    assert_eq!(repo.installed_version().as_deref(), Some(V2));
+    assert!(
+        std::path::Path::new(REBOOT_FLAG).exists(),
+        "v2 asks for a reboot"
+    );
+    assert!(!marker.exists(), "policy never: no reboot");
+    let runs = get(format!("/api/v1/patches/runs?approval={}", first["id"])).await;
+    let run = &runs[0];
+    assert_eq!(run["succeeded"], true);
+    assert_eq!(run["reboot_required"], true);
+    assert_eq!(
+        run["reboot"],
+        serde_json::json!({"policy": "never", "decision": "policy-never", "command": []})
+    );
+
+    // Back to v1 (as if the reboot had happened and the update were new), then an approval
+    // under the ring's policy: the agent reboots, once.
+    repo.clear_reboot_flag();
+    repo.install(V1);
+    once();
+    let second = post(
+        "/api/v1/patches/approvals",
+        serde_json::json!({"ring_id": ring["id"], "packages": [repo.package]}),
+    )
+    .await;
+    assert_eq!(second["reboot_policy"], Value::Null);
+    once();
+    assert_eq!(repo.installed_version().as_deref(), Some(V2));
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "reboot --now\n",
+        "the reboot command ran once"
+    );
+    let runs = get(format!("/api/v1/patches/runs?approval={}", second["id"])).await;
+    assert_eq!(
+        runs[0]["reboot"],
+        serde_json::json!({"policy": "if-required", "decision": "reboot",
+            "command": [script.display().to_string(), "--now"]})
+    );
+    let listed = env.ok(&[
+        "patch",
+        "runs",
+        "--approval",
+        &second["id"].to_string(),
+        "-o",
+        "csv",
+    ]);
+    assert!(listed.contains("reboot (policy if-required)"), "{listed}");
+    // A cycle with nothing approved never reboots, though the flag is still set.
+    once();
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "reboot --now\n");
+}

@@ -68,7 +68,7 @@ both_backends!(approve_rings_and_runs_from_the_cli, |env: Env| async move {
         .ends_with("T02:00:00+00:00"));
     let csv = env.ok(&["patch", "rings", "-o", "csv"]);
     assert!(csv.starts_with(
-        "id,name,position,soak_hours,rrule,timezone,window_minutes,next_window,open_now,hosts\n"
+        "id,name,position,soak_hours,rrule,timezone,window_minutes,next_window,open_now,hosts,reboot_policy\n"
     ));
 
     // Approve by ring name: the operator is the actor, and the audit log says so.
@@ -80,6 +80,7 @@ both_backends!(approve_rings_and_runs_from_the_cli, |env: Env| async move {
     assert_eq!(approval["packages"], "openssl curl");
     assert_eq!(approval["state"], "approved");
     assert_eq!(approval["approved_by"], "cli:tester");
+    assert_eq!(approval["reboot"], "never", "the ring's policy");
     let approval_id = approval["id"].as_i64().unwrap();
     let stored = patches.list_approvals().await.unwrap();
     assert_eq!(stored.len(), 1);
@@ -96,6 +97,10 @@ both_backends!(approve_rings_and_runs_from_the_cli, |env: Env| async move {
         &["patch", "approve", "--ring", "nosuch", "openssl"][..],
         &["patch", "approve", "--ring", "canary"][..],
         &["patch", "approve", "--ring", "canary", &too_long][..],
+        &["patch", "approve", "--ring", "canary", "a;reboot"][..],
+        &[
+            "patch", "approve", "--ring", "canary", "--reboot", "always", "bash",
+        ][..],
     ] {
         let out = env.run(args, "");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -104,6 +109,30 @@ both_backends!(approve_rings_and_runs_from_the_cli, |env: Env| async move {
     let out = env.run(&["patch", "approve", "--ring", "nosuch", "openssl"], "");
     assert!(String::from_utf8_lossy(&out.stderr).contains("canary"));
     assert_eq!(patches.list_approvals().await.unwrap().len(), 1);
+
+    // An approval with its own reboot policy; the ring's stays.
+    let rebooting = json_of(
+        &env,
+        &[
+            "patch",
+            "approve",
+            "--ring",
+            "broad",
+            "--reboot",
+            "if-required",
+            "bash",
+        ],
+    );
+    assert_eq!(rebooting["reboot"], "if-required");
+    let stored = patches.list_approvals().await.unwrap();
+    assert_eq!(
+        stored[0].reboot_policy,
+        Some(opsward_patches::reboot::RebootPolicy::IfRequired)
+    );
+    assert_eq!(
+        json_of(&env, &["patch", "rings"])[1]["reboot_policy"],
+        "never"
+    );
 
     // No runs yet: an empty list, exit 0.
     assert_eq!(json_of(&env, &["patch", "runs"]), json!([]));
