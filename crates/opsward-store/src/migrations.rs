@@ -91,6 +91,11 @@ pub const SQLITE: Embedded = &[
         "backlog_auto",
         include_str!("../migrations/sqlite/0017_backlog_auto.sql"),
     ),
+    (
+        19,
+        "vuln_due_from",
+        include_str!("../migrations/sqlite/0019_vuln_due_from.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -177,6 +182,11 @@ pub const POSTGRES: Embedded = &[
         17,
         "backlog_auto",
         include_str!("../migrations/postgres/0017_backlog_auto.sql"),
+    ),
+    (
+        19,
+        "vuln_due_from",
+        include_str!("../migrations/postgres/0019_vuln_due_from.sql"),
     ),
 ];
 
