@@ -301,4 +301,16 @@ pub struct UploadedSource {
     pub certificates_der_hex: Vec<String>,
     #[serde(default)]
     pub error: Option<String>,
+    /// For endpoints: the old protocol versions the scanner found accepted.
+    #[serde(default)]
+    pub old_protocols: Vec<AcceptedProtocol>,
+}
+
+/// An old protocol version an endpoint accepted, and the cipher suite it chose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AcceptedProtocol {
+    /// `TLSv1.0` or `TLSv1.1`.
+    pub version: String,
+    /// The IANA number of the suite.
+    pub cipher_suite: u16,
 }

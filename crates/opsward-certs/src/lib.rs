@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod keystores;
 pub mod metrics;
 pub mod model;
+pub mod protocols;
 pub mod renewal;
 pub mod rescan;
 pub mod revocation;
@@ -84,6 +85,7 @@ pub fn assess_endpoint(
         .map(|(position, cert)| {
             let mut problems = checks::check_certificate(cert, position == 0, ctx);
             if position == 0 {
+                problems.extend(protocols::old_protocol_problem(&report.protocols));
                 problems.extend(checks::check_hostname(cert, target.checked_name()));
                 // A self-signed leaf is already reported as such; "untrusted" adds nothing.
                 if !cert.self_signed {

@@ -6,6 +6,7 @@ use crate::{
     error::EndpointError,
     inventory::{ObservedSource, ScanUpload, SourceKind, MAX_UPLOAD_SOURCES},
     model::CertificateInfo,
+    protocols::{LegacyVersion, ProtocolCheck, Verdict},
     renewal::{self, RenewalRun},
     revocation::CrlChecker,
     scan_paths,
@@ -277,10 +278,27 @@ pub fn observe_upload(
                     .map_err(|e: String| {
                         ValidationError::single(&format!("{field}.starttls"), e)
                     })?;
+                let mut protocols = Vec::with_capacity(source.old_protocols.len());
+                for (j, p) in source.old_protocols.iter().enumerate() {
+                    let version = LegacyVersion::parse(&p.version).ok_or_else(|| {
+                        ValidationError::single(
+                            &format!("{field}.old_protocols[{j}].version"),
+                            "must be TLSv1.0 or TLSv1.1",
+                        )
+                    })?;
+                    protocols.push(ProtocolCheck {
+                        version,
+                        result: Ok(Verdict::Accepted {
+                            cipher_suite: p.cipher_suite,
+                            chain: Vec::new(),
+                        }),
+                    });
+                }
                 let report = EndpointReport {
                     target: source.location.clone(),
                     parsed: Some(target),
                     result: result.clone().map_err(|_| EndpointError::NoCertificate),
+                    protocols,
                 };
                 let swept = SweptReport {
                     report,

@@ -2,7 +2,9 @@
 //! presented chain, close. Every endpoint is bounded by a connect timeout, a handshake
 //! timeout and the scan's total deadline, so a dead or hostile peer costs at most those.
 
-use crate::{error::EndpointError, model::CertificateInfo, smtp, starttls};
+use crate::{
+    error::EndpointError, model::CertificateInfo, protocols::ProtocolCheck, smtp, starttls,
+};
 use rustls::{
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     pki_types::{CertificateDer, ServerName, UnixTime},
@@ -42,6 +44,9 @@ pub struct ScanOptions {
     /// Endpoints scanned at once.
     pub concurrency: usize,
     pub starttls: StartTls,
+    /// Also probe whether each endpoint that answers TLS accepts TLS 1.0 and 1.1 (two more
+    /// connections, each within the same timeouts): see [`crate::protocols`].
+    pub legacy_protocols: bool,
 }
 
 impl StartTls {
@@ -109,6 +114,7 @@ impl Default for ScanOptions {
             total_deadline: Duration::from_secs(300),
             concurrency: 64,
             starttls: StartTls::Auto,
+            legacy_protocols: true,
         }
     }
 }
@@ -191,6 +197,9 @@ pub struct EndpointReport {
     pub parsed: Option<Target>,
     /// The chain as presented, leaf first.
     pub result: Result<Vec<CertificateInfo>, EndpointError>,
+    /// The old protocol versions probed (none when not asked, or when the endpoint did not
+    /// answer TLS at all).
+    pub protocols: Vec<ProtocolCheck>,
 }
 
 /// Scan all `targets` (`host:port` texts), at most `options.concurrency` at a time. Reports
@@ -222,18 +231,48 @@ pub async fn scan_targets(
                     target: text,
                     parsed: None,
                     result: Err(e),
+                    protocols: Vec::new(),
                 },
                 Ok(target) => {
-                    let result = tokio::time::timeout_at(deadline, async {
-                        let _permit = permits.acquire().await.expect("semaphore is never closed");
-                        scan_endpoint(&target, &options).await
-                    })
-                    .await
-                    .unwrap_or(Err(EndpointError::Deadline));
+                    let Ok(Ok(permit)) =
+                        tokio::time::timeout_at(deadline, permits.acquire_owned()).await
+                    else {
+                        return EndpointReport {
+                            target: text,
+                            parsed: Some(target),
+                            result: Err(EndpointError::Deadline),
+                            protocols: Vec::new(),
+                        };
+                    };
+                    let mut result =
+                        tokio::time::timeout_at(deadline, scan_endpoint(&target, &options))
+                            .await
+                            .unwrap_or(Err(EndpointError::Deadline));
+                    // Probed where a TLS server answered: after a handshake, or one that
+                    // failed (perhaps because the server speaks nothing rustls does).
+                    let answered = matches!(result, Ok(_) | Err(EndpointError::Handshake(_)));
+                    let protocols = if options.legacy_protocols && answered {
+                        tokio::time::timeout_at(
+                            deadline,
+                            crate::protocols::probe_legacy(&target, &options),
+                        )
+                        .await
+                        .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    drop(permit);
+                    if let Err(EndpointError::Handshake(why)) = &result {
+                        if let Some(chain) = crate::protocols::legacy_chain(&protocols) {
+                            tracing::debug!(error = %why, "chain read over an old protocol");
+                            result = Ok(chain);
+                        }
+                    }
                     EndpointReport {
                         target: text,
                         parsed: Some(target),
                         result,
+                        protocols,
                     }
                 }
             }
@@ -245,6 +284,7 @@ pub async fn scan_targets(
             target: text,
             parsed: None,
             result: Err(EndpointError::Handshake(format!("scan task failed: {e}"))),
+            protocols: Vec::new(),
         }));
     }
     reports

@@ -97,6 +97,11 @@ pub const SQLITE: Embedded = &[
         include_str!("../migrations/sqlite/0018_backlog_list_index.sql"),
     ),
     (
+        19,
+        "vuln_due_from",
+        include_str!("../migrations/sqlite/0019_vuln_due_from.sql"),
+    ),
+    (
         20,
         "patch_reboots",
         include_str!("../migrations/sqlite/0020_patch_reboots.sql"),
@@ -192,6 +197,11 @@ pub const POSTGRES: Embedded = &[
         18,
         "backlog_list_index",
         include_str!("../migrations/postgres/0018_backlog_list_index.sql"),
+    ),
+    (
+        19,
+        "vuln_due_from",
+        include_str!("../migrations/postgres/0019_vuln_due_from.sql"),
     ),
     (
         20,

@@ -22,7 +22,6 @@ use tokio::task::JoinSet;
 
 use crate::exposure::{resolve, scan, PortResult, PortSet, PortState, ScanLimits};
 use crate::findings::{FindingKind, ScanOutcome};
-use crate::policy::DuePolicy;
 use crate::policy_store::{CheckRun, Observed, Scope};
 use crate::settings::{effective_policy, ExposureSettings};
 use crate::severity::Severity;
@@ -193,14 +192,9 @@ pub async fn record_report(
         assets: Some(HashSet::from([asset_id])),
         packages: Some(scanned.ports().map(|p| format!("tcp/{p}")).collect()),
     };
+    let policy = vulns.due_policy().await?;
     let findings = vulns
-        .observe(
-            actor,
-            FindingKind::Exposure,
-            &scope,
-            &observed,
-            &DuePolicy::default(),
-        )
+        .observe(actor, FindingKind::Exposure, &scope, &observed, &policy)
         .await?;
     Ok(ExposureOutcome {
         asset_id,

@@ -70,6 +70,8 @@ pub struct Finding {
     pub approver: Option<String>,
     pub accepted_until: Option<NaiveDate>,
     pub due_date: NaiveDate,
+    /// The day the due date counts from: first seen, or the day it came back after a fix.
+    pub due_from: NaiveDate,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub fixed_at: Option<DateTime<Utc>>,

@@ -11,8 +11,8 @@ use opsward_core::{Actor, FieldError, ValidationError};
 use opsward_store::{on_backend, StoreError};
 use serde::Serialize;
 
-use crate::findings::{FindingKind, FindingState, ScanOutcome};
-use crate::policy::DuePolicy;
+use crate::findings::{Finding, FindingKind, FindingState, ScanOutcome};
+use crate::policy::{DuePolicy, DuePolicyChange};
 use crate::settings::{PortPolicy, PortPolicyInput, VulnSettings};
 use crate::severity::Severity;
 use crate::store::{Result, VulnStore};
@@ -104,7 +104,7 @@ macro_rules! policy_sql {
                 serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("vuln_settings: {e}")))
             }
 
-            pub async fn set_settings(pool: &Pool, actor: &Actor, settings: &VulnSettings, now: DateTime<Utc>) -> Result<VulnSettings> {
+            pub async fn set_settings(pool: &Pool, actor: &Actor, settings: &VulnSettings, now: DateTime<Utc>) -> Result<(VulnSettings, usize)> {
                 let mut tx = pool.begin_with($begin).await?;
                 let before: String = sqlx::query("SELECT settings FROM vuln_settings WHERE id = 1").fetch_one(&mut *tx).await?.try_get("settings")?;
                 let text = serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -113,10 +113,37 @@ macro_rules! policy_sql {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                let old_due = serde_json::from_str::<VulnSettings>(&before).map(|s| s.due).ok();
                 let before: Option<serde_json::Value> = serde_json::from_str(&before).ok();
                 backend::audit(&mut tx, actor, "update", "vuln_settings", Some(1), before, serde_json::to_value(settings).ok()).await?;
+                let rescheduled = if old_due.as_ref() == Some(&settings.due) { 0 } else { reschedule(&mut tx, actor, &settings.due).await? };
                 tx.commit().await?;
-                Ok(settings.clone())
+                Ok((settings.clone(), rescheduled))
+            }
+
+            /// Gives every finding not fixed the due date `policy` gives it, each change audited.
+            /// Fixed findings keep theirs: whether they were fixed in time was judged by it.
+            async fn reschedule(conn: &mut backend::Conn, actor: &Actor, policy: &DuePolicy) -> Result<usize> {
+                let rows = sqlx::query(&format!("SELECT {FINDING_COLUMNS} FROM vuln_findings WHERE state <> 'fixed' ORDER BY id"))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let mut changed = 0;
+                for row in rows {
+                    let before = finding_row(&row)?;
+                    let due = policy.due_date(before.severity, before.kev_due_date, before.epss_score, before.due_from);
+                    if due == before.due_date {
+                        continue;
+                    }
+                    sqlx::query("UPDATE vuln_findings SET due_date = $1 WHERE id = $2")
+                        .bind(due)
+                        .bind(before.id)
+                        .execute(&mut *conn)
+                        .await?;
+                    let after = Finding { due_date: due, ..before.clone() };
+                    backend::audit(conn, actor, "reschedule", "vuln_finding", Some(before.id), serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
+                    changed += 1;
+                }
+                Ok(changed)
             }
 
             pub async fn policies(pool: &Pool) -> Result<Vec<PortPolicy>> {
@@ -268,8 +295,8 @@ macro_rules! policy_sql {
                             let ids = serde_json::to_string(&[&o.problem]).unwrap_or_else(|_| "[]".into());
                             let id: i64 = sqlx::query(
                                 "INSERT INTO vuln_findings (asset_id, kind, ecosystem, package, installed_version, vulnerability_id, ids, \
-                                 summary, severity, kev, state, due_date, first_seen, last_seen) \
-                                 VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $11) RETURNING id",
+                                 summary, severity, kev, state, due_date, first_seen, last_seen, due_from) \
+                                 VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $11, $12) RETURNING id",
                             )
                             .bind(o.asset_id)
                             .bind(kind.as_str())
@@ -282,6 +309,7 @@ macro_rules! policy_sql {
                             .bind(false)
                             .bind(policy.due_date(o.severity, None, None, today))
                             .bind(now)
+                            .bind(today)
                             .fetch_one(&mut *tx)
                             .await?
                             .try_get("id")?;
@@ -297,10 +325,10 @@ macro_rules! policy_sql {
                                 && before.accepted_until.is_some_and(|until| until < today);
                             let reopen = before.state == FindingState::Fixed || expired;
                             let state = if reopen { FindingState::Open } else { before.state };
-                            let first_day = if before.state == FindingState::Fixed { today } else { before.first_seen.date_naive() };
+                            let first_day = if before.state == FindingState::Fixed { today } else { before.due_from };
                             sqlx::query(
                                 "UPDATE vuln_findings SET installed_version = $1, summary = $2, severity = $3, state = $4, due_date = $5, \
-                                 last_seen = $6, fixed_at = CASE WHEN $7 THEN NULL ELSE fixed_at END WHERE id = $8",
+                                 last_seen = $6, fixed_at = CASE WHEN $7 THEN NULL ELSE fixed_at END, due_from = $9 WHERE id = $8",
                             )
                             .bind(&o.seen)
                             .bind(&o.summary)
@@ -310,6 +338,7 @@ macro_rules! policy_sql {
                             .bind(now)
                             .bind(reopen)
                             .bind(before.id)
+                            .bind(first_day)
                             .execute(&mut *tx)
                             .await?;
                             if reopen {
@@ -384,11 +413,51 @@ impl VulnStore {
         actor: &Actor,
         settings: &VulnSettings,
     ) -> Result<VulnSettings> {
+        Ok(self.save_settings(actor, settings).await?.0)
+    }
+
+    /// Saves the settings; a changed due-date policy reschedules every finding not fixed in
+    /// the same transaction. Returns the settings and how many findings got a new due date.
+    pub async fn save_settings(
+        &self,
+        actor: &Actor,
+        settings: &VulnSettings,
+    ) -> Result<(VulnSettings, usize)> {
         let problems = settings.problems();
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        on_backend!(self.database(), set_settings(actor, settings, Utc::now()))
+        let saved = on_backend!(self.database(), set_settings(actor, settings, Utc::now()))?;
+        if saved.1 > 0 {
+            tracing::info!(rescheduled = saved.1, "due-date policy changed");
+        }
+        Ok(saved)
+    }
+
+    /// The due-date policy in force.
+    pub async fn due_policy(&self) -> Result<DuePolicy> {
+        Ok(self.settings().await?.due)
+    }
+
+    /// Replaces the due-date policy (the other settings stay) and reschedules every finding
+    /// not fixed.
+    pub async fn set_due_policy(
+        &self,
+        actor: &Actor,
+        policy: &DuePolicy,
+    ) -> Result<DuePolicyChange> {
+        // Named as in the policy given, not as in the settings it is part of.
+        let problems = policy.problems("");
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        let mut settings = self.settings().await?;
+        settings.due = policy.clone();
+        let (saved, rescheduled) = self.save_settings(actor, &settings).await?;
+        Ok(DuePolicyChange {
+            policy: saved.due,
+            rescheduled,
+        })
     }
 
     pub async fn port_policies(&self) -> Result<Vec<PortPolicy>> {

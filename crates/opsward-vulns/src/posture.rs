@@ -1,8 +1,9 @@
 //! Findings from what other practices record on the same database:
 //!
-//! - `tls`: a certificate an endpoint serves now with a weak key or a SHA-1/MD5 signature
-//!   (the certificates practice's `weak-key` and `weak-signature` problems), on the asset of
-//!   the endpoint (else of the certificate). Fixed once the endpoint serves a good one.
+//! - `tls`: a certificate an endpoint serves now with a weak key or a SHA-1/MD5 signature, or
+//!   an endpoint that still accepts TLS 1.0 or 1.1 (the certificates practice's `weak-key`,
+//!   `weak-signature` and `old-protocol` problems), on the asset of the endpoint (else of the
+//!   certificate). Fixed once a scan of the endpoint no longer finds it.
 //! - `posture`: what the patch agent reports (firewall active, AV/EDR running, automatic
 //!   updates) against the posture policy, with per-tag overrides. A fact the agent could
 //!   not tell fails the requirement too (it is not verified).
@@ -20,14 +21,13 @@ use opsward_store::{on_backend, Store, StoreError};
 use serde::Serialize;
 
 use crate::findings::{FindingKind, ScanOutcome};
-use crate::policy::DuePolicy;
 use crate::policy_store::{Observed, Scope};
 use crate::settings::PostureSettings;
 use crate::severity::Severity;
 use crate::VulnStore;
 
 /// The certificates practice's problem codes that are weak TLS.
-pub const WEAK_TLS_CODES: [&str; 2] = ["weak-key", "weak-signature"];
+pub const WEAK_TLS_CODES: [&str; 3] = ["weak-key", "weak-signature", "old-protocol"];
 
 /// A weak-TLS problem at an endpoint, as the certificates practice recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,12 +63,13 @@ macro_rules! facts_sql {
                     "SELECT COALESCE(s.asset_id, c.asset_id) AS asset_id, s.location, p.code, p.message, c.subject \
                      FROM cert_problems p JOIN cert_sightings g ON g.id = p.sighting_id \
                      JOIN cert_sources s ON s.id = g.source_id JOIN certificates c ON c.id = p.certificate_id \
-                     WHERE g.current = $1 AND s.kind = 'endpoint' AND p.code IN ($2, $3) \
+                     WHERE g.current = $1 AND s.kind = 'endpoint' AND p.code IN ($2, $3, $4) \
                      AND COALESCE(s.asset_id, c.asset_id) IS NOT NULL ORDER BY s.location, g.chain_position",
                 )
                 .bind(true)
                 .bind(WEAK_TLS_CODES[0])
                 .bind(WEAK_TLS_CODES[1])
+                .bind(WEAK_TLS_CODES[2])
                 .fetch_all(pool)
                 .await?
                 .iter()
@@ -124,8 +125,18 @@ pub fn tls_observations(facts: &[TlsFact]) -> Vec<Observed> {
             package: format!("tls/{}", f.endpoint),
             problem: format!("tls:{}", f.code),
             seen: f.subject.clone(),
-            summary: format!("{} serves a weak certificate: {}", f.endpoint, f.message),
-            severity: Severity::High,
+            summary: if f.code == "old-protocol" {
+                format!("{} {}", f.endpoint, f.message)
+            } else {
+                format!("{} serves a weak certificate: {}", f.endpoint, f.message)
+            },
+            // Deprecated versions are a weakness to plan away; a breakable key or signature
+            // is one to fix now.
+            severity: if f.code == "old-protocol" {
+                Severity::Medium
+            } else {
+                Severity::High
+            },
         })
         .collect()
 }
@@ -243,7 +254,7 @@ pub async fn check_all(
     let hosts = on_backend!(&db, hosts())?;
     let assets = crate::exposure_findings::all_assets(store).await?;
     let (failed, stale) = host_observations(&assets, &hosts, &settings.posture, now);
-    let policy = DuePolicy::default();
+    let policy = settings.due.clone();
     let everything = Scope::everything();
     Ok(ChecksOutcome {
         tls: vulns

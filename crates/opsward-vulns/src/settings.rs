@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::exposure::PortSet;
+use crate::policy::DuePolicy;
 
 /// Ports scanned when neither the asset's policy nor a tag's names its own list: the well-known
 /// range and the usual database, remote-desktop and admin ports above it.
@@ -145,6 +146,8 @@ pub struct VulnSettings {
     pub exposure: ExposureSettings,
     pub posture: PostureSettings,
     pub feeds: FeedSettings,
+    /// Due dates of findings; changing it reschedules every finding not fixed.
+    pub due: DuePolicy,
 }
 
 impl VulnSettings {
@@ -185,6 +188,7 @@ impl VulnSettings {
         if !(1..=3600).contains(&f.timeout_secs) {
             problems.push(("feeds.timeout_secs".into(), "must be 1 to 3600".into()));
         }
+        problems.extend(self.due.problems("due."));
         problems
     }
 }
@@ -375,10 +379,15 @@ mod tests {
         assert!(s.problems().is_empty());
         s.exposure.default_allowed = "ssh".into();
         s.posture.stale_hours = 0;
+        s.due.epss_threshold = Some(0.0);
         let fields: Vec<_> = s.problems().into_iter().map(|p| p.0).collect();
         assert_eq!(
             fields,
-            vec!["exposure.default_allowed", "posture.stale_hours"]
+            vec![
+                "exposure.default_allowed",
+                "posture.stale_hours",
+                "due.epss_threshold"
+            ]
         );
         let input = PortPolicyInput {
             asset_id: Some(1),

@@ -45,7 +45,7 @@ macro_rules! vuln_sql {
 
             pub(crate) const FINDING_COLUMNS: &str = "id, asset_id, kind, ecosystem, package, installed_version, vulnerability_id, ids, summary, \
                 severity, cvss, fixed_version, kev, kev_due_date, epss_score, epss_percentile, state, reason, approver, \
-                accepted_until, due_date, first_seen, last_seen, fixed_at";
+                accepted_until, due_date, due_from, first_seen, last_seen, fixed_at";
             const RUN_COLUMNS: &str =
                 "id, kind, source, at, outcome, records_read, created, updated, unchanged, removed, problems";
 
@@ -80,6 +80,7 @@ macro_rules! vuln_sql {
                     approver: row.try_get("approver")?,
                     accepted_until: row.try_get("accepted_until")?,
                     due_date: row.try_get("due_date")?,
+                    due_from: row.try_get("due_from")?,
                     first_seen: row.try_get("first_seen")?,
                     last_seen: row.try_get("last_seen")?,
                     fixed_at: row.try_get("fixed_at")?,
@@ -345,8 +346,8 @@ macro_rules! vuln_sql {
                             let id: i64 = sqlx::query(
                                 "INSERT INTO vuln_findings (asset_id, ecosystem, package, installed_version, vulnerability_id, ids, \
                                  summary, severity, cvss, fixed_version, kev, kev_due_date, epss_score, epss_percentile, state, \
-                                 due_date, first_seen, last_seen) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open', $15, $16, $16) RETURNING id",
+                                 due_date, first_seen, last_seen, due_from) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open', $15, $16, $16, $17) RETURNING id",
                             )
                             .bind(asset_id)
                             .bind(&m.package.ecosystem)
@@ -364,6 +365,7 @@ macro_rules! vuln_sql {
                             .bind(epss.map(|e| e.1))
                             .bind(due)
                             .bind(now)
+                            .bind(now.date_naive())
                             .fetch_one(&mut *tx)
                             .await?
                             .try_get("id")?;
@@ -380,12 +382,13 @@ macro_rules! vuln_sql {
                                 && before.accepted_until.is_some_and(|until| until < now.date_naive());
                             let reopen = before.state == FindingState::Fixed || expired;
                             let state = if reopen { FindingState::Open } else { before.state };
-                            let first_seen_day = if before.state == FindingState::Fixed { now.date_naive() } else { before.first_seen.date_naive() };
+                            // A finding back after a fix gets a new deadline, counted from today.
+                            let first_seen_day = if before.state == FindingState::Fixed { now.date_naive() } else { before.due_from };
                             let due = policy.due_date(m.severity, kev_due, epss.map(|e| e.0), first_seen_day);
                             sqlx::query(
                                 "UPDATE vuln_findings SET installed_version = $1, ids = $2, severity = $3, cvss = $4, fixed_version = $5, \
                                  kev = $6, kev_due_date = $7, epss_score = $8, epss_percentile = $9, state = $10, due_date = $11, \
-                                 last_seen = $12, fixed_at = CASE WHEN $13 THEN NULL ELSE fixed_at END WHERE id = $14",
+                                 last_seen = $12, fixed_at = CASE WHEN $13 THEN NULL ELSE fixed_at END, due_from = $15 WHERE id = $14",
                             )
                             .bind(&m.package.version)
                             .bind(&ids)
@@ -401,6 +404,7 @@ macro_rules! vuln_sql {
                             .bind(now)
                             .bind(reopen)
                             .bind(before.id)
+                            .bind(first_seen_day)
                             .execute(&mut *tx)
                             .await?;
                             if reopen {

@@ -609,6 +609,10 @@ pub struct CertScanTlsArgs {
     /// `revoked` when it is listed (the CRL must verify with the presented issuer's key).
     #[arg(long)]
     pub crl: bool,
+    /// Do not probe whether endpoints still accept TLS 1.0 and 1.1 (two more connections per
+    /// endpoint; an accepted one is the `old-protocol` problem).
+    #[arg(long)]
+    pub no_old_protocols: bool,
     #[command(flatten)]
     pub remote: CertServer,
 }

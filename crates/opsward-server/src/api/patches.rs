@@ -256,17 +256,33 @@ pub fn filter_hosts(
         .collect()
 }
 
+/// A host's patch detail and its last vulnerability match.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PatchHostView)]
+pub struct HostView {
+    #[serde(flatten)]
+    pub detail: HostDetail,
+    /// When the host's package inventory was last matched against the advisories, which
+    /// report and OSV ecosystem, and the counts (packages, vulnerabilities, undecided); null
+    /// until the first match.
+    pub vulnerability_match: Option<opsward_vulns::hosts::HostScan>,
+}
+
 /// One host: packages, pending updates with due dates, the security flag, severity and the
-/// vulnerability findings each would close (`fixes`), history.
+/// vulnerability findings each would close (`fixes`), history, and the last vulnerability
+/// match of its inventory (`vulnerability_match`).
 #[utoipa::path(get, path = "/api/v1/patches/hosts/{id}", tag = "patches", params(("id" = i64, Path)),
-    responses((status = 200, body = HostDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = HostView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn host(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<HostDetail>> {
-    let (detail, _) =
+) -> ApiResult<Json<HostView>> {
+    let (detail, vulnerability_match) =
         opsward_vulns::hosts::host_detail(state.store.as_ref(), id, Utc::now()).await?;
-    Ok(Json(detail))
+    Ok(Json(HostView {
+        detail,
+        vulnerability_match,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

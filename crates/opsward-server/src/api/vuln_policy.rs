@@ -13,6 +13,7 @@ use opsward_core::ValidationError;
 use opsward_vulns::exposure_findings::{
     record_report, targets, ExposureFindingError, ExposureOutcome, ExposureReport, ExposureTarget,
 };
+use opsward_vulns::policy::{DuePolicy, DuePolicyChange};
 use opsward_vulns::policy_store::CheckRun;
 use opsward_vulns::settings::{PortPolicy, PortPolicyInput, VulnSettings};
 use serde::Deserialize;
@@ -25,8 +26,9 @@ pub async fn settings(State(state): State<AppState>) -> ApiResult<Json<VulnSetti
 }
 
 /// Exposure scans (interval, default allowed ports, ports scanned, limits), the posture
-/// policy with per-tag overrides and the stale-host threshold, and the feeds re-imported on
-/// schedule. The whole document is replaced; omitted fields take their defaults.
+/// policy with per-tag overrides and the stale-host threshold, the feeds re-imported on
+/// schedule, and the due-date policy (`due`). The whole document is replaced; omitted fields
+/// take their defaults. A changed due-date policy reschedules every finding not fixed.
 #[utoipa::path(put, path = "/api/v1/vulns/settings", tag = "vulnerabilities", request_body = VulnSettings,
     responses((status = 200, body = VulnSettings), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -37,6 +39,29 @@ pub async fn save_settings(
 ) -> ApiResult<Json<VulnSettings>> {
     Ok(Json(
         state.vulns.set_settings(&caller.actor(), &input).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/vulns/due-policy", tag = "vulnerabilities",
+    responses((status = 200, body = DuePolicy), (status = 401, body = ErrorBody)))]
+pub async fn due_policy(State(state): State<AppState>) -> ApiResult<Json<DuePolicy>> {
+    Ok(Json(state.vulns.due_policy().await?))
+}
+
+/// Replaces the due-date policy only (days per severity, EPSS threshold, the KEV rule; omitted
+/// fields take their defaults) and gives every finding that is not fixed the due date it sets,
+/// counted from the day the finding was first seen or came back. Fixed findings keep theirs.
+/// Each rescheduled finding is an audit row (`reschedule`).
+#[utoipa::path(put, path = "/api/v1/vulns/due-policy", tag = "vulnerabilities", request_body = DuePolicy,
+    responses((status = 200, body = DuePolicyChange), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_due_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(input): ApiJson<DuePolicy>,
+) -> ApiResult<Json<DuePolicyChange>> {
+    Ok(Json(
+        state.vulns.set_due_policy(&caller.actor(), &input).await?,
     ))
 }
 

@@ -28,6 +28,18 @@ pub(super) fn routes(t: Table) -> Table {
         )
         .add(
             M::GET,
+            "/api/v1/vulns/due-policy",
+            VIEWER,
+            api_p::due_policy,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/vulns/due-policy",
+            ADMIN,
+            api_p::set_due_policy,
+        )
+        .add(
+            M::GET,
             "/api/v1/vulns/port-policies",
             VIEWER,
             api_p::policies,
@@ -64,6 +76,7 @@ pub(super) fn routes(t: Table) -> Table {
         )
         .add(M::GET, "/vulns/policy", VIEWER, ui_p::page)
         .add(M::POST, "/vulns/policy", OPERATOR, ui_p::set_policy)
+        .add(M::POST, "/vulns/policy/due", ADMIN, ui_p::set_due_policy)
         .add(
             M::POST,
             "/vulns/policy/{id}/delete",

@@ -155,6 +155,8 @@ struct HostPage {
     enrolled: String,
     pending: Vec<PendingView>,
     uptime: String,
+    /// The last match of its inventory against the vulnerability advisories.
+    vuln_match: Option<opsward_vulns::hosts::HostScan>,
 }
 
 fn posture(v: Option<bool>) -> &'static str {
@@ -172,9 +174,10 @@ pub async fn host(
 ) -> Response {
     let detail = match opsward_vulns::hosts::host_detail(state.store.as_ref(), id, Utc::now()).await
     {
-        Ok((d, _)) => d,
+        Ok(found) => found,
         Err(e) => return error_response(e.into()),
     };
+    let (detail, vuln_match) = detail;
     let pending = detail
         .pending
         .iter()
@@ -208,6 +211,7 @@ pub async fn host(
         pending,
         uptime,
         detail,
+        vuln_match,
     })
 }
 

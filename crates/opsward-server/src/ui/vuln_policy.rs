@@ -6,7 +6,7 @@ use super::{error_response, non_empty, render_with, Nav, UiForm};
 use crate::{api::Caller, error::ApiError, AppState};
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -14,6 +14,7 @@ use chrono::Utc;
 use opsward_store::StoreError;
 use opsward_vulns::exposure_findings::{targets, ExposureTarget};
 use opsward_vulns::findings::{Finding, FindingFilter, FindingKind};
+use opsward_vulns::policy::{DuePolicy, KevDue};
 use opsward_vulns::policy_store::CheckRun;
 use opsward_vulns::settings::{PortPolicy, PortPolicyInput, VulnSettings};
 use serde::Deserialize;
@@ -34,6 +35,87 @@ struct PolicyPage {
     runs: Vec<CheckRun>,
     form: PolicyForm,
     error: Option<String>,
+    due: DueForm,
+    due_error: Option<String>,
+    /// Findings the last change of the due-date policy rescheduled (after a redirect).
+    rescheduled: Option<usize>,
+}
+
+/// The due-date policy as the form shows and sends it.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct DueForm {
+    #[serde(default)]
+    pub critical_days: String,
+    #[serde(default)]
+    pub high_days: String,
+    #[serde(default)]
+    pub medium_days: String,
+    #[serde(default)]
+    pub low_days: String,
+    /// Empty: EPSS raises nothing.
+    #[serde(default)]
+    pub epss_threshold: String,
+    #[serde(default)]
+    pub kev: String,
+}
+
+impl DueForm {
+    fn of(policy: &DuePolicy) -> Self {
+        DueForm {
+            critical_days: policy.critical_days.to_string(),
+            high_days: policy.high_days.to_string(),
+            medium_days: policy.medium_days.to_string(),
+            low_days: policy.low_days.to_string(),
+            epss_threshold: policy
+                .epss_threshold
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            kev: policy.kev.as_str().to_owned(),
+        }
+    }
+
+    /// The policy, or what is wrong with the form as one message.
+    fn policy(&self) -> Result<DuePolicy, String> {
+        let mut problems = vec![];
+        let mut days = |field: &str, text: &str| match text.trim().parse::<u32>() {
+            Ok(d) => d,
+            Err(_) => {
+                problems.push(format!("{field}: {} is not a number of days", text.trim()));
+                0
+            }
+        };
+        let mut policy = DuePolicy {
+            critical_days: days("critical_days", &self.critical_days),
+            high_days: days("high_days", &self.high_days),
+            medium_days: days("medium_days", &self.medium_days),
+            low_days: days("low_days", &self.low_days),
+            ..DuePolicy::default()
+        };
+        policy.epss_threshold = match self.epss_threshold.trim() {
+            "" => None,
+            text => match text.parse::<f64>() {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    problems.push(format!("epss_threshold: {text} is not a number"));
+                    None
+                }
+            },
+        };
+        match self.kev.parse::<KevDue>() {
+            Ok(k) => policy.kev = k,
+            Err(e) => problems.push(format!("kev: {e}")),
+        }
+        if problems.is_empty() {
+            Ok(policy)
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    pub rescheduled: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -50,13 +132,17 @@ pub struct PolicyForm {
     pub address: String,
 }
 
-async fn policy_page(
-    state: &AppState,
-    nav: Nav,
+/// What the page shows besides the stored data: forms as sent, and their errors.
+#[derive(Default)]
+struct PageInput {
     form: PolicyForm,
-    status: StatusCode,
     error: Option<String>,
-) -> Response {
+    due: Option<DueForm>,
+    due_error: Option<String>,
+    rescheduled: Option<usize>,
+}
+
+async fn policy_page(state: &AppState, nav: Nav, input: PageInput, status: StatusCode) -> Response {
     let loaded = async {
         let settings = state.vulns.settings().await?;
         let mut policies = vec![];
@@ -81,18 +167,64 @@ async fn policy_page(
         &PolicyPage {
             nav,
             settings_json: serde_json::to_string_pretty(&settings).unwrap_or_default(),
+            due: input.due.unwrap_or_else(|| DueForm::of(&settings.due)),
             settings,
             policies,
             runs,
-            form,
-            error,
+            form: input.form,
+            error: input.error,
+            due_error: input.due_error,
+            rescheduled: input.rescheduled,
         },
     )
 }
 
-pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(query): Query<PageQuery>,
+) -> Response {
     let nav = Nav::new(&caller, "vulnerabilities");
-    policy_page(&state, nav, PolicyForm::default(), StatusCode::OK, None).await
+    let input = PageInput {
+        rescheduled: query.rescheduled,
+        ..Default::default()
+    };
+    policy_page(&state, nav, input, StatusCode::OK).await
+}
+
+/// The due-date policy form (administrators): saved, every finding not fixed rescheduled.
+pub async fn set_due_policy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    UiForm(form): UiForm<DueForm>,
+) -> Response {
+    let nav = Nav::new(&caller, "vulnerabilities");
+    let failed = |due_error: String, form: DueForm| PageInput {
+        due: Some(form),
+        due_error: Some(due_error),
+        ..Default::default()
+    };
+    let policy = match form.policy() {
+        Ok(p) => p,
+        Err(text) => {
+            let input = failed(text, form);
+            return policy_page(&state, nav, input, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    match state.vulns.set_due_policy(&caller.actor(), &policy).await {
+        Ok(change) => Redirect::to(&format!(
+            "/vulns/policy?rescheduled={}#due-dates",
+            change.rescheduled
+        ))
+        .into_response(),
+        Err(e) => match problem_text(e) {
+            Ok(text) => {
+                let input = failed(text, form);
+                policy_page(&state, nav, input, StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            Err(other) => error_response(other.into()),
+        },
+    }
 }
 
 fn input(form: &PolicyForm, asset_id: Option<i64>) -> PortPolicyInput {
@@ -128,9 +260,12 @@ pub async fn set_policy(
         Some(name) => match state.store.get_asset_by_name(&name).await {
             Ok(a) => Some(a.id),
             Err(_) => {
-                let error = Some(format!("asset: no asset named {name:?}"));
-                return policy_page(&state, nav, form, StatusCode::UNPROCESSABLE_ENTITY, error)
-                    .await;
+                let input = PageInput {
+                    form,
+                    error: Some(format!("asset: no asset named {name:?}")),
+                    ..Default::default()
+                };
+                return policy_page(&state, nav, input, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
         },
     };
@@ -142,14 +277,12 @@ pub async fn set_policy(
         Ok(_) => Redirect::to("/vulns/policy").into_response(),
         Err(e) => match problem_text(e) {
             Ok(text) => {
-                policy_page(
-                    &state,
-                    nav,
+                let input = PageInput {
                     form,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some(text),
-                )
-                .await
+                    error: Some(text),
+                    ..Default::default()
+                };
+                policy_page(&state, nav, input, StatusCode::UNPROCESSABLE_ENTITY).await
             }
             Err(other) => error_response(other.into()),
         },

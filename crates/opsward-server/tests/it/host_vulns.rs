@@ -83,7 +83,7 @@ both_backends!(
 
         // The scheduler matches the host within a few polls.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        let pending = loop {
+        let (pending, detail) = loop {
             let detail: Value = client()
                 .get(app.url(&format!("/api/v1/patches/hosts/{host_id}")))
                 .bearer_auth(&viewer)
@@ -95,7 +95,7 @@ both_backends!(
                 .unwrap();
             let pending = detail["pending"][0].clone();
             if pending["severity"] == "high" {
-                break pending;
+                break (pending, detail);
             }
             assert!(
                 std::time::Instant::now() < deadline,
@@ -103,6 +103,17 @@ both_backends!(
             );
             tokio::time::sleep(Duration::from_millis(500)).await;
         };
+        // The host's last match: when, on which report, as which ecosystem, and the counts.
+        let matched = &detail["vulnerability_match"];
+        assert_eq!(matched["ecosystem"], "Debian:12", "{detail:#}");
+        assert_eq!(matched["report_sequence"], 1);
+        assert_eq!(matched["packages"], 1, "one source package: libexample");
+        assert_eq!(matched["matched"], 1);
+        assert_eq!(matched["undecided"], 0);
+        assert!(matched["asset_id"].as_i64().is_some());
+        let matched_at: chrono::DateTime<Utc> =
+            serde_json::from_value(matched["scanned_at"].clone()).unwrap();
+        assert!(matched_at <= Utc::now());
         let fixes = &pending["fixes"];
         assert_eq!(fixes["kev"], 1, "{pending:#}");
         assert_eq!(fixes["ids"], json!(["CVE-2025-95001", "DSA-5950-1"]));
@@ -157,6 +168,13 @@ both_backends!(
             .unwrap();
         assert!(page.contains("closes 1 finding, 1 in KEV"), "{page}");
         assert!(page.contains("DSA-5950-1"));
+        assert!(
+            page.contains(&format!(
+                "{} (report 1): 1 packages as Debian:12, 1 vulnerabilities, 0 not evaluated",
+                matched_at.format("%Y-%m-%d %H:%M UTC")
+            )),
+            "{page}"
+        );
         app.stop().await;
     }
 );

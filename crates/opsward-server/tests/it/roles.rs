@@ -600,7 +600,17 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         }
         ("PUT", "/api/v1/patches/policy") => Body::Json(serde_json::json!({
             "critical_days": 7, "high_days": 14, "other_security_days": 30, "non_security_months": 1})),
-        ("PUT", "/api/v1/vulns/settings") => Body::Json(serde_json::json!({})),
+        ("PUT", "/api/v1/vulns/settings" | "/api/v1/vulns/due-policy") => {
+            Body::Json(serde_json::json!({}))
+        }
+        ("POST", "/vulns/policy/due") => Body::Form(vec![
+            ("critical_days", "7".into()),
+            ("high_days", "30".into()),
+            ("medium_days", "90".into()),
+            ("low_days", "180".into()),
+            ("epss_threshold", "0.1".into()),
+            ("kev", "catalog".into()),
+        ]),
         ("PUT", "/api/v1/vulns/port-policies") => {
             Body::Json(serde_json::json!({"tag": name, "allowed": "22,443"}))
         }

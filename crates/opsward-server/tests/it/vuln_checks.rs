@@ -173,15 +173,38 @@ both_backends!(
             .unwrap();
         let query = format!("kind=tls&asset={}", asset.id);
         let package = format!("tls/{target}");
+        // At security level 0 openssl also accepts TLS 1.0 (and 1.1): the old protocol is a
+        // finding of its own, less severe than the breakable certificate.
         assert_eq!(
             findings(&app, &viewer, &query).await,
             vec![
+                (package.clone(), "tls:old-protocol".into(), "open".into()),
                 (package.clone(), "tls:weak-key".into(), "open".into()),
                 (package.clone(), "tls:weak-signature".into(), "open".into()),
             ]
         );
+        let listed: Vec<Value> = client()
+            .get(app.url(&format!("/api/v1/vulns/findings?{query}")))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let old = listed
+            .iter()
+            .find(|f| f["vulnerability_id"] == "tls:old-protocol")
+            .unwrap();
+        assert_eq!(old["severity"], "medium");
+        let summary = old["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with(&format!("{target} accepts TLSv1.0 (")),
+            "{summary}"
+        );
 
-        // The endpoint serves a good certificate now: both are fixed at the next check.
+        // The endpoint serves a good certificate over TLS 1.2+ only now: all are fixed at the
+        // next check.
         drop(weak);
         let (cert, key) = good_certificate(dir.path());
         let _good = OpensslServer::start(port, &cert, &key, &[]);
@@ -192,6 +215,7 @@ both_backends!(
         assert_eq!(
             findings(&app, &viewer, &query).await,
             vec![
+                (package.clone(), "tls:old-protocol".into(), "fixed".into()),
                 (package.clone(), "tls:weak-key".into(), "fixed".into()),
                 (package, "tls:weak-signature".into(), "fixed".into()),
             ]
@@ -473,6 +497,198 @@ both_backends!(
             .await
             .unwrap();
         assert!(findings.contains("tcp/8080"), "{findings}");
+        app.stop().await;
+    }
+);
+
+both_backends!(
+    the_due_policy_is_set_by_api_and_form_and_reschedules_findings,
+    |app: TestApp| async move {
+        let (_, admin) = app.user_with_token("due-admin", Role::Admin).await;
+        let (_, operator) = app.user_with_token("due-op", Role::Operator).await;
+        let asset = app
+            .db
+            .store
+            .create_asset(
+                &Actor::system("test"),
+                &opsward_testkit::asset_input("edge-due"),
+            )
+            .await
+            .unwrap();
+        // One open high finding (tcp/8080, the default allows 22 and 443) seen today.
+        let recorded = client()
+            .post(app.url(&format!("/api/v1/vulns/assets/{}/exposure", asset.id)))
+            .bearer_auth(&operator)
+            .json(&json!({"scanned": "1-10000", "open": [8080]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(recorded.status(), StatusCode::OK);
+        let due = |app: &TestApp, token: String| {
+            let url = app.url(&format!(
+                "/api/v1/vulns/findings?asset={}&kind=exposure",
+                asset.id
+            ));
+            async move {
+                let list: Value = client()
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let list = list.get("items").cloned().unwrap_or(list);
+                let first = &list.as_array().unwrap()[0];
+                (
+                    first["severity"].as_str().unwrap().to_owned(),
+                    first["due_date"].as_str().unwrap().to_owned(),
+                )
+            }
+        };
+        let today = Utc::now().date_naive();
+        let (severity, before) = due(&app, admin.clone()).await;
+        let days = |d: u64| (today + chrono::Days::new(d)).to_string();
+        let severity_days: u64 = match severity.as_str() {
+            "critical" => 7,
+            "high" => 30,
+            "medium" => 90,
+            _ => 180,
+        };
+        assert_eq!(before, days(severity_days));
+
+        let policy: Value = client()
+            .get(app.url("/api/v1/vulns/due-policy"))
+            .bearer_auth(&operator)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            policy,
+            json!({"critical_days": 7, "high_days": 30, "medium_days": 90, "low_days": 180,
+                   "epss_threshold": 0.1, "kev": "catalog"})
+        );
+        // Operators may read it, only administrators change it; a bad one names its field.
+        let strict = json!({"critical_days": 3, "high_days": 3, "medium_days": 3, "low_days": 3,
+                            "epss_threshold": null, "kev": "earlier"});
+        let forbidden = client()
+            .put(app.url("/api/v1/vulns/due-policy"))
+            .bearer_auth(&operator)
+            .json(&strict)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+        let refused = client()
+            .put(app.url("/api/v1/vulns/due-policy"))
+            .bearer_auth(&admin)
+            .json(&json!({"high_days": 0}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["details"][0]["field"], "high_days", "{body}");
+        let saved: Value = client()
+            .put(app.url("/api/v1/vulns/due-policy"))
+            .bearer_auth(&admin)
+            .json(&strict)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(saved["rescheduled"], 1, "{saved}");
+        assert_eq!(saved["policy"], strict);
+        assert_eq!(due(&app, admin.clone()).await.1, days(3));
+
+        // The policy page's form, from a browser session: CSRF required, then saved and
+        // shown with the number rescheduled.
+        crate::auth::add_user(&app, "due-browser", Role::Admin).await;
+        let http = crate::auth::browser();
+        crate::auth::login(&app, &http, "due-browser", crate::auth::PASSWORD).await;
+        let page = http
+            .get(app.url("/vulns/policy"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("id=\"due-critical\""), "{page}");
+        assert!(page.contains("value=\"earlier\" selected"), "{page}");
+        let csrf = opsward_testkit::csrf_token_in(&page);
+        let form = |csrf: Option<&str>| {
+            let mut fields = vec![
+                ("critical_days", "5"),
+                ("high_days", "12"),
+                ("medium_days", "40"),
+                ("low_days", "100"),
+                ("epss_threshold", "0.2"),
+                ("kev", "catalog"),
+            ];
+            fields.extend(csrf.map(|c| ("csrf_token", c)));
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let forged = http
+            .post(app.url("/vulns/policy/due"))
+            .form(&form(None))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let posted = http
+            .post(app.url("/vulns/policy/due"))
+            .form(&form(Some(&csrf)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+        let location = posted.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(location, "/vulns/policy?rescheduled=1#due-dates");
+        let shown = http
+            .get(app.url(&location))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            shown.contains("Saved: 1 finding(s) rescheduled."),
+            "{shown}"
+        );
+        let expected = days(match severity.as_str() {
+            "critical" => 5,
+            "high" => 12,
+            "medium" => 40,
+            _ => 100,
+        });
+        assert_eq!(due(&app, admin.clone()).await.1, expected);
+        // A form that does not parse is shown again with its error, and changes nothing.
+        let mut bad = form(Some(&csrf));
+        bad[0].1 = "soon".into();
+        let again = http
+            .post(app.url("/vulns/policy/due"))
+            .form(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(again
+            .text()
+            .await
+            .unwrap()
+            .contains("critical_days: soon is not a number of days"));
+        assert_eq!(due(&app, admin.clone()).await.1, expected);
         app.stop().await;
     }
 );

@@ -117,6 +117,7 @@ mod tests {
             approver: None,
             accepted_until: None,
             due_date: now.date_naive(),
+            due_from: now.date_naive(),
             first_seen: now,
             last_seen: now,
             fixed_at: None,

@@ -19,7 +19,6 @@ use super::sql::{postgres, sqlite, HostScan, HostToMatch, Result};
 use super::{host_packages, osv_ecosystem, PackageRule};
 use crate::findings::{Finding, FindingFilter, ScanScope};
 use crate::matcher::AdvisoryIndex;
-use crate::policy::DuePolicy;
 use crate::VulnStore;
 
 /// What one run of host matching did.
@@ -150,14 +149,9 @@ async fn match_host(
         scan.note = format!("no advisories of {} are imported", ecosystem.name);
     }
     let vulns = VulnStore::new(store);
+    let policy = vulns.due_policy().await?;
     let outcome = vulns
-        .record_scan_in(
-            actor,
-            asset_id,
-            &matches,
-            &DuePolicy::default(),
-            ScanScope::OsPackages,
-        )
+        .record_scan_in(actor, asset_id, &matches, &policy, ScanScope::OsPackages)
         .await?;
     run.new += outcome.new;
     run.reopened += outcome.reopened;

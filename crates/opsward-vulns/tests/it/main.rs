@@ -1,5 +1,6 @@
 //! Integration tests of opsward-vulns against the real advisory data in `../shared/data`.
 
+mod due_policy;
 mod exposure;
 mod exposure_findings;
 mod feeds;

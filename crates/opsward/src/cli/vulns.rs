@@ -198,6 +198,8 @@ pub enum PortsCommand {
     Delete { id: i64 },
 }
 
+// Parsed once per run: the size of the `Set` variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
     /// Print the settings (JSON).
@@ -243,5 +245,25 @@ pub enum SettingsCommand {
         /// Seconds a feed download may take.
         #[arg(long)]
         feeds_timeout_secs: Option<u64>,
+        /// Due dates: days to remediate a critical finding (open findings are rescheduled).
+        #[arg(long, value_name = "DAYS")]
+        critical_days: Option<u32>,
+        /// Due dates: days for a high finding.
+        #[arg(long, value_name = "DAYS")]
+        high_days: Option<u32>,
+        /// Due dates: days for a medium finding.
+        #[arg(long, value_name = "DAYS")]
+        medium_days: Option<u32>,
+        /// Due dates: days for a low finding (and one without a severity).
+        #[arg(long, value_name = "DAYS")]
+        low_days: Option<u32>,
+        /// Due dates: EPSS score (0-1] at or above which a finding counts one band higher;
+        /// `off`: never.
+        #[arg(long, value_name = "SCORE|off")]
+        epss_threshold: Option<String>,
+        /// Due dates of KEV findings: `catalog` (CISA's date wins) or `earlier` (the sooner of
+        /// CISA's date and the severity's).
+        #[arg(long, value_name = "RULE")]
+        kev_due: Option<String>,
     },
 }

@@ -10,7 +10,10 @@ use chrono::{DateTime, Utc};
 use opsward_certs::{
     assess_endpoint, assess_file,
     files::{default_threads, scan_paths_each},
-    inventory::{CertFilter, ScanUpload, SourceKind, StoredCertificate, UploadedSource},
+    inventory::{
+        AcceptedProtocol, CertFilter, ScanUpload, SourceKind, StoredCertificate, UploadedSource,
+    },
+    protocols::Verdict,
     sweep::ScanPlan,
     CheckContext, Finding, ScanOptions, Severity, StartTls, TrustStore,
 };
@@ -195,6 +198,7 @@ async fn scan_tls(args: CertScanTlsArgs, config: &Config) -> Result<(Vec<CertRow
         total_deadline: Duration::from_secs(args.deadline),
         concurrency: args.concurrency as usize,
         starttls,
+        legacy_protocols: !args.no_old_protocols,
     };
     let ports = match &args.ports {
         Some(p) => opsward_certs::targets::parse_ports(p)?,
@@ -253,6 +257,18 @@ async fn scan_tls(args: CertScanTlsArgs, config: &Config) -> Result<(Vec<CertRow
                     .map(|chain| chain.iter().map(|c| hex::encode(&c.der)).collect())
                     .unwrap_or_default(),
                 error: r.report.result.as_ref().err().map(|e| e.to_string()),
+                old_protocols: r
+                    .report
+                    .protocols
+                    .iter()
+                    .filter_map(|c| match &c.result {
+                        Ok(Verdict::Accepted { cipher_suite, .. }) => Some(AcceptedProtocol {
+                            version: c.version.as_str().to_owned(),
+                            cipher_suite: *cipher_suite,
+                        }),
+                        _ => None,
+                    })
+                    .collect(),
             })
             .collect(),
         directories: Vec::new(),
@@ -362,6 +378,7 @@ async fn scan_files(
                             .map(|c| hex::encode(&c.der))
                             .collect(),
                         error: report.error.as_ref().map(|e| e.to_string()),
+                        old_protocols: Vec::new(),
                     });
                 }
             });

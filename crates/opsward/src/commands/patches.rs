@@ -34,6 +34,10 @@ struct StatusRow {
     /// With `--host`: the pending updates, each with the findings it closes.
     #[serde(skip_serializing_if = "Option::is_none")]
     updates: Option<Vec<opsward_patches::store::PendingRow>>,
+    /// With `--host`: when its inventory was last matched against the advisories, and what
+    /// that found (absent before the first match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vulnerability_match: Option<opsward_vulns::hosts::HostScan>,
 }
 
 const COLUMNS: &[&str] = &[
@@ -224,14 +228,16 @@ pub async fn patch(
                     reboot_required: h.host.reboot_required,
                     last_report_at: h.host.last_report_at,
                     updates: None,
+                    vulnerability_match: None,
                 })
                 .collect();
             if host.is_some() {
                 let now = Utc::now();
                 for row in &mut rows {
-                    let (detail, _) =
+                    let (detail, matched) =
                         opsward_vulns::hosts::host_detail(store.as_ref(), row.id, now).await?;
                     row.updates = Some(detail.pending);
+                    row.vulnerability_match = matched;
                 }
             }
             print(out, &rows, COLUMNS)?;

@@ -10,6 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use opsward_vulns::exposure::{resolve, scan, PortSet, PortState, ScanLimits};
 use opsward_vulns::exposure_findings::{ExposureOutcome, ExposureReport, ExposureTarget};
 use opsward_vulns::findings::FeedKind;
+use opsward_vulns::policy::KevDue;
 use opsward_vulns::settings::PortPolicyInput;
 use opsward_vulns::VulnStore;
 use serde::Serialize;
@@ -259,6 +260,12 @@ pub async fn settings(
         epss,
         feeds_interval_minutes,
         feeds_timeout_secs,
+        critical_days,
+        high_days,
+        medium_days,
+        low_days,
+        epss_threshold,
+        kev_due,
     } = command
     {
         let e = &mut settings.exposure;
@@ -283,7 +290,29 @@ pub async fn settings(
         }
         f.interval_minutes = feeds_interval_minutes.unwrap_or(f.interval_minutes);
         f.timeout_secs = feeds_timeout_secs.unwrap_or(f.timeout_secs);
-        settings = vulns.set_settings(&cli_actor(), &settings).await?;
+        let d = &mut settings.due;
+        d.critical_days = critical_days.unwrap_or(d.critical_days);
+        d.high_days = high_days.unwrap_or(d.high_days);
+        d.medium_days = medium_days.unwrap_or(d.medium_days);
+        d.low_days = low_days.unwrap_or(d.low_days);
+        if let Some(rule) = kev_due {
+            d.kev = rule
+                .parse::<KevDue>()
+                .map_err(|e| anyhow!("--kev-due: {e}"))?;
+        }
+        if let Some(text) = epss_threshold {
+            d.epss_threshold = match text.trim() {
+                "off" | "none" => None,
+                score => Some(score.parse().map_err(|_| {
+                    anyhow!("--epss-threshold: {score:?} is neither a number nor off")
+                })?),
+            };
+        }
+        let (saved, rescheduled) = vulns.save_settings(&cli_actor(), &settings).await?;
+        settings = saved;
+        if rescheduled > 0 {
+            eprintln!("{rescheduled} finding(s) rescheduled by the new due-date policy");
+        }
     }
     match out {
         OutputFormat::Table => println!("{}", serde_json::to_string_pretty(&settings)?),

@@ -10,7 +10,6 @@ use anyhow::{anyhow, Context, Result};
 use chrono::{NaiveDate, Utc};
 use opsward_vulns::findings::{FeedKind, FindingFilter, ImportProblem, Transition};
 use opsward_vulns::osv::load_path;
-use opsward_vulns::policy::DuePolicy;
 use opsward_vulns::scan::{read_inventories, scan, to_sarif, ScanFinding};
 use opsward_vulns::threat::{parse_epss, parse_kev, FeedError};
 use opsward_vulns::{AdvisoryIndex, Severity, VulnStore};
@@ -143,8 +142,10 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
                     .await
                     .with_context(|| format!("asset {name:?}"))?;
                 let matches: Vec<_> = report.findings.iter().map(|f| f.found.clone()).collect();
-                let outcome = VulnStore::new(store.as_ref())
-                    .record_scan(&cli_actor(), asset.id, &matches, &DuePolicy::default())
+                let vulns = VulnStore::new(store.as_ref());
+                let policy = vulns.due_policy().await?;
+                let outcome = vulns
+                    .record_scan(&cli_actor(), asset.id, &matches, &policy)
                     .await?;
                 eprintln!(
                     "asset {name}: {} new, {} reopened, {} still present, {} fixed",
