@@ -72,8 +72,12 @@ pub struct CheckRun {
     pub detail: serde_json::Value,
 }
 
+fn parse_settings(text: &str) -> Result<VulnSettings> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("vuln_settings: {e}")))
+}
+
 macro_rules! policy_sql {
-    ($module:ident, $db:ty, $backend:path, $findings:path, $begin:expr) => {
+    ($module:ident, $db:ty, $backend:path, $findings:path, $begin:expr, $lock:literal) => {
         pub(crate) mod $module {
             use super::*;
             use $backend as backend;
@@ -101,12 +105,16 @@ macro_rules! policy_sql {
                     .fetch_one(pool)
                     .await?
                     .try_get("settings")?;
-                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("vuln_settings: {e}")))
+                parse_settings(&text)
             }
 
-            pub async fn set_settings(pool: &Pool, actor: &Actor, settings: &VulnSettings, now: DateTime<Utc>) -> Result<(VulnSettings, usize)> {
+            /// Reads the settings, applies `change` and writes the result in one transaction
+            /// that holds the settings row, so two writers changing different parts (the whole
+            /// settings, the due-date policy alone) never undo each other.
+            pub async fn set_settings(pool: &Pool, actor: &Actor, change: impl FnOnce(&str) -> Result<VulnSettings>, now: DateTime<Utc>) -> Result<(VulnSettings, usize)> {
                 let mut tx = pool.begin_with($begin).await?;
-                let before: String = sqlx::query("SELECT settings FROM vuln_settings WHERE id = 1").fetch_one(&mut *tx).await?.try_get("settings")?;
+                let before: String = sqlx::query(concat!("SELECT settings FROM vuln_settings WHERE id = 1", $lock)).fetch_one(&mut *tx).await?.try_get("settings")?;
+                let settings = &change(&before)?;
                 let text = serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query("UPDATE vuln_settings SET settings = $1, updated_at = $2 WHERE id = 1")
                     .bind(&text)
@@ -383,14 +391,16 @@ policy_sql!(
     sqlx::Sqlite,
     opsward_store::sqlite,
     crate::store::sqlite,
-    "BEGIN IMMEDIATE"
+    "BEGIN IMMEDIATE",
+    "" // BEGIN IMMEDIATE already holds the write lock
 );
 policy_sql!(
     postgres,
     sqlx::Postgres,
     opsward_store::postgres,
     crate::store::postgres,
-    "BEGIN"
+    "BEGIN",
+    " FOR UPDATE"
 );
 
 fn invalid(problems: Vec<(String, String)>) -> StoreError {
@@ -427,7 +437,10 @@ impl VulnStore {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        let saved = on_backend!(self.database(), set_settings(actor, settings, Utc::now()))?;
+        let saved = on_backend!(
+            self.database(),
+            set_settings(actor, |_| Ok(settings.clone()), Utc::now())
+        )?;
         if saved.1 > 0 {
             tracing::info!(rescheduled = saved.1, "due-date policy changed");
         }
@@ -451,9 +464,21 @@ impl VulnStore {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        let mut settings = self.settings().await?;
-        settings.due = policy.clone();
-        let (saved, rescheduled) = self.save_settings(actor, &settings).await?;
+        let due = policy.clone();
+        let (saved, rescheduled) = on_backend!(
+            self.database(),
+            set_settings(
+                actor,
+                |current| Ok(VulnSettings {
+                    due,
+                    ..parse_settings(current)?
+                }),
+                Utc::now()
+            )
+        )?;
+        if rescheduled > 0 {
+            tracing::info!(rescheduled, "due-date policy changed");
+        }
         Ok(DuePolicyChange {
             policy: saved.due,
             rescheduled,
