@@ -123,6 +123,12 @@ fn truncate(text: &str, width: usize) -> String {
     }
 }
 
+/// A row that renders its table columns itself, in their order and exactly as [`cell`]
+/// renders its JSON fields (lists joined by `;`, nothing for a missing value).
+pub trait Cells<const N: usize> {
+    fn cells(&self) -> [std::borrow::Cow<'_, str>; N];
+}
+
 /// Rows printed as they come: CSV and JSON are written at once (JSON as an array with one
 /// row per line), so a long listing never waits in memory; a table needs every row for its
 /// column widths, so it keeps only the cells of its columns until [`RowStream::finish`].
@@ -184,6 +190,20 @@ impl RowStream {
         }
         self.rows += 1;
         Ok(())
+    }
+
+    /// Like [`RowStream::push`] for a row that renders its own cells: CSV then writes them
+    /// without building the row's JSON value, which in a long scan costs more than the row.
+    pub fn push_cells<T: Serialize + Cells<N>, const N: usize>(&mut self, row: &T) -> Result<()> {
+        match (&mut self.csv, self.format) {
+            (Some(csv), OutputFormat::Csv) => {
+                debug_assert_eq!(N, self.columns.len());
+                csv.write_record(row.cells().iter().map(|c| c.as_bytes()))?;
+                self.rows += 1;
+                Ok(())
+            }
+            _ => self.push(row),
+        }
     }
 
     pub fn finish(mut self) -> Result<()> {

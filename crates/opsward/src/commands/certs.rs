@@ -18,7 +18,7 @@ use opsward_certs::{
     CheckContext, Finding, ScanOptions, Severity, StartTls, TrustStore,
 };
 use serde::Serialize;
-use std::{process::ExitCode, time::Duration};
+use std::{borrow::Cow, process::ExitCode, time::Duration};
 
 const COLUMNS: [&str; 6] = [
     "source",
@@ -121,6 +121,27 @@ impl CertRow {
     /// Worth exit code 1: an error, or a warning or critical problem.
     fn needs_attention(&self) -> bool {
         self.severity.is_some_and(|s| s >= Severity::Warning)
+    }
+}
+
+impl output::Cells<{ COLUMNS.len() }> for CertRow {
+    /// Dates as serde writes them (RFC 3339, `Z`).
+    fn cells(&self) -> [Cow<'_, str>; COLUMNS.len()] {
+        [
+            Cow::Borrowed(self.source.as_str()),
+            Cow::Borrowed(self.subject.as_deref().unwrap_or("")),
+            self.not_after.map_or(Cow::Borrowed(""), |t| {
+                Cow::Owned(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            }),
+            self.days_left
+                .map_or(Cow::Borrowed(""), |d| Cow::Owned(d.to_string())),
+            Cow::Borrowed(self.issuer.as_deref().unwrap_or("")),
+            match self.problems.as_slice() {
+                [] => Cow::Borrowed(""),
+                [one] => Cow::Borrowed(one.as_str()),
+                many => Cow::Owned(many.join(";")),
+            },
+        ]
     }
 }
 
@@ -348,7 +369,7 @@ async fn scan_files(
             let mut failed = None;
             let mut emit = |row: CertRow, stream: &mut output::RowStream| {
                 attention |= row.needs_attention();
-                if let Err(e) = stream.push(&row) {
+                if let Err(e) = stream.push_cells(&row) {
                     failed.get_or_insert(e);
                 }
             };

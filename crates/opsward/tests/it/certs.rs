@@ -118,6 +118,150 @@ async fn file_scan_exit_codes_and_json() {
     );
 }
 
+/// The CSV of a file scan is the JSON's rows in the table's columns (lists joined by `;`,
+/// missing values empty), quoted where a field holds a comma or a quote, in walk order:
+/// a bundle, an expiring and an expired leaf, a self-signed leaf, a name with a comma and
+/// quotes, a subject with both, a broken PEM file, and the same certificate in two files.
+#[tokio::test]
+async fn file_scan_csv_is_the_json_in_columns() {
+    let env = Env::new(false).await;
+    let pki = Pki::new();
+    let dir = env.dir.path().join("certs");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let (good, _) = pki.leaf(&dir, "good", -1, 60);
+    pki.leaf(&dir, "soon", -80, 10);
+    pki.leaf(&dir, "expired", -100, -10);
+    let good_pem = std::fs::read_to_string(&good).unwrap();
+    std::fs::write(dir.join("sub/copy.pem"), &good_pem).unwrap();
+    std::fs::write(
+        dir.join("sub/bundle.pem"),
+        format!("leaf and CA\r\n{good_pem}{}", pki.ca_pem),
+    )
+    .unwrap();
+    std::fs::write(dir.join("we,ird \"name\".pem"), &good_pem).unwrap();
+    let mut p = CertificateParams::new(vec!["acme.test".to_owned()]).unwrap();
+    p.distinguished_name
+        .push(DnType::CommonName, "Acme, \"Ops\" Ltd");
+    let key = KeyPair::generate().unwrap();
+    std::fs::write(
+        dir.join("acme.crt"),
+        p.signed_by(&key, &pki.issuer).unwrap().pem(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("self.crt"), p.self_signed(&key).unwrap().pem()).unwrap();
+    std::fs::write(
+        dir.join("broken.pem"),
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let target = dir.to_str().unwrap();
+
+    let (json_code, json, stderr) = scan(&env, &["cert", "scan", "files", target, "-o", "json"]);
+    assert_eq!(json_code, Some(1), "{json}{stderr}");
+    let rows: Vec<Value> = serde_json::from_str(&json).unwrap();
+    // 8 certificate files (the bundle gives two rows) and one broken file; the keys are
+    // skipped without a row.
+    assert_eq!(rows.len(), 10, "{json}");
+    let (csv_code, csv, stderr) = scan(&env, &["cert", "scan", "files", target, "-o", "csv"]);
+    assert_eq!(csv_code, json_code, "{stderr}");
+
+    let columns = [
+        "source",
+        "subject",
+        "not_after",
+        "days_left",
+        "issuer",
+        "problems",
+    ];
+    let cell = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join(";"),
+        other => other.to_string(),
+    };
+    let mut expected = csv::Writer::from_writer(Vec::new());
+    expected.write_record(columns).unwrap();
+    for row in &rows {
+        expected
+            .write_record(columns.iter().map(|c| cell(&row[*c])))
+            .unwrap();
+    }
+    let expected = String::from_utf8(expected.into_inner().unwrap()).unwrap();
+    assert_eq!(csv, expected);
+
+    // The same by hand for the rows whose fields need quoting.
+    let acme = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().ends_with("acme.crt"))
+        .unwrap();
+    assert!(
+        csv.contains(&format!(
+            "\n{},\"Acme, \"\"Ops\"\" Ltd\",{},{},cli test CA,warning long-validity: valid for ",
+            acme["source"].as_str().unwrap(),
+            acme["not_after"].as_str().unwrap(),
+            acme["days_left"]
+        )),
+        "{csv}"
+    );
+    assert!(csv.contains(&format!(
+        "\n\"{}/we,ird \"\"name\"\".pem\",localhost,",
+        target
+    )));
+    let soon = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().ends_with("soon.crt"))
+        .unwrap();
+    assert_eq!(soon["severity"], "warning");
+    assert!(csv.contains(",\"warning expires-soon: expires "), "{csv}");
+    let broken = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().ends_with("broken.pem"))
+        .unwrap();
+    assert_eq!(broken["kind"], "file");
+    assert!(broken["error"].as_str().is_some(), "{broken}");
+    let selfsigned = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().ends_with("self.crt"))
+        .unwrap();
+    assert_eq!(selfsigned["self_signed"], true);
+    assert!(selfsigned["problems"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("warning self-signed:"));
+    // The copies of one certificate differ only in where they were found.
+    let good = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().ends_with("good.crt"))
+        .unwrap();
+    let copies: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["fingerprint_sha256"] == good["fingerprint_sha256"])
+        .collect();
+    assert_eq!(copies.len(), 4, "{json}");
+    for copy in &copies {
+        let mut a = (*copy).clone();
+        let mut b = copies[0].clone();
+        for field in ["source", "chain_position"] {
+            a[field] = Value::Null;
+            b[field] = Value::Null;
+        }
+        assert_eq!(a, b);
+    }
+    // The bundle's CA is its second certificate and is judged as a CA, not a leaf.
+    let ca = rows
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().ends_with("bundle.pem") && r["chain_position"] == 1)
+        .unwrap();
+    assert_eq!(
+        (ca["is_ca"].clone(), ca["subject"].clone()),
+        (Value::Bool(true), Value::from("cli test CA"))
+    );
+}
+
 /// `openssl s_server` on a free port, killed on drop.
 pub struct OpensslServer(Child, pub u16);
 
