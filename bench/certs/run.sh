@@ -12,6 +12,7 @@ endpoints="${1:-1000}"
 files="${2:-100000}"
 bin=${OPSWARD_BIN:-target/release/opsward}
 [ -x "$bin" ] || cargo build --release --locked -p opsward
+bin=$(realpath "$bin") # the runs below happen in a work directory
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v nginx >/dev/null || ! command -v nmap >/dev/null; then
   as_root apt-get update -qq
@@ -64,13 +65,13 @@ targets=$(seq -f "127.0.0.1:%g" $base $((base + endpoints - 1)))
 
 measure() { # name, then the command; prints "name seconds peak_kib result"
   local name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$name.time" "$@" >"$name.out" 2>"$name.err" || true
+  /usr/bin/time -f "%e %M %U %S" -o "$name.time" "$@" >"$name.out" 2>"$name.err" || true
   echo "$name $(cat "$name.time" | tail -1)"
 }
 
-echo "tool seconds peak_rss_kib"
+echo "tool seconds peak_rss_kib user_s sys_s"
 # shellcheck disable=SC2086
-measure opsward "$OLDPWD/$bin" cert scan tls $targets --concurrency 256 --timeout 10 -o csv
+measure opsward "$bin" cert scan tls $targets --concurrency 256 --timeout 10 -o csv
 # shellcheck disable=SC2086
 measure sslyze "$OLDPWD/$venv/bin/sslyze" --certinfo --quiet --json_out sslyze.json $targets
 measure nmap nmap -Pn -n -sT -p "$base-$((base + endpoints - 1))" --script ssl-cert 127.0.0.1
@@ -89,7 +90,8 @@ for i in range(n):
     with open(f"files/{i % 100:02}/{i}.pem", "w") as f:
         f.write(pems[i % len(pems)])
 PY
-measure files "$OLDPWD/$bin" cert scan files files -o csv
+measure files "$bin" cert scan files files -o csv
 rows=$(($(wc -l <files.out) - 1))
-read -r secs rss <files.time
-echo "files: $rows certificates in $secs s = $(python3 -c "print(round($rows / max($secs, 0.001)))") certs/s, peak RSS ${rss} KiB"
+read -r secs rss user sys < <(tail -1 files.time)
+echo "files: $rows certificates in $secs s = $(python3 -c "print(round($rows / max($secs, 0.001)))") certs/s," \
+  "$(python3 -c "print(round($rows / max($user + $sys, 0.001)))") per CPU second ($user s user + $sys s system), peak RSS ${rss} KiB"
