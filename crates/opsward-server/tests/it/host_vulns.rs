@@ -170,7 +170,7 @@ both_backends!(
         assert!(page.contains("DSA-5950-1"));
         assert!(
             page.contains(&format!(
-                "{} (report 1): 1 packages as Debian:12, 1 vulnerabilities, 0 not evaluated",
+                "{} (report 1): 1 package as Debian:12, 1 vulnerability, 0 not evaluated",
                 matched_at.format("%Y-%m-%d %H:%M UTC")
             )),
             "{page}"
