@@ -57,12 +57,19 @@ impl TestCa {
 
     /// A leaf for `sans`, valid between the two dates.
     pub fn issue(&self, sans: &[&str], from: (i32, u8, u8), to: (i32, u8, u8)) -> Issued {
+        self.issue_with(sans, |p| {
+            p.not_before = date_time_ymd(from.0, from.1, from.2);
+            p.not_after = date_time_ymd(to.0, to.1, to.2);
+        })
+    }
+
+    /// A leaf for `sans` whose validity `validity` sets.
+    fn issue_with(&self, sans: &[&str], validity: impl FnOnce(&mut CertificateParams)) -> Issued {
         let mut p =
             CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
         p.distinguished_name
             .push(DnType::CommonName, sans.first().copied().unwrap_or("leaf"));
-        p.not_before = date_time_ymd(from.0, from.1, from.2);
-        p.not_after = date_time_ymd(to.0, to.1, to.2);
+        validity(&mut p);
         let key = KeyPair::generate().unwrap();
         Issued {
             cert_pem: p.signed_by(&key, &self.issuer).unwrap().pem(),
@@ -70,19 +77,20 @@ impl TestCa {
         }
     }
 
-    /// A leaf valid from `from_days` to `to_days` days from today (negative: in the past).
+    /// A leaf valid from `from_days` to `to_days` days from now (negative: in the past), to
+    /// the second. Whole dates would move the expiry by up to a day with the time of day the
+    /// test runs at, and a test that walks the clock to half a day before expiry would find
+    /// the certificate expired in the afternoon.
     pub fn issue_around_now(&self, sans: &[&str], from_days: i64, to_days: i64) -> Issued {
-        use chrono::Datelike;
         let now = chrono::Utc::now();
-        let (from, to) = (
-            now + chrono::Duration::days(from_days),
-            now + chrono::Duration::days(to_days),
-        );
-        self.issue(
-            sans,
-            (from.year(), from.month() as u8, from.day() as u8),
-            (to.year(), to.month() as u8, to.day() as u8),
-        )
+        let at = |days: i64| {
+            let unix = (now + chrono::Duration::days(days)).timestamp();
+            date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs(unix as u64)
+        };
+        self.issue_with(sans, |p| {
+            p.not_before = at(from_days);
+            p.not_after = at(to_days);
+        })
     }
 
     /// A leaf valid from yesterday for `days`.
