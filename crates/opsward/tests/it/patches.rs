@@ -156,22 +156,44 @@ async fn accepted(server: &Server, token: &str, hostname: &str) -> Vec<i64> {
 }
 
 pub(crate) fn viewer_token(env: &Env) -> String {
+    user_token(env, "viewer", "viewer")
+}
+
+/// A user `username` with `role`, added through the CLI, and an API token of theirs.
+fn user_token(env: &Env, username: &str, role: &str) -> String {
     let added = env.run(
         &[
             "user",
             "add",
             "--username",
-            "viewer",
+            username,
             "--role",
-            "viewer",
+            role,
             "--password-stdin",
         ],
         "a long enough password\n",
     );
     assert!(added.status.success());
-    env.ok(&["token", "create", "--username", "viewer", "--name", "t"])
+    env.ok(&["token", "create", "--username", username, "--name", "t"])
         .trim()
         .to_string()
+}
+
+/// Whether the Debian tools the real-package tests need are here; CI installs them, so
+/// there their absence is a failure, elsewhere the test is skipped.
+fn apt_tools_present() -> bool {
+    let tools = ["dpkg-deb", "dpkg", "apt-get", "apt-ftparchive"];
+    let present = tools.iter().all(|t| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    assert!(
+        present || std::env::var_os("CI").is_none(),
+        "CI installs {tools:?}"
+    );
+    present
 }
 
 /// Deliver the whole spool, retrying while a restarted server comes up.
@@ -364,34 +386,11 @@ async fn the_agent_verifies_the_server_certificate_against_its_ca() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approved_updates_are_installed_inside_the_window_only() {
     use crate::dummy_repo::{DummyRepo, V1, V2};
-    let tools = ["dpkg-deb", "dpkg", "apt-get", "apt-ftparchive"];
-    if !tools.iter().all(|t| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }) {
-        assert!(std::env::var_os("CI").is_none(), "CI installs {tools:?}");
+    if !apt_tools_present() {
         return;
     }
     let env = Env::new(false).await;
-    let added = env.run(
-        &[
-            "user",
-            "add",
-            "--username",
-            "ops",
-            "--role",
-            "operator",
-            "--password-stdin",
-        ],
-        "a long enough password\n",
-    );
-    assert!(added.status.success());
-    let token = env
-        .ok(&["token", "create", "--username", "ops", "--name", "t"])
-        .trim()
-        .to_string();
+    let token = user_token(&env, "ops", "operator");
     let server = env.serve();
     let repo = DummyRepo::build("agent");
     repo.apt("apt-get", &["update", "-qq"]);
@@ -544,34 +543,11 @@ async fn approved_updates_are_installed_inside_the_window_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_reboots_only_when_the_policy_allows() {
     use crate::dummy_repo::{DummyRepo, REBOOT_FLAG, V1, V2};
-    let tools = ["dpkg-deb", "dpkg", "apt-get", "apt-ftparchive"];
-    if !tools.iter().all(|t| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }) {
-        assert!(std::env::var_os("CI").is_none(), "CI installs {tools:?}");
+    if !apt_tools_present() {
         return;
     }
     let env = Env::new(false).await;
-    let added = env.run(
-        &[
-            "user",
-            "add",
-            "--username",
-            "ops",
-            "--role",
-            "operator",
-            "--password-stdin",
-        ],
-        "a long enough password\n",
-    );
-    assert!(added.status.success());
-    let token = env
-        .ok(&["token", "create", "--username", "ops", "--name", "t"])
-        .trim()
-        .to_string();
+    let token = user_token(&env, "ops", "operator");
     let server = env.serve();
     let repo = DummyRepo::build_rebooting("reboot");
     repo.apt("apt-get", &["update", "-qq"]);
