@@ -11,8 +11,8 @@
 
 use crate::{
     error::EndpointError,
-    smtp, starttls,
-    tls::{ScanOptions, StartTls, Target},
+    starttls,
+    tls::{ScanOptions, Target},
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -420,15 +420,9 @@ pub async fn probe(
         random[..16].copy_from_slice(&nanos);
     }
     let exchange = async {
-        match options.starttls.for_port(target.port) {
-            StartTls::Smtp => smtp::starttls(&mut tcp).await.map_err(starttls_error)?,
-            StartTls::Imap => starttls::imap(&mut tcp).await.map_err(starttls_error)?,
-            StartTls::Pop3 => starttls::pop3(&mut tcp).await.map_err(starttls_error)?,
-            StartTls::Ftp => starttls::ftp(&mut tcp).await.map_err(starttls_error)?,
-            StartTls::Ldap => starttls::ldap(&mut tcp).await.map_err(starttls_error)?,
-            StartTls::Postgres => starttls::postgres(&mut tcp).await.map_err(starttls_error)?,
-            StartTls::Auto | StartTls::None => {}
-        }
+        starttls::prelude(&mut tcp, options.starttls.for_port(target.port))
+            .await
+            .map_err(starttls_error)?;
         tcp.write_all(&client_hello(version, target.sni(), random))
             .await
             .map_err(ProbeError::Io)?;

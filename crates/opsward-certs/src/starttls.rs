@@ -61,6 +61,22 @@ fn shown(bytes: &[u8]) -> String {
     )
 }
 
+/// The plain-text exchange that switches `tcp` to TLS for an endpoint speaking `kind`
+/// (nothing for implicit TLS): one dispatch for the certificate scan and the old-protocol
+/// probe.
+pub async fn prelude(tcp: &mut TcpStream, kind: crate::tls::StartTls) -> Result<(), EndpointError> {
+    use crate::tls::StartTls;
+    match kind {
+        StartTls::Smtp => crate::smtp::starttls(tcp).await,
+        StartTls::Imap => imap(tcp).await,
+        StartTls::Pop3 => pop3(tcp).await,
+        StartTls::Ftp => ftp(tcp).await,
+        StartTls::Ldap => ldap(tcp).await,
+        StartTls::Postgres => postgres(tcp).await,
+        StartTls::Auto | StartTls::None => Ok(()),
+    }
+}
+
 /// IMAP: greeting `* OK`, then `a1 STARTTLS`, answered (after any untagged lines) `a1 OK`.
 pub async fn imap(tcp: &mut TcpStream) -> Result<(), EndpointError> {
     const P: &str = "IMAP";

@@ -2,9 +2,7 @@
 //! presented chain, close. Every endpoint is bounded by a connect timeout, a handshake
 //! timeout and the scan's total deadline, so a dead or hostile peer costs at most those.
 
-use crate::{
-    error::EndpointError, model::CertificateInfo, protocols::ProtocolCheck, smtp, starttls,
-};
+use crate::{error::EndpointError, model::CertificateInfo, protocols::ProtocolCheck, starttls};
 use rustls::{
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     pki_types::{CertificateDer, ServerName, UnixTime},
@@ -322,15 +320,7 @@ async fn handshake_and_record(
     let prelude = options.starttls.for_port(target.port);
     let recorder = Arc::new(ChainRecorder::default());
     let handshake = async {
-        match prelude {
-            StartTls::Smtp => smtp::starttls(&mut tcp).await?,
-            StartTls::Imap => starttls::imap(&mut tcp).await?,
-            StartTls::Pop3 => starttls::pop3(&mut tcp).await?,
-            StartTls::Ftp => starttls::ftp(&mut tcp).await?,
-            StartTls::Ldap => starttls::ldap(&mut tcp).await?,
-            StartTls::Postgres => starttls::postgres(&mut tcp).await?,
-            StartTls::Auto | StartTls::None => {}
-        }
+        starttls::prelude(&mut tcp, prelude).await?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(recorder.clone())));
         connector
             .connect(server_name, tcp)
