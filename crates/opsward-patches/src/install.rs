@@ -62,8 +62,10 @@ impl InstallRun {
 /// or digit (so it is never taken for an option) and holds only what package names, an
 /// architecture (`:amd64`, `.x86_64`) or a version (`=1.2-3`, `~`) use.
 pub fn validate_package_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
     if !first_ok
         || name.len() > 200
         || !name

@@ -1,6 +1,6 @@
 use crate::{
+    debian_tools,
     dummy_repo::{DummyRepo, SECURITY_SUITE, V1, V2},
-    have,
 };
 use opsward_patches::{
     apt::{self, AptListed, AptLists},
@@ -8,12 +8,6 @@ use opsward_patches::{
     PendingUpdate,
 };
 use std::path::Path;
-
-fn tools() -> bool {
-    ["dpkg-deb", "dpkg", "apt", "apt-get", "apt-ftparchive"]
-        .iter()
-        .all(|t| have(t))
-}
 
 fn pending(repo: &DummyRepo) -> Vec<PendingUpdate> {
     let lists = AptLists::read(&repo.lists(), &repo.arch).unwrap();
@@ -37,7 +31,7 @@ fn listed(p: &[PendingUpdate]) -> Vec<AptListed> {
 /// `apt list --upgradable` says with the same configuration.
 #[test]
 fn security_update_from_a_local_repository_equals_apt() {
-    if !tools() {
+    if !debian_tools() {
         return;
     }
     let repo = DummyRepo::build("pending");

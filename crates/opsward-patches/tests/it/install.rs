@@ -1,6 +1,6 @@
 use crate::{
+    debian_tools,
     dummy_repo::{DummyRepo, V1, V2},
-    have,
 };
 use chrono::{Duration, Timelike, Utc};
 use opsward_patches::{install, inventory::dpkg, window::MaintenanceWindow};
@@ -61,10 +61,7 @@ fn windows_open_and_close_in_their_time_zone() {
 /// the run records the command, exit code and the version change.
 #[test]
 fn security_update_is_installed_only_inside_the_window() {
-    if !["dpkg-deb", "dpkg", "apt-get", "apt-ftparchive"]
-        .iter()
-        .all(|t| have(t))
-    {
+    if !debian_tools() {
         return;
     }
     let repo = DummyRepo::build("install");
@@ -240,10 +237,7 @@ fn command_template_is_killed_at_its_limit() {
 /// upgrades the dummy package, and the version change is read from dpkg before and after.
 #[test]
 fn command_template_upgrades_a_real_package() {
-    if !["dpkg-deb", "dpkg", "apt-get", "apt-ftparchive"]
-        .iter()
-        .all(|t| have(t))
-    {
+    if !debian_tools() {
         return;
     }
     let repo = DummyRepo::build("template");

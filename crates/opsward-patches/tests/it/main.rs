@@ -27,6 +27,13 @@ pub fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// Whether the Debian tools the dummy-repository tests run are all present (see [`have`]).
+pub fn debian_tools() -> bool {
+    ["dpkg-deb", "dpkg", "apt", "apt-get", "apt-ftparchive"]
+        .iter()
+        .all(|t| have(t))
+}
+
 /// Whether `tool` is on PATH. Under CI a missing tool is a failure, never a skip: `.ci/run`
 /// installs them.
 pub fn have(tool: &str) -> bool {
