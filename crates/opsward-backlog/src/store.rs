@@ -396,8 +396,9 @@ macro_rules! backlog_sql {
             /// Items matching `words`, best match first, among the newest
             /// [`RANK_WINDOW`](crate::search::RANK_WINDOW) matches.
             pub async fn ranked(pool: &Pool, words: &[String], mode: Match, limit: i64) -> Result<Vec<Item>> {
+                let documents = fts::document_counts(pool, words).await?;
                 let mut query = QueryBuilder::<$db>::new("");
-                fts::push_ranked(&mut query, ITEM_COLUMNS, words, mode, limit);
+                fts::push_ranked(&mut query, ITEM_COLUMNS, words, &documents, mode, limit);
                 query.build().fetch_all(pool).await?.iter().map(item_row).collect()
             }
 

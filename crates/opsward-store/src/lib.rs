@@ -13,6 +13,7 @@ pub mod postgres;
 mod settings;
 mod shared;
 pub mod sqlite;
+pub mod sqlite_rank;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,6 +1,6 @@
 //! The embedded SQLite backend: one file in the data directory, WAL mode.
 
-use crate::{migrations, settings::StoreSettings, shared::impl_store};
+use crate::{migrations, settings::StoreSettings, shared::impl_store, sqlite_rank};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -28,6 +28,14 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(settings.connect_timeout.max(Duration::from_secs(15)))
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    let mut handle = connection.lock_handle().await?;
+                    // SAFETY: the handle is open and locked to this task for the call.
+                    unsafe { sqlite_rank::register(handle.as_raw_handle()) }
+                        .map_err(|e| sqlx::Error::Configuration(e.into()))
+                })
+            })
             .connect_with(options)
             .await?;
         migrations::migrator(migrations::SQLITE)
