@@ -106,6 +106,11 @@ pub const SQLITE: Embedded = &[
         "patch_reboots",
         include_str!("../migrations/sqlite/0020_patch_reboots.sql"),
     ),
+    (
+        22,
+        "backlog_aging_index",
+        include_str!("../migrations/sqlite/0022_backlog_aging_index.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -207,6 +212,11 @@ pub const POSTGRES: Embedded = &[
         20,
         "patch_reboots",
         include_str!("../migrations/postgres/0020_patch_reboots.sql"),
+    ),
+    (
+        22,
+        "backlog_aging_index",
+        include_str!("../migrations/postgres/0022_backlog_aging_index.sql"),
     ),
 ];
 
