@@ -113,7 +113,10 @@ pub(crate) mod sqlite_fts {
         counted: i64,
     ) -> Result<Vec<f64>, sqlx::Error> {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT -1, count(*), COALESCE(min(id), 0), COALESCE(max(id), 0) FROM backlog_items",
+            // Two subqueries: SQLite answers a lone min() or max() from the end of the
+            // primary key, but both in one SELECT scan the whole table.
+            "SELECT -1, 0, COALESCE((SELECT min(id) FROM backlog_items), 0), \
+             COALESCE((SELECT max(id) FROM backlog_items), 0)",
         );
         for (i, term) in terms.iter().enumerate() {
             q.push(" UNION ALL SELECT ")

@@ -15,6 +15,8 @@
 //! and audit rows, which no measured query reads. Prints each query kind's row of the Markdown
 //! table as soon as it is measured, with the load average at that moment.
 
+mod bm25;
+
 use chrono::{DateTime, Duration, Utc};
 use opsward_backlog::{aging::aging, BacklogStore, ItemFilter, ItemState, ItemType};
 use opsward_core::{
@@ -582,7 +584,15 @@ async fn run(url: &str, total: u64) -> Result<(), Box<dyn std::error::Error>> {
     println!("| query | runs | p50 ms | p99 ms | max ms | rows | load 1m |");
     println!("|---|---|---|---|---|---|---|");
     let backlog = BacklogStore::new(store.as_ref());
-    measure(&backlog, &teams, now).await
+    measure(&backlog, &teams, now).await?;
+    if let Database::Sqlite(pool) = store.database() {
+        let agreement = bm25::compare(&backlog, &pool, &mut Rng(0xb325)).await?;
+        println!("\nAgreement of opsward_bm25 with FTS5's bm25 on the same queries:\n");
+        for line in agreement {
+            println!("{line}");
+        }
+    }
+    Ok(())
 }
 
 /// The bench's teams, in creation order.
