@@ -164,7 +164,9 @@ pub(crate) mod sqlite_fts {
     ) {
         q.push("SELECT ")
             .push(columns)
-            .push(" FROM (SELECT rowid AS hit, opsward_bm25(backlog_items_fts");
+            .push(" FROM (SELECT rowid AS hit, ")
+            .push(opsward_store::sqlite_rank::FUNCTION)
+            .push("(backlog_items_fts");
         for count in documents {
             q.push(", ").push_bind(*count);
         }

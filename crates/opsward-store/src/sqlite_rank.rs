@@ -22,6 +22,8 @@ use std::{
 
 /// The SQL name of the ranking function.
 pub const FUNCTION: &str = "opsward_bm25";
+/// [`FUNCTION`] for the C API (a test checks that the two agree).
+const FUNCTION_C: &std::ffi::CStr = c"opsward_bm25";
 
 /// More phrases than any query opsward builds (at most 32 search terms); the frequencies of
 /// one row live in a stack array of this size.
@@ -41,7 +43,7 @@ pub unsafe fn register(db: NonNull<ffi::sqlite3>) -> Result<(), String> {
         .ok_or_else(|| "FTS5 offers no xCreateFunction".to_string())?;
     let rc = create(
         api,
-        c"opsward_bm25".as_ptr(),
+        FUNCTION_C.as_ptr(),
         ptr::null_mut(),
         Some(opsward_bm25),
         None,
@@ -188,7 +190,12 @@ unsafe fn score(
 
 #[cfg(test)]
 mod tests {
-    use super::idf;
+    use super::{idf, FUNCTION, FUNCTION_C};
+
+    #[test]
+    fn both_names_agree() {
+        assert_eq!(FUNCTION_C.to_str(), Ok(FUNCTION));
+    }
 
     #[test]
     fn idf_is_floored_like_bm25() {
