@@ -26,10 +26,24 @@ pub struct AgingReport {
     pub buckets: AgingBuckets,
     /// Days without an update before an open item counts as stale.
     pub stale_after_days: i64,
-    /// Open items not updated for `stale_after_days`, oldest update first.
+    /// Open items not updated for `stale_after_days`, oldest update first (the first
+    /// `ids_limit` of them when the report was asked for with a limit).
     pub stale: Vec<i64>,
-    /// Open items with no assignee, oldest first.
+    /// How many open items are stale, listed or not.
+    pub stale_total: usize,
+    /// Open items with no assignee, oldest first (the first `ids_limit` of them).
     pub unowned: Vec<i64>,
+    /// How many open items have no assignee, listed or not.
+    pub unowned_total: usize,
+}
+
+impl AgingReport {
+    /// The report with at most `limit` ids in each list; the totals stay.
+    pub fn with_ids_limit(mut self, limit: usize) -> AgingReport {
+        self.stale.truncate(limit);
+        self.unowned.truncate(limit);
+        self
+    }
 }
 
 /// Whole days from `since` to `now`; never negative (clocks drift between servers).
@@ -56,17 +70,20 @@ pub fn aging(items: &[Item], now: DateTime<Utc>, stale_after_days: i64) -> Aging
         .filter(|i| i.updated_at <= stale_before)
         .collect();
     stale.sort_by_key(|i| (i.updated_at, i.id));
+    let unowned: Vec<i64> = open
+        .iter()
+        .filter(|i| i.assignee_person_id.is_none())
+        .map(|i| i.id)
+        .collect();
     AgingReport {
         at: now,
         open: open.len(),
         buckets,
         stale_after_days,
+        stale_total: stale.len(),
         stale: stale.iter().map(|i| i.id).collect(),
-        unowned: open
-            .iter()
-            .filter(|i| i.assignee_person_id.is_none())
-            .map(|i| i.id)
-            .collect(),
+        unowned_total: unowned.len(),
+        unowned,
     }
 }
 

@@ -65,21 +65,29 @@ macro_rules! aging_sql {
                 })
             }
 
-            pub async fn report(pool: &Pool, now: DateTime<Utc>, stale_after_days: i64) -> Result<AgingReport> {
+            pub async fn report(
+                pool: &Pool,
+                now: DateTime<Utc>,
+                stale_after_days: i64,
+                ids_limit: usize,
+            ) -> Result<AgingReport> {
+                let limit = i64::try_from(ids_limit).unwrap_or(i64::MAX);
                 let counts = counts(pool, now, stale_after_days).await?;
                 let edge = |days: i64| now - Duration::days(days);
                 let stale = sqlx::query(&format!(
-                    "SELECT id FROM backlog_items WHERE {OPEN} AND updated_at <= $1 ORDER BY updated_at, id"
+                    "SELECT id FROM backlog_items WHERE {OPEN} AND updated_at <= $1 ORDER BY updated_at, id LIMIT $2"
                 ))
                 .bind(edge(stale_after_days))
+                .bind(limit)
                 .fetch_all(pool)
                 .await?
                 .iter()
                 .map(|r| r.try_get("id"))
                 .collect::<Result<Vec<i64>, _>>()?;
                 let unowned = sqlx::query(&format!(
-                    "SELECT id FROM backlog_items WHERE {OPEN} AND assignee_person_id IS NULL ORDER BY created_at, id"
+                    "SELECT id FROM backlog_items WHERE {OPEN} AND assignee_person_id IS NULL ORDER BY created_at, id LIMIT $1"
                 ))
+                .bind(limit)
                 .fetch_all(pool)
                 .await?
                 .iter()
@@ -91,7 +99,9 @@ macro_rules! aging_sql {
                     buckets: counts.buckets,
                     stale_after_days,
                     stale,
+                    stale_total: counts.stale,
                     unowned,
+                    unowned_total: counts.unowned,
                 })
             }
         }
@@ -111,12 +121,14 @@ impl BacklogStore {
         on_backend!(self.database(), counts(now, stale_after_days))
     }
 
-    /// The aging report of the open backlog at `now`, computed in the database.
+    /// The aging report of the open backlog at `now`, computed in the database, with at
+    /// most `ids_limit` ids in each list (the totals count them all).
     pub async fn aging_report(
         &self,
         now: DateTime<Utc>,
         stale_after_days: i64,
+        ids_limit: usize,
     ) -> Result<AgingReport> {
-        on_backend!(self.database(), report(now, stale_after_days))
+        on_backend!(self.database(), report(now, stale_after_days, ids_limit))
     }
 }

@@ -84,7 +84,18 @@ store_test!(database_aging_report_matches_the_rules, |store: Arc<
     }
     let expected = aging(&backlog.all_items().await.unwrap(), now, 14);
     assert_eq!(expected.open, 9);
-    assert_eq!(backlog.aging_report(now, 14).await.unwrap(), expected);
+    assert_eq!(
+        backlog.aging_report(now, 14, usize::MAX).await.unwrap(),
+        expected
+    );
+    // A limit keeps the oldest ids of each list and every total.
+    let limited = backlog.aging_report(now, 14, 2).await.unwrap();
+    assert!(expected.stale.len() > 2 && expected.unowned.len() > 2);
+    assert_eq!(limited, expected.clone().with_ids_limit(2));
+    assert_eq!(
+        (limited.stale_total, limited.unowned_total),
+        (expected.stale.len(), expected.unowned.len())
+    );
     let counts = backlog.aging_counts(now, 14).await.unwrap();
     assert_eq!(
         (counts.open, &counts.buckets, counts.stale, counts.unowned),
@@ -96,7 +107,7 @@ store_test!(database_aging_report_matches_the_rules, |store: Arc<
         )
     );
     assert_eq!(
-        backlog.aging_report(now, 1).await.unwrap(),
+        backlog.aging_report(now, 1, usize::MAX).await.unwrap(),
         aging(&backlog.all_items().await.unwrap(), now, 1)
     );
 });

@@ -192,9 +192,14 @@ pub struct AgingQuery {
     /// Days without an update before an open item is stale (default 14).
     #[param(minimum = 1, maximum = 3650)]
     pub stale_days: Option<i64>,
+    /// At most this many ids in each of `stale` and `unowned`, the oldest first (default
+    /// 1000); `stale_total` and `unowned_total` count them all.
+    #[param(minimum = 0, maximum = 1000000)]
+    pub ids_limit: Option<usize>,
 }
 
-/// Open items by age (0-7, 8-30, 31-90, 90+ days), stale items and items without an assignee.
+/// Open items by age (0-7, 8-30, 31-90, 90+ days), stale items and items without an assignee
+/// (their ids oldest first, up to `ids_limit`, and their totals).
 #[utoipa::path(get, path = "/api/v1/backlog/aging", tag = "backlog", params(AgingQuery),
     responses((status = 200, body = AgingReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn aging_report(
@@ -205,8 +210,15 @@ pub async fn aging_report(
     if !(1..=3650).contains(&stale_days) {
         return Err(ApiError::bad_request("stale_days must be 1-3650"));
     }
+    let ids_limit = q.ids_limit.unwrap_or(1000);
+    if ids_limit > 1_000_000 {
+        return Err(ApiError::bad_request("ids_limit must be 0-1000000"));
+    }
     Ok(Json(
-        state.backlog.aging_report(Utc::now(), stale_days).await?,
+        state
+            .backlog
+            .aging_report(Utc::now(), stale_days, ids_limit)
+            .await?,
     ))
 }
 

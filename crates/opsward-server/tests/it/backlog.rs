@@ -190,6 +190,19 @@ both_backends!(list_filters_search_and_aging, |app: TestApp| async move {
     );
     assert_eq!(aging["stale"], json!([]));
     assert_eq!(aging["unowned"].as_array().unwrap().len(), 4);
+    assert_eq!(aging["unowned_total"], 4);
+    let limited = app
+        .get_json(&token, "/api/v1/backlog/aging?stale_days=30&ids_limit=1")
+        .await;
+    assert_eq!(limited["unowned"], json!([aging["unowned"][0]]));
+    assert_eq!(limited["unowned_total"], 4);
+    let too_many = http
+        .get(app.url("/api/v1/backlog/aging?ids_limit=1000001"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_many.status(), StatusCode::BAD_REQUEST);
 
     let page = http
         .get(app.url("/backlog?type=risk&q=dns"))
