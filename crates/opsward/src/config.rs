@@ -41,6 +41,11 @@ pub struct Config {
     /// Automatic backlog items (`[backlog_auto]` in the file): interval, sources, thresholds.
     #[serde(default)]
     pub backlog_auto: opsward_backlog::auto::AutoSettings,
+    /// Inbound email (`[backlog_inbound]` in the file): the IMAP mailbox whose messages
+    /// become items and comments. The password comes from `OPSWARD_BACKLOG_INBOUND_PASSWORD`
+    /// or the section's `password_file`, never from the file itself.
+    #[serde(default)]
+    pub backlog_inbound: opsward_backlog::inbound::InboundSettings,
 }
 
 const KEYS: &[&str] = &[
@@ -76,6 +81,7 @@ impl Default for Config {
             max_attachment_mib: 25,
             cert_ca_file: None,
             backlog_auto: Default::default(),
+            backlog_inbound: Default::default(),
         }
     }
 }
@@ -95,6 +101,7 @@ impl fmt::Debug for Config {
             )
             .field("secure_cookies", &self.secure_cookies)
             .field("scheduler", &self.scheduler)
+            .field("backlog_inbound", &self.backlog_inbound)
             .finish_non_exhaustive()
     }
 }
@@ -137,11 +144,21 @@ impl Config {
         figment = figment
             .merge(Env::prefixed("OPSWARD_").only(KEYS))
             .merge(Serialized::defaults(flags));
-        let config: Config = figment.extract().context("invalid configuration")?;
+        let mut config: Config = figment.extract().context("invalid configuration")?;
         config
             .backlog_auto
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid configuration: backlog_auto: {e}"))?;
+        // The mailbox password is a secret: only from the environment (or the section's
+        // password_file), so it never sits in a configuration file that gets shared.
+        config.backlog_inbound.password = std::env::var(opsward_backlog::inbound::PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(opsward_backlog::inbound::Secret::new);
+        config
+            .backlog_inbound
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: backlog_inbound: {e}"))?;
         Ok(config)
     }
 

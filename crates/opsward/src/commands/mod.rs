@@ -6,6 +6,7 @@ mod assets;
 // backlog
 mod backlog;
 mod backlog_auto;
+mod backlog_inbound;
 mod backlog_more;
 mod calendar;
 mod cert_assets;
@@ -93,6 +94,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         // backlog
         Command::Backlog(crate::cli::BacklogCommand::AutoItems(cmd)) => {
             backlog_auto::auto_items(&open_store(&config).await?, &config, cmd, out).await
+        }
+        Command::Backlog(crate::cli::BacklogCommand::Inbound(cmd)) => {
+            backlog_inbound::inbound(&open_store(&config).await?, &config, cmd, out).await
         }
         Command::Backlog(cmd) => {
             backlog::backlog(&open_store(&config).await?, &config, cmd, out).await

@@ -1,0 +1,89 @@
+//! Inbound email for the backlog: the `backlog.inbound_mail` job polls the IMAP mailbox of
+//! `[backlog_inbound]` and files each new message as an item, or a reply naming `[#123]`
+//! as a comment on item 123 (see [`opsward_backlog::inbound`]).
+//!
+//! The job is registered only when inbound email is configured. Like every job it is
+//! claimed by one server at a time through the scheduler's lease, and each period's job
+//! exists once however many servers run; an on-demand run (`POST
+//! /api/v1/backlog/inbound/run`, `opsward backlog inbound run`) racing it files nothing
+//! twice, because each message's key is recorded in the transaction that files it.
+
+use crate::scheduler::{JobHandler, JobRegistry};
+use async_trait::async_trait;
+use chrono::Duration;
+use opsward_backlog::{
+    inbound::{InboundRun, InboundSettings},
+    BacklogStore,
+};
+use opsward_core::{job::Job, Actor};
+use opsward_store::Store;
+use std::sync::Arc;
+
+/// The job kind.
+pub const JOB: &str = "backlog.inbound_mail";
+
+/// Changes made from inbound email are attributed to this actor (the sender is recorded
+/// in the item or comment text, and with the message's record).
+pub fn actor() -> Actor {
+    Actor::system("backlog-inbound")
+}
+
+/// Register the polling job when inbound email is configured; otherwise nothing runs.
+pub fn register(jobs: &mut JobRegistry, settings: &InboundSettings) {
+    if !settings.enabled() {
+        return;
+    }
+    jobs.register(
+        JOB,
+        InboundMailJob {
+            settings: settings.clone(),
+        },
+    );
+    jobs.every(
+        JOB,
+        Duration::seconds(i64::from(settings.poll_interval_seconds.clamp(30, 86_400))),
+    );
+}
+
+struct InboundMailJob {
+    settings: InboundSettings,
+}
+
+#[async_trait]
+impl JobHandler for InboundMailJob {
+    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
+        let run = run(store.as_ref(), &self.settings).await;
+        tracing::info!(
+            unseen = run.unseen,
+            handled = run.messages.len(),
+            failed = run.failures(),
+            error = ?run.error,
+            "inbound email polled"
+        );
+        // A failed message is left unread and retried at the next poll; failing the job
+        // too makes it visible in the job list until someone deals with the message.
+        match (&run.error, run.failures()) {
+            (Some(e), _) => Err(e.clone()),
+            (None, 0) => Ok(()),
+            (None, n) => Err(format!(
+                "{n} of {} messages could not be filed and were left unread: {}",
+                run.messages.len(),
+                run.messages
+                    .iter()
+                    .filter_map(|m| m
+                        .detail
+                        .as_ref()
+                        .filter(|_| m.action == opsward_backlog::inbound::InboundAction::Failed)
+                        .map(|d| format!("uid {}: {d}", m.uid)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        }
+    }
+}
+
+/// Poll the mailbox once as the inbound-email actor.
+pub async fn run(store: &dyn Store, settings: &InboundSettings) -> InboundRun {
+    let backlog = BacklogStore::new(store);
+    opsward_backlog::inbound_poll::poll(&backlog, settings, &actor()).await
+}
