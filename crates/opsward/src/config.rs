@@ -260,6 +260,57 @@ mod tests {
     }
 
     #[test]
+    fn backlog_inbound_takes_its_password_from_the_environment_only() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "mail.toml",
+                "[backlog_inbound]\nhost = \"imap.example.com\"\ntls = \"starttls\"\nusername = \"backlog\"\nmailbox = \"Backlog\"\nteam_id = 3\n",
+            )?;
+            let file = Some(std::path::Path::new("mail.toml"));
+            let err = Config::load(file, &FlagOverrides::default()).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("OPSWARD_BACKLOG_INBOUND_PASSWORD"),
+                "{err:#}"
+            );
+            jail.set_env("OPSWARD_BACKLOG_INBOUND_PASSWORD", "s3cret-imap");
+            let config = Config::load(file, &FlagOverrides::default()).unwrap();
+            let inbound = &config.backlog_inbound;
+            assert!(inbound.enabled());
+            assert_eq!(inbound.port(), 143, "STARTTLS defaults to port 143");
+            assert_eq!(inbound.mailbox, "Backlog");
+            assert_eq!(inbound.team_id, Some(3));
+            assert_eq!(inbound.resolve_password().unwrap().expose(), "s3cret-imap");
+            assert!(!format!("{config:?}").contains("s3cret-imap"));
+            assert!(!format!("{inbound:?}").contains("s3cret-imap"));
+
+            // A password in the file itself is refused, and plain text only goes to localhost.
+            jail.create_file(
+                "inline.toml",
+                "[backlog_inbound]\nhost = \"imap.example.com\"\npassword = \"x\"\n",
+            )?;
+            assert!(Config::load(
+                Some(std::path::Path::new("inline.toml")),
+                &FlagOverrides::default()
+            )
+            .is_err());
+            jail.create_file("plain.toml", "[backlog_inbound]\nhost = \"imap.example.com\"\ntls = \"none\"\nusername = \"b\"\n")?;
+            let err = Config::load(
+                Some(std::path::Path::new("plain.toml")),
+                &FlagOverrides::default(),
+            )
+            .unwrap_err();
+            assert!(format!("{err:#}").contains("localhost"), "{err:#}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn backlog_inbound_is_off_without_a_host() {
+        let config = Config::load(None, &FlagOverrides::default()).unwrap();
+        assert!(!config.backlog_inbound.enabled());
+    }
+
+    #[test]
     fn debug_output_hides_database_password() {
         let config = Config {
             database_url: Some("postgres://ops:hunter2@db/opsward".into()),
