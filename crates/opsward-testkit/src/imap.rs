@@ -47,12 +47,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The name of the user with this uid, from /etc/passwd.
-fn user_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
+/// The name with this numeric id in /etc/passwd or /etc/group.
+fn name_of(file: &str, id: u32) -> Option<String> {
+    let table = std::fs::read_to_string(file).ok()?;
+    table.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+        (f.len() > 2 && f[2] == id.to_string()).then(|| f[0].to_string())
     })
 }
 
@@ -81,17 +81,29 @@ impl DovecotPeer {
             std::fs::create_dir_all(home.join(sub)).unwrap();
             open_up(&home.join(sub), 0o777);
         }
-        let me = std::fs::metadata(root).unwrap().uid();
-        let (mail_uid, internal_user, login_user) = if me == 0 {
-            (65534, "dovecot".to_string(), "dovenull".to_string())
+        let owner = std::fs::metadata(root).unwrap();
+        let (mail_uid, mail_gid, internal) = if owner.uid() == 0 {
+            (
+                65534,
+                65534,
+                "default_internal_user = dovecot\ndefault_login_user = dovenull\n".to_string(),
+            )
         } else {
-            let name = user_name(me).expect("the current user in /etc/passwd");
-            (me, name.clone(), name)
+            // Unprivileged, Dovecot can switch to nobody else: every service runs as us.
+            let user =
+                name_of("/etc/passwd", owner.uid()).expect("the current user in /etc/passwd");
+            let group =
+                name_of("/etc/group", owner.gid()).expect("the current group in /etc/group");
+            (
+                owner.uid(),
+                owner.gid(),
+                format!("default_internal_user = {user}\ndefault_internal_group = {group}\ndefault_login_user = {user}\n"),
+            )
         };
         std::fs::write(
             root.join("users"),
             format!(
-                "{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}:{mail_uid}:{mail_uid}::{}\n",
+                "{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}:{mail_uid}:{mail_gid}::{}\n",
                 home.display()
             ),
         )
@@ -128,8 +140,7 @@ impl DovecotPeer {
             "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {root}/run\nstate_dir = {root}/state\n\
              log_path = {root}/dovecot.log\ninstance_name = opsward-test-{port}\n{ssl}\
              disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
-             mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n\
-             default_internal_user = {internal_user}\ndefault_login_user = {login_user}\n\
+             mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n{internal}\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {root}/users\n}}\n\
              userdb {{\n  driver = passwd-file\n  args = username_format=%u {root}/users\n}}\n\
              service imap-login {{\n  inet_listener imap {{\n    port = {port}\n  }}\n{imaps}  chroot =\n}}\n\

@@ -47,7 +47,15 @@ pub fn init_logging(config: &Config, verbose: u8, serving: bool) {
         1 => "debug".to_string(),
         _ => "trace".to_string(),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(default))
+        // async-imap traces every command it sends, the IMAP LOGIN with the mailbox password
+        // among them: never let that reach the log, whatever the level asked for.
+        .add_directive(
+            "async_imap::imap_stream=off"
+                .parse()
+                .expect("a valid directive"),
+        );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
