@@ -174,6 +174,12 @@ impl InboundSettings {
         if self.mailbox.trim().is_empty() {
             return fail("mailbox", "must not be empty");
         }
+        if let Some(done) = &self.processed_mailbox {
+            // Moving into the polled mailbox would hand every message back to the next poll.
+            if done.trim().is_empty() || done.trim() == self.mailbox.trim() {
+                return fail("processed_mailbox", "must be a mailbox other than mailbox");
+            }
+        }
         if !(30..=86_400).contains(&self.poll_interval_seconds) {
             return fail("poll_interval_seconds", "must be 30 to 86400");
         }
@@ -473,6 +479,13 @@ mod tests {
         assert!(m.automatic);
         assert!(m.key.starts_with("sha256:"), "no Message-ID: {}", m.key);
         assert!(parse_message(b"\x00\x01 garbage without headers").is_err());
+        let html = b"From: b@example.com\r\nSubject: Html\r\nContent-Type: text/html\r\n\r\n<p>Server <b>down</b></p>\r\n";
+        let m = parse_message(html).unwrap();
+        assert!(
+            m.text.contains("Server") && !m.text.contains("<b>"),
+            "{}",
+            m.text
+        );
         assert!(parse_message(b"Subject: no sender\r\n\r\ntext\r\n").is_err());
     }
 
@@ -507,6 +520,11 @@ mod tests {
         };
         assert!(no_password.validate().is_err());
         assert!(InboundSettings::default().validate().is_ok(), "disabled");
+        let into_itself = InboundSettings {
+            processed_mailbox: Some("INBOX".into()),
+            ..base.clone()
+        };
+        assert!(into_itself.validate().is_err());
         assert!(!format!("{base:?}").contains("pw\""));
     }
 }

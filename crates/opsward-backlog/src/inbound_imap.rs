@@ -325,49 +325,48 @@ impl Mailbox {
             .map(<[u8]>::to_vec))
     }
 
-    /// Mark a filed message done: move it to `to` when given, else flag it `\Seen`.
+    /// Mark a filed message done: flag it `\Seen`, then move it to `to` when given.
     pub async fn done(&mut self, uid: u32, to: Option<&str>) -> Result<(), ImapError> {
         let (server, limit) = (self.server.clone(), self.read_timeout);
         let session = &mut self.session;
         let uid = uid.to_string();
-        match to {
-            Some(target) if self.can_move => {
-                bounded(&server, "MOVE", limit, session.uid_mv(&uid, target)).await
-            }
-            Some(target) => {
-                // Without MOVE: copy, then flag the original deleted (and expunge just it
-                // where UIDPLUS allows; otherwise it stays flagged, seen and deleted).
-                bounded(&server, "COPY", limit, session.uid_copy(&uid, target)).await?;
-                bounded(&server, "STORE", limit, async {
-                    session
-                        .uid_store(&uid, "+FLAGS.SILENT (\\Seen \\Deleted)")
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await
-                })
-                .await?;
-                if self.can_uid_expunge {
-                    bounded(&server, "UID EXPUNGE", limit, async {
-                        session
-                            .uid_expunge(&uid)
-                            .await?
-                            .try_collect::<Vec<_>>()
-                            .await
-                    })
-                    .await?;
-                }
-                Ok(())
-            }
-            None => bounded(&server, "STORE", limit, async {
+        // Seen first, so a moved message arrives read (MOVE keeps flags).
+        bounded(&server, "STORE", limit, async {
+            session
+                .uid_store(&uid, "+FLAGS.SILENT (\\Seen)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        let Some(target) = to else {
+            return Ok(());
+        };
+        if self.can_move {
+            return bounded(&server, "MOVE", limit, session.uid_mv(&uid, target)).await;
+        }
+        // Without MOVE: copy, then flag the original deleted, and expunge just it where
+        // UIDPLUS allows (otherwise it stays, seen and flagged deleted).
+        bounded(&server, "COPY", limit, session.uid_copy(&uid, target)).await?;
+        bounded(&server, "STORE", limit, async {
+            session
+                .uid_store(&uid, "+FLAGS.SILENT (\\Deleted)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        if self.can_uid_expunge {
+            bounded(&server, "UID EXPUNGE", limit, async {
                 session
-                    .uid_store(&uid, "+FLAGS.SILENT (\\Seen)")
+                    .uid_expunge(&uid)
                     .await?
                     .try_collect::<Vec<_>>()
                     .await
             })
-            .await
-            .map(|_| ()),
+            .await?;
         }
+        Ok(())
     }
 
     /// Log out politely; a failure here changes nothing already done.

@@ -281,7 +281,9 @@ async fn tls_starttls_and_move(backend: Backend) {
     assert_eq!(run.error, None);
     assert_eq!(run.count(InboundAction::Created), 1, "{run:?}");
     assert_eq!(imap.flags(&second), None, "moved out of the inbox");
-    assert_eq!(imap.folder("Done").len(), 1, "{}", imap.log());
+    let done = imap.folder("Done");
+    assert_eq!(done.len(), 1, "{}", imap.log());
+    assert!(done[0].ends_with(":2,S"), "moved as read: {done:?}");
     // Both sessions that logged in did so over TLS (Dovecot marks such logins "TLS").
     let logins: Vec<String> = imap
         .log()
@@ -412,4 +414,55 @@ async fn the_scheduled_job_polls_the_mailbox() {
     assert!(!disabled
         .kinds()
         .contains(&opsward_server::backlog_inbound::JOB.to_string()));
+}
+
+/// Two polls at the same moment (the scheduled job and an on-demand run, or two servers)
+/// see the same unseen messages: each message still becomes exactly one item.
+async fn concurrent_polls_file_each_message_once(backend: Backend) {
+    let mut imap = DovecotPeer::start(None).await;
+    for n in 0..6 {
+        imap.deliver(&mail(
+            "a@example.com",
+            &format!("Race {n}"),
+            &format!("race{n}@example.com"),
+            "x\r\n",
+        ));
+    }
+    let db = TestDb::new(backend).await;
+    let inbound = settings(imap.port, TlsMode::None);
+    let (a, b) = tokio::join!(
+        opsward_server::backlog_inbound::run(db.store.as_ref(), &inbound),
+        opsward_server::backlog_inbound::run(db.store.as_ref(), &inbound),
+    );
+    assert_eq!((&a.error, &b.error), (&None, &None));
+    let created = a.count(InboundAction::Created) + b.count(InboundAction::Created);
+    assert_eq!(created, 6, "{a:?}\n{b:?}");
+    let mut titles: Vec<String> = opsward_backlog::BacklogStore::new(db.store.as_ref())
+        .all_items()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.title)
+        .collect();
+    titles.sort();
+    titles.dedup();
+    assert_eq!(titles.len(), 6);
+    assert_eq!(
+        opsward_backlog::BacklogStore::new(db.store.as_ref())
+            .all_items()
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_polls_file_each_message_once_sqlite() {
+    concurrent_polls_file_each_message_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_polls_file_each_message_once_postgres() {
+    concurrent_polls_file_each_message_once(Backend::Postgres).await;
 }
