@@ -426,6 +426,24 @@ impl InboundRun {
             .count()
     }
 
+    /// One line naming each message that failed, or `None` when none did.
+    pub fn failure_summary(&self) -> Option<String> {
+        let failed: Vec<String> = self
+            .messages
+            .iter()
+            .filter(|m| m.action == InboundAction::Failed)
+            .map(|m| format!("uid {}: {}", m.uid, m.detail.as_deref().unwrap_or("failed")))
+            .collect();
+        (!failed.is_empty()).then(|| {
+            format!(
+                "{} of {} messages could not be filed and were left unread: {}",
+                failed.len(),
+                self.messages.len(),
+                failed.join("; ")
+            )
+        })
+    }
+
     pub fn count(&self, action: InboundAction) -> usize {
         self.messages.iter().filter(|m| m.action == action).count()
     }

@@ -30,6 +30,11 @@ pub async fn poll(backlog: &BacklogStore, settings: &InboundSettings, actor: &Ac
         run.error = Some("inbound email is not configured (no host in [backlog_inbound])".into());
         return run;
     }
+    // Checked at start-up already; checked again for settings built in code.
+    if let Err(e) = settings.validate() {
+        run.error = Some(format!("invalid [backlog_inbound]: {e}"));
+        return run;
+    }
     let password = match settings.resolve_password() {
         Ok(p) => p,
         Err(e) => {

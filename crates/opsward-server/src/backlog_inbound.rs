@@ -62,22 +62,12 @@ impl JobHandler for InboundMailJob {
         );
         // A failed message is left unread and retried at the next poll; failing the job
         // too makes it visible in the job list until someone deals with the message.
-        match (&run.error, run.failures()) {
-            (Some(e), _) => Err(e.clone()),
-            (None, 0) => Ok(()),
-            (None, n) => Err(format!(
-                "{n} of {} messages could not be filed and were left unread: {}",
-                run.messages.len(),
-                run.messages
-                    .iter()
-                    .filter_map(|m| m
-                        .detail
-                        .as_ref()
-                        .filter(|_| m.action == opsward_backlog::inbound::InboundAction::Failed)
-                        .map(|d| format!("uid {}: {d}", m.uid)))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )),
+        if let Some(e) = &run.error {
+            return Err(e.clone());
+        }
+        match run.failure_summary() {
+            Some(summary) => Err(summary),
+            None => Ok(()),
         }
     }
 }
