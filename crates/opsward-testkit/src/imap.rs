@@ -255,6 +255,24 @@ impl DovecotPeer {
         None
     }
 
+    /// Clear the seen flag of a delivered message behind the server's back (maildir flags
+    /// live in the file name, and Dovecot rereads them): the state a crash leaves between
+    /// filing a message and flagging it.
+    pub fn mark_unseen(&self, name: &str) {
+        let cur = self.maildir().join("cur");
+        for entry in std::fs::read_dir(&cur).unwrap().flatten() {
+            let file = entry.file_name().to_string_lossy().to_string();
+            if let Some((base, flags)) = file.split_once(":2,") {
+                if base.starts_with(name) {
+                    let kept: String = flags.chars().filter(|f| *f != 'S').collect();
+                    std::fs::rename(entry.path(), cur.join(format!("{base}:2,{kept}"))).unwrap();
+                    return;
+                }
+            }
+        }
+        panic!("{name} is not in cur/");
+    }
+
     pub fn is_seen(&self, name: &str) -> bool {
         self.flags(name).is_some_and(|f| f.contains('S'))
     }

@@ -190,6 +190,15 @@ async fn files_mail_and_replies_once(backend: Backend) {
     }
     assert!(!imap.is_seen(&bad));
 
+    // As after a crash between filing and flagging: the filed reply is unseen again. The
+    // next poll finds its Message-ID recorded and only flags it.
+    imap.mark_unseen(&reply);
+    assert!(!imap.is_seen(&reply));
+    let (_, run) = api_run(&app, &token).await;
+    assert_eq!(actions(&run), ["failed", "already_processed"], "{run}");
+    assert_eq!(run["messages"][1]["comment_id"], comments[0].id, "{run}");
+    assert!(imap.is_seen(&reply));
+
     // Nothing new: a rerun files nothing and reports the bad message again.
     let before = app.state.backlog.all_items().await.unwrap().len();
     let (_, run) = api_run(&app, &token).await;
