@@ -390,11 +390,16 @@ pub struct MessageReport {
     /// The message's IMAP UID in the polled mailbox.
     pub uid: u32,
     pub message_id: Option<String>,
+    /// The sender as `Name <address>`.
     pub from: Option<String>,
+    /// The sender's bare address.
+    pub from_address: Option<String>,
     pub subject: Option<String>,
     pub action: InboundAction,
     pub item_id: Option<i64>,
     pub comment_id: Option<i64>,
+    /// The customer a new item was linked to, when the sender is one of its contacts.
+    pub customer_id: Option<i64>,
     /// Why the message failed, or a note (e.g. the referenced item does not exist).
     pub detail: Option<String>,
 }

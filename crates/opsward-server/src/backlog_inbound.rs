@@ -12,7 +12,7 @@ use crate::scheduler::{JobHandler, JobRegistry};
 use async_trait::async_trait;
 use chrono::Duration;
 use opsward_backlog::{
-    inbound::{InboundRun, InboundSettings},
+    inbound::{InboundAction, InboundRun, InboundSettings},
     BacklogStore,
 };
 use opsward_core::{job::Job, Actor};
@@ -72,8 +72,49 @@ impl JobHandler for InboundMailJob {
     }
 }
 
-/// Poll the mailbox once as the inbound-email actor.
+/// Poll the mailbox once as the inbound-email actor, then link each item opened for a
+/// customer contact's mail to that customer (so its resolution asks them for a CSAT score).
 pub async fn run(store: &dyn Store, settings: &InboundSettings) -> InboundRun {
     let backlog = BacklogStore::new(store);
-    opsward_backlog::inbound_poll::poll(&backlog, settings, &actor()).await
+    let mut run = opsward_backlog::inbound_poll::poll(&backlog, settings, &actor()).await;
+    link_customers(store, &mut run).await;
+    run
+}
+
+/// Link opened items to the customer whose contact wrote. Done after filing, and again for
+/// a message found already filed (the link is an upsert), so a crash in between only delays
+/// the link to the next poll that sees the message. A failure is logged, not fatal: the
+/// item exists and can be linked by hand.
+async fn link_customers(store: &dyn Store, run: &mut InboundRun) {
+    let customers = opsward_customers::CustomersStore::new(store);
+    for m in &mut run.messages {
+        let opened = matches!(
+            m.action,
+            InboundAction::Created | InboundAction::AlreadyProcessed
+        ) && m.comment_id.is_none();
+        let (Some(item_id), Some(address), true) = (m.item_id, m.from_address.as_deref(), opened)
+        else {
+            continue;
+        };
+        let linked = async {
+            let Some(contact) = customers.contact_by_email(address).await? else {
+                return Ok(None);
+            };
+            let link = opsward_customers::model::ItemLink {
+                item_id,
+                customer_id: contact.customer_id,
+                contact_id: Some(contact.id),
+            };
+            customers
+                .link_item(&actor(), &link)
+                .await
+                .map(|l| Some(l.customer_id))
+        };
+        match linked.await {
+            Ok(customer) => m.customer_id = customer,
+            Err(e) => {
+                tracing::warn!(item = item_id, error = %e, "inbound email: cannot link the item to the sender's customer")
+            }
+        }
+    }
 }

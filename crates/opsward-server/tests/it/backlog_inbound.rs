@@ -86,6 +86,35 @@ async fn files_mail_and_replies_once(backend: Backend) {
         .await
         .unwrap();
 
+    // Carol writes for a customer: the item her mail opens is linked to it.
+    let customers = &app.state.customers;
+    let acme = customers
+        .create_customer(
+            &Actor::system("test"),
+            &opsward_customers::CustomerInput {
+                name: "ACME".into(),
+                notes: String::new(),
+                owner_team_id: None,
+                owner_person_id: None,
+                asset_ids: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    customers
+        .add_contact(
+            &Actor::system("test"),
+            acme.id,
+            &opsward_customers::ContactInput {
+                name: "Carol".into(),
+                email: "Carol@Example.org".into(),
+                role: String::new(),
+                surveys_opt_out: false,
+            },
+        )
+        .await
+        .unwrap();
+
     let new = imap.deliver(&mail(
         "Alice Example <ALICE@example.com>",
         "Printer on fire",
@@ -164,6 +193,18 @@ async fn files_mail_and_replies_once(backend: Backend) {
             .unwrap()
             .contains("#999999 does not exist"),
         "{run}"
+    );
+    assert_eq!(
+        run["messages"][1]["customer_id"],
+        Value::Null,
+        "a comment links nothing: {run}"
+    );
+    assert_eq!(run["messages"][3]["customer_id"], acme.id, "{run}");
+    let carols_item = run["messages"][3]["item_id"].as_i64().unwrap();
+    let linked = customers.items_of(acme.id).await.unwrap();
+    assert_eq!(
+        linked.iter().map(|l| l.0).collect::<Vec<_>>(),
+        [carols_item]
     );
     let comments = app.state.backlog.comments(item_id).await.unwrap();
     assert_eq!(comments.len(), 1);
