@@ -314,6 +314,14 @@ impl InboundMessage {
     }
 }
 
+/// `text` without control characters other than newline and tab: a decoded body may carry
+/// NUL bytes, which PostgreSQL refuses in text, and would fail the message at every poll.
+fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
 /// Parse a raw RFC 5322 message. Refused (and so left unread) when it has no usable sender
 /// address, or neither subject nor text.
 pub fn parse_message(raw: &[u8]) -> Result<InboundMessage, String> {
@@ -330,11 +338,11 @@ pub fn parse_message(raw: &[u8]) -> Result<InboundMessage, String> {
         .filter(|a| a.contains('@') && !a.contains(char::is_whitespace))
         .ok_or("the From header has no valid email address")?
         .to_string();
-    let subject = msg.subject().unwrap_or("").trim().to_string();
+    let subject = printable(msg.subject().unwrap_or("")).trim().to_string();
     // Mail lines end in CRLF; stored text uses plain newlines like the rest of the backlog.
     let text = msg
         .body_text(0)
-        .map(|t| t.replace("\r\n", "\n"))
+        .map(|t| printable(&t.replace("\r\n", "\n")))
         .unwrap_or_default();
     if subject.is_empty() && text.trim().is_empty() {
         return Err("the message has neither a subject nor any text".into());
@@ -360,7 +368,7 @@ pub fn parse_message(raw: &[u8]) -> Result<InboundMessage, String> {
         key,
         message_id,
         from_address,
-        from_name: from.name().map(str::to_string),
+        from_name: from.name().map(printable),
         subject,
         text,
         automatic,
@@ -502,6 +510,12 @@ mod tests {
         assert!(m.automatic);
         assert!(m.key.starts_with("sha256:"), "no Message-ID: {}", m.key);
         assert!(parse_message(b"\x00\x01 garbage without headers").is_err());
+        let nul = b"From: n@example.com\r\nSubject: a\x07b\r\n\r\nline\x00one\r\n\ttwo\r\n";
+        let m = parse_message(nul).unwrap();
+        assert_eq!(
+            (m.subject.as_str(), m.text.trim_end()),
+            ("ab", "lineone\n\ttwo")
+        );
         let html = b"From: b@example.com\r\nSubject: Html\r\nContent-Type: text/html\r\n\r\n<p>Server <b>down</b></p>\r\n";
         let m = parse_message(html).unwrap();
         assert!(

@@ -178,7 +178,7 @@ async fn files_mail_and_replies_once(backend: Backend) {
         "carol@example.org",
         "Re: [#999999] Old thing",
         "m3@example.org",
-        "Hello?\r\n",
+        "Hello?\0 (a NUL byte, which PostgreSQL refuses in text)\r\n",
     ));
     let (status, run) = api_run(&app, &token).await;
     assert_eq!(status, StatusCode::OK, "{run}");
