@@ -13,6 +13,10 @@ pub mod business_hours;
 pub mod charts;
 pub mod files;
 pub mod filters;
+pub mod inbound;
+pub mod inbound_imap;
+pub mod inbound_poll;
+mod inbound_store;
 pub mod model;
 pub mod priority;
 pub mod review;
@@ -24,6 +28,7 @@ pub mod transfer;
 pub mod watch;
 pub mod workflow;
 
+pub use inbound_store::FiledMessage;
 pub use model::*;
 pub use store::BacklogStore;
 pub use workflow::{ItemState, TransitionError};

@@ -129,7 +129,7 @@ macro_rules! backlog_sql {
                 })
             }
 
-            async fn fetch_item(conn: &mut backend::Conn, id: i64) -> Result<Item> {
+            pub(crate) async fn fetch_item(conn: &mut backend::Conn, id: i64) -> Result<Item> {
                 let row = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM backlog_items WHERE id = $1"))
                     .bind(id)
                     .fetch_optional(&mut *conn)
@@ -421,7 +421,7 @@ macro_rules! backlog_sql {
             }
 
             /// Store a comment, mark the item active, record it, and tell the watchers.
-            async fn insert_comment(tx: &mut backend::Conn, actor: &Actor, item: &Item, body: &str) -> Result<Comment> {
+            pub(crate) async fn insert_comment(tx: &mut backend::Conn, actor: &Actor, item: &Item, body: &str) -> Result<Comment> {
                 let mut tx = tx;
                 let item_id = item.id;
                 let now = backend::now();

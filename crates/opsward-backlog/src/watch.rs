@@ -39,7 +39,9 @@ impl WatchEvent<'_> {
         let (what, subject, body, event) = match self {
             WatchEvent::State { from, to } => (
                 format!("state:{}", item.version),
-                format!("#{} {} is now {to}", item.id, item.title),
+                // `[#id]` in the subject: a reply to this mail, fetched by the inbound-email
+                // job, becomes a comment on the item.
+                format!("[#{}] {} is now {to}", item.id, item.title),
                 format!(
                     "{} moved #{} {} from {from} to {to}.",
                     actor.label, item.id, item.title
@@ -48,7 +50,7 @@ impl WatchEvent<'_> {
             ),
             WatchEvent::Comment { id, body } => (
                 format!("comment:{id}"),
-                format!("New comment on #{} {}", item.id, item.title),
+                format!("New comment on [#{}] {}", item.id, item.title),
                 format!(
                     "{} commented on #{} {}:\n\n{body}",
                     actor.label, item.id, item.title

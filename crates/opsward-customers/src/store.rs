@@ -218,6 +218,17 @@ macro_rules! customers_sql {
                     .collect()
             }
 
+            /// The oldest contact with this email address, ignoring case.
+            pub async fn contact_by_email(pool: &Pool, email: &str) -> Result<Option<Contact>> {
+                sqlx::query(&format!("SELECT {CONTACT_COLUMNS} FROM customer_contacts WHERE lower(email) = lower($1) ORDER BY id LIMIT 1"))
+                    .bind(email)
+                    .fetch_optional(pool)
+                    .await?
+                    .as_ref()
+                    .map(contact_row)
+                    .transpose()
+            }
+
             pub async fn get_contact(pool: &Pool, id: i64) -> Result<Contact> {
                 let row = sqlx::query(&format!("SELECT {CONTACT_COLUMNS} FROM customer_contacts WHERE id = $1"))
                     .bind(id)
@@ -437,6 +448,10 @@ impl CustomersStore {
     }
     pub async fn contact(&self, id: i64) -> Result<Contact> {
         on_backend!(&self.db, get_contact(id))
+    }
+    /// The contact who writes from this address (inbound email links their items).
+    pub async fn contact_by_email(&self, email: &str) -> Result<Option<Contact>> {
+        on_backend!(&self.db, contact_by_email(email))
     }
     pub async fn link_item(&self, actor: &Actor, link: &ItemLink) -> Result<ItemLink> {
         on_backend!(&self.db, link_item(actor, link))

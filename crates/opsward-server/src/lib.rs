@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod backlog_auto;
+pub mod backlog_inbound;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -44,6 +45,8 @@ pub struct ServerConfig {
     pub cert_trust: opsward_certs::TrustStore,
     /// Automatic backlog items: sources, interval, thresholds (`[backlog_auto]`).
     pub backlog_auto: opsward_backlog::auto::AutoSettings,
+    /// Inbound email for the backlog (`[backlog_inbound]`); disabled without a host.
+    pub backlog_inbound: opsward_backlog::inbound::InboundSettings,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +62,7 @@ impl Default for ServerConfig {
             max_attachment_bytes: opsward_ops::attachments::DEFAULT_MAX_BYTES,
             cert_trust: opsward_certs::TrustStore::public_roots(),
             backlog_auto: opsward_backlog::auto::AutoSettings::default(),
+            backlog_inbound: opsward_backlog::inbound::InboundSettings::default(),
         }
     }
 }

@@ -40,7 +40,7 @@ use utoipa::{
         api::backlog_more::upload, api::backlog_more::download, api::backlog_more::delete_attachment, api::backlog_more::filters,
         api::backlog_more::save_filter, api::backlog_more::delete_filter, api::backlog_more::review, api::backlog_more::apply_review,
         api::backlog_more::chart,
-        api::backlog_auto::list, api::backlog_auto::run,
+        api::backlog_auto::list, api::backlog_auto::run, api::backlog_inbound::run,
         api::customers::list, api::customers::create, api::customers::get, api::customers::update, api::customers::add_contact,
         api::customers::link_item, api::customers::schedule_review, api::customers::review_pack, api::customers::list_reviews,
         api::customers::record_review, api::customers::set_action, api::customers::list_surveys, api::customers::run_surveys,

@@ -19,6 +19,7 @@ use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trac
 
 mod backlog;
 mod backlog_auto;
+mod backlog_inbound;
 mod certs;
 mod patches;
 mod resilience;
@@ -679,6 +680,7 @@ fn build() -> Table {
         .merge(certs::routes)
         .merge(backlog::routes)
         .merge(backlog_auto::routes)
+        .merge(backlog_inbound::routes)
 }
 
 /// Every route and who may call it.

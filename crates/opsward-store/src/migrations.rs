@@ -107,6 +107,11 @@ pub const SQLITE: Embedded = &[
         include_str!("../migrations/sqlite/0020_patch_reboots.sql"),
     ),
     (
+        21,
+        "backlog_inbound",
+        include_str!("../migrations/sqlite/0021_backlog_inbound.sql"),
+    ),
+    (
         22,
         "backlog_aging_index",
         include_str!("../migrations/sqlite/0022_backlog_aging_index.sql"),
@@ -212,6 +217,11 @@ pub const POSTGRES: Embedded = &[
         20,
         "patch_reboots",
         include_str!("../migrations/postgres/0020_patch_reboots.sql"),
+    ),
+    (
+        21,
+        "backlog_inbound",
+        include_str!("../migrations/postgres/0021_backlog_inbound.sql"),
     ),
     (
         22,

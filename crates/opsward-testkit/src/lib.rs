@@ -6,6 +6,7 @@
 //! run in parallel without seeing each other. A missing PostgreSQL fails the test: it is
 //! never skipped.
 
+pub mod imap;
 pub mod smtp;
 
 use opsward_core::asset::{AssetInput, AssetKind, Criticality};

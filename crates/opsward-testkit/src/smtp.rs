@@ -95,8 +95,8 @@ pub enum Mode {
 /// A CA and a server certificate for localhost / 127.0.0.1, generated per test.
 pub struct TlsFixture {
     pub ca_pem: String,
-    cert_pem: String,
-    key_pem: String,
+    pub(crate) cert_pem: String,
+    pub(crate) key_pem: String,
 }
 
 impl TlsFixture {

@@ -742,6 +742,10 @@ pub enum BacklogCommand {
     /// owner, overdue KEV findings, failed resilience tests, badly scored suppliers).
     #[command(subcommand)]
     AutoItems(AutoItemsCommand),
+    /// Inbound email: messages in the IMAP mailbox of `[backlog_inbound]` become items, and
+    /// replies whose subject names `[#123]` become comments on item 123.
+    #[command(subcommand)]
+    Inbound(InboundCommand),
     /// Saved list filters (the CLI saves shared ones).
     #[command(subcommand)]
     Filter(BacklogFilterCommand),
@@ -832,6 +836,14 @@ pub enum AutoItemsCommand {
         #[arg(long)]
         active: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InboundCommand {
+    /// Poll the mailbox now, as the scheduled job does, and list each message handled.
+    /// Exit code 1 when a message could not be filed (it stays unread), 2 when inbound
+    /// email is not configured or the mailbox cannot be reached.
+    Run,
 }
 
 // --- end backlog ---

@@ -41,6 +41,11 @@ pub struct Config {
     /// Automatic backlog items (`[backlog_auto]` in the file): interval, sources, thresholds.
     #[serde(default)]
     pub backlog_auto: opsward_backlog::auto::AutoSettings,
+    /// Inbound email (`[backlog_inbound]` in the file): the IMAP mailbox whose messages
+    /// become items and comments. The password comes from `OPSWARD_BACKLOG_INBOUND_PASSWORD`
+    /// or the section's `password_file`, never from the file itself.
+    #[serde(default)]
+    pub backlog_inbound: opsward_backlog::inbound::InboundSettings,
 }
 
 const KEYS: &[&str] = &[
@@ -76,6 +81,7 @@ impl Default for Config {
             max_attachment_mib: 25,
             cert_ca_file: None,
             backlog_auto: Default::default(),
+            backlog_inbound: Default::default(),
         }
     }
 }
@@ -95,6 +101,7 @@ impl fmt::Debug for Config {
             )
             .field("secure_cookies", &self.secure_cookies)
             .field("scheduler", &self.scheduler)
+            .field("backlog_inbound", &self.backlog_inbound)
             .finish_non_exhaustive()
     }
 }
@@ -137,11 +144,21 @@ impl Config {
         figment = figment
             .merge(Env::prefixed("OPSWARD_").only(KEYS))
             .merge(Serialized::defaults(flags));
-        let config: Config = figment.extract().context("invalid configuration")?;
+        let mut config: Config = figment.extract().context("invalid configuration")?;
         config
             .backlog_auto
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid configuration: backlog_auto: {e}"))?;
+        // The mailbox password is a secret: only from the environment (or the section's
+        // password_file), so it never sits in a configuration file that gets shared.
+        config.backlog_inbound.password = std::env::var(opsward_backlog::inbound::PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(opsward_backlog::inbound::Secret::new);
+        config
+            .backlog_inbound
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: backlog_inbound: {e}"))?;
         Ok(config)
     }
 
@@ -240,6 +257,57 @@ mod tests {
             .is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn backlog_inbound_takes_its_password_from_the_environment_only() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "mail.toml",
+                "[backlog_inbound]\nhost = \"imap.example.com\"\ntls = \"starttls\"\nusername = \"backlog\"\nmailbox = \"Backlog\"\nteam_id = 3\n",
+            )?;
+            let file = Some(std::path::Path::new("mail.toml"));
+            let err = Config::load(file, &FlagOverrides::default()).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("OPSWARD_BACKLOG_INBOUND_PASSWORD"),
+                "{err:#}"
+            );
+            jail.set_env("OPSWARD_BACKLOG_INBOUND_PASSWORD", "s3cret-imap");
+            let config = Config::load(file, &FlagOverrides::default()).unwrap();
+            let inbound = &config.backlog_inbound;
+            assert!(inbound.enabled());
+            assert_eq!(inbound.port(), 143, "STARTTLS defaults to port 143");
+            assert_eq!(inbound.mailbox, "Backlog");
+            assert_eq!(inbound.team_id, Some(3));
+            assert_eq!(inbound.resolve_password().unwrap().expose(), "s3cret-imap");
+            assert!(!format!("{config:?}").contains("s3cret-imap"));
+            assert!(!format!("{inbound:?}").contains("s3cret-imap"));
+
+            // A password in the file itself is refused, and plain text only goes to localhost.
+            jail.create_file(
+                "inline.toml",
+                "[backlog_inbound]\nhost = \"imap.example.com\"\npassword = \"x\"\n",
+            )?;
+            assert!(Config::load(
+                Some(std::path::Path::new("inline.toml")),
+                &FlagOverrides::default()
+            )
+            .is_err());
+            jail.create_file("plain.toml", "[backlog_inbound]\nhost = \"imap.example.com\"\ntls = \"none\"\nusername = \"b\"\n")?;
+            let err = Config::load(
+                Some(std::path::Path::new("plain.toml")),
+                &FlagOverrides::default(),
+            )
+            .unwrap_err();
+            assert!(format!("{err:#}").contains("localhost"), "{err:#}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn backlog_inbound_is_off_without_a_host() {
+        let config = Config::load(None, &FlagOverrides::default()).unwrap();
+        assert!(!config.backlog_inbound.enabled());
     }
 
     #[test]

@@ -140,19 +140,19 @@ store_test!(
             |to: &str, subject: &str| got.iter().any(|(t, s)| t.contains(to) && s == subject);
         let id = item.id;
         assert!(
-            want("bo@", &format!("#{id} VPN drops is now triaged")),
+            want("bo@", &format!("[#{id}] VPN drops is now triaged")),
             "{got:?}"
         );
         assert!(
-            want("ana@", &format!("New comment on #{id} VPN drops")),
+            want("ana@", &format!("New comment on [#{id}] VPN drops")),
             "{got:?}"
         );
         assert!(
-            want("bo@", &format!("New comment on #{id} VPN drops")),
+            want("bo@", &format!("New comment on [#{id}] VPN drops")),
             "{got:?}"
         );
         assert!(
-            want("ana@", &format!("#{id} VPN drops is now in_progress")),
+            want("ana@", &format!("[#{id}] VPN drops is now in_progress")),
             "{got:?}"
         );
         // A second delivery run sends nothing more: once per change event.

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod audit;
 pub mod backlog;
 pub mod backlog_auto;
+pub mod backlog_inbound;
 pub mod backlog_more;
 pub mod calendar;
 pub mod cert_targets;

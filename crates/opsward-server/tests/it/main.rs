@@ -5,6 +5,7 @@ mod auth;
 mod backlog;
 mod backlog_auto;
 mod backlog_board;
+mod backlog_inbound;
 mod backlog_more;
 mod backlog_sla;
 mod backlog_transfer;

@@ -842,6 +842,8 @@ async fn call(app: &TestApp, spec: &RouteSpec, token: Option<&str>, caller_id: i
     match status {
         StatusCode::UNAUTHORIZED => Outcome::Unauthenticated,
         StatusCode::FORBIDDEN => Outcome::Forbidden,
+        // The handler was reached: inbound email is simply not configured on this server.
+        StatusCode::CONFLICT if spec.path == "/api/v1/backlog/inbound/run" => Outcome::Allowed,
         s if s.is_redirection() && location.starts_with("/login") => Outcome::Unauthenticated,
         s if s.is_success() || s.is_redirection() => Outcome::Allowed,
         s => Outcome::Other(s),

@@ -235,8 +235,10 @@ pub async fn backlog(
         | BacklogCommand::Charts { .. }) => {
             return super::backlog_more::run(store, config, other, out).await;
         }
-        BacklogCommand::AutoItems(_) => {
-            return Err(anyhow!("automatic items are handled by their own command"))
+        BacklogCommand::AutoItems(_) | BacklogCommand::Inbound(_) => {
+            return Err(anyhow!(
+                "automatic items and inbound email are handled by their own commands"
+            ))
         }
         BacklogCommand::Export { format } => {
             let items = backlog.all_items().await?;

@@ -6,6 +6,7 @@ mod assets;
 // backlog
 mod backlog;
 mod backlog_auto;
+mod backlog_inbound;
 mod backlog_more;
 mod calendar;
 mod cert_assets;
@@ -46,7 +47,15 @@ pub fn init_logging(config: &Config, verbose: u8, serving: bool) {
         1 => "debug".to_string(),
         _ => "trace".to_string(),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(default))
+        // async-imap traces every command it sends, the IMAP LOGIN with the mailbox password
+        // among them: never let that reach the log, whatever the level asked for.
+        .add_directive(
+            "async_imap::imap_stream=off"
+                .parse()
+                .expect("a valid directive"),
+        );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -93,6 +102,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         // backlog
         Command::Backlog(crate::cli::BacklogCommand::AutoItems(cmd)) => {
             backlog_auto::auto_items(&open_store(&config).await?, &config, cmd, out).await
+        }
+        Command::Backlog(crate::cli::BacklogCommand::Inbound(cmd)) => {
+            backlog_inbound::inbound(&open_store(&config).await?, &config, cmd, out).await
         }
         Command::Backlog(cmd) => {
             backlog::backlog(&open_store(&config).await?, &config, cmd, out).await

@@ -41,10 +41,15 @@ pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
         max_attachment_bytes: config.max_attachment_mib.max(1) * 1024 * 1024,
         cert_trust,
         backlog_auto: config.backlog_auto.clone(),
+        backlog_inbound: config.backlog_inbound.clone(),
         ..ServerConfig::default()
     };
     let mut jobs = opsward_server::scheduler::JobRegistry::with_builtin();
     opsward_server::backlog_auto::register(&mut jobs, &config.backlog_auto);
+    opsward_server::backlog_inbound::register(&mut jobs, &config.backlog_inbound);
+    if config.backlog_inbound.enabled() {
+        tracing::info!(settings = ?config.backlog_inbound, "inbound email enabled");
+    }
     opsward_server::run(
         listener,
         AppState::with_jobs(store, server_config, jobs),

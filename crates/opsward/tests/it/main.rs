@@ -1,6 +1,7 @@
 //! Tests of the `opsward` binary as users run it: the CLI, `serve`, and a real browser.
 
 mod backlog;
+mod backlog_inbound_cli;
 mod browser;
 mod browser_backlog;
 mod browser_suppliers;
