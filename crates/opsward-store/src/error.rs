@@ -26,6 +26,14 @@ impl From<sqlx::Error> for StoreError {
             if db.is_unique_violation() {
                 return StoreError::Conflict("a record with that name already exists".into());
             }
+            // PostgreSQL refuses a NUL character in text (22021, character not in
+            // repertoire); the API refuses it before, this covers every other way in.
+            if db.code().as_deref() == Some("22021") {
+                return StoreError::Invalid(ValidationError::single(
+                    "text",
+                    "text must not contain NUL characters (U+0000)",
+                ));
+            }
             if db.is_foreign_key_violation() {
                 return StoreError::Conflict(
                     "the record refers to, or is referred to by, another record".into(),
