@@ -272,6 +272,24 @@ impl Mailbox {
         Ok(uids)
     }
 
+    /// `UID FETCH set items`, every answer collected within the read timeout.
+    async fn uid_fetch(
+        &mut self,
+        step: &'static str,
+        set: String,
+        items: &'static str,
+    ) -> Result<Vec<async_imap::types::Fetch>, ImapError> {
+        let session = &mut self.session;
+        bounded(&self.server, step, self.read_timeout, async {
+            session
+                .uid_fetch(set, items)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+    }
+
     /// The size in bytes of each of `uids`, as the server reports it.
     pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u32)>, ImapError> {
         if uids.is_empty() {
@@ -282,20 +300,9 @@ impl Mailbox {
             .map(u32::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let session = &mut self.session;
-        let fetched = bounded(
-            &self.server,
-            "FETCH RFC822.SIZE",
-            self.read_timeout,
-            async {
-                session
-                    .uid_fetch(set, "(UID RFC822.SIZE)")
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
-            },
-        )
-        .await?;
+        let fetched = self
+            .uid_fetch("FETCH RFC822.SIZE", set, "(UID RFC822.SIZE)")
+            .await?;
         Ok(fetched
             .iter()
             .filter_map(|f| Some((f.uid?, f.size?)))
@@ -304,20 +311,9 @@ impl Mailbox {
 
     /// The raw message, without setting `\Seen`. `None` when it vanished meanwhile.
     pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, ImapError> {
-        let session = &mut self.session;
-        let fetched = bounded(
-            &self.server,
-            "FETCH BODY.PEEK[]",
-            self.read_timeout,
-            async {
-                session
-                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
-            },
-        )
-        .await?;
+        let fetched = self
+            .uid_fetch("FETCH BODY.PEEK[]", uid.to_string(), "(UID BODY.PEEK[])")
+            .await?;
         Ok(fetched
             .iter()
             .find(|f| f.uid == Some(uid))

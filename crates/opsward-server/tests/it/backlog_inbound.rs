@@ -15,6 +15,24 @@ use opsward_testkit::{
 use reqwest::StatusCode;
 use serde_json::Value;
 
+/// Tests `name::sqlite` and `name::postgres` running `name(backend)`; these tests start
+/// their server with an inbound configuration, which `both_backends!` does not take.
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Backend::Postgres).await;
+            }
+        }
+    };
+}
+
 fn settings(port: u16, tls: TlsMode) -> InboundSettings {
     InboundSettings {
         host: Some("127.0.0.1".into()),
@@ -270,15 +288,7 @@ async fn files_mail_and_replies_once(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn files_mail_and_replies_once_sqlite() {
-    files_mail_and_replies_once(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn files_mail_and_replies_once_postgres() {
-    files_mail_and_replies_once(Backend::Postgres).await;
-}
+on_both_backends!(files_mail_and_replies_once);
 
 async fn tls_starttls_and_move(backend: Backend) {
     let tls = TlsFixture::generate();
@@ -353,15 +363,7 @@ async fn tls_starttls_and_move(backend: Backend) {
     assert_eq!(titles, ["Over TLS", "Over STARTTLS"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_starttls_and_move_sqlite() {
-    tls_starttls_and_move(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_starttls_and_move_postgres() {
-    tls_starttls_and_move(Backend::Postgres).await;
-}
+on_both_backends!(tls_starttls_and_move);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_is_a_clear_error_and_leaves_mail_unread() {
@@ -507,12 +509,4 @@ async fn concurrent_polls_file_each_message_once(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_polls_file_each_message_once_sqlite() {
-    concurrent_polls_file_each_message_once(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_polls_file_each_message_once_postgres() {
-    concurrent_polls_file_each_message_once(Backend::Postgres).await;
-}
+on_both_backends!(concurrent_polls_file_each_message_once);
