@@ -64,6 +64,62 @@ pub struct NewJob {
     pub dedupe_key: Option<String>,
 }
 
+/// Why a job run failed. It carries any error (`?` converts), keeps its message for the
+/// job's `last_error`, and is retried with backoff by the scheduler.
+pub struct JobError(Box<dyn std::error::Error + Send + Sync>);
+
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for JobError {
+    fn from(e: E) -> Self {
+        JobError(e.into())
+    }
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A kind of job and what running it means. Handlers hold the store handles they need.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    /// Run once. An `Err` is retried with backoff until the job's attempts are used up.
+    async fn run(&self, job: &Job) -> Result<(), JobError>;
+}
+
+/// A job a practice runs: its kind, how often it recurs (if it does), and its handler.
+#[derive(Clone)]
+pub struct JobSpec {
+    pub kind: String,
+    pub every: Option<Duration>,
+    pub handler: std::sync::Arc<dyn JobHandler>,
+}
+
+impl JobSpec {
+    pub fn every(kind: &str, every: Duration, handler: impl JobHandler) -> Self {
+        JobSpec {
+            kind: kind.to_string(),
+            every: Some(every),
+            handler: std::sync::Arc::new(handler),
+        }
+    }
+
+    /// A job that runs only when enqueued (by an API call, say).
+    pub fn on_demand(kind: &str, handler: impl JobHandler) -> Self {
+        JobSpec {
+            kind: kind.to_string(),
+            every: None,
+            handler: std::sync::Arc::new(handler),
+        }
+    }
+}
+
 /// Delay before attempt `attempt + 1` after a failure: exponential from `base`, capped, so a
 /// broken dependency is retried soon but not hammered.
 pub fn retry_delay(attempt: i32, base: Duration, cap: Duration) -> Duration {

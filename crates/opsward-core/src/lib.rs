@@ -7,6 +7,7 @@ pub mod actor;
 pub mod asset;
 pub mod asset_csv;
 pub mod audit;
+pub mod contract;
 pub mod job;
 pub mod page;
 pub mod people;

@@ -1,15 +1,18 @@
 //! Hygiene scores: how well each practice's routine work is being done, from 0 to 100, with
 //! every lost point explained in a sentence a person can act on ("2 occurrences are overdue
-//! (oldest 12 days)").
+//! (oldest 12 days)") and linked to the list that shows it.
 //!
 //! Pure: the caller gathers the [`Facts`] (active activities, their occurrences from 90 days
-//! ago to 30 days ahead, and a few asset-register numbers) and [`score`] turns them into one
+//! ago to 30 days ahead, a few asset-register numbers, and each practice's own deductions from
+//! its live data through the practice contract) and [`score`] turns them into one
 //! [`PracticeScore`] per practice. No I/O, so the rules are tested with hand-computed numbers.
 //!
 //! # Rules
 //!
-//! Every practice starts at 100. These deductions apply, in this order; each has its own cap
-//! so one problem cannot hide the others:
+//! Every practice starts at 100. Its own live-data deductions come first (each practice
+//! documents and caps them in its crate: expired certificates, overdue findings, hosts out of
+//! patch SLA, ...), then these calendar rules, in this order; each has its own cap so one
+//! problem cannot hide the others:
 //!
 //! | # | what | points | cap |
 //! |---|---|---|---|
@@ -24,14 +27,16 @@
 //! "Due" occurrences are those that started in the last 90 days (done or overdue). The
 //! deductions together never exceed 100: the one that would cross is trimmed and any after it
 //! are dropped, so the points listed always add up to `100 - score`.
-//!
-//! Practices whose own data source does not exist yet (certificate discovery, package
-//! inventory, ...) are scored on their calendar activities alone, and their reasons say so.
 
 use crate::model::{Activity, EvidenceResult, Occurrence, OccurrenceState};
 use chrono::{DateTime, Duration, Utc};
-use opsward_core::practice::Practice;
+pub use opsward_core::contract::Deduction;
+use opsward_core::{
+    contract::{count, has, share_points},
+    practice::Practice,
+};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// How far back occurrences count.
@@ -56,14 +61,8 @@ pub struct Facts<'a> {
     /// Their occurrences from `now - 90 days` to `now + 30 days`, with states.
     pub occurrences: &'a [Occurrence],
     pub assets: &'a AssetFacts,
-}
-
-/// Points lost for one reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Deduction {
-    pub points: u8,
-    /// A concrete sentence with numbers, e.g. "1 of 4 occurrences in the last 90 days failed".
-    pub reason: String,
+    /// Each practice's deductions from its live data (the practice contract's assessment).
+    pub live: &'a BTreeMap<Practice, Vec<Deduction>>,
 }
 
 /// One practice's score and why it is not 100.
@@ -112,21 +111,6 @@ impl ScoreBand {
     }
 }
 
-/// The data source a practice will be measured on once it exists; until then it is scored
-/// on its calendar activities alone.
-pub fn missing_source(practice: Practice) -> Option<&'static str> {
-    match practice {
-        Practice::Certificates => Some("certificate discovery"),
-        Practice::Resilience => Some("RAID, multipath and backup checks"),
-        Practice::Patches => Some("package inventory"),
-        Practice::Vulnerabilities => Some("vulnerability matching"),
-        Practice::Backlog => Some("problem register"),
-        Practice::Customers => Some("customer surveys"),
-        Practice::Suppliers => Some("supplier register"),
-        Practice::General => None,
-    }
-}
-
 /// Scores for every practice, in [`Practice::ALL`] order.
 pub fn score(facts: Facts<'_>) -> Vec<PracticeScore> {
     Practice::ALL
@@ -160,26 +144,31 @@ fn score_practice(practice: Practice, facts: Facts<'_>) -> PracticeScore {
         })
         .count();
 
-    // Calendar rules, with a note when the practice has nothing else to be judged on yet.
-    let from_calendar = |reason: String| match missing_source(practice) {
-        Some(source) => format!("{reason} (from the calendar only: no {source} yet)"),
-        None => reason,
-    };
-    let mut found: Vec<(u32, String)> = Vec::new();
+    // The practice's own live-data rules first: they say what is at risk now.
+    let mut found: Vec<(u32, String, Option<String>)> = facts
+        .live
+        .get(&practice)
+        .into_iter()
+        .flatten()
+        .map(|d| (u32::from(d.points), d.reason.clone(), d.link.clone()))
+        .collect();
+    let activities_link = format!("/calendar/activities?practice={practice}");
 
     if !activities.iter().any(|a| !a.rrule.is_empty()) {
         if activities.is_empty() {
             found.push((
                 40,
-                from_calendar("no recurring activity is scheduled".into()),
+                "no recurring activity is scheduled".into(),
+                Some(activities_link.clone()),
             ));
         } else {
             found.push((
                 20,
-                from_calendar(format!(
+                format!(
                     "no recurring activity is scheduled, only {}",
                     count(activities.len(), "one-off activity", "one-off activities")
-                )),
+                ),
+                Some(activities_link.clone()),
             ));
         }
     }
@@ -188,11 +177,12 @@ fn score_practice(practice: Practice, facts: Facts<'_>) -> PracticeScore {
         let points = (10 * overdue.len() as u32).min(50);
         found.push((
             points,
-            from_calendar(format!(
+            format!(
                 "{} overdue (oldest {})",
                 count(overdue.len(), "occurrence is", "occurrences are"),
                 age(now - oldest)
-            )),
+            ),
+            Some(format!("/calendar?view=overdue&practice={practice}")),
         ));
     }
 
@@ -206,10 +196,11 @@ fn score_practice(practice: Practice, facts: Facts<'_>) -> PracticeScore {
         if n > 0 {
             found.push((
                 share_points(weight, n, due.len()),
-                from_calendar(format!(
+                format!(
                     "{n} of {} in the last {LOOKBACK_DAYS} days {wording}",
                     count(due.len(), "occurrence", "occurrences")
-                )),
+                ),
+                Some(format!("/evidence?practice={practice}")),
             ));
         }
     }
@@ -221,11 +212,12 @@ fn score_practice(practice: Practice, facts: Facts<'_>) -> PracticeScore {
     if unowned > 0 {
         found.push((
             (5 * unowned as u32).min(15),
-            from_calendar(format!(
+            format!(
                 "{unowned} of {} {} no owner",
                 count(activities.len(), "activity", "activities"),
                 has(unowned)
-            )),
+            ),
+            Some(activities_link.clone()),
         ));
     }
 
@@ -239,6 +231,7 @@ fn score_practice(practice: Practice, facts: Facts<'_>) -> PracticeScore {
                 count(assets.total as usize, "asset", "assets"),
                 has(assets.without_owner as usize)
             ),
+            Some("/assets?owner=none".to_string()),
         ));
     }
 
@@ -260,6 +253,7 @@ fn score_practice(practice: Practice, facts: Facts<'_>) -> PracticeScore {
                     ),
                     has(uncovered)
                 ),
+                Some("/assets?criticality=critical".to_string()),
             ));
         }
     }
@@ -278,44 +272,27 @@ fn score_practice(practice: Practice, facts: Facts<'_>) -> PracticeScore {
     }
 }
 
-/// Keep deductions in order until they add up to 100; trim the one that crosses, drop the rest.
-fn cap_at_100(found: Vec<(u32, String)>) -> Vec<Deduction> {
+/// Keep deductions in order until they add up to 100; trim the one that crosses, drop the
+/// rest. A deduction of no points (a practice's rule that found nothing) is skipped.
+fn cap_at_100(found: Vec<(u32, String, Option<String>)>) -> Vec<Deduction> {
     let mut left = 100u32;
     let mut out = Vec::new();
-    for (points, reason) in found {
+    for (points, reason, link) in found {
+        if left == 0 {
+            break;
+        }
         let points = points.min(left);
         if points == 0 {
-            break;
+            continue;
         }
         left -= points;
         out.push(Deduction {
             points: u8::try_from(points).expect("at most 100"),
             reason,
+            link,
         });
     }
     out
-}
-
-/// `weight × part / whole`, rounded up, so any failure costs at least a point.
-fn share_points(weight: u32, part: usize, whole: usize) -> u32 {
-    if whole == 0 {
-        return 0;
-    }
-    let (part, whole) = (part.min(whole) as u32, whole as u32);
-    (weight * part).div_ceil(whole)
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// The verb for "n of m things has/have ...", agreeing with `n`.
-fn has(n: usize) -> &'static str {
-    if n == 1 {
-        "has"
-    } else {
-        "have"
-    }
 }
 
 fn age(d: Duration) -> String {

@@ -51,11 +51,21 @@ fn scores(
     occurrences: &[Occurrence],
     assets: &AssetFacts,
 ) -> Vec<PracticeScore> {
+    scores_with_live(activities, occurrences, assets, &BTreeMap::new())
+}
+
+fn scores_with_live(
+    activities: &[Activity],
+    occurrences: &[Occurrence],
+    assets: &AssetFacts,
+    live: &BTreeMap<Practice, Vec<Deduction>>,
+) -> Vec<PracticeScore> {
     score(Facts {
         now: now(),
         activities,
         occurrences,
         assets,
+        live,
     })
 }
 
@@ -88,12 +98,12 @@ fn a_practice_with_nothing_scheduled_loses_40_and_says_why() {
     assert_eq!(certs.band, ScoreBand::Fair);
     assert_eq!(
         points_and_reasons(certs),
-        [(40, "no recurring activity is scheduled (from the calendar only: no certificate discovery yet)")]
-    );
-    // General has no missing data source, so no note.
-    assert_eq!(
-        points_and_reasons(of(&all, Practice::General)),
         [(40, "no recurring activity is scheduled")]
+    );
+    assert_eq!(
+        certs.deductions[0].link.as_deref(),
+        Some("/calendar/activities?practice=certificates"),
+        "every lost point links to the list that shows it"
     );
 }
 
@@ -145,23 +155,15 @@ fn overdue_failed_and_partial_occurrences_are_counted_with_numbers() {
     ];
     let all = scores(&[a], &occ, &AssetFacts::default());
     let r = of(&all, Practice::Resilience);
-    let note = " (from the calendar only: no RAID, multipath and backup checks yet)";
     // overdue 2 × 10 = 20; failed ceil(20 × 1/4) = 5; partial ceil(10 × 1/4) = 3.
     assert_eq!(
         points_and_reasons(r),
         [
-            (
-                20,
-                format!("2 occurrences are overdue (oldest 12 days){note}").as_str()
-            ),
-            (
-                5,
-                format!("1 of 4 occurrences in the last 90 days failed{note}").as_str()
-            ),
+            (20, "2 occurrences are overdue (oldest 12 days)"),
+            (5, "1 of 4 occurrences in the last 90 days failed"),
             (
                 3,
-                format!("1 of 4 occurrences in the last 90 days passed only partially{note}")
-                    .as_str()
+                "1 of 4 occurrences in the last 90 days passed only partially"
             ),
         ]
     );
@@ -199,18 +201,12 @@ fn unowned_activities_cost_5_each_up_to_15() {
     assert_eq!(p.score, 85);
     assert_eq!(
         points_and_reasons(p),
-        [(
-            15,
-            "3 of 4 activities have no owner (from the calendar only: no package inventory yet)"
-        )]
+        [(15, "3 of 4 activities have no owner")]
     );
     let all = scores(&acts[..2], &[], &AssetFacts::default());
     assert_eq!(
-        of(&all, Practice::Patches).deductions[0]
-            .reason
-            .split(" (")
-            .next(),
-        Some("1 of 2 activities has no owner")
+        of(&all, Practice::Patches).deductions[0].reason,
+        "1 of 2 activities has no owner"
     );
 }
 
@@ -276,6 +272,55 @@ fn inactive_activities_and_other_practices_do_not_count() {
     assert_eq!(of(&all, Practice::Suppliers).score, 60);
     assert_eq!(of(&all, Practice::Suppliers).activities, 0);
     assert_eq!(of(&all, Practice::Customers).score, 100);
+}
+
+#[test]
+fn live_deductions_come_first_and_share_the_cap_of_100() {
+    let a = activity(1, Practice::Certificates, "FREQ=DAILY", true);
+    let overdue: Vec<_> = (1..=7).map(|d| occurrence(&a, -d, None)).collect();
+    let live = BTreeMap::from([(
+        Practice::Certificates,
+        vec![
+            Deduction::new(
+                30,
+                "2 certificates have expired",
+                Some("/certificates?expired=1"),
+            ),
+            Deduction::new(0, "a rule that found nothing", None),
+            Deduction::new(40, "3 certificates have critical problems", None),
+        ],
+    )]);
+    let all = scores_with_live(&[a], &overdue, &AssetFacts::default(), &live);
+    let certs = of(&all, Practice::Certificates);
+    // 30 + 40 live, then the 50 for overdue occurrences is trimmed to the 30 left.
+    assert_eq!(
+        points_and_reasons(certs),
+        [
+            (30, "2 certificates have expired"),
+            (40, "3 certificates have critical problems"),
+            (30, "7 occurrences are overdue (oldest 7 days)"),
+        ]
+    );
+    assert_eq!(certs.score, 0);
+    assert_eq!(
+        certs.deductions[0].link.as_deref(),
+        Some("/certificates?expired=1")
+    );
+    // Other practices are not touched by certificates' live data.
+    assert_eq!(of(&all, Practice::Suppliers).score, 60);
+}
+
+#[test]
+fn no_reason_says_a_practice_is_missing() {
+    let all = scores(&[], &[], &AssetFacts::default());
+    for s in &all {
+        for d in &s.deductions {
+            assert!(
+                !d.reason.contains(" yet") && !d.reason.contains("calendar only"),
+                "{d:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The numbers behind the dashboard, `GET /api/v1/summary` and the hygiene gauges on
 //! `/metrics`: one pass over the calendar (90 days back, 30 ahead), evidence of the last
-//! 30 days by result, asset-register counts, and the hygiene score of every practice.
+//! 30 days by result, asset-register counts, and the hygiene score of every practice, joined
+//! with every practice's conditions and live deductions (the practice contract's
+//! [`Picture`]).
 
 use crate::{
     hygiene::{self, AssetFacts, Facts, PracticeScore, LOOKAHEAD_DAYS, LOOKBACK_DAYS},
@@ -8,6 +10,10 @@ use crate::{
     store::{OpsStore, Result},
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use opsward_core::{
+    contract::{Condition, Picture, Severity},
+    practice::Practice,
+};
 use opsward_store::Database;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,14 +22,30 @@ use utoipa::ToSchema;
 pub const MAX_LISTED_OCCURRENCES: usize = 200;
 /// Evidence is counted over this many days.
 pub const EVIDENCE_DAYS: i64 = 30;
+/// Most conditions listed in [`Summary::at_risk`]; `GET /api/v1/conditions` has them all.
+pub const MAX_LISTED_CONDITIONS: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Summary {
+    /// When these numbers were computed.
     pub generated_at: DateTime<Utc>,
     /// Every practice, in a fixed order, with its hygiene score and the reasons for it.
     pub practices: Vec<PracticeScore>,
-    /// Occurrences of the last 90 days without evidence, over all practices.
+    /// Everything overdue: calendar occurrences without evidence plus every overdue thing the
+    /// practices report (findings, renewals, tests, notice deadlines, SLA breaches).
     pub overdue: usize,
+    /// Occurrences of the last 90 days without evidence, over all practices.
+    pub overdue_occurrences: usize,
+    /// Overdue things the practices report, counted one by one.
+    pub overdue_conditions: usize,
+    /// The worst conditions across practices (severity, then due time), at most 50.
+    pub at_risk: Vec<Condition>,
+    /// All conditions, however many `at_risk` lists.
+    pub at_risk_total: usize,
+    /// Conditions per practice and severity.
+    pub conditions: Vec<ConditionCount>,
+    /// Practices that could not report, with the reason; their numbers are missing.
+    pub failures: Vec<String>,
     pub next_30_days: UpcomingOccurrences,
     /// Occurrences per day (UTC) from today for 30 days, by state.
     pub days: Vec<DayLoad>,
@@ -64,6 +86,14 @@ impl EvidenceCounts {
     }
 }
 
+/// How many conditions one practice reports at one severity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConditionCount {
+    pub practice: Practice,
+    pub severity: Severity,
+    pub count: usize,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AssetCounts {
     pub total: i64,
@@ -82,8 +112,9 @@ macro_rules! fetch_all {
 }
 
 impl OpsStore {
-    /// Everything the dashboard shows, as of `now`.
-    pub async fn summary(&self, now: DateTime<Utc>) -> Result<Summary> {
+    /// Everything the dashboard shows, as of `now`, joined with the practices' `picture`
+    /// (taken at about the same time).
+    pub async fn summary(&self, now: DateTime<Utc>, picture: &Picture) -> Result<Summary> {
         let activities = self
             .list_activities(&CalendarFilter::default(), false)
             .await?;
@@ -104,10 +135,29 @@ impl OpsStore {
             activities: &activities,
             occurrences: &occurrences,
             assets: &assets,
+            live: &picture.deductions,
         });
+        let overdue_occurrences = practices.iter().map(|p| p.overdue).sum();
+        let overdue_conditions = picture
+            .conditions
+            .iter()
+            .filter(|c| c.is_overdue(now))
+            .map(|c| c.count as usize)
+            .sum();
         Ok(Summary {
             generated_at: now,
-            overdue: practices.iter().map(|p| p.overdue).sum(),
+            overdue: overdue_occurrences + overdue_conditions,
+            overdue_occurrences,
+            overdue_conditions,
+            at_risk: picture
+                .conditions
+                .iter()
+                .take(MAX_LISTED_CONDITIONS)
+                .cloned()
+                .collect(),
+            at_risk_total: picture.conditions.len(),
+            conditions: condition_counts(&picture.conditions),
+            failures: picture.failures.iter().map(|e| e.to_string()).collect(),
             practices,
             days: day_loads(&occurrences, now.date_naive(), LOOKAHEAD_DAYS),
             next_30_days: upcoming(occurrences, now),
@@ -156,6 +206,22 @@ impl OpsStore {
         }
         Ok(counts)
     }
+}
+
+/// Conditions per practice and severity, in practice then severity order, zeros left out.
+pub fn condition_counts(conditions: &[Condition]) -> Vec<ConditionCount> {
+    let mut counts: std::collections::BTreeMap<(Practice, Severity), usize> = Default::default();
+    for c in conditions {
+        *counts.entry((c.practice, c.severity)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((practice, severity), count)| ConditionCount {
+            practice,
+            severity,
+            count,
+        })
+        .collect()
 }
 
 fn upcoming(occurrences: Vec<Occurrence>, now: DateTime<Utc>) -> UpcomingOccurrences {

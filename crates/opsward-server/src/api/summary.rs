@@ -14,5 +14,7 @@ use opsward_ops::summary::Summary;
 #[utoipa::path(get, path = "/api/v1/summary", tag = "summary",
     responses((status = 200, body = Summary), (status = 401, body = ErrorBody)))]
 pub async fn summary(State(state): State<AppState>) -> ApiResult<Json<Summary>> {
-    Ok(Json(state.ops.summary(Utc::now()).await?))
+    Ok(Json(
+        state.ops.summary(Utc::now(), &Default::default()).await?,
+    ))
 }

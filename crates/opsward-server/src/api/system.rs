@@ -63,7 +63,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .metrics
         .claim_summary_refresh(crate::metrics::SUMMARY_MAX_AGE)
     {
-        match state.ops.summary(chrono::Utc::now()).await {
+        match state
+            .ops
+            .summary(chrono::Utc::now(), &Default::default())
+            .await
+        {
             Ok(summary) => state.metrics.record_summary(&summary),
             Err(e) => tracing::warn!(error = %e, "hygiene gauges not refreshed"),
         }

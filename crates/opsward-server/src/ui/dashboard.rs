@@ -51,7 +51,7 @@ struct DashboardPage {
 }
 
 pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Response {
-    let summary = match state.ops.summary(Utc::now()).await {
+    let summary = match state.ops.summary(Utc::now(), &Default::default()).await {
         Ok(s) => s,
         Err(e) => return error_response(e.into()),
     };
