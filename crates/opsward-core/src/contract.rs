@@ -259,6 +259,17 @@ pub enum Tone {
     Neutral,
 }
 
+impl Tone {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tone::Good => "good",
+            Tone::Warning => "warning",
+            Tone::Bad => "bad",
+            Tone::Neutral => "neutral",
+        }
+    }
+}
+
 /// One row of a facet: its cells as text, the first linking to the record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FacetRow {

@@ -6,6 +6,7 @@
 //! Pure rules (recurrence, states, iCal text) are separate from storage (`store`), so they
 //! are tested without a database.
 
+pub mod asset_facet;
 pub mod attachments;
 pub mod export;
 pub mod hygiene;

@@ -278,6 +278,8 @@ pub struct CalendarFilter {
     pub owner_team_id: Option<i64>,
     pub owner_person_id: Option<i64>,
     pub activity_id: Option<i64>,
+    /// Activities about this asset.
+    pub asset_id: Option<i64>,
 }
 
 /// An iCal subscription. The URL's secret exists only in the response that created it.

@@ -194,6 +194,9 @@ macro_rules! ops_sql {
                 if let Some(a) = filter.activity_id {
                     query.push(" AND id = ").push_bind(a);
                 }
+                if let Some(a) = filter.asset_id {
+                    query.push(" AND asset_id = ").push_bind(a);
+                }
                 query.push(" ORDER BY id");
                 query.build().fetch_all(pool).await?.iter().map(activity_row).collect()
             }

@@ -170,6 +170,12 @@ impl OpsStore {
         })
     }
 
+    /// Every asset's name by id, for labelling conditions that carry only the id.
+    pub async fn asset_names(&self) -> Result<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> = fetch_all!(&self.db, "SELECT id, name FROM assets")?;
+        Ok(rows.into_iter().collect())
+    }
+
     async fn asset_facts(&self) -> Result<AssetFacts> {
         let rows: Vec<(i64, String, Option<i64>, Option<i64>)> = fetch_all!(
             &self.db,

@@ -84,6 +84,15 @@ impl From<ValidationError> for ApiError {
     }
 }
 
+impl From<crate::picture::PictureError> for ApiError {
+    fn from(e: crate::picture::PictureError) -> Self {
+        match e {
+            crate::picture::PictureError::Store(e) => e.into(),
+            crate::picture::PictureError::Aborted => ApiError::internal(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -12,6 +12,9 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod overview;
+pub mod picture;
+pub mod practices;
 pub mod routes;
 pub mod scheduler;
 pub mod ui;
@@ -47,6 +50,8 @@ pub struct ServerConfig {
     pub backlog_auto: opsward_backlog::auto::AutoSettings,
     /// Inbound email for the backlog (`[backlog_inbound]`); disabled without a host.
     pub backlog_inbound: opsward_backlog::inbound::InboundSettings,
+    /// How often the picture of operational risk is refreshed and how old it may be.
+    pub picture: picture::PictureSettings,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +68,7 @@ impl Default for ServerConfig {
             cert_trust: opsward_certs::TrustStore::public_roots(),
             backlog_auto: opsward_backlog::auto::AutoSettings::default(),
             backlog_inbound: opsward_backlog::inbound::InboundSettings::default(),
+            picture: picture::PictureSettings::default(),
         }
     }
 }
@@ -93,6 +99,8 @@ pub struct AppState {
     pub patches: opsward_patches::store::PatchStore,
     /// Certificates, where they are deployed, and their renewals, on the same database.
     pub certs: opsward_certs::CertStore,
+    /// Every practice's conditions and hygiene with the calendar summary, kept fresh.
+    pub picture: Arc<picture::PictureCache>,
 }
 
 impl AppState {
@@ -102,7 +110,19 @@ impl AppState {
     }
 
     pub fn with_jobs(store: Arc<dyn Store>, config: ServerConfig, jobs: JobRegistry) -> Self {
+        let registry = practices::registry(store.clone(), &config);
+        Self::with_registry(store, config, jobs, registry)
+    }
+
+    /// A server whose practices are `registry` instead of the built-in ones.
+    pub fn with_registry(
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+        jobs: JobRegistry,
+        registry: opsward_core::contract::Registry,
+    ) -> Self {
         AppState {
+            picture: picture::PictureCache::new(registry, store.clone(), config.picture),
             ops: opsward_ops::OpsStore::new(store.as_ref()),
             backlog: opsward_backlog::BacklogStore::new(store.as_ref()),
             customers: opsward_customers::CustomersStore::new(store.as_ref()),
@@ -137,7 +157,8 @@ pub async fn run(
         .config
         .scheduler
         .enabled
-        .then(|| tokio::spawn(scheduler::run(state.clone(), stop_rx)));
+        .then(|| tokio::spawn(scheduler::run(state.clone(), stop_rx.clone())));
+    tokio::spawn(state.picture.clone().keep_fresh(stop_rx.clone()));
     let app = routes::app(state);
     tracing::info!(address = %listener.local_addr()?, "opsward is serving");
     let served = axum::serve(

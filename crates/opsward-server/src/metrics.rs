@@ -1,10 +1,12 @@
 //! Prometheus metrics, served as text at `/metrics`.
 
+use crate::picture::RiskPicture;
 use axum::{
     extract::{MatchedPath, Request, State},
     middleware::Next,
     response::Response,
 };
+use opsward_core::{contract::Severity, practice::Practice};
 use opsward_ops::summary::Summary;
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
@@ -37,10 +39,20 @@ pub struct PracticeLabels {
     pub practice: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConditionLabels {
+    pub practice: String,
+    pub severity: String,
+}
+
 pub struct Metrics {
     registry: Registry,
-    /// Refreshed from one summary computation on each scrape (see [`Metrics::record_summary`]).
+    /// Set from the kept picture of operational risk on each scrape (see
+    /// [`Metrics::record_picture`]).
     pub hygiene_score: Family<PracticeLabels, Gauge>,
+    pub conditions: Family<ConditionLabels, Gauge>,
+    /// Seconds since the picture the gauges show was computed.
+    pub picture_age: Gauge,
     pub occurrences_overdue: Family<PracticeLabels, Gauge>,
     pub occurrences_upcoming_30d: Family<PracticeLabels, Gauge>,
     pub assets_total: Gauge,
@@ -48,13 +60,7 @@ pub struct Metrics {
     pub http_duration: Family<HttpLabels, Histogram>,
     pub jobs: Family<JobLabels, Counter>,
     pub logins: Family<LoginLabels, Counter>,
-    /// When the hygiene gauges were last recomputed.
-    summary_at: std::sync::Mutex<Option<Instant>>,
 }
-
-/// Scrapes closer together than this reuse the last summary: computing one expands the whole
-/// calendar, and several Prometheus servers (or a fast scrape interval) must not multiply that.
-pub const SUMMARY_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -89,6 +95,18 @@ impl Metrics {
         let occurrences_overdue = Family::<PracticeLabels, Gauge>::default();
         let occurrences_upcoming_30d = Family::<PracticeLabels, Gauge>::default();
         let assets_total = Gauge::default();
+        let conditions = Family::<ConditionLabels, Gauge>::default();
+        let picture_age = Gauge::default();
+        registry.register(
+            "conditions",
+            "Conditions at risk now, per practice and severity (list at /api/v1/conditions)",
+            conditions.clone(),
+        );
+        registry.register(
+            "picture_age_seconds",
+            "Seconds since the conditions and hygiene gauges were computed",
+            picture_age.clone(),
+        );
         registry.register(
             "practice_hygiene_score",
             "Hygiene score per practice, 0-100 (reasons at /api/v1/summary)",
@@ -115,24 +133,13 @@ impl Metrics {
             occurrences_overdue,
             occurrences_upcoming_30d,
             assets_total,
+            conditions,
+            picture_age,
             http_requests,
             http_duration,
             jobs,
             logins,
-            summary_at: std::sync::Mutex::new(None),
         }
-    }
-
-    /// Whether the hygiene gauges are older than `max_age`; claims the refresh when they are,
-    /// so concurrent scrapes compute one summary between them.
-    pub fn claim_summary_refresh(&self, max_age: std::time::Duration) -> bool {
-        let mut at = self.summary_at.lock().expect("metrics lock");
-        let now = Instant::now();
-        if at.is_some_and(|t| now.duration_since(t) < max_age) {
-            return false;
-        }
-        *at = Some(now);
-        true
     }
 
     pub fn render(&self) -> String {
@@ -141,8 +148,30 @@ impl Metrics {
         out
     }
 
-    /// Set the hygiene gauges from a freshly computed summary.
-    pub fn record_summary(&self, summary: &Summary) {
+    /// Set the hygiene and condition gauges from the kept picture. Every practice and
+    /// severity is set, zeros included, so a condition that cleared reads 0, not its old value.
+    pub fn record_picture(&self, picture: &RiskPicture) {
+        self.record_summary(&picture.summary);
+        for practice in Practice::ALL {
+            for severity in Severity::ALL {
+                let count = picture
+                    .conditions
+                    .iter()
+                    .filter(|c| c.practice == practice && c.severity == *severity)
+                    .count();
+                self.conditions
+                    .get_or_create(&ConditionLabels {
+                        practice: practice.as_str().into(),
+                        severity: severity.as_str().into(),
+                    })
+                    .set(count as i64);
+            }
+        }
+        self.picture_age.set(picture.age_seconds() as i64);
+    }
+
+    /// Set the hygiene gauges from a summary.
+    fn record_summary(&self, summary: &Summary) {
         for p in &summary.practices {
             let labels = PracticeLabels {
                 practice: p.practice.as_str().into(),
@@ -201,23 +230,4 @@ pub async fn track_http(
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_summary_per_interval() {
-        let m = Metrics::new();
-        assert!(m.claim_summary_refresh(std::time::Duration::from_secs(60)));
-        assert!(
-            !m.claim_summary_refresh(std::time::Duration::from_secs(60)),
-            "fresh: reuse"
-        );
-        assert!(
-            m.claim_summary_refresh(std::time::Duration::ZERO),
-            "stale: recompute"
-        );
-    }
 }

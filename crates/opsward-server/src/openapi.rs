@@ -34,6 +34,8 @@ use utoipa::{
         api::notifications::delete_channel, api::notifications::test_channel, api::notifications::rules,
         api::notifications::create_rule, api::notifications::delete_rule, api::notifications::outbox, api::notifications::snooze,
         api::summary::summary,
+        api::conditions::list,
+        api::assets::overview,
         api::backlog::list, api::backlog::create, api::backlog::get, api::backlog::update, api::backlog::comment,
         api::backlog::aging_report, api::backlog::sla_overview, api::backlog::sla_policy, api::backlog::set_sla_policy, api::backlog::import, api::backlog::export, api::backlog::bulk_edit,
         api::backlog_more::watchers, api::backlog_more::watch, api::backlog_more::unwatch, api::backlog_more::attachments,

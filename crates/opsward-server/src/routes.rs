@@ -93,6 +93,12 @@ fn build() -> Table {
         )
         .add(M::GET, "/api/v1/assets/export", VIEWER, api::assets::export)
         .add(M::GET, "/api/v1/assets/{id}", VIEWER, api::assets::get)
+        .add(
+            M::GET,
+            "/api/v1/assets/{id}/overview",
+            VIEWER,
+            api::assets::overview,
+        )
         .add(M::PUT, "/api/v1/assets/{id}", OPERATOR, api::assets::update)
         .add(
             M::DELETE,
@@ -475,6 +481,7 @@ fn build() -> Table {
         )
         // Dashboard numbers
         .add(M::GET, "/api/v1/summary", VIEWER, api::summary::summary)
+        .add(M::GET, "/api/v1/conditions", VIEWER, api::conditions::list)
         // Web UI
         .add(M::GET, "/static/app.css", PUBLIC, ui::assets::stylesheet)
         .add(M::GET, "/static/htmx.min.js", PUBLIC, ui::assets::htmx)
@@ -514,6 +521,7 @@ fn build() -> Table {
         .add(M::POST, "/admin/users", ADMIN, ui::users::create)
         .add(M::POST, "/admin/users/{id}", ADMIN, ui::users::update)
         .add(M::GET, "/admin/audit", ADMIN, ui::audit::page)
+        .add(M::GET, "/conditions", VIEWER, ui::conditions::page)
         .add(
             M::GET,
             "/practices/{practice}",
@@ -694,6 +702,7 @@ pub fn app(state: AppState) -> Router {
     build()
         .router
         .fallback(ui::not_found)
+        .layer(middleware::from_fn_with_state(state.picture.clone(), crate::picture::invalidate_on_write))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track_http))
         .layer(middleware::from_fn_with_state(state.clone(), guard::authenticate))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

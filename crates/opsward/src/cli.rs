@@ -98,6 +98,11 @@ pub enum Command {
     Audit(AuditArgs),
     /// Show background jobs, newest first.
     Jobs(JobsArgs),
+    /// Everything at risk now across practices, worst first: certificates expiring, overdue
+    /// findings, hosts out of patch SLA, failed resilience tests, SLA breaches, notice
+    /// deadlines. Exit code 0 when nothing matches, 1 when something does, 2 on errors (or
+    /// when a practice could not report).
+    Conditions(ConditionsArgs),
     // --- backlog (kept as one block for easy merging) ---
     /// Problems, incidents, improvements and risks: file, list, show, move through the workflow.
     #[command(subcommand)]
@@ -139,6 +144,26 @@ pub enum Command {
     /// Patches: hosts' patch state and enrollment tokens for agents.
     #[command(subcommand)]
     Patch(PatchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ConditionsArgs {
+    /// Only this practice (certificates, resilience, patches, vulnerabilities, backlog,
+    /// customers, suppliers).
+    #[arg(long)]
+    pub practice: Option<opsward_core::practice::Practice>,
+    /// Only this severity or worse (critical, high, medium, low).
+    #[arg(long)]
+    pub severity: Option<opsward_core::contract::Severity>,
+    /// Only conditions about this asset (name or id).
+    #[arg(long)]
+    pub asset: Option<String>,
+    /// Only conditions owned by this team (name).
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only conditions past their due time.
+    #[arg(long)]
+    pub overdue: bool,
 }
 
 #[derive(Debug, Args)]
@@ -271,7 +296,9 @@ pub enum AssetCommand {
         #[arg(long, default_value_t = 0)]
         limit: usize,
     },
-    /// Show one asset by name or id.
+    /// Show one asset by name or id: its fields, owner, the conditions about it, and every
+    /// practice's section (certificates, findings, patch state, measures, backlog items, ...)
+    /// and its calendar activities; `-o json` for all of it as one object.
     Show { asset: String },
     /// Remove an asset by name or id.
     Rm { asset: String },

@@ -174,6 +174,41 @@ impl Config {
     }
 }
 
+impl Config {
+    /// What the server (and the CLI commands that assess the practices as the server does)
+    /// is configured with: limits, the scheduler, the certificate trust anchors (loading
+    /// `cert_ca_file`), automatic backlog items and inbound email.
+    pub fn server_config(&self) -> anyhow::Result<opsward_server::ServerConfig> {
+        use std::time::Duration;
+        let mut cert_trust = opsward_certs::TrustStore::public_roots();
+        if let Some(path) = &self.cert_ca_file {
+            let added = cert_trust
+                .add_pem_file(path)
+                .context("cannot use cert_ca_file")?;
+            tracing::info!(path = %path.display(), anchors = added, "certificate CA bundle loaded");
+        }
+        Ok(opsward_server::ServerConfig {
+            secure_cookies: self.secure_cookies,
+            session_ttl: Duration::from_secs(self.session_ttl_hours.max(1) * 3600),
+            max_body_bytes: self.max_body_mib.max(1) * 1024 * 1024,
+            scheduler: opsward_server::scheduler::SchedulerConfig {
+                enabled: self.scheduler,
+                instance_id: self
+                    .instance_id
+                    .clone()
+                    .unwrap_or_else(opsward_server::scheduler::default_instance_id),
+                ..Default::default()
+            },
+            attachments_dir: self.data_dir.join("attachments"),
+            max_attachment_bytes: self.max_attachment_mib.max(1) * 1024 * 1024,
+            cert_trust,
+            backlog_auto: self.backlog_auto.clone(),
+            backlog_inbound: self.backlog_inbound.clone(),
+            ..Default::default()
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error.
 mod tests {

@@ -1,4 +1,5 @@
 use super::Caller;
+use crate::overview::AssetOverview;
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, ApiQuery},
@@ -83,6 +84,18 @@ pub async fn get(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Asset>> {
     Ok(Json(state.store.get_asset(id).await?))
+}
+
+/// The whole view of one asset: owner, the conditions about it across practices, and each
+/// practice's section (certificates, endpoints, findings, patch state, resilience measures,
+/// backlog items, suppliers) plus its calendar activities and latest evidence.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/overview", tag = "assets", params(("id" = i64, Path)),
+    responses((status = 200, body = AssetOverview), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn overview(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<AssetOverview>> {
+    Ok(Json(crate::overview::load(&state, id).await?))
 }
 
 /// Replace an asset's fields.

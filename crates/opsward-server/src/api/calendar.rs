@@ -57,6 +57,7 @@ pub async fn list(
         owner_team_id: q.owner_team_id,
         owner_person_id: q.owner_person_id,
         activity_id: None,
+        asset_id: None,
     };
     Ok(Json(
         state
@@ -166,6 +167,7 @@ pub async fn calendar(
         owner_team_id: q.owner_team_id,
         owner_person_id: q.owner_person_id,
         activity_id: None,
+        asset_id: None,
     };
     Ok(Json(
         state.ops.occurrences(&filter, from, to, Utc::now()).await?,

@@ -9,6 +9,7 @@ pub mod backlog_more;
 pub mod calendar;
 pub mod cert_targets;
 pub mod certs;
+pub mod conditions;
 pub mod customers;
 pub mod files;
 pub mod host_vulns;

@@ -57,20 +57,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "system", security(()), responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    // The hygiene gauges are computed on scrape, at most every SUMMARY_MAX_AGE; if that
-    // fails the scrape still answers, with the values of the last successful one.
-    if state
-        .metrics
-        .claim_summary_refresh(crate::metrics::SUMMARY_MAX_AGE)
-    {
-        match state
-            .ops
-            .summary(chrono::Utc::now(), &Default::default())
-            .await
-        {
-            Ok(summary) => state.metrics.record_summary(&summary),
-            Err(e) => tracing::warn!(error = %e, "hygiene gauges not refreshed"),
-        }
+    // The hygiene and condition gauges come from the kept picture, so a scrape costs no
+    // recomputation; if there is none the scrape still answers, with the last values.
+    match state.picture.get().await {
+        Ok(picture) => state.metrics.record_picture(&picture),
+        Err(e) => tracing::warn!(error = %e, "hygiene and condition gauges not refreshed"),
     }
     let mut body = state.metrics.render();
     // x509-certificate-exporter's gauges, from the inventory at scrape time.

@@ -388,6 +388,13 @@ struct DetailPage {
     owner: String,
     history: Vec<AuditEntry>,
     vulns: super::vuln_policy::AssetVulns,
+    /// The conditions about this asset across practices, worst first.
+    conditions: Vec<opsward_core::contract::Condition>,
+    /// Each practice's section, then the calendar's.
+    facets: Vec<opsward_core::contract::AssetFacet>,
+    failures: Vec<String>,
+    computed_at: String,
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 pub async fn detail(
@@ -422,12 +429,24 @@ pub async fn detail(
         Ok(v) => v,
         Err(e) => return error_response(e),
     };
+    let overview = match crate::overview::load(&state, id).await {
+        Ok(o) => o,
+        Err(e) => return error_response(e),
+    };
     render(&DetailPage {
         nav: Nav::new(&caller, "assets"),
         owner: owners.label(&asset),
         asset,
         history,
         vulns,
+        conditions: overview.conditions,
+        facets: overview.facets,
+        failures: overview.failures,
+        computed_at: overview
+            .conditions_computed_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        now: chrono::Utc::now(),
     })
 }
 

@@ -174,6 +174,7 @@ pub async fn page(
         owner_team_id: team,
         owner_person_id: person,
         activity_id: None,
+        asset_id: None,
     };
     let mut occurrences = match state.ops.occurrences(&filter, start, end, Utc::now()).await {
         Ok(o) => o,

@@ -1,6 +1,8 @@
-//! The home page: hygiene score per practice with every deduction explained, overdue work,
-//! the next 30 days, evidence of the last 30 days and the asset register, as numbers and as
-//! server-drawn SVG charts. Also the placeholder page of each practice.
+//! The home page, from the kept picture of operational risk: what is at risk now across every
+//! practice (worst first, each linked), hygiene score per practice with every deduction
+//! explained and each practice's live conditions, everything overdue, the next 30 days,
+//! evidence of the last 30 days and the asset register, as numbers and as server-drawn SVG
+//! charts, and when the numbers were computed. Also the page of each practice.
 
 use super::{
     error_response, render,
@@ -13,7 +15,8 @@ use axum::{
     extract::{Path, State},
     response::Response,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use opsward_core::contract::{Condition, Severity};
 use opsward_ops::{
     hygiene::{Deduction, PracticeScore, ScoreBand},
     summary::{DayLoad, Summary},
@@ -22,18 +25,28 @@ use opsward_ops::{
 
 /// Occurrences listed on the dashboard; the calendar has the rest.
 const AGENDA_LENGTH: usize = 15;
+/// Conditions listed in the "at risk now" table; `/conditions` has the rest.
+const AT_RISK_LENGTH: usize = 25;
+/// Conditions listed on each practice's card.
+const CARD_CONDITIONS: usize = 5;
 
 const DONE: &str = "#1e7d32";
 const OVERDUE: &str = "#b3261e";
 const UPCOMING: &str = "#1f5fbf";
 
-/// A practice's score as the page shows it.
+/// A practice's score as the page shows it, with its live conditions.
 struct ScoreRow {
     key: &'static str,
+    /// The practice's page, or its calendar for general operations work.
+    page: String,
     title: &'static str,
     score: u8,
     band: &'static str,
     deductions: Vec<Deduction>,
+    /// The practice's worst conditions now, at most five.
+    conditions: Vec<Condition>,
+    /// All its conditions.
+    conditions_total: usize,
 }
 
 #[derive(Template)]
@@ -48,13 +61,21 @@ struct DashboardPage {
     more_upcoming: usize,
     /// Vulnerability findings open or acknowledged past their due date.
     vulns_overdue: usize,
+    /// The worst conditions across practices.
+    at_risk: Vec<Condition>,
+    /// Conditions of severity critical or high.
+    urgent: usize,
+    computed_at: String,
+    age_seconds: u64,
+    now: DateTime<Utc>,
 }
 
 pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Response {
-    let summary = match state.ops.summary(Utc::now(), &Default::default()).await {
-        Ok(s) => s,
+    let picture = match state.picture.get().await {
+        Ok(p) => p,
         Err(e) => return error_response(e.into()),
     };
+    let summary = picture.summary.clone();
     let overdue = opsward_vulns::findings::FindingFilter {
         overdue: true,
         ..Default::default()
@@ -63,7 +84,11 @@ pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Resp
         Ok(f) => f.len(),
         Err(e) => return error_response(e.into()),
     };
-    let scores: Vec<ScoreRow> = summary.practices.iter().map(score_row).collect();
+    let scores: Vec<ScoreRow> = summary
+        .practices
+        .iter()
+        .map(|p| score_row(p, &picture.conditions))
+        .collect();
     let scores_chart = svg::horizontal_bars(
         "hygiene-chart",
         "Hygiene score per practice (0-100)",
@@ -92,6 +117,23 @@ pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Resp
         .collect();
     render(&DashboardPage {
         nav: Nav::new(&caller, "dashboard"),
+        at_risk: picture
+            .conditions
+            .iter()
+            .take(AT_RISK_LENGTH)
+            .cloned()
+            .collect(),
+        urgent: picture
+            .conditions
+            .iter()
+            .filter(|c| c.severity <= Severity::High)
+            .count(),
+        computed_at: picture
+            .computed_at()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        age_seconds: picture.age_seconds(),
+        now: Utc::now(),
         more_upcoming: summary.next_30_days.count - agenda.len(),
         scores,
         scores_chart,
@@ -102,9 +144,18 @@ pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Resp
     })
 }
 
-fn score_row(p: &PracticeScore) -> ScoreRow {
+fn score_row(p: &PracticeScore, conditions: &[Condition]) -> ScoreRow {
     let key = p.practice.as_str();
+    let mine = conditions.iter().filter(|c| c.practice == p.practice);
+    let known = PRACTICES.iter().any(|known| known.key == key);
     ScoreRow {
+        page: if known {
+            format!("/practices/{key}")
+        } else {
+            format!("/calendar?practice={key}")
+        },
+        conditions: mine.clone().take(CARD_CONDITIONS).cloned().collect(),
+        conditions_total: mine.count(),
         key,
         title: PRACTICES
             .iter()
@@ -149,14 +200,49 @@ fn day_column(day: &DayLoad) -> Column {
 struct PracticePage {
     nav: Nav,
     practice: &'static Practice,
+    score: ScoreRow,
+    conditions: Vec<Condition>,
+    computed_at: String,
+    now: DateTime<Utc>,
 }
 
-pub async fn practice(Caller(caller): Caller, Path(key): Path<String>) -> Response {
-    match PRACTICES.iter().find(|p| p.key == key) {
-        Some(practice) => render(&PracticePage {
-            nav: Nav::new(&caller, practice.key),
-            practice,
-        }),
-        None => error_response(ApiError::not_found("practice")),
-    }
+/// One practice: its hygiene score with every deduction, and all its conditions now.
+pub async fn practice(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(key): Path<String>,
+) -> Response {
+    let Some(practice) = PRACTICES.iter().find(|p| p.key == key) else {
+        return error_response(ApiError::not_found("practice"));
+    };
+    let picture = match state.picture.get().await {
+        Ok(p) => p,
+        Err(e) => return error_response(e.into()),
+    };
+    let Some(score) = picture
+        .summary
+        .practices
+        .iter()
+        .find(|p| p.practice.as_str() == key)
+        .map(|p| score_row(p, &picture.conditions))
+    else {
+        return error_response(ApiError::not_found("practice"));
+    };
+    render(&PracticePage {
+        nav: Nav::new(&caller, practice.key),
+        conditions: picture
+            .conditions
+            .iter()
+            .filter(|c| c.practice.as_str() == key)
+            .take(500)
+            .cloned()
+            .collect(),
+        score,
+        computed_at: picture
+            .computed_at()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        now: Utc::now(),
+        practice,
+    })
 }

@@ -10,6 +10,7 @@ pub mod backlog_review;
 pub mod calendar;
 pub mod cert_assets;
 pub mod certs;
+pub mod conditions;
 pub mod customers;
 pub mod dashboard;
 pub mod login;
@@ -51,16 +52,18 @@ pub struct Practice {
     pub key: &'static str,
     pub title: &'static str,
     pub summary: &'static str,
+    /// The practice's own pages.
+    pub home: &'static str,
 }
 
 pub const PRACTICES: &[Practice] = &[
-    Practice { key: "certificates", title: "Certificates", summary: "Discover certificates, record expiry, alert in time, track renewal to done." },
-    Practice { key: "resilience", title: "Resilience", summary: "RAID, multipath, failover and backups: scheduled tests with evidence, fault injection." },
-    Practice { key: "patches", title: "Patches", summary: "Installed packages and pending updates per host, evaluated and installed against SLAs." },
-    Practice { key: "vulnerabilities", title: "Vulnerabilities", summary: "Inventory matched against OSV, CISA KEV and EPSS; exposure and misconfiguration findings." },
-    Practice { key: "backlog", title: "Backlog", summary: "Problems, low-priority incidents and improvements, triaged and aged, not lost." },
-    Practice { key: "customers", title: "Customers", summary: "Satisfaction surveys, feedback and regular service reviews with actions." },
-    Practice { key: "suppliers", title: "Suppliers", summary: "Supplier and contract register, review schedule, scorecards and renewals." },
+    Practice { key: "certificates", title: "Certificates", summary: "Discover certificates, record expiry, alert in time, track renewal to done.", home: "/certificates" },
+    Practice { key: "resilience", title: "Resilience", summary: "RAID, multipath, failover and backups: scheduled tests with evidence, fault injection.", home: "/resilience" },
+    Practice { key: "patches", title: "Patches", summary: "Installed packages and pending updates per host, evaluated and installed against SLAs.", home: "/patches" },
+    Practice { key: "vulnerabilities", title: "Vulnerabilities", summary: "Inventory matched against OSV, CISA KEV and EPSS; exposure and misconfiguration findings.", home: "/vulns" },
+    Practice { key: "backlog", title: "Backlog", summary: "Problems, low-priority incidents and improvements, triaged and aged, not lost.", home: "/backlog" },
+    Practice { key: "customers", title: "Customers", summary: "Satisfaction surveys, feedback and regular service reviews with actions.", home: "/customers" },
+    Practice { key: "suppliers", title: "Suppliers", summary: "Supplier and contract register, review schedule, scorecards and renewals.", home: "/suppliers" },
 ];
 
 const NAV: &[NavItem] = &[

@@ -3,7 +3,7 @@
 //! is flagged `\Seen` (or moved), bad mail is reported and left unread; TLS, STARTTLS, a
 //! wrong password and a server that never answers.
 
-use crate::{client, TestApp};
+use crate::{client, on_both_backends, TestApp};
 use opsward_backlog::inbound::{InboundAction, InboundRun, InboundSettings, Secret, TlsMode};
 use opsward_core::{people::PersonInput, Actor, Role};
 use opsward_server::{scheduler::JobRegistry, ServerConfig};
@@ -14,24 +14,6 @@ use opsward_testkit::{
 };
 use reqwest::StatusCode;
 use serde_json::Value;
-
-/// Tests `name::sqlite` and `name::postgres` running `name(backend)`; these tests start
-/// their server with an inbound configuration, which `both_backends!` does not take.
-macro_rules! on_both_backends {
-    ($name:ident) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(Backend::Postgres).await;
-            }
-        }
-    };
-}
 
 fn settings(port: u16, tls: TlsMode) -> InboundSettings {
     InboundSettings {

@@ -17,6 +17,7 @@ mod host_vulns;
 mod notifications;
 mod patch_rings;
 mod patches;
+mod picture;
 mod resilience;
 mod roles;
 mod scheduler;
@@ -64,9 +65,14 @@ impl TestApp {
     }
 
     pub async fn start_with(db: TestDb, config: ServerConfig, jobs: JobRegistry) -> TestApp {
+        let state = AppState::with_jobs(db.store.clone(), config, jobs);
+        Self::start_state(db, state).await
+    }
+
+    /// A server running `state` (built on `db`'s store).
+    pub async fn start_state(db: TestDb, state: AppState) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState::with_jobs(db.store.clone(), config, jobs);
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(opsward_server::run(listener, state.clone(), async move {
             let _ = stopped.await;
@@ -181,6 +187,25 @@ macro_rules! both_backends {
             async fn postgres() {
                 let app = $crate::TestApp::start(opsward_testkit::Backend::Postgres).await;
                 ($body)(app).await;
+            }
+        }
+    };
+}
+
+/// Tests `name::sqlite` and `name::postgres` running `name(backend)`, for tests that start
+/// their server themselves (with a configuration or practices `both_backends!` does not take).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Backend::Postgres).await;
             }
         }
     };

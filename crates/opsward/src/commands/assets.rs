@@ -1,6 +1,7 @@
 use super::{cli_actor, person_with_email, team_named};
 use crate::{
     cli::{AssetCommand, AssetFields},
+    config::Config,
     output::{print, print_one, OutputFormat},
 };
 use anyhow::{anyhow, Context, Result};
@@ -15,7 +16,7 @@ use std::{io::Read, process::ExitCode, sync::Arc};
 const COLUMNS: &[&str] = &["id", "name", "kind", "environment", "criticality", "tags"];
 
 /// An asset by id (all digits) or by name.
-async fn find(store: &Arc<dyn Store>, key: &str) -> Result<Asset> {
+pub(crate) async fn find(store: &Arc<dyn Store>, key: &str) -> Result<Asset> {
     if let Ok(id) = key.parse::<i64>() {
         if let Ok(asset) = store.get_asset(id).await {
             return Ok(asset);
@@ -73,6 +74,7 @@ async fn apply(
 
 pub async fn asset(
     store: &Arc<dyn Store>,
+    config: &Config,
     cmd: AssetCommand,
     out: OutputFormat,
 ) -> Result<ExitCode> {
@@ -151,7 +153,7 @@ pub async fn asset(
             }
             print(out, &assets, COLUMNS)?;
         }
-        AssetCommand::Show { asset } => print_one(out, &find(store, &asset).await?)?,
+        AssetCommand::Show { asset } => show(store, config, &asset, out).await?,
         AssetCommand::Rm { asset } => {
             let found = find(store, &asset).await?;
             store.delete_asset(&cli_actor(), found.id).await?;
@@ -225,4 +227,78 @@ async fn import(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The whole view of one asset, assessed as the server does: `-o json` prints it as one
+/// object; a table prints the fields, then the conditions, then each practice's section.
+async fn show(store: &Arc<dyn Store>, config: &Config, key: &str, out: OutputFormat) -> Result<()> {
+    let asset = find(store, key).await?;
+    let registry = opsward_server::practices::registry(store.clone(), &config.server_config()?);
+    let now = chrono::Utc::now();
+    let picture = registry.assess(now).await;
+    let overview = opsward_server::overview::assemble(
+        store.as_ref(),
+        &registry,
+        asset,
+        picture.conditions,
+        now,
+        picture.failures.iter().map(|e| e.to_string()).collect(),
+        now,
+    )
+    .await?;
+    if out != OutputFormat::Table {
+        return print_one(out, &overview);
+    }
+    print_one(out, &overview.asset)?;
+    println!("owner        {}", overview.owner);
+    for failure in &overview.failures {
+        println!("warning: not included: {failure}");
+    }
+    println!("\nAt risk now");
+    let conditions: Vec<serde_json::Value> = overview
+        .conditions
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "severity": c.severity,
+                "practice": c.practice,
+                "title": c.title,
+                "due": c.due.map(|d| d.format("%Y-%m-%d").to_string()),
+                "link": c.entity.link,
+            })
+        })
+        .collect();
+    if conditions.is_empty() {
+        println!("nothing");
+    } else {
+        crate::output::print(
+            out,
+            &conditions,
+            &["severity", "practice", "title", "due", "link"],
+        )?;
+    }
+    for facet in &overview.facets {
+        println!("\n{}", facet.title);
+        if let Some(summary) = &facet.summary {
+            println!("{summary}");
+        }
+        if facet.rows.is_empty() {
+            println!("{}", facet.empty);
+            continue;
+        }
+        let columns: Vec<&str> = facet.columns.iter().map(String::as_str).collect();
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> = facet
+            .rows
+            .iter()
+            .map(|row| {
+                columns
+                    .iter()
+                    .zip(&row.cells)
+                    .map(|(c, v)| (c.to_string(), serde_json::Value::String(v.clone())))
+                    .collect()
+            })
+            .collect();
+        crate::output::print(out, &rows, &columns)?;
+    }
+    Ok(())
 }

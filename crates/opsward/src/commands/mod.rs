@@ -11,6 +11,7 @@ mod backlog_more;
 mod calendar;
 mod cert_assets;
 mod certs;
+mod conditions;
 mod customers;
 mod faultproxy;
 mod notify;
@@ -77,7 +78,7 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         }
         Command::User(cmd) => users::user(&open_store(&config).await?, cmd, out).await,
         Command::Token(cmd) => users::token(&open_store(&config).await?, cmd, out).await,
-        Command::Asset(cmd) => assets::asset(&open_store(&config).await?, cmd, out).await,
+        Command::Asset(cmd) => assets::asset(&open_store(&config).await?, &config, cmd, out).await,
         Command::Team(cmd) => people::team(&open_store(&config).await?, cmd, out).await,
         Command::Person(cmd) => people::person(&open_store(&config).await?, cmd, out).await,
         Command::Activity(cmd) => {
@@ -99,6 +100,9 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
         }
         Command::Audit(args) => people::audit(&open_store(&config).await?, args, out).await,
         Command::Jobs(args) => people::jobs(&open_store(&config).await?, args, out).await,
+        Command::Conditions(args) => {
+            conditions::conditions(&open_store(&config).await?, &config, args, out).await
+        }
         // backlog
         Command::Backlog(crate::cli::BacklogCommand::AutoItems(cmd)) => {
             backlog_auto::auto_items(&open_store(&config).await?, &config, cmd, out).await

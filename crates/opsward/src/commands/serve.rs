@@ -4,46 +4,20 @@ use anyhow::{Context, Result};
 use opsward_core::{user::NewUser, Actor, Role};
 use opsward_server::{
     auth::{password::hash_password_blocking, secret::random_secret},
-    scheduler::{default_instance_id, SchedulerConfig},
-    AppState, ServerConfig,
+    AppState,
 };
 use opsward_store::{Store, StoreError};
-use std::{process::ExitCode, time::Duration};
+use std::process::ExitCode;
 
 pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
     tracing::info!(?config, "starting");
-    let mut cert_trust = opsward_certs::TrustStore::public_roots();
-    if let Some(path) = &config.cert_ca_file {
-        let added = cert_trust
-            .add_pem_file(path)
-            .context("cannot use cert_ca_file")?;
-        tracing::info!(path = %path.display(), anchors = added, "certificate CA bundle loaded");
-    }
+    let server_config = config.server_config()?;
     let store = open_store(&config).await?;
     bootstrap_admin(store.as_ref(), config.listen).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     println!("opsward is listening on http://{}/", listener.local_addr()?);
-    let server_config = ServerConfig {
-        secure_cookies: config.secure_cookies,
-        session_ttl: Duration::from_secs(config.session_ttl_hours.max(1) * 3600),
-        max_body_bytes: config.max_body_mib.max(1) * 1024 * 1024,
-        scheduler: SchedulerConfig {
-            enabled: config.scheduler,
-            instance_id: config
-                .instance_id
-                .clone()
-                .unwrap_or_else(default_instance_id),
-            ..SchedulerConfig::default()
-        },
-        attachments_dir: config.data_dir.join("attachments"),
-        max_attachment_bytes: config.max_attachment_mib.max(1) * 1024 * 1024,
-        cert_trust,
-        backlog_auto: config.backlog_auto.clone(),
-        backlog_inbound: config.backlog_inbound.clone(),
-        ..ServerConfig::default()
-    };
     let mut jobs = opsward_server::scheduler::JobRegistry::with_builtin();
     opsward_server::backlog_auto::register(&mut jobs, &config.backlog_auto);
     opsward_server::backlog_inbound::register(&mut jobs, &config.backlog_inbound);
