@@ -341,11 +341,11 @@ fn activity_conditions(
         (None, None) => (a.asset_team_id, a.asset_person_id),
         owned => owned,
     };
-    let on = a
-        .asset_name
-        .as_deref()
-        .map(|n| format!(" on {n}"))
-        .unwrap_or_default();
+    // "Mirror on db1 on db1" says the asset twice.
+    let on = match a.asset_name.as_deref() {
+        Some(asset) if !name.contains(asset) => format!(" on {asset}"),
+        _ => String::new(),
+    };
     let reported = a
         .last_recorded_at
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())

@@ -214,7 +214,7 @@ store_test!(
                 stamp(partial.recorded_at)
             ),
             format!(
-                "Mirror on db1 on db1: the host agent reports RAID is degraded ({})",
+                "Mirror on db1: the host agent reports RAID is degraded ({})",
                 stamp(degraded.recorded_at)
             ),
             format!(
@@ -222,7 +222,7 @@ store_test!(
                 stamp(overdue_since)
             ),
             format!(
-                "Backups of db1 on db1: the host agent reports the newest backup is stale ({})",
+                "Backups of db1: the host agent reports the newest backup is stale ({})",
                 stamp(stale.recorded_at)
             ),
             "Critical asset db2 has no resilience measure: register how it survives a failure and test it".to_string(),
