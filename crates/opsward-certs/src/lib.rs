@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod keystores;
 pub mod metrics;
 pub mod model;
+pub mod practice;
 pub mod protocols;
 pub mod renewal;
 pub mod rescan;

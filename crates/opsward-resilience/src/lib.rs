@@ -20,4 +20,5 @@ pub mod experiment;
 pub mod faultproxy;
 pub mod health;
 pub mod monkey;
+pub mod practice;
 pub mod register;

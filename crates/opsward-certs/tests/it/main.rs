@@ -5,6 +5,7 @@ mod files;
 mod fixtures;
 mod hostile;
 mod keystores;
+mod practice;
 mod protocols;
 mod revocation;
 mod smtp_server;

@@ -37,6 +37,20 @@ pub struct Report {
     pub findings: Vec<String>,
 }
 
+impl Report {
+    /// The notes of the evidence that records this report: `<check> check, <verdict>:` and
+    /// one line per finding. The practice contract reads host agents' findings back from
+    /// this prefix, so every way of recording a check should write it through here.
+    pub fn evidence_notes(&self) -> String {
+        format!(
+            "{} check, {}:\n{}",
+            self.check,
+            self.verdict.as_str(),
+            self.findings.join("\n")
+        )
+    }
+}
+
 /// Judge `/proc/mdstat`: a degraded or inactive array fails; one resyncing is partial.
 pub fn judge_mdstat(arrays: &[mdstat::Array]) -> Report {
     let mut verdict = Verdict::Passed;

@@ -3,6 +3,7 @@
 
 mod api;
 mod monkey;
+mod practice;
 mod register;
 mod support;
 mod toxics;
