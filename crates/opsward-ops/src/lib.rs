@@ -11,6 +11,7 @@ pub mod attachments;
 pub mod export;
 pub mod hygiene;
 pub mod ical;
+pub mod jobs;
 pub mod model;
 pub mod notifications;
 pub mod recurrence;

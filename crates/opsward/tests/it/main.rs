@@ -1,5 +1,6 @@
 //! Tests of the `opsward` binary as users run it: the CLI, `serve`, and a real browser.
 
+mod architecture;
 mod backlog;
 mod backlog_inbound_cli;
 mod browser;
