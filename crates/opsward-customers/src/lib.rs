@@ -10,13 +10,16 @@
 //! Pure rules (`link`, `sampling`, `score`) need no database and are tested on their own;
 //! `store` keeps the records, `surveys` and `reviews` combine them with the backlog (through
 //! `opsward_core::work_items`, which the caller passes in), the calendar and the notification
-//! outbox.
+//! outbox. `practice` reports the practice's conditions, hygiene and jobs.
 
+pub mod hygiene;
 pub mod link;
 pub mod model;
+pub mod practice;
 pub mod reviews;
 pub mod sampling;
 pub mod score;
+pub mod standing;
 pub mod store;
 pub mod survey_store;
 pub mod surveys;
