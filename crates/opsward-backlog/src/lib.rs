@@ -26,6 +26,7 @@ pub mod sla_alerts;
 pub mod store;
 pub mod transfer;
 pub mod watch;
+pub mod work_items;
 pub mod workflow;
 
 pub use inbound_store::FiledMessage;

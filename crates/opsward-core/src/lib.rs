@@ -12,9 +12,11 @@ pub mod job;
 pub mod page;
 pub mod people;
 pub mod practice;
+pub mod priority;
 pub mod role;
 pub mod user;
 pub mod validation;
+pub mod work_items;
 
 pub use actor::Actor;
 pub use role::Role;

@@ -10,8 +10,7 @@ use crate::{
     store::CustomersStore,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use opsward_backlog::BacklogStore;
-use opsward_core::{practice::Practice, Actor};
+use opsward_core::{practice::Practice, work_items::WorkItems, Actor};
 use opsward_ops::{ActivityInput, EvidenceInput, EvidenceResult, OpsStore};
 use opsward_store::StoreError;
 use serde::Serialize;
@@ -250,7 +249,7 @@ pub async fn surveys_in(
 /// The review pack for a customer and period.
 pub async fn pack(
     store: &CustomersStore,
-    backlog: &BacklogStore,
+    backlog: &dyn WorkItems,
     customer_id: i64,
     from: NaiveDate,
     to: NaiveDate,
@@ -259,8 +258,11 @@ pub async fn pack(
     let mut items = Vec::new();
     let (mut raised, mut resolved, mut open_now, mut within) = (0, 0, 0, 0);
     for (id, _, _, _, _) in store.items_of(customer_id).await? {
-        let item = backlog.get_item(id).await?;
-        let is_resolved = !item.state.is_open();
+        let item = backlog
+            .work_item(id)
+            .await
+            .map_err(crate::work_item_error)?;
+        let is_resolved = !item.open;
         let raised_in = in_period(item.created_at, from, to);
         // A resolved item's last change is when it was resolved (see csat_candidates).
         let resolved_in = is_resolved && in_period(item.updated_at, from, to);
@@ -279,7 +281,7 @@ pub async fn pack(
             id,
             title: item.title,
             priority: format!("{:?}", item.priority),
-            state: item.state.as_str().into(),
+            state: item.state,
             raised_at: item.created_at,
             resolution_days,
             target_days,

@@ -15,8 +15,11 @@ use crate::{
     survey_store::SurveyDecision,
 };
 use chrono::{DateTime, Duration, Utc};
-use opsward_backlog::{BacklogStore, ItemInput, ItemType};
-use opsward_core::{Actor, ValidationError};
+use opsward_core::{
+    contract::ProposedItemType,
+    work_items::{NewWorkItem, WorkItems},
+    Actor, ValidationError,
+};
 use opsward_notify::{Notification, Severity};
 use opsward_store::StoreError;
 use serde::Serialize;
@@ -188,7 +191,7 @@ impl Run<'_> {
 /// Decide every survey that is due at `now`.
 pub async fn run(
     store: &CustomersStore,
-    backlog: &BacklogStore,
+    backlog: &dyn WorkItems,
     now: DateTime<Utc>,
 ) -> Result<RunReport, StoreError> {
     let (settings, key) = store.settings().await?;
@@ -212,7 +215,11 @@ pub async fn run(
             Some(id) => Some(store.contact(id).await?),
             None => None,
         };
-        let title = backlog.get_item(item_id).await?.title;
+        let title = backlog
+            .work_item(item_id)
+            .await
+            .map_err(crate::work_item_error)?
+            .title;
         match run
             .decide(
                 SurveyKind::Csat,
@@ -245,7 +252,7 @@ pub async fn run(
 /// answer and opening the item) get it now.
 async fn open_missing_followups(
     store: &CustomersStore,
-    backlog: &BacklogStore,
+    backlog: &dyn WorkItems,
 ) -> Result<usize, StoreError> {
     // A bounded batch per run: a backlog of missing follow-ups drains over a few runs.
     let missing = store.low_without_followup(500).await?;
@@ -263,7 +270,7 @@ fn needs_followup(s: &Survey) -> bool {
 
 async fn open_followup(
     store: &CustomersStore,
-    backlog: &BacklogStore,
+    backlog: &dyn WorkItems,
     survey: &Survey,
 ) -> Result<i64, StoreError> {
     let customer = store.customer(survey.customer_id).await?;
@@ -272,8 +279,8 @@ async fn open_followup(
         Some(item) => format!(" about item #{item}"),
         None => String::new(),
     };
-    let input = ItemInput {
-        item_type: ItemType::Improvement,
+    let input = NewWorkItem {
+        item_type: ProposedItemType::Improvement,
         title: format!(
             "Follow up: {} {} {score} from {}",
             survey.kind.as_str().to_uppercase(),
@@ -293,17 +300,17 @@ async fn open_followup(
         ),
         impact: 2,
         urgency: 2,
-        wsjf: None,
         team_id: customer.owner_team_id,
         assignee_person_id: customer.owner_person_id,
         tags: vec!["customer-feedback".into()],
         asset_ids: Vec::new(),
     };
-    let item = backlog
-        .create_item(&Actor::system("surveys"), &input)
-        .await?;
-    store.set_followup(survey.id, item.id).await?;
-    Ok(item.id)
+    let item_id = backlog
+        .file_item(&Actor::system("surveys"), &input)
+        .await
+        .map_err(crate::work_item_error)?;
+    store.set_followup(survey.id, item_id).await?;
+    Ok(item_id)
 }
 
 /// The survey a link is for, if the link is genuine and unexpired (answered or not).
@@ -321,7 +328,7 @@ pub async fn open(
 /// follow-up item for the customer's owners.
 pub async fn answer(
     store: &CustomersStore,
-    backlog: &BacklogStore,
+    backlog: &dyn WorkItems,
     token: &str,
     answer: &Answer,
     now: DateTime<Utc>,

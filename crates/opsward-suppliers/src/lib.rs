@@ -5,11 +5,14 @@
 //!
 //! Pure rules (`notice` arithmetic, scorecard weighting, waiting time) need no database and
 //! are tested on their own; `store` keeps the rows on SQLite or PostgreSQL; `alerts` turns
-//! contract dates into notification events.
+//! contract dates into notification events; `practice` reports conditions, hygiene
+//! deductions (rules in `hygiene`), asset facets and jobs through the practice contract.
 
 pub mod alerts;
+pub mod hygiene;
 pub mod model;
 pub mod notice;
+pub mod practice;
 pub mod review;
 pub mod store;
 

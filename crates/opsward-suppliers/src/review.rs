@@ -122,15 +122,20 @@ pub struct ScoreInput {
 /// The weighted mean of the scores, 1-5; `None` when every weight is zero.
 pub fn weighted_total(scores: &[Score]) -> Option<f64> {
     let weights: i64 = scores.iter().map(|s| i64::from(s.weight)).sum();
-    if weights == 0 {
-        return None;
-    }
     let sum: i64 = scores
         .iter()
         .map(|s| i64::from(s.weight) * i64::from(s.score))
         .sum();
-    // Two decimals are what people compare; more only suggests false precision.
-    Some((sum as f64 / weights as f64 * 100.0).round() / 100.0)
+    weighted_mean(sum, weights)
+}
+
+/// `weighted_sum / weights` to two decimals; `None` when `weights` is zero. Two decimals
+/// are what people compare; more only suggests false precision.
+pub fn weighted_mean(weighted_sum: i64, weights: i64) -> Option<f64> {
+    if weights == 0 {
+        return None;
+    }
+    Some((weighted_sum as f64 / weights as f64 * 100.0).round() / 100.0)
 }
 
 /// Match the submitted scores to the active criteria: every active criterion scored once,

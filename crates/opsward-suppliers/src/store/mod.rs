@@ -5,8 +5,10 @@
 mod contracts;
 mod register;
 mod reviews;
+mod standing;
 
 pub use contracts::NewDocument;
+pub use standing::LatestReview;
 
 use opsward_core::ValidationError;
 use opsward_ops::OpsStore;

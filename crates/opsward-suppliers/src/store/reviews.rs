@@ -22,7 +22,7 @@ pub(crate) struct LinkedItem {
     id: i64,
     relation: String,
     created_at: DateTime<Utc>,
-    priority: Option<opsward_backlog::priority::Priority>,
+    priority: Option<opsward_core::priority::Priority>,
     history: Vec<(DateTime<Utc>, String, Value)>,
 }
 type LinkedHistory = Vec<LinkedItem>;
@@ -310,7 +310,7 @@ macro_rules! reviews_sql {
                             id: item,
                             relation: l.try_get("relation")?,
                             created_at: l.try_get("created_at")?,
-                            priority: opsward_backlog::priority::Priority::from_impact_urgency(l.try_get("impact")?, l.try_get("urgency")?),
+                            priority: opsward_core::priority::Priority::from_impact_urgency(l.try_get("impact")?, l.try_get("urgency")?),
                             history: by_item.get(&item).cloned().unwrap_or_default(),
                         })
                     })

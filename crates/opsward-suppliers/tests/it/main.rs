@@ -2,6 +2,7 @@
 
 mod alerts;
 mod contracts;
+mod practice;
 mod reviews;
 mod suppliers;
 

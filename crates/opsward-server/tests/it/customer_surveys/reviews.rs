@@ -1,4 +1,4 @@
-use crate::support::*;
+use super::support::*;
 use chrono::{NaiveDate, Utc};
 use opsward_backlog::BacklogStore;
 use opsward_customers::{reviews, ActionInput, CustomersStore, ReviewInput, ReviewSchedule};

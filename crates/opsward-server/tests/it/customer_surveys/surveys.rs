@@ -1,4 +1,4 @@
-use crate::support::*;
+use super::support::*;
 use chrono::{Duration, Utc};
 use opsward_backlog::BacklogStore;
 use opsward_customers::{
