@@ -44,7 +44,7 @@ use std::sync::Arc;
 pub const SLA_CHECK_LIMIT: i64 = 1000;
 
 /// Most items one asset's facet lists.
-pub const FACET_ROWS: i64 = 20;
+pub const FACET_ROWS: usize = 20;
 
 /// The backlog practice.
 pub struct BacklogPractice {
@@ -226,10 +226,10 @@ impl BacklogPractice {
 
     async fn asset_items(&self, asset_id: i64, now: DateTime<Utc>) -> Result<Vec<AssetFacet>> {
         let backlog = self.backlog();
-        let items = backlog.open_items_of_asset(asset_id, FACET_ROWS).await?;
-        let Some(total) = items.first().map(|i| i.total) else {
+        let (items, total) = backlog.open_items_of_asset(asset_id, FACET_ROWS).await?;
+        if items.is_empty() {
             return Ok(Vec::new());
-        };
+        }
         let policy = backlog.compiled_sla_policy().await?;
         let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
         let mut pauses = backlog.pauses(&ids).await?;
@@ -238,7 +238,6 @@ impl BacklogPractice {
             .map(|item| facet_row(&policy, item, pauses.remove(&item.id), now))
             .collect();
         let breached = rows.iter().filter(|r| r.tone == Tone::Bad).count();
-        let total = usize::try_from(total).unwrap_or(0);
         let mut summary = count(total, "open item", "open items");
         if breached > 0 {
             let their = if breached == 1 { "its" } else { "their" };

@@ -37,8 +37,6 @@ pub struct AssetItem {
     pub assignee: Option<String>,
     pub created_at: DateTime<Utc>,
     pub owned_at: Option<DateTime<Utc>>,
-    /// Open items of the asset in all, listed or not.
-    pub total: i64,
 }
 
 /// Columns both row types decode on either backend.
@@ -90,7 +88,6 @@ where
             assignee: row.try_get("assignee")?,
             created_at: row.try_get("created_at")?,
             owned_at: row.try_get("owned_at")?,
-            total: row.try_get("total")?,
         })
     }
 }
@@ -109,13 +106,23 @@ fn sla_candidates_sql(first_asset: &str) -> String {
     )
 }
 
-fn asset_items_sql(has_asset: &str) -> String {
+/// The open items of one asset, newest first. On SQLite the scan reads the partial index
+/// `backlog_items_open_assets` (which holds each open item's asset list) and tests the
+/// text of the list before parsing it, so it never reads the wide rows of other items.
+fn asset_item_ids_sql(has_asset: &str) -> String {
+    format!(
+        "SELECT i.id FROM backlog_items i WHERE i.state NOT IN ('resolved', 'closed') AND {has_asset} \
+         ORDER BY i.created_at DESC, i.id DESC"
+    )
+}
+
+fn asset_items_sql(ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!(
         "SELECT i.id, i.title, i.state, i.impact, i.urgency, i.team_id, p.name AS assignee, \
-         i.created_at, i.owned_at, COUNT(*) OVER () AS total \
-         FROM backlog_items i LEFT JOIN people p ON p.id = i.assignee_person_id \
-         WHERE i.state NOT IN ('resolved', 'closed') AND {has_asset} \
-         ORDER BY i.created_at DESC, i.id DESC LIMIT $2"
+         i.created_at, i.owned_at FROM backlog_items i LEFT JOIN people p ON p.id = i.assignee_person_id \
+         WHERE i.id IN ({}) ORDER BY i.created_at DESC, i.id DESC",
+        list.join(", ")
     )
 }
 
@@ -145,26 +152,41 @@ impl BacklogStore {
         })
     }
 
-    /// The newest `limit` open items linked to the asset, each with the count of all.
-    pub async fn open_items_of_asset(&self, asset_id: i64, limit: i64) -> Result<Vec<AssetItem>> {
-        Ok(match self.database() {
+    /// The newest `limit` open items linked to the asset, and how many it has in all.
+    pub async fn open_items_of_asset(
+        &self,
+        asset_id: i64,
+        limit: usize,
+    ) -> Result<(Vec<AssetItem>, usize)> {
+        let ids: Vec<i64> = match self.database() {
             Database::Sqlite(pool) => {
-                sqlx::query_as(&asset_items_sql(
-                    "EXISTS (SELECT 1 FROM json_each(i.asset_ids) WHERE json_each.value = $1)",
+                sqlx::query_scalar(&asset_item_ids_sql(
+                    "instr(i.asset_ids, $2) > 0 AND \
+                     EXISTS (SELECT 1 FROM json_each(i.asset_ids) WHERE json_each.value = $1)",
                 ))
                 .bind(asset_id)
-                .bind(limit)
+                .bind(asset_id.to_string())
                 .fetch_all(pool)
                 .await?
             }
             Database::Postgres(pool) => {
                 // `@>` on the array is what the GIN index `backlog_items_asset_ids` serves.
-                sqlx::query_as(&asset_items_sql("i.asset_ids @> $1"))
+                sqlx::query_scalar(&asset_item_ids_sql("i.asset_ids @> $1"))
                     .bind(Json(vec![asset_id]))
-                    .bind(limit)
                     .fetch_all(pool)
                     .await?
             }
-        })
+        };
+        let newest = &ids[..ids.len().min(limit)];
+        if newest.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        // Ids from the database, written as numbers: nothing a caller typed reaches the text.
+        let sql = asset_items_sql(newest);
+        let items = match self.database() {
+            Database::Sqlite(pool) => sqlx::query_as(&sql).fetch_all(pool).await?,
+            Database::Postgres(pool) => sqlx::query_as(&sql).fetch_all(pool).await?,
+        };
+        Ok((items, ids.len()))
     }
 }

@@ -118,8 +118,8 @@ pub const SQLITE: Embedded = &[
     ),
     (
         23,
-        "backlog_sla_candidates_index",
-        include_str!("../migrations/sqlite/0023_backlog_sla_candidates_index.sql"),
+        "backlog_practice_indexes",
+        include_str!("../migrations/sqlite/0023_backlog_practice_indexes.sql"),
     ),
 ];
 pub const POSTGRES: Embedded = &[
@@ -235,8 +235,8 @@ pub const POSTGRES: Embedded = &[
     ),
     (
         23,
-        "backlog_sla_candidates_index",
-        include_str!("../migrations/postgres/0023_backlog_sla_candidates_index.sql"),
+        "backlog_practice_indexes",
+        include_str!("../migrations/postgres/0023_backlog_practice_indexes.sql"),
     ),
 ];
 

@@ -377,3 +377,66 @@ store_test!(an_assets_open_items_newest_first, |store: Arc<
         ]
     );
 });
+
+store_test!(
+    an_asset_facet_shows_twenty_and_matches_whole_ids,
+    |store: Arc<dyn Store>| async move {
+        let backlog = BacklogStore::new(store.as_ref());
+        let mut assets = Vec::new();
+        for n in 1..=11 {
+            let asset = store
+                .create_asset(
+                    &actor(),
+                    &AssetInput {
+                        name: format!("host-{n}"),
+                        kind: AssetKind::Host,
+                        environment: "production".into(),
+                        criticality: Criticality::Medium,
+                        owner_team_id: None,
+                        owner_person_id: None,
+                        tags: vec![],
+                        description: String::new(),
+                    },
+                )
+                .await
+                .unwrap();
+            assets.push(asset.id);
+        }
+        // The first asset's id is a prefix of the eleventh's on a fresh database (1 and 11):
+        // items of one must not show on the other.
+        let (first, eleventh) = (assets[0], assets[10]);
+        let mut ids = Vec::new();
+        for n in 0..21 {
+            let mut item = input(ItemType::Problem, &format!("Item {n}"), "");
+            item.asset_ids = if n == 0 {
+                vec![eleventh, first]
+            } else {
+                vec![eleventh]
+            };
+            ids.push(backlog.create_item(&actor(), &item).await.unwrap().id);
+        }
+        let practice = BacklogPractice::new(
+            store.clone(),
+            AutoSettings::default(),
+            InboundSettings::default(),
+        );
+        let many = practice.asset_facets(eleventh, Utc::now()).await.unwrap();
+        assert_eq!(many[0].rows.len(), 20);
+        assert_eq!(
+            many[0].summary.as_deref(),
+            Some("21 open items; the newest 20 shown")
+        );
+        assert_eq!(
+            many[0].rows[0].link,
+            Some(format!("/backlog/{}", ids[20])),
+            "newest first"
+        );
+        let one = practice.asset_facets(first, Utc::now()).await.unwrap();
+        assert_eq!(one[0].rows.len(), 1);
+        assert_eq!(one[0].rows[0].cells[0], format!("#{} Item 0", ids[0]));
+        assert_eq!(
+            practice.asset_facets(assets[1], Utc::now()).await.unwrap(),
+            []
+        );
+    }
+);
