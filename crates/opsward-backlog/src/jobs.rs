@@ -9,7 +9,7 @@
 
 use crate::{
     auto::{run_auto_items, AutoSettings},
-    inbound::InboundSettings,
+    inbound::{InboundRun, InboundSettings},
     sla_alerts::check_sla,
     BacklogStore,
 };
@@ -41,12 +41,22 @@ pub fn auto_items_actor() -> Actor {
     Actor::system("backlog-auto")
 }
 
+/// What runs after each poll of the inbound mailbox, with what it filed: the server links
+/// items opened from a customer contact's mail to that customer (today's
+/// `backlog_inbound::link_customers`), which the backlog cannot do itself because it
+/// depends on no other practice.
+#[async_trait]
+pub trait InboundFollowUp: Send + Sync + 'static {
+    async fn after_poll(&self, run: &mut InboundRun);
+}
+
 /// The backlog's jobs: the SLA check and automatic items always, inbound email when a
 /// mailbox is configured.
 pub fn backlog_jobs(
     store: &Arc<dyn Store>,
     auto: &AutoSettings,
     inbound: &InboundSettings,
+    follow_up: Option<&Arc<dyn InboundFollowUp>>,
     context: &JobContext,
 ) -> Vec<JobSpec> {
     let mut jobs = vec![JobSpec::every(
@@ -63,6 +73,7 @@ pub fn backlog_jobs(
             InboundMailJob {
                 store: store.clone(),
                 settings: inbound.clone(),
+                follow_up: follow_up.cloned(),
             },
         ));
     }
@@ -103,13 +114,17 @@ impl JobHandler for SlaJob {
 pub struct InboundMailJob {
     store: Arc<dyn Store>,
     settings: InboundSettings,
+    follow_up: Option<Arc<dyn InboundFollowUp>>,
 }
 
 #[async_trait]
 impl JobHandler for InboundMailJob {
     async fn run(&self, _job: &Job) -> Result<(), JobError> {
         let backlog = BacklogStore::new(self.store.as_ref());
-        let run = crate::inbound_poll::poll(&backlog, &self.settings, &inbound_actor()).await;
+        let mut run = crate::inbound_poll::poll(&backlog, &self.settings, &inbound_actor()).await;
+        if let Some(follow_up) = &self.follow_up {
+            follow_up.after_poll(&mut run).await;
+        }
         tracing::info!(
             unseen = run.unseen,
             handled = run.messages.len(),

@@ -18,7 +18,7 @@
 use crate::{
     auto::AutoSettings,
     inbound::InboundSettings,
-    jobs,
+    jobs::{self, InboundFollowUp},
     practice_rules::{self, BacklogCounts},
     practice_sql::{AssetItem, SlaCandidate},
     priority::Priority,
@@ -51,6 +51,7 @@ pub struct BacklogPractice {
     store: Arc<dyn Store>,
     auto: AutoSettings,
     inbound: InboundSettings,
+    inbound_follow_up: Option<Arc<dyn InboundFollowUp>>,
 }
 
 impl BacklogPractice {
@@ -59,7 +60,15 @@ impl BacklogPractice {
             store,
             auto,
             inbound,
+            inbound_follow_up: None,
         }
+    }
+
+    /// Run `follow_up` after each poll of the inbound mailbox (the server links items to
+    /// the customer whose contact wrote).
+    pub fn with_inbound_follow_up(mut self, follow_up: Arc<dyn InboundFollowUp>) -> Self {
+        self.inbound_follow_up = Some(follow_up);
+        self
     }
 
     fn backlog(&self) -> BacklogStore {
@@ -338,6 +347,12 @@ impl PracticeContract for BacklogPractice {
     }
 
     fn jobs(&self, context: &JobContext) -> Vec<JobSpec> {
-        jobs::backlog_jobs(&self.store, &self.auto, &self.inbound, context)
+        jobs::backlog_jobs(
+            &self.store,
+            &self.auto,
+            &self.inbound,
+            self.inbound_follow_up.as_ref(),
+            context,
+        )
     }
 }

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use opsward_backlog::{
     auto::{run_auto_items, AutoItemSource, AutoRun, AutoSettings, SourceRun},
-    inbound::InboundSettings,
+    inbound::{InboundRun, InboundSettings, Secret, TlsMode},
+    jobs::InboundFollowUp,
     practice::BacklogPractice,
     BacklogStore, ItemType,
 };
@@ -319,3 +320,50 @@ store_test!(jobs_keep_todays_kinds_and_intervals, |store: Arc<
     // The SLA job runs on an empty backlog.
     jobs[0].handler.run(&queued("backlog.sla")).await.unwrap();
 });
+
+/// Records each poll it follows, as the server's customer linking would see it.
+#[derive(Default)]
+struct Followed(Mutex<Vec<Option<String>>>);
+
+#[async_trait]
+impl InboundFollowUp for Followed {
+    async fn after_poll(&self, run: &mut InboundRun) {
+        self.0.lock().unwrap().push(run.error.clone());
+    }
+}
+
+store_test!(
+    the_inbound_job_polls_and_runs_its_follow_up,
+    |store: Arc<dyn Store>| async move {
+        // Nothing listens on this port: the poll fails to connect, quickly.
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let inbound = InboundSettings {
+            host: Some("127.0.0.1".into()),
+            port: Some(port),
+            tls: TlsMode::None,
+            username: "ops".into(),
+            password: Some(Secret::new("secret")),
+            connect_timeout_seconds: 2,
+            ..InboundSettings::default()
+        };
+        let followed = Arc::new(Followed::default());
+        let practice = BacklogPractice::new(store.clone(), AutoSettings::default(), inbound)
+            .with_inbound_follow_up(followed.clone());
+        let jobs = practice.jobs(&JobContext {
+            conditions: Practices::new(),
+        });
+        let mail = jobs
+            .iter()
+            .find(|j| j.kind == "backlog.inbound_mail")
+            .unwrap();
+        assert_eq!(mail.every, Some(Duration::seconds(300)));
+        let failed = mail.handler.run(&queued("backlog.inbound_mail")).await;
+        let error = failed.unwrap_err().to_string();
+        let seen = followed.0.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "the follow-up runs after every poll");
+        assert_eq!(seen[0].as_deref(), Some(error.as_str()));
+    }
+);
