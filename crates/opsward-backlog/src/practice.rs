@@ -302,10 +302,12 @@ fn facet_row(
                         String::new()
                     }
                 });
-            (
-                format!("{} {}{due}", worst.clock, worst.status),
-                Some(worst.status),
-            )
+            let clock = match worst.clock {
+                SlaClock::Own => "time to own",
+                SlaClock::Resolve => "time to resolve",
+            };
+            let status = worst.status.as_str().replace('_', " ");
+            (format!("{clock} {status}{due}"), Some(worst.status))
         }
         None => ("no target".to_string(), None),
     };

@@ -353,7 +353,7 @@ store_test!(an_assets_open_items_newest_first, |store: Arc<
                     "P3",
                     "Ana",
                     &format!(
-                        "resolve on_track, due {}",
+                        "time to resolve on track, due {}",
                         utc(s.assigned.created_at + Duration::minutes(120))
                     ),
                 ]),
@@ -367,7 +367,7 @@ store_test!(an_assets_open_items_newest_first, |store: Arc<
                     "P1",
                     "nobody",
                     &format!(
-                        "own breached, due {}",
+                        "time to own breached, due {}",
                         utc(s.urgent.created_at + Duration::minutes(60))
                     ),
                 ]),
