@@ -2,8 +2,10 @@
 //! owner, an overdue KEV finding, a failed resilience test, a badly scored supplier) each
 //! keep exactly one linked backlog item.
 //!
-//! A practice-side detector turns its records into [`Condition`]s, each with a stable
-//! `source_key`; [`sync`] reconciles them with the stored links:
+//! Each practice proposes an item on the conditions it reports (a
+//! [`BacklogProposal`] with a source and a stable `source_key`); [`run_auto_items`] reads
+//! every practice's conditions once, takes the proposals of each enabled source and
+//! [`sync`]s them with the stored links:
 //!
 //! - a new key opens an item and its link in one transaction; the link is unique per
 //!   (source, key), so a rerun or a second server racing on the same key finds it instead of
@@ -19,7 +21,10 @@ use crate::{
     store::{BacklogError, BacklogStore},
 };
 use chrono::{DateTime, Utc};
-use opsward_core::{Actor, ValidationError};
+use opsward_core::{
+    contract::{self, BacklogProposal, ConditionSource, ProposedItemType},
+    Actor, ValidationError,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
@@ -276,4 +281,91 @@ async fn reprioritise(
     }
     backlog.update_auto_link(actor, link, c).await?;
     Ok(changed)
+}
+
+/// The backlog item type a practice's proposal asks for.
+pub fn item_type_of(proposed: ProposedItemType) -> ItemType {
+    match proposed {
+        ProposedItemType::Problem => ItemType::Problem,
+        ProposedItemType::Risk => ItemType::Risk,
+        ProposedItemType::Incident => ItemType::Incident,
+        ProposedItemType::Improvement => ItemType::Improvement,
+    }
+}
+
+/// The automatic-item condition of a practice's proposal; the source link is the page of
+/// the condition's entity.
+pub fn from_proposal(proposal: &BacklogProposal, link: &str) -> Condition {
+    Condition {
+        source_key: proposal.source_key.clone(),
+        title: proposal.title.clone(),
+        description: proposal.description.clone(),
+        item_type: item_type_of(proposal.item_type),
+        impact: proposal.impact,
+        urgency: proposal.urgency,
+        team_id: proposal.team_id,
+        asset_ids: proposal.asset_ids.clone(),
+        link: link.to_string(),
+        label: proposal.label.clone(),
+    }
+}
+
+/// The proposals of one source among every practice's conditions.
+pub fn proposals_for(source: AutoItemSource, conditions: &[contract::Condition]) -> Vec<Condition> {
+    conditions
+        .iter()
+        .filter_map(|c| {
+            let proposal = c.backlog.as_ref()?;
+            (proposal.source == source.as_str()).then(|| from_proposal(proposal, &c.entity.link))
+        })
+        .collect()
+}
+
+/// Read every practice's conditions once and bring the items of each enabled source in
+/// line with the proposals on them. When the conditions cannot be read, no source is
+/// synced and each reports the error: a practice that fails must not clear the items its
+/// conditions keep open. A source whose sync fails is reported; the others still run.
+pub async fn run_auto_items(
+    backlog: &BacklogStore,
+    conditions: &dyn ConditionSource,
+    settings: &AutoSettings,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> AutoRun {
+    let enabled: Vec<AutoItemSource> = AutoItemSource::ALL
+        .iter()
+        .copied()
+        .filter(|s| settings.enabled(*s))
+        .collect();
+    let mut out = AutoRun {
+        at: Some(now),
+        sources: Vec::new(),
+    };
+    let failed = |source: AutoItemSource, e: String| {
+        tracing::warn!(source = %source, error = %e, "automatic backlog items: source failed");
+        SourceRun {
+            source: Some(source),
+            error: Some(format!("{source}: {e}")),
+            ..SourceRun::default()
+        }
+    };
+    if enabled.is_empty() {
+        return out;
+    }
+    let all = match conditions.conditions(now).await {
+        Ok(all) => all,
+        Err(e) => {
+            let e = format!("conditions could not be read, nothing synced ({e})");
+            out.sources = enabled.into_iter().map(|s| failed(s, e.clone())).collect();
+            return out;
+        }
+    };
+    for source in enabled {
+        let proposed = proposals_for(source, &all);
+        let run = sync(backlog, actor, source, &proposed)
+            .await
+            .unwrap_or_else(|e| failed(source, e.to_string()));
+        out.sources.push(run);
+    }
+    out
 }

@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
 
+/// Days without a change before an open item counts as stale, unless a review asks for
+/// another period.
+pub const DEFAULT_STALE_DAYS: i64 = 14;
+
 /// Most decisions one review applies (they are listed in the evidence's notes).
 pub const MAX_DECISIONS: usize = 100;
 

@@ -288,6 +288,63 @@ impl CompiledPolicy {
     }
 }
 
+/// A running clock past its target: which one and when it was due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Breach {
+    pub clock: SlaClock,
+    pub due_at: DateTime<Utc>,
+    /// The other clock is breached too.
+    pub both: bool,
+}
+
+impl CompiledPolicy {
+    /// The breached running clock of an open item whose deadline passed first, if any.
+    /// The same verdict as [`CompiledPolicy::evaluate`]'s `Breached` (a clock is breached
+    /// exactly when its deadline is at or before `now`), but it only counts business time
+    /// up to each target instead of up to `now`, so an item open for years costs no more
+    /// than one open for a week: the conditions check many items every half minute.
+    pub fn breach(&self, facts: &SlaFacts, now: DateTime<Utc>) -> Option<Breach> {
+        let target = self.target(facts.priority)?;
+        if facts.resolved_at.is_some() {
+            return None;
+        }
+        let calendar = self.calendar_for(facts.team_id);
+        let due = |minutes: i64| {
+            calendar
+                .deadline(facts.created_at, Duration::minutes(minutes), &facts.pauses)
+                .filter(|d| *d <= now)
+        };
+        let own = facts
+            .owned_at
+            .is_none()
+            .then(|| due(target.own_minutes))
+            .flatten();
+        let resolve = due(target.resolve_minutes);
+        match (own, resolve) {
+            (Some(o), Some(r)) => Some(Breach {
+                clock: if o <= r {
+                    SlaClock::Own
+                } else {
+                    SlaClock::Resolve
+                },
+                due_at: o.min(r),
+                both: true,
+            }),
+            (Some(o), None) => Some(Breach {
+                clock: SlaClock::Own,
+                due_at: o,
+                both: false,
+            }),
+            (None, Some(r)) => Some(Breach {
+                clock: SlaClock::Resolve,
+                due_at: r,
+                both: false,
+            }),
+            (None, None) => None,
+        }
+    }
+}
+
 /// Counts of stopped resolve clocks, for the compliance chart and report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(as = SlaCompliance)]
@@ -483,6 +540,54 @@ mod tests {
             ]
         );
         assert!(SlaPolicy::default().compile().is_ok());
+    }
+
+    #[test]
+    fn breach_agrees_with_evaluate() {
+        let p = berlin_office();
+        let f = facts(Priority::P1);
+        // Monday 09:30 CEST: nothing breached; 10:00: own (due 10:00 CEST = 08:00 UTC).
+        assert_eq!(p.breach(&f, utc(15, 7, 30)), None);
+        let b = p.breach(&f, utc(15, 8, 0)).unwrap();
+        assert_eq!(
+            (b.clock, b.due_at, b.both),
+            (SlaClock::Own, utc(15, 8, 0), false)
+        );
+        // Wednesday: both breached, the own clock was due first.
+        let b = p.breach(&f, utc(17, 6, 0)).unwrap();
+        assert_eq!(
+            (b.clock, b.due_at, b.both),
+            (SlaClock::Own, utc(15, 8, 0), true)
+        );
+        // Owned in time: only the resolve clock, due Monday 17:00 CEST.
+        let mut owned = f.clone();
+        owned.owned_at = Some(utc(15, 7, 10));
+        let b = p.breach(&owned, utc(17, 6, 0)).unwrap();
+        assert_eq!(
+            (b.clock, b.due_at, b.both),
+            (SlaClock::Resolve, utc(15, 15, 0), false)
+        );
+        // Resolved: no running clock. Paused before the budget ran out: no deadline.
+        let mut resolved = owned.clone();
+        resolved.resolved_at = Some(utc(16, 7, 0));
+        assert_eq!(p.breach(&resolved, utc(19, 6, 0)), None);
+        let mut waiting = owned.clone();
+        waiting.pauses = vec![Pause {
+            start: utc(15, 8, 0),
+            end: None,
+        }];
+        assert_eq!(p.breach(&waiting, utc(26, 6, 0)), None);
+        for (facts, at) in [
+            (&f, utc(15, 8, 0)),
+            (&owned, utc(17, 6, 0)),
+            (&waiting, utc(26, 6, 0)),
+        ] {
+            let r = p.evaluate(facts, at).unwrap();
+            let breached = [&r.own, &r.resolve]
+                .iter()
+                .any(|c| c.status == ClockStatus::Breached);
+            assert_eq!(p.breach(facts, at).is_some(), breached);
+        }
     }
 
     #[test]

@@ -121,6 +121,11 @@ pub const SQLITE: Embedded = &[
         "evidence_latest_index",
         include_str!("../migrations/sqlite/0023_evidence_latest_index.sql"),
     ),
+    (
+        24,
+        "backlog_practice_indexes",
+        include_str!("../migrations/sqlite/0024_backlog_practice_indexes.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -237,6 +242,11 @@ pub const POSTGRES: Embedded = &[
         23,
         "evidence_latest_index",
         include_str!("../migrations/postgres/0023_evidence_latest_index.sql"),
+    ),
+    (
+        24,
+        "backlog_practice_indexes",
+        include_str!("../migrations/postgres/0024_backlog_practice_indexes.sql"),
     ),
 ];
 

@@ -2,8 +2,10 @@
 
 mod aging;
 mod auto;
+mod auto_run;
 mod items;
 mod more;
+mod practice;
 mod search;
 mod sla;
 mod transfer;
