@@ -2,73 +2,33 @@
 //! `[backlog_inbound]` and files each new message as an item, or a reply naming `[#123]`
 //! as a comment on item 123 (see [`opsward_backlog::inbound`]).
 //!
-//! The job is registered only when inbound email is configured. Like every job it is
+//! The job belongs to the backlog practice (registered only when inbound email is
+//! configured); the server adds the link to customers after each poll. Like every job it is
 //! claimed by one server at a time through the scheduler's lease, and each period's job
 //! exists once however many servers run; an on-demand run (`POST
 //! /api/v1/backlog/inbound/run`, `opsward backlog inbound run`) racing it files nothing
 //! twice, because each message's key is recorded in the transaction that files it.
 
-use crate::scheduler::{JobHandler, JobRegistry};
 use async_trait::async_trait;
-use chrono::Duration;
 use opsward_backlog::{
     inbound::{InboundAction, InboundRun, InboundSettings},
+    jobs::{inbound_actor, InboundFollowUp},
     BacklogStore,
 };
-use opsward_core::{job::Job, Actor};
 use opsward_store::Store;
 use std::sync::Arc;
 
-/// The job kind.
-pub const JOB: &str = "backlog.inbound_mail";
-
-/// Changes made from inbound email are attributed to this actor (the sender is recorded
-/// in the item or comment text, and with the message's record).
-pub fn actor() -> Actor {
-    Actor::system("backlog-inbound")
-}
-
-/// Register the polling job when inbound email is configured; otherwise nothing runs.
-pub fn register(jobs: &mut JobRegistry, settings: &InboundSettings) {
-    if !settings.enabled() {
-        return;
-    }
-    jobs.register(
-        JOB,
-        InboundMailJob {
-            settings: settings.clone(),
-        },
-    );
-    jobs.every(
-        JOB,
-        Duration::seconds(i64::from(settings.poll_interval_seconds.clamp(30, 86_400))),
-    );
-}
-
-struct InboundMailJob {
-    settings: InboundSettings,
+/// After each scheduled poll (the backlog practice's `backlog.inbound_mail` job), link the
+/// items opened for customer contacts' mail to their customers: the join of two practices,
+/// so it lives here rather than in either.
+pub struct LinkCustomers {
+    pub store: Arc<dyn Store>,
 }
 
 #[async_trait]
-impl JobHandler for InboundMailJob {
-    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
-        let run = run(store.as_ref(), &self.settings).await;
-        tracing::info!(
-            unseen = run.unseen,
-            handled = run.messages.len(),
-            failed = run.failures(),
-            error = ?run.error,
-            "inbound email polled"
-        );
-        // A failed message is left unread and retried at the next poll; failing the job
-        // too makes it visible in the job list until someone deals with the message.
-        if let Some(e) = &run.error {
-            return Err(e.clone());
-        }
-        match run.failure_summary() {
-            Some(summary) => Err(summary),
-            None => Ok(()),
-        }
+impl InboundFollowUp for LinkCustomers {
+    async fn after_poll(&self, run: &mut InboundRun) {
+        link_customers(self.store.as_ref(), run).await;
     }
 }
 
@@ -76,7 +36,7 @@ impl JobHandler for InboundMailJob {
 /// customer contact's mail to that customer (so its resolution asks them for a CSAT score).
 pub async fn run(store: &dyn Store, settings: &InboundSettings) -> InboundRun {
     let backlog = BacklogStore::new(store);
-    let mut run = opsward_backlog::inbound_poll::poll(&backlog, settings, &actor()).await;
+    let mut run = opsward_backlog::inbound_poll::poll(&backlog, settings, &inbound_actor()).await;
     link_customers(store, &mut run).await;
     run
 }
@@ -106,7 +66,7 @@ async fn link_customers(store: &dyn Store, run: &mut InboundRun) {
                 contact_id: Some(contact.id),
             };
             customers
-                .link_item(&actor(), &link)
+                .link_item(&inbound_actor(), &link)
                 .await
                 .map(|l| Some(l.customer_id))
         };

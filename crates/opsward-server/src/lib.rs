@@ -6,7 +6,6 @@
 
 pub mod api;
 pub mod auth;
-pub mod backlog_auto;
 pub mod backlog_inbound;
 pub mod error;
 pub mod extract;
@@ -18,7 +17,6 @@ pub mod practices;
 pub mod routes;
 pub mod scheduler;
 pub mod ui;
-pub mod vuln_jobs;
 
 use auth::limiter::{LoginLimiter, LoginLimits};
 use opsward_store::Store;
@@ -105,8 +103,9 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
-        let jobs = JobRegistry::with_builtin().with_cert_trust(config.cert_trust.clone());
-        Self::with_jobs(store, config, jobs)
+        let registry = practices::registry(store.clone(), &config);
+        let jobs = JobRegistry::builtin(&store, &registry);
+        Self::with_registry(store, config, jobs, registry)
     }
 
     pub fn with_jobs(store: Arc<dyn Store>, config: ServerConfig, jobs: JobRegistry) -> Self {

@@ -9,7 +9,10 @@
 use crate::AppState;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
-use opsward_core::job::{retry_delay, Job, NewJob};
+use opsward_core::{
+    contract::{JobContext, Registry},
+    job::{retry_delay, Job, JobError, NewJob},
+};
 use opsward_store::Store;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio::sync::{watch, Semaphore};
@@ -53,12 +56,7 @@ pub fn default_instance_id() -> String {
     )
 }
 
-/// A kind of job and what running it means.
-#[async_trait]
-pub trait JobHandler: Send + Sync + 'static {
-    /// Run once. An `Err` is retried with backoff until the job's attempts are used up.
-    async fn run(&self, store: &Arc<dyn Store>, job: &Job) -> Result<(), String>;
-}
+pub use opsward_core::job::{JobHandler, JobSpec};
 
 struct Periodic {
     kind: String,
@@ -77,49 +75,46 @@ impl JobRegistry {
         Self::default()
     }
 
-    /// The jobs opsward itself needs: housekeeping for now; practices add theirs.
-    pub fn with_builtin() -> Self {
+    /// Housekeeping, the calendar's and the outbox's jobs, and every practice's jobs (which
+    /// may read the conditions of all of `practices`).
+    pub fn builtin(store: &Arc<dyn Store>, practices: &Registry) -> Self {
         let mut registry = Self::default();
-        registry.register("maintenance.prune_sessions", PruneSessions);
-        registry.every("maintenance.prune_sessions", ChronoDuration::hours(1));
-        registry.register("calendar.notify", CalendarNotify);
-        registry.every("calendar.notify", ChronoDuration::minutes(5));
-        registry.register("notifications.deliver", DeliverNotifications);
-        registry.every("notifications.deliver", ChronoDuration::minutes(1));
-        registry.register("notifications.digest", CollectDigests);
-        registry.every("notifications.digest", ChronoDuration::days(1));
-        registry.register("customers.surveys", SendSurveys);
-        registry.every("customers.surveys", ChronoDuration::minutes(5));
-        registry.register("suppliers.contracts", ContractCheck);
-        registry.every("suppliers.contracts", ChronoDuration::hours(1));
-        registry.register("certs.rescan", CertRescan::default());
-        registry.every("certs.rescan", ChronoDuration::minutes(5));
-        registry.register("backlog.sla", BacklogSla);
-        registry.every("backlog.sla", ChronoDuration::minutes(5));
-        registry.register(opsward_vulns::hosts::JOB_KIND, HostMatch);
-        registry.every(opsward_vulns::hosts::JOB_KIND, ChronoDuration::minutes(5));
-        crate::vuln_jobs::register(&mut registry);
-        crate::backlog_auto::register(
-            &mut registry,
-            &opsward_backlog::auto::AutoSettings::default(),
-        );
+        registry.add(JobSpec::every(
+            "maintenance.prune_sessions",
+            ChronoDuration::hours(1),
+            PruneSessions {
+                store: store.clone(),
+            },
+        ));
+        for spec in opsward_ops::jobs::jobs(store) {
+            registry.add(spec);
+        }
+        let context = JobContext {
+            conditions: Arc::new(practices.clone()),
+        };
+        for spec in practices.jobs(&context) {
+            registry.add(spec);
+        }
         registry
+    }
+
+    /// [`JobRegistry::builtin`] with the practices a server on `config` runs.
+    pub fn for_server(store: &Arc<dyn Store>, config: &crate::ServerConfig) -> Self {
+        Self::builtin(store, &crate::practices::registry(store.clone(), config))
+    }
+
+    /// Add a job kind, recurring if the spec says so (replacing an earlier one of the kind).
+    pub fn add(&mut self, spec: JobSpec) {
+        if let Some(every) = spec.every {
+            self.every(&spec.kind, every);
+        }
+        self.handlers.insert(spec.kind, spec.handler);
     }
 
     pub fn register(&mut self, kind: &str, handler: impl JobHandler) {
         self.handlers.insert(kind.to_string(), Arc::new(handler));
     }
 
-    /// Check certificate chains in rescans against `trust` (the public roots plus the
-    /// configured CA bundle).
-    pub fn with_cert_trust(mut self, trust: opsward_certs::TrustStore) -> Self {
-        if self.handlers.contains_key("certs.rescan") {
-            self.register("certs.rescan", CertRescan { trust });
-        }
-        self
-    }
-
-    /// Enqueue `kind` once per `every`, aligned to the Unix epoch.
     /// Enqueue `kind` once per `every`, aligned to the Unix epoch; replaces an earlier
     /// interval of the same kind.
     pub fn every(&mut self, kind: &str, every: ChronoDuration) {
@@ -130,199 +125,35 @@ impl JobRegistry {
         });
     }
 
+    /// Stop enqueueing `kind` on a schedule (it still runs when enqueued).
+    pub fn not_periodic(&mut self, kind: &str) {
+        self.periodic.retain(|p| p.kind != kind);
+    }
+
     pub fn kinds(&self) -> Vec<String> {
         let mut kinds: Vec<_> = self.handlers.keys().cloned().collect();
         kinds.sort();
         kinds
     }
+
+    /// The interval of a recurring kind.
+    pub fn interval(&self, kind: &str) -> Option<ChronoDuration> {
+        self.periodic
+            .iter()
+            .find(|p| p.kind == kind)
+            .map(|p| p.every)
+    }
 }
 
-struct PruneSessions;
+struct PruneSessions {
+    store: Arc<dyn Store>,
+}
 
 #[async_trait]
 impl JobHandler for PruneSessions {
-    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
-        let pruned = store
-            .prune_sessions(Utc::now())
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        let pruned = self.store.prune_sessions(Utc::now()).await?;
         tracing::info!(pruned, "expired sessions removed");
-        Ok(())
-    }
-}
-
-/// Raise due-soon and overdue events for the calendar.
-struct CalendarNotify;
-
-#[async_trait]
-impl JobHandler for CalendarNotify {
-    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
-        let ops = opsward_ops::OpsStore::new(store.as_ref());
-        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
-        let queued =
-            opsward_ops::notifications::events::check_calendar(&ops, &notifier, Utc::now())
-                .await
-                .map_err(|e| e.to_string())?;
-        tracing::info!(queued, "calendar checked for notifications");
-        Ok(())
-    }
-}
-
-/// Send what the outbox holds.
-struct DeliverNotifications;
-
-#[async_trait]
-impl JobHandler for DeliverNotifications {
-    async fn run(&self, store: &Arc<dyn Store>, job: &Job) -> Result<(), String> {
-        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
-        let worker = job
-            .lease_owner
-            .clone()
-            .unwrap_or_else(|| "scheduler".into());
-        let policy = opsward_ops::notifications::DeliveryPolicy::default();
-        // Less than the job lease, so a long backlog never outlives the claim.
-        let report = notifier
-            .deliver_all_due(&worker, &policy, std::time::Duration::from_secs(45))
-            .await
-            .map_err(|e| e.to_string())?;
-        if report != Default::default() {
-            tracing::info!(?report, "notifications delivered");
-        }
-        Ok(())
-    }
-}
-
-/// Fold the day's digest messages into one per rule.
-struct CollectDigests;
-
-#[async_trait]
-impl JobHandler for CollectDigests {
-    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
-        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
-        let created = notifier
-            .collect_digests(Utc::now())
-            .await
-            .map_err(|e| e.to_string())?;
-        tracing::info!(digests = created.len(), "daily digests queued");
-        Ok(())
-    }
-}
-
-/// Decide and queue the satisfaction surveys that are due.
-struct SendSurveys;
-
-#[async_trait]
-impl JobHandler for SendSurveys {
-    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
-        let customers = opsward_customers::CustomersStore::new(store.as_ref());
-        let backlog = opsward_backlog::BacklogStore::new(store.as_ref());
-        let report = opsward_customers::surveys::run(&customers, &backlog, Utc::now())
-            .await
-            .map_err(|e| e.to_string())?;
-        if report != Default::default() {
-            tracing::info!(?report, "surveys decided");
-        }
-        Ok(())
-    }
-}
-
-/// Roll tacitly renewing contracts forward and raise notice-deadline reminders. Hourly, so
-/// a new day's reminders go out early that day; repeated runs change and send nothing new.
-struct ContractCheck;
-
-#[async_trait]
-impl JobHandler for ContractCheck {
-    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
-        let suppliers = opsward_suppliers::SupplierStore::new(store.as_ref());
-        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
-        let now = Utc::now();
-        let run = opsward_suppliers::alerts::check_contracts(
-            &suppliers,
-            &notifier,
-            &opsward_core::Actor::system("scheduler"),
-            now.date_naive(),
-            now,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        tracing::info!(
-            renewed = run.renewed.len(),
-            queued = run.queued,
-            "contracts checked"
-        );
-        Ok(())
-    }
-}
-
-/// Scan again every stored endpoint and path whose interval (a certificates setting) has
-/// passed, then apply the renewal rules and raise expiry alerts. Every five minutes, so a
-/// changed interval takes effect within five minutes; a run with nothing due does nothing.
-#[derive(Default)]
-struct CertRescan {
-    trust: opsward_certs::TrustStore,
-}
-
-#[async_trait]
-impl JobHandler for CertRescan {
-    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
-        let certs = opsward_certs::CertStore::new(store.as_ref());
-        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
-        let options = opsward_certs::ScanOptions {
-            // Within the job lease, which heartbeats keep alive anyway.
-            total_deadline: Duration::from_secs(600),
-            ..Default::default()
-        };
-        let run = opsward_certs::rescan::rescan_due(
-            &certs,
-            &notifier,
-            &self.trust,
-            &options,
-            &opsward_core::Actor::system("scheduler"),
-            Utc::now(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        tracing::info!(?run, "certificates rescanned");
-        Ok(())
-    }
-}
-
-/// Notify SLA near-breaches and breaches of open backlog items, once per item and kind.
-struct BacklogSla;
-
-#[async_trait]
-impl JobHandler for BacklogSla {
-    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
-        let backlog = opsward_backlog::BacklogStore::new(store.as_ref());
-        let notifier = opsward_ops::notifications::Notifier::new(store.as_ref());
-        let run = opsward_backlog::sla_alerts::check_sla(&backlog, &notifier, Utc::now())
-            .await
-            .map_err(|e| e.to_string())?;
-        tracing::info!(
-            checked = run.checked,
-            notices = run.notices,
-            queued = run.queued,
-            "backlog SLA checked"
-        );
-        Ok(())
-    }
-}
-
-/// Match the hosts with a new report, or older than the newest threat-intelligence import,
-/// against the advisories. Enqueued after every agent report and every import; every five
-/// minutes too, so an import made while no server ran is matched soon after.
-struct HostMatch;
-
-#[async_trait]
-impl JobHandler for HostMatch {
-    async fn run(&self, store: &Arc<dyn Store>, _job: &Job) -> Result<(), String> {
-        opsward_vulns::hosts::match_due_hosts(
-            store.as_ref(),
-            &opsward_core::Actor::system("scheduler"),
-            false,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
         Ok(())
     }
 }
@@ -431,7 +262,11 @@ async fn execute(state: &AppState, job: Job) {
             }
         })
     };
-    let result = handler.run(&state.store, &job).instrument(span).await;
+    let result = handler
+        .run(&job)
+        .instrument(span)
+        .await
+        .map_err(|e| e.to_string());
     heartbeat.abort();
     let now = Utc::now();
     let recorded = match &result {

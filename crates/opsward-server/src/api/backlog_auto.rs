@@ -47,13 +47,16 @@ pub async fn run(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<AutoRun>> {
-    let run = crate::backlog_auto::run(
-        state.store.as_ref(),
+    let run = opsward_backlog::auto::run_auto_items(
+        &state.backlog,
+        state.picture.registry(),
         &state.config.backlog_auto,
         &caller.actor(),
         Utc::now(),
     )
     .await;
+    // The items changed: the picture should show them.
+    state.picture.invalidate();
     if let Some(e) = run.sources.iter().find_map(|s| s.error.clone()) {
         return Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -412,12 +412,9 @@ async fn two_servers_at_once_open_one_item_per_condition_on_postgres() {
     let first = TestApp::start(opsward_testkit::Backend::Postgres).await;
     let (_, token) = first.user_with_token("auto-op", Role::Operator).await;
     make_conditions(&first, &token).await;
-    let second = TestApp::start_with(
-        TestDb::open(&first.db.url).await,
-        ServerConfig::default(),
-        JobRegistry::with_builtin(),
-    )
-    .await;
+    let db = TestDb::open(&first.db.url).await;
+    let jobs = JobRegistry::for_server(&db.store, &ServerConfig::default());
+    let second = TestApp::start_with(db, ServerConfig::default(), jobs).await;
     for _ in 0..3 {
         let (a, b, c, d) = tokio::join!(
             run(&first, &token),

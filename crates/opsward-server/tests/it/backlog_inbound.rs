@@ -42,12 +42,9 @@ async fn start_app(backend: Backend, inbound: InboundSettings) -> TestApp {
         backlog_inbound: inbound,
         ..ServerConfig::default()
     };
-    TestApp::start_with(
-        TestDb::new(backend).await,
-        config,
-        JobRegistry::with_builtin(),
-    )
-    .await
+    let db = TestDb::new(backend).await;
+    let jobs = JobRegistry::for_server(&db.store, &config);
+    TestApp::start_with(db, config, jobs).await
 }
 
 async fn api_run(app: &TestApp, token: &str) -> (StatusCode, Value) {
@@ -418,16 +415,16 @@ async fn the_scheduled_job_polls_the_mailbox() {
         "hi\r\n",
     ));
     let inbound = settings(imap.port, TlsMode::None);
-    let mut jobs = JobRegistry::with_builtin();
-    opsward_server::backlog_inbound::register(&mut jobs, &inbound);
-    assert!(jobs
-        .kinds()
-        .contains(&opsward_server::backlog_inbound::JOB.to_string()));
     let config = ServerConfig {
         backlog_inbound: inbound,
         ..ServerConfig::default()
     };
-    let app = TestApp::start_with(TestDb::sqlite().await, config, jobs).await;
+    let db = TestDb::sqlite().await;
+    let jobs = JobRegistry::for_server(&db.store, &config);
+    assert!(jobs
+        .kinds()
+        .contains(&opsward_backlog::jobs::INBOUND_JOB.to_string()));
+    let app = TestApp::start_with(db, config, jobs).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         // Flagged after the item is committed: wait for both.
@@ -443,11 +440,11 @@ async fn the_scheduled_job_polls_the_mailbox() {
     }
     app.stop().await;
 
-    let mut disabled = JobRegistry::with_builtin();
-    opsward_server::backlog_inbound::register(&mut disabled, &InboundSettings::default());
+    let db = TestDb::sqlite().await;
+    let disabled = JobRegistry::for_server(&db.store, &ServerConfig::default());
     assert!(!disabled
         .kinds()
-        .contains(&opsward_server::backlog_inbound::JOB.to_string()));
+        .contains(&opsward_backlog::jobs::INBOUND_JOB.to_string()));
 }
 
 /// Two polls at the same moment (the scheduled job and an on-demand run, or two servers)

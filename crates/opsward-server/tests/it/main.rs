@@ -56,12 +56,9 @@ impl TestApp {
             attachments_dir: attachments.path().to_path_buf(),
             ..ServerConfig::default()
         };
-        let mut app = Self::start_with(
-            TestDb::new(backend).await,
-            config,
-            JobRegistry::with_builtin(),
-        )
-        .await;
+        let db = TestDb::new(backend).await;
+        let jobs = JobRegistry::for_server(&db.store, &config);
+        let mut app = Self::start_with(db, config, jobs).await;
         app._attachments = Some(attachments);
         app
     }

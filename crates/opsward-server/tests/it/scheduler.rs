@@ -4,7 +4,7 @@
 use crate::TestApp;
 use async_trait::async_trait;
 use chrono::Utc;
-use opsward_core::job::{Job, JobState, NewJob};
+use opsward_core::job::{Job, JobError, JobState, NewJob};
 use opsward_server::{
     scheduler::{JobHandler, JobRegistry, SchedulerConfig},
     ServerConfig,
@@ -24,7 +24,7 @@ struct Recorder {
 
 #[async_trait]
 impl JobHandler for Recorder {
-    async fn run(&self, _store: &Arc<dyn Store>, job: &Job) -> Result<(), String> {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
         tokio::time::sleep(Duration::from_millis(5)).await;
         self.runs.lock().unwrap().push((job.id, self.instance));
         Ok(())
@@ -36,7 +36,7 @@ struct Flaky;
 
 #[async_trait]
 impl JobHandler for Flaky {
-    async fn run(&self, _store: &Arc<dyn Store>, job: &Job) -> Result<(), String> {
+    async fn run(&self, job: &Job) -> Result<(), JobError> {
         if job.attempts == 1 {
             Err("first attempt fails".into())
         } else {
@@ -64,7 +64,7 @@ async fn instance(
     runs: &Arc<Mutex<Vec<(i64, &'static str)>>>,
 ) -> TestApp {
     let db = TestDb::open(db_url).await;
-    let mut jobs = JobRegistry::with_builtin();
+    let mut jobs = JobRegistry::for_server(&db.store, &config(name));
     jobs.register(
         "test.record",
         Recorder {

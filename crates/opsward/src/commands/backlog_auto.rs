@@ -36,8 +36,11 @@ pub async fn auto_items(
 ) -> Result<ExitCode> {
     match cmd {
         AutoItemsCommand::Run => {
-            let run = opsward_server::backlog_auto::run(
-                store.as_ref(),
+            let registry =
+                opsward_server::practices::registry(store.clone(), &config.server_config()?);
+            let run = opsward_backlog::auto::run_auto_items(
+                &BacklogStore::new(store.as_ref()),
+                &registry,
                 &config.backlog_auto,
                 &cli_actor(),
                 Utc::now(),

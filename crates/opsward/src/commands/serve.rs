@@ -18,15 +18,12 @@ pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     println!("opsward is listening on http://{}/", listener.local_addr()?);
-    let mut jobs = opsward_server::scheduler::JobRegistry::with_builtin();
-    opsward_server::backlog_auto::register(&mut jobs, &config.backlog_auto);
-    opsward_server::backlog_inbound::register(&mut jobs, &config.backlog_inbound);
     if config.backlog_inbound.enabled() {
         tracing::info!(settings = ?config.backlog_inbound, "inbound email enabled");
     }
     opsward_server::run(
         listener,
-        AppState::with_jobs(store, server_config, jobs),
+        AppState::new(store, server_config),
         shutdown_signal(),
     )
     .await?;
