@@ -8,6 +8,7 @@
 
 pub mod attachments;
 pub mod export;
+pub mod host_inventory;
 pub mod hygiene;
 pub mod ical;
 pub mod model;

@@ -24,6 +24,7 @@ mod schema_names;
 mod summary;
 mod suppliers;
 mod vuln_checks;
+mod vuln_host_matching;
 mod vulns;
 
 use opsward_core::{

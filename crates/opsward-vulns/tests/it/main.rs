@@ -4,7 +4,6 @@ mod due_policy;
 mod exposure;
 mod exposure_findings;
 mod feeds;
-mod hosts;
 mod loading;
 mod overdue;
 mod real_data;
