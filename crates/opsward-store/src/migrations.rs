@@ -116,6 +116,11 @@ pub const SQLITE: Embedded = &[
         "backlog_aging_index",
         include_str!("../migrations/sqlite/0022_backlog_aging_index.sql"),
     ),
+    (
+        23,
+        "vuln_asset_scans",
+        include_str!("../migrations/sqlite/0023_vuln_asset_scans.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -227,6 +232,11 @@ pub const POSTGRES: Embedded = &[
         22,
         "backlog_aging_index",
         include_str!("../migrations/postgres/0022_backlog_aging_index.sql"),
+    ),
+    (
+        23,
+        "vuln_asset_scans",
+        include_str!("../migrations/postgres/0023_vuln_asset_scans.sql"),
     ),
 ];
 

@@ -21,6 +21,7 @@ pub mod overdue;
 pub mod policy;
 pub mod policy_store;
 pub mod posture;
+pub mod practice;
 pub mod scan;
 pub mod settings;
 pub mod severity;

@@ -6,5 +6,6 @@ mod exposure_findings;
 mod feeds;
 mod loading;
 mod overdue;
+mod practice;
 mod real_data;
 mod store;
