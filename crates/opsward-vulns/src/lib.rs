@@ -27,6 +27,7 @@ pub mod settings;
 pub mod severity;
 pub mod store;
 pub mod threat;
+pub mod upload;
 pub mod version;
 pub mod vulnerability;
 

@@ -25,6 +25,7 @@ mod summary;
 mod suppliers;
 mod vuln_checks;
 mod vuln_host_matching;
+mod vuln_scans;
 mod vulns;
 
 use opsward_core::{
