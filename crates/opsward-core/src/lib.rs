@@ -8,6 +8,7 @@ pub mod asset;
 pub mod asset_csv;
 pub mod audit;
 pub mod contract;
+pub mod host_inventory;
 pub mod job;
 pub mod page;
 pub mod people;

@@ -9,6 +9,7 @@
 pub mod asset_facet;
 pub mod attachments;
 pub mod export;
+pub mod host_inventory;
 pub mod hygiene;
 pub mod ical;
 pub mod jobs;

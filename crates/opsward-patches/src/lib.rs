@@ -15,6 +15,7 @@ pub mod install;
 pub mod inventory;
 mod model;
 pub mod policy;
+pub mod practice;
 pub mod reboot;
 pub mod report;
 pub mod store;

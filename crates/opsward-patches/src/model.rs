@@ -1,25 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-opsward_core::text_enum! {
-    /// The package database an installed package was read from.
-    PackageManager {
-        Dpkg => "dpkg",
-        Apk => "apk",
-        Rpm => "rpm",
-    }
-}
-
-/// One installed binary package and the source package it was built from (what security
-/// advisories name: Debian's DSAs and the tracker speak of source packages).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-pub struct InstalledPackage {
-    pub name: String,
-    pub version: String,
-    pub arch: String,
-    pub source: String,
-    pub source_version: String,
-}
+pub use opsward_core::host_inventory::{InstalledPackage, PackageManager};
 
 /// The operating system as `/etc/os-release` names it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

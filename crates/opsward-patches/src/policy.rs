@@ -1,87 +1,10 @@
 //! When an update is due, and how compliant hosts and the fleet are.
 
-use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-opsward_core::text_enum! {
-    /// The severity of the worst vulnerability a security update fixes, when known.
-    Severity {
-        Critical => "critical",
-        High => "high",
-        Medium => "medium",
-        Low => "low",
-    }
-}
-
-impl Severity {
-    /// The highest of `severities` (a security update's severity is that of the worst
-    /// vulnerability it fixes); `None` for none.
-    pub fn highest(severities: impl IntoIterator<Item = Severity>) -> Option<Severity> {
-        // Declared worst first, so the derived order's minimum is the highest.
-        severities.into_iter().min()
-    }
-}
-
-/// Days to install a security update by severity; months for everything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct PatchPolicy {
-    pub critical_days: i64,
-    pub high_days: i64,
-    /// Security updates of medium, low or unknown severity.
-    pub other_security_days: i64,
-    /// Non-security updates follow a monthly cycle: due this many months after first seen.
-    pub non_security_months: i64,
-}
-
-impl Default for PatchPolicy {
-    fn default() -> Self {
-        PatchPolicy {
-            critical_days: 7,
-            high_days: 14,
-            other_security_days: 30,
-            non_security_months: 1,
-        }
-    }
-}
-
-impl PatchPolicy {
-    pub fn validate(&self) -> Result<(), opsward_core::ValidationError> {
-        let mut v = opsward_core::validation::Validator::new();
-        for (field, value, max) in [
-            ("critical_days", self.critical_days, 365),
-            ("high_days", self.high_days, 365),
-            ("other_security_days", self.other_security_days, 365),
-            ("non_security_months", self.non_security_months, 24),
-        ] {
-            if !(1..=max).contains(&value) {
-                v.error(field, format!("must be 1-{max}"));
-            }
-        }
-        v.finish()
-    }
-
-    /// The due date of an update first seen at `first_seen`.
-    pub fn due_at(
-        &self,
-        first_seen: DateTime<Utc>,
-        security: bool,
-        severity: Option<Severity>,
-    ) -> DateTime<Utc> {
-        if !security {
-            let months = Months::new(self.non_security_months.clamp(1, 24) as u32);
-            return first_seen
-                .checked_add_months(months)
-                .unwrap_or(first_seen + Duration::days(30 * self.non_security_months));
-        }
-        let days = match severity {
-            Some(Severity::Critical) => self.critical_days,
-            Some(Severity::High) => self.high_days,
-            _ => self.other_security_days,
-        };
-        first_seen + Duration::days(days)
-    }
-}
+pub use opsward_core::host_inventory::{PatchPolicy, Severity};
 
 /// One pending or resolved update as compliance sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,23 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-opsward_core::text_enum! {
-    ReportKind {
-        /// Every installed package.
-        Full => "full",
-        /// Packages added or changed and packages removed since `base_sequence`.
-        Delta => "delta",
-    }
-}
-
-/// Security posture as the host reports it, for the vulnerability practice. `None`: not
-/// determined (the agent could not tell), never a guess.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Posture {
-    pub firewall_active: Option<bool>,
-    pub av_edr_running: Option<bool>,
-    pub unattended_upgrades: Option<bool>,
-}
+pub use opsward_core::host_inventory::{Posture, ReportKind};
 
 /// A package's identity on a host.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]

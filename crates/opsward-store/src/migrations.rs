@@ -126,6 +126,11 @@ pub const SQLITE: Embedded = &[
         "backlog_practice_indexes",
         include_str!("../migrations/sqlite/0024_backlog_practice_indexes.sql"),
     ),
+    (
+        25,
+        "vuln_asset_scans",
+        include_str!("../migrations/sqlite/0025_vuln_asset_scans.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -247,6 +252,11 @@ pub const POSTGRES: Embedded = &[
         24,
         "backlog_practice_indexes",
         include_str!("../migrations/postgres/0024_backlog_practice_indexes.sql"),
+    ),
+    (
+        25,
+        "vuln_asset_scans",
+        include_str!("../migrations/postgres/0025_vuln_asset_scans.sql"),
     ),
 ];
 

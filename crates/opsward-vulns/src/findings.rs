@@ -151,6 +151,14 @@ pub enum ScanScope {
 }
 
 impl ScanScope {
+    /// The name `vuln_asset_scans` stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanScope::Applications => "applications",
+            ScanScope::OsPackages => "os_packages",
+        }
+    }
+
     pub fn covers(self, ecosystem: &str) -> bool {
         crate::hosts::is_os_ecosystem(ecosystem) == (self == ScanScope::OsPackages)
     }

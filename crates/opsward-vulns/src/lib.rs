@@ -21,11 +21,13 @@ pub mod overdue;
 pub mod policy;
 pub mod policy_store;
 pub mod posture;
+pub mod practice;
 pub mod scan;
 pub mod settings;
 pub mod severity;
 pub mod store;
 pub mod threat;
+pub mod upload;
 pub mod version;
 pub mod vulnerability;
 

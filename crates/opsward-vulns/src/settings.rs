@@ -139,7 +139,7 @@ impl Default for FeedSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = VulnSettings)]
 #[serde(default, deny_unknown_fields)]
 pub struct VulnSettings {
@@ -148,12 +148,38 @@ pub struct VulnSettings {
     pub feeds: FeedSettings,
     /// Due dates of findings; changing it reschedules every finding not fixed.
     pub due: DuePolicy,
+    /// Days after which an asset that was scanned (lockfile, SBOM or host inventory) and not
+    /// scanned again counts as not scanned; 0 turns the check off.
+    #[serde(default = "default_scan_interval_days")]
+    pub scan_interval_days: i64,
+}
+
+fn default_scan_interval_days() -> i64 {
+    7
+}
+
+impl Default for VulnSettings {
+    fn default() -> Self {
+        VulnSettings {
+            exposure: ExposureSettings::default(),
+            posture: PostureSettings::default(),
+            feeds: FeedSettings::default(),
+            due: DuePolicy::default(),
+            scan_interval_days: default_scan_interval_days(),
+        }
+    }
 }
 
 impl VulnSettings {
     /// What is wrong with these settings, as (field, message).
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut problems = vec![];
+        if !(0..=3650).contains(&self.scan_interval_days) {
+            problems.push((
+                "scan_interval_days".to_string(),
+                "must be 0-3650 (0: off)".to_string(),
+            ));
+        }
         let e = &self.exposure;
         for (field, text) in [
             ("exposure.default_allowed", &e.default_allowed),

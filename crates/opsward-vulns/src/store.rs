@@ -439,6 +439,16 @@ macro_rules! vuln_sql {
                     let after = fetch(&mut tx, before.id).await?;
                     backend::audit(&mut tx, actor, "fixed", "vuln_finding", Some(before.id), serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
                 }
+                // When the asset was last scanned in this scope, for the scan-interval rule.
+                sqlx::query(
+                    "INSERT INTO vuln_asset_scans (asset_id, scope, scanned_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (asset_id, scope) DO UPDATE SET scanned_at = excluded.scanned_at",
+                )
+                .bind(asset_id)
+                .bind(scope.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
                 Ok(outcome)
             }
@@ -634,7 +644,16 @@ impl VulnStore {
     }
 
     pub async fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>> {
-        on_backend!(&self.db, list(filter, Utc::now().date_naive()))
+        self.findings_on(filter, Utc::now().date_naive()).await
+    }
+
+    /// [`Self::findings`] with `overdue` meaning due before `today`.
+    pub async fn findings_on(
+        &self,
+        filter: &FindingFilter,
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<Finding>> {
+        on_backend!(&self.db, list(filter, today))
     }
 
     /// Every finding's lifecycle events from the audit log, oldest first (for the burn-down).

@@ -6,62 +6,15 @@
 //! A tool that is missing, times out or prints something that is not its JSON is a note in the
 //! report, never a failed report: the OS inventory still goes out.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::{
     io::Read,
     path::{Path, PathBuf},
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
-use utoipa::ToSchema;
 
-/// The OSV ecosystem of a language package, spelled as OSV spells it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
-pub enum LanguageEcosystem {
-    #[serde(rename = "PyPI")]
-    PyPI,
-    #[serde(rename = "npm")]
-    Npm,
-}
-
-impl LanguageEcosystem {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LanguageEcosystem::PyPI => "PyPI",
-            LanguageEcosystem::Npm => "npm",
-        }
-    }
-}
-
-impl std::fmt::Display for LanguageEcosystem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for LanguageEcosystem {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "PyPI" => Ok(LanguageEcosystem::PyPI),
-            "npm" => Ok(LanguageEcosystem::Npm),
-            other => Err(format!("{other:?} is not one of PyPI, npm")),
-        }
-    }
-}
-
-/// One package a language package manager reports as installed.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-pub struct LanguagePackage {
-    pub ecosystem: LanguageEcosystem,
-    pub name: String,
-    pub version: String,
-    /// Where it is installed: the Python interpreter it was listed for, or npm's global
-    /// `node_modules` directory.
-    pub location: String,
-}
+pub use opsward_core::host_inventory::{LanguageEcosystem, LanguagePackage};
 
 /// What to collect; everything off by default.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ macro_rules! language_sql {
         pub(crate) mod $module {
             use super::*;
             use $backend as backend;
-            use sqlx::{QueryBuilder, Row};
+            use sqlx::QueryBuilder;
 
             pub async fn replace(conn: &mut backend::Conn, host_id: i64, packages: &[LanguagePackage]) -> Result<()> {
                 sqlx::query("DELETE FROM patch_host_language_packages WHERE host_id = $1")
@@ -35,23 +35,6 @@ macro_rules! language_sql {
                 Ok(())
             }
 
-            pub async fn list(conn: &mut backend::Conn, host_id: i64) -> Result<Vec<LanguagePackage>> {
-                sqlx::query("SELECT ecosystem, location, name, version FROM patch_host_language_packages WHERE host_id = $1 ORDER BY ecosystem, name, location")
-                    .bind(host_id)
-                    .fetch_all(&mut *conn)
-                    .await?
-                    .iter()
-                    .map(|r| {
-                        let ecosystem: String = r.try_get("ecosystem")?;
-                        Ok(LanguagePackage {
-                            ecosystem: ecosystem.parse().map_err(|e| StoreError::Corrupt(format!("ecosystem: {e}")))?,
-                            location: r.try_get("location")?,
-                            name: r.try_get("name")?,
-                            version: r.try_get("version")?,
-                        })
-                    })
-                    .collect()
-            }
         }
     };
 }

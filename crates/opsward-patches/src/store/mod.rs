@@ -16,6 +16,7 @@ use crate::{
 };
 use chrono::{DateTime, Duration, Utc};
 use opsward_core::Actor;
+use opsward_ops::host_inventory::HostInventory;
 use opsward_store::{on_backend, Database, Store};
 use sql::{postgres, sqlite};
 
@@ -43,6 +44,10 @@ impl PatchStore {
         PatchStore {
             db: store.database(),
         }
+    }
+
+    fn inventory(&self) -> HostInventory {
+        HostInventory::from_database(self.db.clone())
     }
 
     pub async fn policy(&self) -> Result<PatchPolicy> {
@@ -108,12 +113,9 @@ impl PatchStore {
         host_id: i64,
         updates: &[UpdateSeverity],
     ) -> Result<usize> {
-        match &self.db {
-            Database::Sqlite(pool) => severity::sqlite::set(pool, actor, host_id, updates).await,
-            Database::Postgres(pool) => {
-                severity::postgres::set(pool, actor, host_id, updates).await
-            }
-        }
+        self.inventory()
+            .set_update_severities(actor, host_id, updates)
+            .await
     }
 
     pub async fn list_hosts(&self, now: DateTime<Utc>) -> Result<Vec<HostSummary>> {
@@ -121,7 +123,7 @@ impl PatchStore {
     }
 
     pub async fn host_detail(&self, id: i64, now: DateTime<Utc>) -> Result<HostDetail> {
-        on_backend!(&self.db, host_detail(id, now))
+        self.inventory().host_detail(id, now).await
     }
 
     pub async fn create_ring(

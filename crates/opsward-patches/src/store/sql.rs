@@ -5,7 +5,7 @@
 use super::model::*;
 use crate::{
     policy::{PatchPolicy, UpdateSpan},
-    report::{HostReport, Posture, ReportKind},
+    report::{HostReport, ReportKind},
     InstalledPackage,
 };
 use chrono::{DateTime, Utc};
@@ -31,43 +31,10 @@ macro_rules! patches_sql {
             use super::*;
             use $backend as backend;
             use sqlx::{types::Json, QueryBuilder, Row};
+            use opsward_ops::host_inventory::$module::{host_row, pending_row, policy_in, summary_row, HOST_COLUMNS, SUMMARY_SQL};
 
             type Pool = sqlx::Pool<$db>;
             type DbRow = <$db as sqlx::Database>::Row;
-
-            const HOST_COLUMNS: &str = "id, hostname, enrolled_at, last_sequence, last_report_at, os_id, os_name, kernel, \
-                package_manager, reboot_required, reboot_packages, uptime_seconds, firewall_active, av_edr_running, unattended_upgrades, os_version_id, collection_notes";
-
-            fn parse<T: std::str::FromStr<Err = String>>(column: &str, text: &str) -> Result<T> {
-                text.parse().map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-            }
-
-            fn host_row(row: &DbRow) -> Result<Host> {
-                let manager: Option<String> = row.try_get("package_manager")?;
-                let reboot_packages: Json<Vec<String>> = row.try_get("reboot_packages")?;
-                let notes: Json<Vec<String>> = row.try_get("collection_notes")?;
-                Ok(Host {
-                    id: row.try_get("id")?,
-                    hostname: row.try_get("hostname")?,
-                    enrolled_at: row.try_get("enrolled_at")?,
-                    last_sequence: row.try_get("last_sequence")?,
-                    last_report_at: row.try_get("last_report_at")?,
-                    os_id: row.try_get("os_id")?,
-                    os_name: row.try_get("os_name")?,
-                    os_version_id: row.try_get("os_version_id")?,
-                    kernel: row.try_get("kernel")?,
-                    package_manager: manager.map(|m| parse("package_manager", &m)).transpose()?,
-                    reboot_required: row.try_get("reboot_required")?,
-                    reboot_packages: reboot_packages.0,
-                    uptime_seconds: row.try_get("uptime_seconds")?,
-                    posture: Posture {
-                        firewall_active: row.try_get("firewall_active")?,
-                        av_edr_running: row.try_get("av_edr_running")?,
-                        unattended_upgrades: row.try_get("unattended_upgrades")?,
-                    },
-                    notes: notes.0,
-                })
-            }
 
             fn token_row(row: &DbRow) -> Result<EnrollmentToken> {
                 Ok(EnrollmentToken {
@@ -77,38 +44,6 @@ macro_rules! patches_sql {
                     expires_at: row.try_get("expires_at")?,
                     revoked_at: row.try_get("revoked_at")?,
                     uses: row.try_get("uses")?,
-                })
-            }
-
-            fn pending_row(row: &DbRow, now: DateTime<Utc>) -> Result<PendingRow> {
-                let suites: Json<Vec<String>> = row.try_get("suites")?;
-                let severity: Option<String> = row.try_get("severity")?;
-                let due_at: DateTime<Utc> = row.try_get("due_at")?;
-                Ok(PendingRow {
-                    name: row.try_get("name")?,
-                    arch: row.try_get("arch")?,
-                    installed_version: row.try_get("installed_version")?,
-                    candidate_version: row.try_get("candidate_version")?,
-                    source: row.try_get("source")?,
-                    suites: suites.0,
-                    security: row.try_get("security")?,
-                    severity: severity.map(|s| parse("severity", &s)).transpose()?,
-                    first_seen_at: row.try_get("first_seen_at")?,
-                    due_at,
-                    overdue: due_at < now,
-                    fixes: UpdateFixes::default(),
-                })
-            }
-
-            pub(crate) async fn policy_in(conn: &mut backend::Conn) -> Result<PatchPolicy> {
-                let row = sqlx::query("SELECT critical_days, high_days, other_security_days, non_security_months FROM patch_policy WHERE id = 1")
-                    .fetch_one(&mut *conn)
-                    .await?;
-                Ok(PatchPolicy {
-                    critical_days: row.try_get("critical_days")?,
-                    high_days: row.try_get("high_days")?,
-                    other_security_days: row.try_get("other_security_days")?,
-                    non_security_months: row.try_get("non_security_months")?,
                 })
             }
 
@@ -364,76 +299,9 @@ macro_rules! patches_sql {
                 Ok(IngestOutcome::Applied)
             }
 
-            const SUMMARY_SQL: &str = "SELECT h.id, h.hostname, h.enrolled_at, h.last_sequence, h.last_report_at, h.os_id, h.os_name, h.kernel, \
-                h.package_manager, h.reboot_required, h.reboot_packages, h.uptime_seconds, h.firewall_active, h.av_edr_running, h.unattended_upgrades, h.os_version_id, h.collection_notes, \
-                (SELECT COUNT(*) FROM patch_host_packages k WHERE k.host_id = h.id) AS package_count, \
-                (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id) AS pending_count, \
-                (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id AND p.security) AS security_count, \
-                (SELECT COUNT(*) FROM patch_pending p WHERE p.host_id = h.id AND p.due_at < $1) AS overdue_count \
-                FROM patch_hosts h";
-
-            fn summary_row(row: &DbRow) -> Result<HostSummary> {
-                let overdue: i64 = row.try_get("overdue_count")?;
-                Ok(HostSummary {
-                    host: host_row(row)?,
-                    package_count: row.try_get("package_count")?,
-                    pending_updates: row.try_get("pending_count")?,
-                    security_updates: row.try_get("security_count")?,
-                    overdue_updates: overdue,
-                    current: overdue == 0,
-                })
-            }
-
             pub async fn list_hosts(pool: &Pool, now: DateTime<Utc>) -> Result<Vec<HostSummary>> {
                 let rows = sqlx::query(&format!("{SUMMARY_SQL} ORDER BY h.hostname")).bind(now).fetch_all(pool).await?;
                 rows.iter().map(summary_row).collect()
-            }
-
-            pub async fn host_detail(pool: &Pool, id: i64, now: DateTime<Utc>) -> Result<HostDetail> {
-                let mut conn = pool.acquire().await?;
-                let summary = sqlx::query(&format!("{SUMMARY_SQL} WHERE h.id = $2"))
-                    .bind(now).bind(id)
-                    .fetch_optional(&mut *conn).await?
-                    .ok_or(StoreError::NotFound("host"))?;
-                let summary = summary_row(&summary)?;
-                let packages = sqlx::query("SELECT name, arch, version, source, source_version FROM patch_host_packages WHERE host_id = $1 ORDER BY name, arch")
-                    .bind(id).fetch_all(&mut *conn).await?
-                    .iter()
-                    .map(|r| Ok(InstalledPackage {
-                        name: r.try_get("name")?, arch: r.try_get("arch")?, version: r.try_get("version")?,
-                        source: r.try_get("source")?, source_version: r.try_get("source_version")?,
-                    }))
-                    .collect::<Result<Vec<_>>>()?;
-                let language_packages = super::super::language::$module::list(&mut conn, id).await?;
-                let pending = sqlx::query("SELECT name, arch, installed_version, candidate_version, source, suites, security, severity, first_seen_at, due_at \
-                     FROM patch_pending WHERE host_id = $1 ORDER BY security DESC, due_at, name")
-                    .bind(id).fetch_all(&mut *conn).await?
-                    .iter().map(|r| pending_row(r, now)).collect::<Result<Vec<_>>>()?;
-                let history = sqlx::query("SELECT name, arch, from_version, to_version, security, first_seen_at, due_at, resolved_at \
-                     FROM patch_resolved WHERE host_id = $1 ORDER BY resolved_at DESC, id DESC LIMIT 200")
-                    .bind(id).fetch_all(&mut *conn).await?
-                    .iter()
-                    .map(|r| Ok(ResolvedRow {
-                        name: r.try_get("name")?, arch: r.try_get("arch")?, from_version: r.try_get("from_version")?,
-                        to_version: r.try_get("to_version")?, security: r.try_get("security")?,
-                        first_seen_at: r.try_get("first_seen_at")?, due_at: r.try_get("due_at")?, resolved_at: r.try_get("resolved_at")?,
-                    }))
-                    .collect::<Result<Vec<_>>>()?;
-                let reports = sqlx::query("SELECT sequence, kind, collected_at, received_at, package_count, pending_count, security_count \
-                     FROM patch_reports WHERE host_id = $1 ORDER BY sequence DESC LIMIT 50")
-                    .bind(id).fetch_all(&mut *conn).await?
-                    .iter()
-                    .map(|r| {
-                        let kind: String = r.try_get("kind")?;
-                        Ok(ReportRow {
-                            sequence: r.try_get("sequence")?, kind: parse("kind", &kind)?,
-                            collected_at: r.try_get("collected_at")?, received_at: r.try_get("received_at")?,
-                            package_count: r.try_get("package_count")?, pending_count: r.try_get("pending_count")?,
-                            security_count: r.try_get("security_count")?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(HostDetail { summary, packages, language_packages, pending, history, reports })
             }
 
             /// Enrollment times and every pending or resolved span, for compliance and trend.

@@ -7,6 +7,7 @@ mod dummy_repo;
 mod install;
 mod inventory;
 mod language;
+mod practice;
 mod rings;
 mod rollout;
 mod store;

@@ -27,6 +27,7 @@ pub mod contracts;
 pub mod supplier_reviews;
 pub mod suppliers;
 pub mod vuln_policy;
+pub mod vuln_scans;
 pub mod vulns;
 
 use crate::{auth::Principal, error::ApiError};

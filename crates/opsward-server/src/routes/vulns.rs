@@ -19,6 +19,12 @@ pub(super) fn routes(t: Table) -> Table {
             api_v::transition,
         )
         .add(M::GET, "/api/v1/vulns/imports", VIEWER, api_v::imports)
+        .add(
+            M::POST,
+            "/api/v1/vulns/scans",
+            OPERATOR,
+            api::vuln_scans::upload,
+        )
         .add(M::GET, "/api/v1/vulns/settings", VIEWER, api_p::settings)
         .add(
             M::PUT,

@@ -27,6 +27,8 @@ mod summary;
 mod supplier_reviews_backlog;
 mod suppliers;
 mod vuln_checks;
+mod vuln_host_matching;
+mod vuln_scans;
 mod vulns;
 
 use opsward_core::{

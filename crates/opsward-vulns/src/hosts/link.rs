@@ -5,8 +5,8 @@
 
 use std::cmp::Ordering;
 
-use opsward_patches::policy::Severity as PatchSeverity;
-use opsward_patches::store::{PendingRow, UpdateFix, UpdateFixes};
+use opsward_core::host_inventory::Severity as PatchSeverity;
+use opsward_core::host_inventory::{PendingRow, UpdateFix, UpdateFixes};
 
 use super::{is_os_ecosystem, PackageRule};
 use crate::findings::{Finding, FindingState};

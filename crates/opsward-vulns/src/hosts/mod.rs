@@ -17,7 +17,7 @@ pub use scan::{
 };
 pub use sql::HostScan;
 
-use opsward_patches::InstalledPackage;
+use opsward_core::host_inventory::InstalledPackage;
 
 use crate::inventory::Package;
 use crate::version::Scheme;

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use opsward_core::asset::{AssetInput, AssetKind, Criticality};
+use opsward_core::host_inventory::{HostDetail, PendingRow, UpdateSeverity};
 use opsward_core::Actor;
-use opsward_patches::store::{HostDetail, PatchStore, PendingRow, UpdateSeverity};
+use opsward_ops::host_inventory::HostInventory;
 use opsward_store::{on_backend, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -160,7 +161,7 @@ async fn match_host(
 
     // The pending updates' severities follow the findings they close.
     let findings = asset_findings(&vulns, asset_id).await?;
-    let patches = PatchStore::new(store);
+    let patches = HostInventory::new(store);
     let pending = patches.host_detail(host.host_id, Utc::now()).await?.pending;
     let severities: Vec<UpdateSeverity> = pending
         .iter()
@@ -196,7 +197,7 @@ pub async fn host_detail(
     host_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(HostDetail, Option<HostScan>)> {
-    let mut detail = PatchStore::new(store).host_detail(host_id, now).await?;
+    let mut detail = HostInventory::new(store).host_detail(host_id, now).await?;
     let db = store.database();
     let scan = on_backend!(&db, scan(host_id))?;
     if let Some(asset_id) = scan.as_ref().and_then(|s| s.asset_id) {

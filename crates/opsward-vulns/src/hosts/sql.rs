@@ -2,9 +2,8 @@
 //! packages (the patches practice's), and each host's last match (`vuln_host_scans`).
 
 use chrono::{DateTime, Utc};
+use opsward_core::host_inventory::{InstalledPackage, PendingRow, UpdateFixes};
 use opsward_core::Actor;
-use opsward_patches::store::{PendingRow, UpdateFixes};
-use opsward_patches::InstalledPackage;
 use opsward_store::StoreError;
 use serde::{Deserialize, Serialize};
 

@@ -35,6 +35,8 @@ pub enum VulnCommand {
         /// medium, high or critical.
         #[arg(long, value_name = "SEVERITY", default_value = "unknown")]
         fail_on: String,
+        #[command(flatten)]
+        remote: ScanServer,
     },
     /// Port exposure: TCP connect scan of a host's ports against the allowed ones. Prints every
     /// open port and whether it is allowed; needs no server or database. With --server, HOST
@@ -145,6 +147,20 @@ pub enum FindingAction {
     },
     /// Back to open.
     Reopen,
+}
+
+/// Where `vuln scan --asset` records its findings: the local database, or an opsward
+/// server (as CI pipelines report to Dependency-Track), which matches the file against its
+/// advisories; then exit code 1 means the server found a vulnerability.
+#[derive(Debug, Clone, Args)]
+pub struct ScanServer {
+    /// Send the file to this opsward server (`POST /api/v1/vulns/scans`) instead of
+    /// matching it here; needs --asset and an operator's API token.
+    #[arg(long, value_name = "URL", requires = "asset")]
+    pub server: Option<String>,
+    /// A file holding the API token for --server; `OPSWARD_TOKEN` wins when set.
+    #[arg(long, value_name = "PATH", requires = "server")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// Where `vuln exposure` records its scan: nowhere (printed only) or an opsward server.

@@ -104,7 +104,12 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
             db,
             asset,
             fail_on,
+            remote,
         } => {
+            if let (Some(server), Some(asset)) = (&remote.server, &asset) {
+                return scan_on_server(&path, asset, server, remote.token_file.as_deref(), out)
+                    .await;
+            }
             let threshold: Severity = parsed("--fail-on", &fail_on)?;
             let inventories = read_inventories(&path)?;
             let store = match (&db, &asset) {
@@ -375,4 +380,118 @@ fn problem(e: FeedError) -> ImportProblem {
         line: e.line,
         reason: e.reason,
     }
+}
+
+/// The API token for --server: `OPSWARD_TOKEN`, else the --token-file's first line.
+fn server_token(token_file: Option<&std::path::Path>) -> Result<String> {
+    if let Ok(token) = std::env::var("OPSWARD_TOKEN") {
+        return Ok(token.trim().to_string());
+    }
+    let path = token_file.ok_or_else(|| anyhow!("--server needs --token-file or OPSWARD_TOKEN"))?;
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .trim()
+        .to_string())
+}
+
+/// `vuln scan PATH --asset NAME --server URL`: each lockfile or SBOM at PATH is sent to the
+/// server, which matches it and records the asset's findings. Exit code 1 when the server
+/// found a vulnerability.
+async fn scan_on_server(
+    path: &std::path::Path,
+    asset: &str,
+    server: &str,
+    token_file: Option<&std::path::Path>,
+    out: OutputFormat,
+) -> Result<ExitCode> {
+    let token = server_token(token_file)?;
+    let files = if path.is_dir() {
+        opsward_vulns::inventory::find_in_dir(path)?
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let url = format!("{}/api/v1/vulns/scans", server.trim_end_matches('/'));
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(300))
+        .build()?;
+    let mut outcomes: Vec<UploadOutcome> = Vec::new();
+    for file in &files {
+        let content = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let filename = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let response = http
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"asset": asset, "filename": filename, "content": content}))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {server}"))?;
+        let status = response.status();
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .with_context(|| format!("{}: the server's answer is not JSON", file.display()))?;
+        if !status.is_success() {
+            let message = body["error"]["message"].as_str().unwrap_or("no message");
+            return Err(anyhow!(
+                "{}: the server answered {status}: {message}",
+                file.display()
+            ));
+        }
+        let outcome: UploadOutcome = serde_json::from_value(body)
+            .with_context(|| format!("{}: the server's answer", file.display()))?;
+        eprintln!(
+            "asset {}: {} ({} packages): {} vulnerabilities; {} new, {} reopened, {} still present, {} fixed",
+            outcome.asset,
+            outcome.file,
+            outcome.packages,
+            outcome.vulnerabilities,
+            outcome.new,
+            outcome.reopened,
+            outcome.still_present,
+            outcome.fixed
+        );
+        outcomes.push(outcome);
+    }
+    match out {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&outcomes)?),
+        _ => print(
+            out,
+            &outcomes,
+            &[
+                "asset",
+                "file",
+                "format",
+                "packages",
+                "vulnerabilities",
+                "new",
+                "reopened",
+                "still_present",
+                "fixed",
+            ],
+        )?,
+    }
+    Ok(if outcomes.iter().any(|o| o.vulnerabilities > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The server's answer to one upload (`opsward_vulns::upload::UploadOutcome`).
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct UploadOutcome {
+    asset_id: i64,
+    asset: String,
+    file: String,
+    format: String,
+    packages: usize,
+    vulnerabilities: usize,
+    new: usize,
+    reopened: usize,
+    still_present: usize,
+    fixed: usize,
 }

@@ -21,6 +21,7 @@ mod resilience;
 mod serve;
 mod suppliers;
 mod vuln_exposure;
+mod vuln_scan_upload;
 mod vulns;
 
 use std::{

@@ -2,6 +2,9 @@
 //! PostgreSQL: Debian binary packages by their source package, findings on the host's asset
 //! through their lifecycle, and pending updates linked to the findings they close, with the
 //! severity and due date that follow.
+//!
+//! Lives in the server's tests because it feeds agent reports through the patches practice
+//! into the vulnerabilities practice, and only the server depends on both.
 
 use std::path::Path;
 use std::sync::Arc;
