@@ -385,8 +385,9 @@ both_backends!(
             supplier_reviews: false,
             ..Default::default()
         };
-        let run = opsward_server::backlog_auto::run(
-            app.db.store.as_ref(),
+        let run = opsward_backlog::auto::run_auto_items(
+            &app.state.backlog,
+            app.state.picture.registry(),
             &settings,
             &actor(),
             Utc::now(),

@@ -9,7 +9,6 @@ use opsward_server::{
     scheduler::{JobHandler, JobRegistry, SchedulerConfig},
     ServerConfig,
 };
-use opsward_store::Store;
 use opsward_testkit::TestDb;
 use std::{
     sync::{Arc, Mutex},

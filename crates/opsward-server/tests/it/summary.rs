@@ -69,10 +69,16 @@ both_backends!(
                 )
             })
             .collect();
-        // 3 overdue × 10; failed ceil(20 × 1/4); 1 unowned activity × 5; 1 uncovered critical asset × 5.
+        // The practice's own rule first: the critical asset has no measure (5); then the
+        // calendar's: 3 overdue × 10; failed ceil(20 × 1/4); 1 unowned activity × 5; 1
+        // uncovered critical asset × 5.
         assert_eq!(
             reasons,
             [
+                (
+                    5,
+                    "1 of 1 critical asset has no resilience measure".to_string()
+                ),
                 (30, "3 occurrences are overdue (oldest 2 days)".to_string()),
                 (
                     5,
@@ -86,7 +92,7 @@ both_backends!(
                 ),
             ]
         );
-        assert_eq!(resilience["score"], 55);
+        assert_eq!(resilience["score"], 50);
         assert_eq!(resilience["band"], "fair");
         assert_eq!(resilience["overdue"], 3);
         assert_eq!(resilience["upcoming_30d"], 30);
@@ -128,7 +134,7 @@ both_backends!(
             .await
             .unwrap();
         for line in [
-            "opsward_practice_hygiene_score{practice=\"resilience\"} 55",
+            "opsward_practice_hygiene_score{practice=\"resilience\"} 50",
             "opsward_practice_hygiene_score{practice=\"general\"} 40",
             "opsward_practice_hygiene_score{practice=\"certificates\"} 60",
             "opsward_occurrences_overdue{practice=\"resilience\"} 3",

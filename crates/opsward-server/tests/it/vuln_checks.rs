@@ -168,7 +168,7 @@ both_backends!(
         let (cert, key) = weak_certificate(dir.path());
         let weak = OpensslServer::start(port, &cert, &key, &["-cipher", "DEFAULT:@SECLEVEL=0"]);
         scan_and_store(&app, &target, asset.id).await;
-        opsward_server::vuln_jobs::run_checks(app.db.store.as_ref())
+        opsward_vulns::practice::jobs::run_checks(app.db.store.as_ref())
             .await
             .unwrap();
         let query = format!("kind=tls&asset={}", asset.id);
@@ -209,7 +209,7 @@ both_backends!(
         let (cert, key) = good_certificate(dir.path());
         let _good = OpensslServer::start(port, &cert, &key, &[]);
         scan_and_store(&app, &target, asset.id).await;
-        opsward_server::vuln_jobs::run_checks(app.db.store.as_ref())
+        opsward_vulns::practice::jobs::run_checks(app.db.store.as_ref())
             .await
             .unwrap();
         assert_eq!(

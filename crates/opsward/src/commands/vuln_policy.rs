@@ -323,7 +323,7 @@ pub async fn settings(
 
 pub async fn check(config: &Config, out: OutputFormat) -> Result<ExitCode> {
     let store = open_store(config).await?;
-    let run = opsward_server::vuln_jobs::run_checks(store.as_ref()).await?;
+    let run = opsward_vulns::practice::jobs::run_checks(store.as_ref()).await?;
     print_one(out, &run)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -29,7 +29,13 @@ const FOUNDATION: &[&str] = &[
 fn workspace_packages() -> Vec<Value> {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .args(["--manifest-path", manifest])
         .output()
         .expect("cargo metadata runs");
@@ -45,10 +51,7 @@ fn workspace_packages() -> Vec<Value> {
 #[test]
 fn no_practice_crate_depends_on_another() {
     let packages = workspace_packages();
-    let names: Vec<&str> = packages
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names: Vec<&str> = packages.iter().filter_map(|p| p["name"].as_str()).collect();
     for name in &names {
         assert!(
             PRACTICES.contains(name) || FOUNDATION.contains(name),
@@ -56,7 +59,10 @@ fn no_practice_crate_depends_on_another() {
         );
     }
     for practice in PRACTICES {
-        assert!(names.contains(practice), "{practice} is missing from the workspace");
+        assert!(
+            names.contains(practice),
+            "{practice} is missing from the workspace"
+        );
     }
     let mut crossings = Vec::new();
     for package in &packages {
