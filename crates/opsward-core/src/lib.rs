@@ -12,6 +12,7 @@ pub mod page;
 pub mod people;
 pub mod practice;
 pub mod role;
+pub mod untrusted;
 pub mod user;
 pub mod validation;
 
