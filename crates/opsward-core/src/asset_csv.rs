@@ -171,6 +171,16 @@ pub fn parse_assets_csv<R: Read>(
     Ok(rows)
 }
 
+/// Whether a whole CSV text ends inside a quoted field (a quote opened and never closed),
+/// which the csv crate accepts silently; for the other CSV importers.
+pub fn ends_inside_quotes(data: &[u8]) -> bool {
+    let mut tracker = QuoteTracker::new(data);
+    for &b in data {
+        tracker.step(b);
+    }
+    tracker.in_quotes()
+}
+
 /// Follows the reader's quoting state over the raw bytes (the same rules as the csv crate's
 /// defaults: a quote opens a quoted field only at the start of a field, `""` inside one is
 /// a literal quote), so that an input ending inside quotes can be told apart.

@@ -47,6 +47,11 @@ pub struct ServerConfig {
     pub backlog_auto: opsward_backlog::auto::AutoSettings,
     /// Inbound email for the backlog (`[backlog_inbound]`); disabled without a host.
     pub backlog_inbound: opsward_backlog::inbound::InboundSettings,
+    /// Reverse proxies whose `X-Forwarded-For`/`-Proto` headers are believed; none by default.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Keep a user's API tokens when their password changes or the account is disabled
+    /// (the default revokes them, as it ends their sessions).
+    pub keep_api_tokens: bool,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +68,8 @@ impl Default for ServerConfig {
             cert_trust: opsward_certs::TrustStore::public_roots(),
             backlog_auto: opsward_backlog::auto::AutoSettings::default(),
             backlog_inbound: opsward_backlog::inbound::InboundSettings::default(),
+            trusted_proxies: Vec::new(),
+            keep_api_tokens: false,
         }
     }
 }

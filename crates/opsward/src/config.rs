@@ -46,6 +46,14 @@ pub struct Config {
     /// or the section's `password_file`, never from the file itself.
     #[serde(default)]
     pub backlog_inbound: opsward_backlog::inbound::InboundSettings,
+    /// Reverse proxies (CIDR blocks such as `10.0.0.0/8` or `192.0.2.7/32`) whose
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed; none by default.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Keep a user's API tokens when their password changes or the account is disabled;
+    /// by default they are revoked with the sessions.
+    #[serde(default)]
+    pub keep_api_tokens: bool,
 }
 
 const KEYS: &[&str] = &[
@@ -62,6 +70,8 @@ const KEYS: &[&str] = &[
     "db_max_connections",
     "max_attachment_mib",
     "cert_ca_file",
+    "trusted_proxies",
+    "keep_api_tokens",
 ];
 
 impl Default for Config {
@@ -82,6 +92,8 @@ impl Default for Config {
             cert_ca_file: None,
             backlog_auto: Default::default(),
             backlog_inbound: Default::default(),
+            trusted_proxies: Vec::new(),
+            keep_api_tokens: false,
         }
     }
 }
@@ -102,6 +114,8 @@ impl fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("scheduler", &self.scheduler)
             .field("backlog_inbound", &self.backlog_inbound)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("keep_api_tokens", &self.keep_api_tokens)
             .finish_non_exhaustive()
     }
 }

@@ -472,6 +472,7 @@ pub async fn revoke_feed(
 /// The iCal feed itself: `/ical/<secret>.ics`, readable by calendar apps without signing in.
 pub async fn ical_feed(
     State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     axum::extract::Path(file): axum::extract::Path<String>,
     headers: axum::http::HeaderMap,
 ) -> Response {
@@ -496,9 +497,7 @@ pub async fn ical_feed(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     let scheme = if state.config.secure_cookies
-        || headers
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v == "https")
+        || crate::auth::client::forwarded_https(&state.config.trusted_proxies, peer.ip(), &headers)
     {
         "https"
     } else {

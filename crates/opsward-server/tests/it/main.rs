@@ -21,6 +21,7 @@ mod resilience;
 mod roles;
 mod scheduler;
 mod schema_names;
+mod security;
 mod summary;
 mod suppliers;
 mod vuln_checks;

@@ -42,6 +42,8 @@ pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
         cert_trust,
         backlog_auto: config.backlog_auto.clone(),
         backlog_inbound: config.backlog_inbound.clone(),
+        trusted_proxies: trusted_proxies(&config.trusted_proxies)?,
+        keep_api_tokens: config.keep_api_tokens,
         ..ServerConfig::default()
     };
     let mut jobs = opsward_server::scheduler::JobRegistry::with_builtin();
@@ -110,4 +112,21 @@ pub(crate) async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// `trusted_proxies` as networks; a bare address is a /32 (or /128). A typo is an error at
+/// start, not a proxy silently left untrusted (or an address trusted by mistake).
+fn trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>> {
+    entries
+        .iter()
+        .map(|entry| {
+            let entry = entry.trim();
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| {
+                    format!("trusted_proxies: {entry:?} is not an address or a CIDR block")
+                })
+        })
+        .collect()
 }
