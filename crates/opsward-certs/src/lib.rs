@@ -103,3 +103,6 @@ pub fn assess_endpoint(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod fuzz_tests;

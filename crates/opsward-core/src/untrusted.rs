@@ -33,9 +33,15 @@ pub fn is_safe_redirect_target(target: &str) -> bool {
 /// A CSV cell that a spreadsheet will show as text: a value starting with `=`, `+`, `-`,
 /// `@`, a tab or a carriage return gets a leading `'` (OWASP's advice against CSV
 /// injection: `=HYPERLINK(...)` would otherwise run as a formula when the export is opened).
+///
+/// A value that itself starts with `'` and then a formula prefix or another `'` gets one
+/// too, so that [`restore_csv_cell`] gives back exactly what was written.
 pub fn neutralize_csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+    match cell.as_bytes() {
+        [b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..]
+        | [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'', ..] => {
+            format!("'{cell}").into()
+        }
         _ => cell.into(),
     }
 }
@@ -44,7 +50,7 @@ pub fn neutralize_csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
 /// formats: an export edited and imported again keeps its values.
 pub fn restore_csv_cell(cell: &str) -> &str {
     match cell.as_bytes() {
-        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &cell[1..],
+        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'', ..] => &cell[1..],
         _ => cell,
     }
 }
@@ -145,8 +151,13 @@ mod tests {
         for cell in ["+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
             assert_eq!(neutralize_csv_cell(cell), format!("'{cell}"));
         }
-        for cell in ["", "web-01", "a=b", "'quoted"] {
+        for cell in ["", "web-01", "a=b", "'quoted", "'"] {
             assert_eq!(neutralize_csv_cell(cell), cell);
+            assert_eq!(restore_csv_cell(&neutralize_csv_cell(cell)), cell);
+        }
+        for cell in ["'=x", "''y"] {
+            assert_eq!(neutralize_csv_cell(cell), format!("'{cell}"));
+            assert_eq!(restore_csv_cell(&neutralize_csv_cell(cell)), cell);
         }
         let mut out = SafeCsvWriter::from_writer(Vec::new());
         out.write_record(["=1+1", "ok"]).unwrap();
@@ -185,7 +196,7 @@ mod tests {
         /// A neutralised cell still round-trips through the CSV reader as the same text
         /// (with its `'`), and never starts with a formula prefix.
         #[test]
-        fn fuzz_neutralised_cells_round_trip(cells in proptest::collection::vec("\\PC{0,12}|[=+@\\-\\t\\r,\"\\n]{0,6}", 1..6)) {
+        fn fuzz_neutralised_cells_round_trip(cells in proptest::collection::vec("\\PC{0,12}|['=+@\\-\\t\\r,\"\\n]{0,6}", 1..6)) {
             let mut out = SafeCsvWriter::from_writer(Vec::new());
             out.write_record(&cells).unwrap();
             let bytes = out.into_inner().unwrap();
@@ -195,9 +206,7 @@ mod tests {
             for (got, want) in record.iter().zip(&cells) {
                 let expected = neutralize_csv_cell(want);
                 prop_assert_eq!(got, expected.as_ref());
-                if !want.starts_with('\'') {
-                    prop_assert_eq!(restore_csv_cell(got), want.as_str());
-                }
+                prop_assert_eq!(restore_csv_cell(got), want.as_str());
                 prop_assert!(!matches!(got.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')));
             }
         }

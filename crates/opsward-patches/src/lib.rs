@@ -49,3 +49,6 @@ impl InventoryError {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests;
