@@ -258,7 +258,7 @@ pub async fn evidence_from_request(
 #[utoipa::path(post, path = "/api/v1/activities/{id}/complete", tag = "calendar", params(("id" = i64, Path)),
     request_body(content((EvidenceInput = "application/json"), (EvidenceForm = "multipart/form-data"))),
     responses((status = 201, body = Evidence), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn complete(
     State(state): State<AppState>,
     Caller(caller): Caller,
