@@ -54,6 +54,11 @@ pub struct Config {
     /// by default they are revoked with the sessions.
     #[serde(default)]
     pub keep_api_tokens: bool,
+    /// Limits on OSV archives while they inflate (`vuln import osv` and the feed job): the
+    /// largest entry and whole archive in MiB, and the most entries.
+    pub osv_max_entry_mib: u64,
+    pub osv_max_archive_mib: u64,
+    pub osv_max_entries: usize,
 }
 
 const KEYS: &[&str] = &[
@@ -72,6 +77,9 @@ const KEYS: &[&str] = &[
     "cert_ca_file",
     "trusted_proxies",
     "keep_api_tokens",
+    "osv_max_entry_mib",
+    "osv_max_archive_mib",
+    "osv_max_entries",
 ];
 
 impl Default for Config {
@@ -94,6 +102,10 @@ impl Default for Config {
             backlog_inbound: Default::default(),
             trusted_proxies: Vec::new(),
             keep_api_tokens: false,
+            osv_max_entry_mib: opsward_vulns::osv::ArchiveLimits::default().max_entry_bytes >> 20,
+            osv_max_archive_mib: opsward_vulns::osv::ArchiveLimits::default().max_archive_bytes
+                >> 20,
+            osv_max_entries: opsward_vulns::osv::ArchiveLimits::default().max_entries,
         }
     }
 }

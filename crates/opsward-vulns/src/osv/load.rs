@@ -71,9 +71,19 @@ impl Default for ArchiveLimits {
     }
 }
 
+/// The limits [`load_path`] applies: the defaults until the binary sets its configuration
+/// (`osv_max_entry_mib`, `osv_max_archive_mib`, `osv_max_entries`) once at start, which then
+/// holds for the CLI import and the server's feed job alike.
+static CONFIGURED: std::sync::OnceLock<ArchiveLimits> = std::sync::OnceLock::new();
+
+/// Set the process-wide archive limits; only the first call counts.
+pub fn configure_archive_limits(limits: ArchiveLimits) {
+    let _ = CONFIGURED.set(limits);
+}
+
 /// Loads every OSV record under `path`. Files that are neither JSON, YAML nor zip are ignored.
 pub fn load_path(path: &Path) -> LoadedRecords {
-    load_path_with(path, &ArchiveLimits::default())
+    load_path_with(path, CONFIGURED.get().unwrap_or(&ArchiveLimits::default()))
 }
 
 /// [`load_path`] with explicit archive limits (the `[vulns]` settings of the CLI and the

@@ -86,6 +86,11 @@ pub fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w
 
 pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
     let out = cli.output;
+    opsward_vulns::osv::configure_archive_limits(opsward_vulns::osv::ArchiveLimits {
+        max_entry_bytes: config.osv_max_entry_mib.max(1) << 20,
+        max_archive_bytes: config.osv_max_archive_mib.max(1) << 20,
+        max_entries: config.osv_max_entries.max(1),
+    });
     match cli.command {
         Command::Serve(args) => serve::serve(config, args).await,
         Command::Migrate => {

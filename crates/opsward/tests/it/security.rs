@@ -109,3 +109,38 @@ both_backends!(user_add_refuses_weak_passwords, |env: Env| async move {
         String::from_utf8_lossy(&out.stderr)
     );
 });
+
+// Item 4: the archive limits are configuration (here `OPSWARD_OSV_MAX_ENTRY_MIB`), and an
+// archive over them is refused with the reason and nothing imported.
+both_backends!(osv_archive_limits_are_configurable, |env: Env| async move {
+    use std::io::Write;
+    let path = env.dir.path().join("all.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    zip.start_file("GHSA-big.json", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(&vec![b' '; 2 << 20]).unwrap();
+    zip.finish().unwrap();
+    let out = env
+        .command()
+        .env("OPSWARD_OSV_MAX_ENTRY_MIB", "1")
+        .args([
+            "-o",
+            "json",
+            "vuln",
+            "import",
+            "osv",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("more than 1048576 bytes") && said.contains("zip bomb"),
+        "{said}"
+    );
+});
