@@ -37,3 +37,6 @@ pub use inbound_store::FiledMessage;
 pub use model::*;
 pub use store::BacklogStore;
 pub use workflow::{ItemState, TransitionError};
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -212,7 +212,9 @@ pub fn read_csv_lines(
             });
             break;
         }
-        let cell = |col: Option<usize>| col.and_then(|i| record.get(i)).unwrap_or("");
+        let cell = |col: Option<usize>| {
+            opsward_core::untrusted::restore_csv_cell(col.and_then(|i| record.get(i)).unwrap_or(""))
+        };
         let mut row_errors = Vec::new();
         let item_type = parse_type(cell(type_col), mapping)
             .map_err(|m| row_errors.push(("item_type", m)))
@@ -265,6 +267,17 @@ pub fn read_csv_lines(
                 message,
             }));
         }
+    }
+    // The csv crate ends a quoted field at the end of the input without complaint, so a
+    // missing closing quote would swallow every row after it into one cell.
+    if opsward_core::asset_csv::ends_inside_quotes(data.as_bytes()) {
+        let line = items.last().map_or(2, |(line, _)| *line);
+        items.pop();
+        errors.push(RowError {
+            line,
+            field: "row".into(),
+            message: "a quoted field is not closed before the end of the file".into(),
+        });
     }
     if errors.is_empty() {
         Ok(items)
@@ -349,7 +362,8 @@ pub const EXPORT_COLUMNS: &[&str] = &[
 
 /// Items as CSV with a header row.
 pub fn write_csv(items: &[Item]) -> Result<String, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // Cells a spreadsheet would run as formulas get a leading `'` (restored on import).
+    let mut w = opsward_core::untrusted::SafeCsvWriter::from_writer(Vec::new());
     w.write_record(EXPORT_COLUMNS)?;
     let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     for i in items {
@@ -370,7 +384,7 @@ pub fn write_csv(items: &[Item]) -> Result<String, csv::Error> {
             i.resolved_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         ])?;
     }
-    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    let bytes = w.into_inner()?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

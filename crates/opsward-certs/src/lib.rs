@@ -104,3 +104,6 @@ pub fn assess_endpoint(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -15,6 +15,7 @@ pub mod people;
 pub mod practice;
 pub mod priority;
 pub mod role;
+pub mod untrusted;
 pub mod user;
 pub mod validation;
 pub mod work_items;

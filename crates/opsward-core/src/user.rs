@@ -71,6 +71,9 @@ pub struct UserPatch {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
     pub password_hash: Option<String>,
+    /// Keep the account's API tokens when this change sets a password or disables it
+    /// (`keep_api_tokens` in the server configuration); by default they are revoked.
+    pub keep_api_tokens: bool,
 }
 
 /// An API token as listed: never the secret, which is shown once at creation and then

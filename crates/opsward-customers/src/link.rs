@@ -47,9 +47,15 @@ pub fn verify(key: &[u8], token: &str, now: DateTime<Utc>) -> Result<i64, LinkEr
     if !digits(id) || !digits(expires) {
         return Err(LinkError::Malformed);
     }
-    let (Ok(id), Ok(expires)) = (id.parse::<i64>(), expires.parse::<i64>()) else {
+    let (Ok(id_n), Ok(expires_n)) = (id.parse::<i64>(), expires.parse::<i64>()) else {
         return Err(LinkError::Malformed);
     };
+    // Canonical form only: `042` names survey 42 too, and a link must have exactly one
+    // spelling (what `sign` writes), or a used link could be answered again under another.
+    if id_n.to_string() != id || expires_n.to_string() != expires {
+        return Err(LinkError::Malformed);
+    }
+    let (id, expires) = (id_n, expires_n);
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| LinkError::Malformed)?;
@@ -110,6 +116,41 @@ mod tests {
             verify(b"another key", &token, now()),
             Err(LinkError::BadSignature)
         );
+    }
+
+    /// Issue 19, failure 8: a leading zero on the id (or the expiry) made another spelling
+    /// of the same link, which verified.
+    #[test]
+    fn only_the_canonical_spelling_verifies() {
+        let token = sign(KEY, 42, now() + Duration::days(14));
+        let (id, rest) = token.split_once('.').unwrap();
+        let (expires, signature) = rest.split_once('.').unwrap();
+        for other in [
+            format!("0{token}"),
+            format!("{id}.0{expires}.{signature}"),
+            format!("+{token}"),
+            format!("{token}="),
+            format!("{token}."),
+            format!("{token} "),
+        ] {
+            assert!(verify(KEY, &other, now()).is_err(), "{other}");
+        }
+        assert_eq!(verify(KEY, &token, now()), Ok(42));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Survey tokens from the outside: never a panic, and only what `sign` wrote verifies.
+        #[test]
+        fn fuzz_survey_tokens(token in "[0-9.A-Za-z_=+-]{0,60}", id in 0i64..1_000_000) {
+            let _ = verify(KEY, &token, now());
+            let signed = sign(KEY, id, now() + Duration::days(1));
+            proptest::prop_assert_eq!(verify(KEY, &signed, now()), Ok(id));
+            if token != signed {
+                proptest::prop_assert!(verify(KEY, &token, now()).is_err());
+            }
+        }
     }
 
     #[test]

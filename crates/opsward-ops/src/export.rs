@@ -17,9 +17,10 @@ pub const CSV_COLUMNS: [&str; 11] = [
     "attachments",
 ];
 
-/// One row per evidence record; attachments as `name (sha256)` separated by `;`.
+/// One row per evidence record; attachments as `name (sha256)` separated by `;`. Cells a
+/// spreadsheet would run as formulas get a leading `'`.
 pub fn evidence_csv<W: Write>(writer: W, evidence: &[Evidence]) -> csv::Result<()> {
-    let mut csv = csv::Writer::from_writer(writer);
+    let mut csv = opsward_core::untrusted::SafeCsvWriter::from_writer(writer);
     csv.write_record(CSV_COLUMNS)?;
     for e in evidence {
         let attachments: Vec<String> = e
@@ -57,8 +58,16 @@ pub fn evidence_zip(
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     let mut sums = String::new();
+    // evidence.csv is listed in SHA256SUMS too: an auditor checks the records, not only
+    // the files.
+    let mut csv = Vec::new();
+    evidence_csv(&mut csv, list)?;
     zip.start_file("evidence.csv", options)?;
-    evidence_csv(&mut zip, list)?;
+    zip.write_all(&csv)?;
+    {
+        use sha2::{Digest, Sha256};
+        sums.push_str(&format!("{:x}  evidence.csv\n", Sha256::digest(&csv)));
+    }
     for e in list {
         for a in &e.attachments {
             let path = format!("files/{}/{}", e.id, a.filename);

@@ -50,3 +50,6 @@ impl InventoryError {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests;

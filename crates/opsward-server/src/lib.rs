@@ -50,6 +50,11 @@ pub struct ServerConfig {
     pub backlog_inbound: opsward_backlog::inbound::InboundSettings,
     /// How often the picture of operational risk is refreshed and how old it may be.
     pub picture: picture::PictureSettings,
+    /// Reverse proxies whose `X-Forwarded-For`/`-Proto` headers are believed; none by default.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Keep a user's API tokens when their password changes or the account is disabled
+    /// (the default revokes them, as it ends their sessions).
+    pub keep_api_tokens: bool,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +72,8 @@ impl Default for ServerConfig {
             backlog_auto: opsward_backlog::auto::AutoSettings::default(),
             backlog_inbound: opsward_backlog::inbound::InboundSettings::default(),
             picture: picture::PictureSettings::default(),
+            trusted_proxies: Vec::new(),
+            keep_api_tokens: false,
         }
     }
 }

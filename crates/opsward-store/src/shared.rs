@@ -453,11 +453,24 @@ macro_rules! impl_store {
                         map.insert("password_changed".into(), Value::Bool(true));
                     }
                 }
-                audit(&mut tx, actor, "update", "user", Some(id), to_json(&before), after_json).await?;
-                // Disabling an account or changing its password ends its sessions.
+                // Disabling an account or changing its password ends its sessions and, unless
+                // the server is configured to keep them, revokes its API tokens: whoever held
+                // the old password may have made one.
                 if patch.disabled == Some(true) || patch.password_hash.is_some() {
                     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+                    if !patch.keep_api_tokens {
+                        let revoked = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                            .bind(Utc::now())
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        if let Some(Value::Object(map)) = after_json.as_mut() {
+                            map.insert("api_tokens_revoked".into(), Value::from(revoked));
+                        }
+                    }
                 }
+                audit(&mut tx, actor, "update", "user", Some(id), to_json(&before), after_json).await?;
                 tx.commit().await?;
                 Ok(after)
             }
@@ -821,10 +834,9 @@ macro_rules! impl_store {
                 parse_errors: &[RowError],
                 strict: bool,
             ) -> Result<ImportReport> {
+                // Parse errors do not end a strict import early: the good rows are still checked
+                // (owners, duplicate names) so that the report lists every bad row at once.
                 let mut report = ImportReport { errors: parse_errors.to_vec(), ..ImportReport::default() };
-                if strict && !report.errors.is_empty() {
-                    return Ok(report);
-                }
                 // One transaction for the whole file: a crash or a strict failure part-way
                 // leaves the register exactly as it was.
                 let mut tx = self.pool.begin_with(Self::BEGIN_WRITE).await?;

@@ -34,3 +34,6 @@ pub mod vulnerability;
 pub use matcher::{AdvisoryIndex, Match, MatchedAdvisory};
 pub use severity::Severity;
 pub use store::VulnStore;
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -46,6 +46,19 @@ pub struct Config {
     /// or the section's `password_file`, never from the file itself.
     #[serde(default)]
     pub backlog_inbound: opsward_backlog::inbound::InboundSettings,
+    /// Reverse proxies (CIDR blocks such as `10.0.0.0/8` or `192.0.2.7/32`) whose
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed; none by default.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Keep a user's API tokens when their password changes or the account is disabled;
+    /// by default they are revoked with the sessions.
+    #[serde(default)]
+    pub keep_api_tokens: bool,
+    /// Limits on OSV archives while they inflate (`vuln import osv` and the feed job): the
+    /// largest entry and whole archive in MiB, and the most entries.
+    pub osv_max_entry_mib: u64,
+    pub osv_max_archive_mib: u64,
+    pub osv_max_entries: usize,
 }
 
 const KEYS: &[&str] = &[
@@ -62,6 +75,11 @@ const KEYS: &[&str] = &[
     "db_max_connections",
     "max_attachment_mib",
     "cert_ca_file",
+    "trusted_proxies",
+    "keep_api_tokens",
+    "osv_max_entry_mib",
+    "osv_max_archive_mib",
+    "osv_max_entries",
 ];
 
 impl Default for Config {
@@ -82,6 +100,12 @@ impl Default for Config {
             cert_ca_file: None,
             backlog_auto: Default::default(),
             backlog_inbound: Default::default(),
+            trusted_proxies: Vec::new(),
+            keep_api_tokens: false,
+            osv_max_entry_mib: opsward_vulns::osv::ArchiveLimits::default().max_entry_bytes >> 20,
+            osv_max_archive_mib: opsward_vulns::osv::ArchiveLimits::default().max_archive_bytes
+                >> 20,
+            osv_max_entries: opsward_vulns::osv::ArchiveLimits::default().max_entries,
         }
     }
 }
@@ -102,6 +126,8 @@ impl fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("scheduler", &self.scheduler)
             .field("backlog_inbound", &self.backlog_inbound)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("keep_api_tokens", &self.keep_api_tokens)
             .finish_non_exhaustive()
     }
 }
@@ -204,9 +230,28 @@ impl Config {
             cert_trust,
             backlog_auto: self.backlog_auto.clone(),
             backlog_inbound: self.backlog_inbound.clone(),
+            trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
+            keep_api_tokens: self.keep_api_tokens,
             ..Default::default()
         })
     }
+}
+
+/// `trusted_proxies` as networks; a bare address is a /32 (or /128). A typo is an error at
+/// start, not a proxy silently left untrusted (or an address trusted by mistake).
+fn trusted_proxies(entries: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    entries
+        .iter()
+        .map(|entry| {
+            let entry = entry.trim();
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| {
+                    format!("trusted_proxies: {entry:?} is not an address or a CIDR block")
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -38,7 +38,8 @@ pub fn print<T: Serialize>(format: OutputFormat, rows: &[T], columns: &[&str]) -
             writeln!(out)?;
         }
         OutputFormat::Csv => {
-            let mut csv = csv::Writer::from_writer(out);
+            // Every CSV opsward writes neutralises formula cells (findings, certificates...).
+            let mut csv = opsward_core::untrusted::SafeCsvWriter::from_writer(out);
             csv.write_record(columns)?;
             for row in rows {
                 let value = serde_json::to_value(row)?;
@@ -136,7 +137,7 @@ pub struct RowStream {
     format: OutputFormat,
     columns: Vec<String>,
     out: std::io::BufWriter<std::io::Stdout>,
-    csv: Option<csv::Writer<std::io::Stdout>>,
+    csv: Option<opsward_core::untrusted::SafeCsvWriter<std::io::Stdout>>,
     rows: usize,
     table: Vec<Value>,
 }
@@ -153,9 +154,8 @@ impl RowStream {
         };
         match format {
             OutputFormat::Csv => {
-                let mut csv = csv::WriterBuilder::new()
-                    .buffer_capacity(1 << 16)
-                    .from_writer(std::io::stdout());
+                let mut csv =
+                    opsward_core::untrusted::SafeCsvWriter::from_writer(std::io::stdout());
                 csv.write_record(columns)?;
                 stream.csv = Some(csv);
             }
@@ -198,7 +198,7 @@ impl RowStream {
         match (&mut self.csv, self.format) {
             (Some(csv), OutputFormat::Csv) => {
                 debug_assert_eq!(N, self.columns.len());
-                csv.write_record(row.cells().iter().map(|c| c.as_bytes()))?;
+                csv.write_record(row.cells().iter())?;
                 self.rows += 1;
                 Ok(())
             }

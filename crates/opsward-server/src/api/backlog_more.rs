@@ -104,7 +104,7 @@ pub struct AttachmentForm {
 #[utoipa::path(post, path = "/api/v1/backlog/items/{id}/attachments", tag = "backlog", params(("id" = i64, Path)),
     request_body(content = AttachmentForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Vec<ItemAttachment>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -260,7 +260,7 @@ pub async fn evidence_from_request(
 #[utoipa::path(post, path = "/api/v1/activities/{id}/complete", tag = "calendar", params(("id" = i64, Path)),
     request_body(content((EvidenceInput = "application/json"), (EvidenceForm = "multipart/form-data"))),
     responses((status = 201, body = Evidence), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn complete(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -474,6 +474,7 @@ pub async fn revoke_feed(
 /// The iCal feed itself: `/ical/<secret>.ics`, readable by calendar apps without signing in.
 pub async fn ical_feed(
     State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     axum::extract::Path(file): axum::extract::Path<String>,
     headers: axum::http::HeaderMap,
 ) -> Response {
@@ -498,9 +499,7 @@ pub async fn ical_feed(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     let scheme = if state.config.secure_cookies
-        || headers
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v == "https")
+        || crate::auth::client::forwarded_https(&state.config.trusted_proxies, peer.ip(), &headers)
     {
         "https"
     } else {

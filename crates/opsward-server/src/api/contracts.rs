@@ -161,7 +161,7 @@ pub struct DocumentForm {
 #[utoipa::path(post, path = "/api/v1/contracts/{id}/documents", tag = "suppliers", params(("id" = i64, Path)),
     request_body(content = DocumentForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Vec<ContractDocument>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     Caller(caller): Caller,

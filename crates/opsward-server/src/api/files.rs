@@ -42,6 +42,17 @@ pub async fn multipart(state: &AppState, req: Request) -> ApiResult<Multipart> {
         .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
+/// A multipart error as the client should see it: a body over the size limit is 413 (the
+/// rejection says so), anything else malformed is 400.
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(status, "payload_too_large", e.body_text())
+    } else {
+        ApiError::bad_request(e.body_text())
+    }
+}
+
 /// The next field of a multipart request; a file field is saved as it is read, so the
 /// caller can record it right after and never points at a missing file.
 pub async fn next_field(
@@ -49,11 +60,7 @@ pub async fn next_field(
     multipart: &mut Multipart,
     what: &'static str,
 ) -> ApiResult<Option<UploadField>> {
-    let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?
-    else {
+    let Some(field) = multipart.next_field().await.map_err(multipart_error)? else {
         return Ok(None);
     };
     read_field(state, field, what).await.map(Some)
@@ -66,10 +73,7 @@ async fn read_field(
 ) -> ApiResult<UploadField> {
     let name = field.name().unwrap_or("").to_string();
     let Some(filename) = field.file_name().map(str::to_string) else {
-        let value = field
-            .text()
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let value = field.text().await.map_err(multipart_error)?;
         return Ok(UploadField::Text { name, value });
     };
     let content_type = field
@@ -78,12 +82,21 @@ async fn read_field(
         .chars()
         .take(200)
         .collect::<String>();
-    let bytes = field
-        .bytes()
-        .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let bytes = field.bytes().await.map_err(multipart_error)?;
     if bytes.is_empty() && filename.is_empty() {
         return Ok(UploadField::EmptyFile);
+    }
+    // A name with control characters (a CR/LF from a hand-made request) cannot be shown or
+    // sent back in a header as it is; refuse it rather than store it under another name.
+    if filename.chars().any(char::is_control) {
+        return Err(opsward_core::ValidationError::single(
+            "file",
+            format!(
+                "the file name {:?} cannot be used; rename the file and upload it again",
+                opsward_core::untrusted::escape_control(&filename)
+            ),
+        )
+        .into());
     }
     let size_bytes = bytes.len() as i64;
     let sha256 = save_upload(state, bytes, what).await?;
@@ -106,20 +119,37 @@ pub async fn store_each_file<T, Fut>(
 where
     Fut: Future<Output = ApiResult<T>>,
 {
+    // Read and check every file before recording any: one bad file refuses the whole
+    // request and leaves nothing attached. (Saved contents that end up unrecorded are only
+    // bytes under their checksum, referenced by nothing.)
     let mut multipart = multipart(state, req).await?;
-    let mut stored = Vec::new();
+    let mut files = Vec::new();
     while let Some(field) = next_field(state, &mut multipart, what).await? {
-        if let UploadField::File(file) = field {
-            stored.push(record(file).await?);
+        match field {
+            UploadField::File(file) => files.push(file),
+            UploadField::EmptyFile => {}
+            // A `file` part without a usable file name would otherwise vanish silently.
+            UploadField::Text { name, .. } if name == "file" => {
+                return Err(opsward_core::ValidationError::single(
+                    "file",
+                    "a file part has no usable file name; nothing was stored",
+                )
+                .into())
+            }
+            UploadField::Text { .. } => {}
         }
     }
-    if stored.is_empty() {
+    if files.is_empty() {
         return Err(opsward_core::ValidationError::single("file", "send at least one file").into());
+    }
+    let mut stored = Vec::new();
+    for file in files {
+        stored.push(record(file).await?);
     }
     Ok(stored)
 }
 
-/// Store an uploaded file; its checksum. Too large or otherwise refused files are 422, a
+/// Store an uploaded file; its checksum. Too large files are 413, otherwise refused ones 422, a
 /// disk problem is a 500 whose cause goes to the log only.
 pub async fn save_upload(state: &AppState, bytes: Bytes, what: &'static str) -> ApiResult<String> {
     let store = state.attachments.clone();
@@ -131,6 +161,11 @@ pub async fn save_upload(state: &AppState, bytes: Bytes, what: &'static str) -> 
                 tracing::error!(error = %io, "cannot store {what}");
                 ApiError::internal()
             }
+            too_large @ AttachmentError::TooLarge { .. } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                too_large.to_string(),
+            ),
             other => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_input",

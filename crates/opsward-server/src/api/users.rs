@@ -1,13 +1,13 @@
 use super::Caller;
 use crate::{
-    auth::password::hash_password_blocking,
+    auth::{password::hash_password_blocking, password_policy::check_new_password},
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath},
     AppState,
 };
 use axum::{extract::State, http::StatusCode, Json};
 use opsward_core::{
-    user::{validate_password, NewUser, User, UserPatch},
+    user::{NewUser, User, UserPatch},
     validation::Validator,
     Actor, Role,
 };
@@ -23,7 +23,8 @@ pub struct CreateUser {
     #[serde(default)]
     pub email: Option<String>,
     pub role: Role,
-    /// At least 12 characters.
+    /// At least 12 characters, not a common or breached password, not containing the
+    /// username, and not scored weak by zxcvbn.
     pub password: String,
 }
 
@@ -43,7 +44,7 @@ pub async fn create_account(
     input: CreateUser,
 ) -> ApiResult<User> {
     NewUser::validate_username(&input.username)?;
-    validate_password(&input.password)?;
+    check_new_password(&input.password, &input.username)?;
     let mut v = Validator::new();
     let display_name = input
         .display_name
@@ -66,11 +67,14 @@ pub async fn create_account(
 }
 
 /// Apply a change to an account, refusing one that would leave no active administrator.
+/// `keep_api_tokens`: the server option that keeps a user's API tokens when their password
+/// changes or the account is disabled (revoked by default).
 pub async fn change_account(
     store: &dyn Store,
     actor: &Actor,
     id: i64,
     input: UpdateUser,
+    keep_api_tokens: bool,
 ) -> ApiResult<User> {
     let mut v = Validator::new();
     if let Some(name) = &input.display_name {
@@ -80,10 +84,10 @@ pub async fn change_account(
         v.email("email", email);
     }
     v.finish()?;
-    if let Some(password) = &input.password {
-        validate_password(password)?;
-    }
     let current = store.get_user(id).await?;
+    if let Some(password) = &input.password {
+        check_new_password(password, &current.username)?;
+    }
     let loses_admin = current.role == Role::Admin
         && !current.disabled
         && (input.role.is_some_and(|r| r != Role::Admin) || input.disabled == Some(true));
@@ -112,6 +116,7 @@ pub async fn change_account(
         role: input.role,
         disabled: input.disabled,
         password_hash,
+        keep_api_tokens,
     };
     Ok(store.update_user(actor, id, &patch).await?)
 }
@@ -156,7 +161,14 @@ pub async fn update(
     ApiJson(input): ApiJson<UpdateUser>,
 ) -> ApiResult<Json<User>> {
     Ok(Json(
-        change_account(state.store.as_ref(), &caller.actor(), id, input).await?,
+        change_account(
+            state.store.as_ref(),
+            &caller.actor(),
+            id,
+            input,
+            state.config.keep_api_tokens,
+        )
+        .await?,
     ))
 }
 

@@ -101,6 +101,16 @@ pub async fn require(access: Access, req: Request, next: Next) -> Response {
     }
     let req = match &principal.credential {
         Credential::Session { csrf_token, .. } if !is_safe(req.method()) => {
+            // Defence in depth besides the token: a browser names the page that sent a
+            // request, and no page of another origin may change anything here.
+            if names_another_origin(req.headers()) {
+                let message = "this request came from a page of another site; refused";
+                return if is_api(&req) {
+                    ApiError::new(StatusCode::FORBIDDEN, "csrf", message).into_response()
+                } else {
+                    ui::error_page(StatusCode::FORBIDDEN, message)
+                };
+            }
             match check_csrf(req, csrf_token).await {
                 Ok(req) => req,
                 Err(response) => return response,
@@ -109,6 +119,30 @@ pub async fn require(access: Access, req: Request, next: Next) -> Response {
         _ => req,
     };
     next.run(req).await
+}
+
+/// Whether `Origin` (or, without it, `Referer`) names a host other than the one the request
+/// was sent to. The scheme is not compared: a TLS-terminating proxy changes it. A request
+/// with neither header (old browsers, scripts) is left to the token check alone; an opaque
+/// `Origin: null` (sandboxed frames, `data:` pages) is refused.
+pub fn names_another_origin(headers: &HeaderMap) -> bool {
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER));
+    let Some(source) = source else {
+        return false;
+    };
+    let Ok(source) = source.to_str() else {
+        return true;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return true;
+    };
+    let authority = source
+        .strip_prefix("https://")
+        .or_else(|| source.strip_prefix("http://"))
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    !authority.is_some_and(|a| !a.is_empty() && a.eq_ignore_ascii_case(host.trim()))
 }
 
 fn is_safe(method: &Method) -> bool {

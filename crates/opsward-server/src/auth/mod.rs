@@ -1,10 +1,12 @@
 //! Who is calling and what they may do: password and token verification, sessions, the
 //! per-route role check, CSRF protection and login rate limiting.
 
+pub mod client;
 pub mod cookies;
 pub mod guard;
 pub mod limiter;
 pub mod password;
+pub mod password_policy;
 pub mod secret;
 
 use opsward_core::{user::User, Actor, Role};

@@ -2,7 +2,7 @@ use super::{render_with, Nav, UiForm};
 use crate::{
     api::Caller,
     auth::{
-        cookies,
+        client, cookies,
         password::{verify_password_blocking, DUMMY_HASH},
         secret, Credential, Principal,
     },
@@ -36,23 +36,17 @@ pub struct NextQuery {
     next: String,
 }
 
-/// Cookies are `Secure` when configured, or when a TLS-terminating proxy says the browser
-/// came over HTTPS.
-fn secure_cookies(state: &AppState, headers: &HeaderMap) -> bool {
+/// Cookies are `Secure` when configured, or when a trusted TLS-terminating proxy says the
+/// browser came over HTTPS.
+fn secure_cookies(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> bool {
     state.config.secure_cookies
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+        || client::forwarded_https(&state.config.trusted_proxies, peer.ip(), headers)
 }
 
-/// Only same-site paths: `next` must never send a user to another host after sign-in.
+/// Only same-origin paths: `next` must never send a user to another host after sign-in, and
+/// never put a character in the `Location` header that breaks or splits it.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/"
-    }
+    opsward_core::untrusted::safe_redirect_target(next)
 }
 
 fn login_page(
@@ -87,6 +81,7 @@ fn login_page(
 
 pub async fn form(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Option<Extension<Principal>>,
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
@@ -95,7 +90,7 @@ pub async fn form(
         return Redirect::to(safe_next(&q.next)).into_response();
     }
     login_page(
-        secure_cookies(&state, &headers),
+        secure_cookies(&state, peer, &headers),
         StatusCode::OK,
         &q.next,
         "",
@@ -119,7 +114,7 @@ pub async fn submit(
     headers: HeaderMap,
     UiForm(form): UiForm<LoginForm>,
 ) -> Response {
-    let secure = secure_cookies(&state, &headers);
+    let secure = secure_cookies(&state, peer, &headers);
     let expected = cookies::get(&headers, cookies::LOGIN_CSRF).unwrap_or("");
     if expected.is_empty() || !secret::constant_time_eq(expected, &form.csrf_token) {
         return login_page(
@@ -130,7 +125,14 @@ pub async fn submit(
             Some("The sign-in form expired; please try again.".into()),
         );
     }
-    let ip = Some(peer.ip());
+    let ip = Some(client::client_ip(
+        &state.config.trusted_proxies,
+        peer.ip(),
+        &headers,
+    ));
+    // The address the sign-in is counted against and logged with (the peer, or what a
+    // trusted proxy says the client was).
+    let peer = ip.map_or(peer, |ip| SocketAddr::new(ip, peer.port()));
     let now = Instant::now();
     if let Some(wait) = state.limiter.check(&form.username, ip, now) {
         state.metrics.login("rate_limited");
@@ -221,10 +223,11 @@ pub async fn submit(
 
 pub async fn logout(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Caller(caller): Caller,
 ) -> Response {
-    let secure = secure_cookies(&state, &headers);
+    let secure = secure_cookies(&state, peer, &headers);
     if let Credential::Session { token_hash, .. } = &caller.credential {
         if let Err(e) = state.store.delete_session(token_hash).await {
             tracing::warn!(error = %e, "could not delete session");

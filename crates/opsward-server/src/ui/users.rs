@@ -137,7 +137,15 @@ pub async fn update(
         },
         ..Default::default()
     };
-    match change_account(state.store.as_ref(), &caller.actor(), id, change).await {
+    match change_account(
+        state.store.as_ref(),
+        &caller.actor(),
+        id,
+        change,
+        state.config.keep_api_tokens,
+    )
+    .await
+    {
         Ok(_) => Redirect::to("/admin/users").into_response(),
         Err(e) => users_page(&state, &caller, e.status, Some(describe(&e)), None).await,
     }

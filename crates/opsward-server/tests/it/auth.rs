@@ -304,9 +304,14 @@ async fn secure_cookies_when_configured() {
 
 #[tokio::test]
 async fn secure_cookies_behind_a_tls_proxy() {
+    // The test client is the proxy here: only a trusted proxy's X-Forwarded-Proto counts
+    // (security::forwarded_headers_need_a_trusted_proxy checks the default, none).
     let app = TestApp::start_with(
         opsward_testkit::TestDb::sqlite().await,
-        opsward_server::ServerConfig::default(),
+        opsward_server::ServerConfig {
+            trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+            ..opsward_server::ServerConfig::default()
+        },
         opsward_server::scheduler::JobRegistry::empty(),
     )
     .await;

@@ -23,6 +23,7 @@ mod resilience;
 mod roles;
 mod scheduler;
 mod schema_names;
+mod security;
 mod summary;
 mod supplier_reviews_backlog;
 mod suppliers;

@@ -260,3 +260,25 @@ store_test!(
         assert!(log.items.is_empty());
     }
 );
+
+// Issue 19, failure 5: a strict import with parse errors used to stop before checking the
+// good rows, so a row with an unknown owner went unreported.
+store_test!(strict_import_lists_every_bad_row, |store: Arc<
+    dyn Store,
+>| async move {
+    let csv =
+        format!("{CSV},host,,,,,\nmail-01,host,production,high,person:nobody@example.com,,\n");
+    let parsed = parse_assets_csv(csv.as_bytes()).unwrap();
+    let (good, bad): (Vec<_>, Vec<_>) = parsed.into_iter().partition(|r| r.is_ok());
+    let good: Vec<_> = good.into_iter().map(Result::unwrap).collect();
+    let bad: Vec<_> = bad.into_iter().map(|r| r.unwrap_err()).collect();
+    let report = store
+        .import_assets(&actor(), &good, &bad, true)
+        .await
+        .unwrap();
+    assert!(!report.committed);
+    let lines: Vec<_> = report.errors.iter().map(|e| e.line).collect();
+    // team:ops and team:nope unknown (2, 3), bad kind (4), no name (6), unknown person (7).
+    assert_eq!(lines, [2, 3, 4, 6, 7], "{report:?}");
+    assert_eq!(store.count_assets().await.unwrap(), 0);
+});

@@ -164,3 +164,77 @@ store_test!(password_change_is_audited_without_the_hash, |store: Arc<
         true
     );
 });
+
+// Issue 19, item 9: a password change used to end the sessions but leave the API tokens
+// working. Now it revokes them (recorded in the same audit row) unless told to keep them.
+store_test!(
+    password_change_revokes_api_tokens_unless_kept,
+    |store: Arc<dyn Store>| async move {
+        let user = store
+            .create_user(&actor(), &new_user("carol"))
+            .await
+            .unwrap();
+        let token = |hash: &str| NewApiToken {
+            user_id: user.id,
+            name: hash.into(),
+            prefix: "ow_".into(),
+            token_hash: hash.into(),
+            expires_at: None,
+        };
+        store
+            .create_api_token(&actor(), &token("t1"))
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let keep = UserPatch {
+            password_hash: Some("$argon2id$kept".into()),
+            keep_api_tokens: true,
+            ..Default::default()
+        };
+        store.update_user(&actor(), user.id, &keep).await.unwrap();
+        assert!(store.authenticate_token("t1", now).await.unwrap().is_some());
+        let change = UserPatch {
+            password_hash: Some("$argon2id$new".into()),
+            ..Default::default()
+        };
+        store.update_user(&actor(), user.id, &change).await.unwrap();
+        assert!(
+            store.authenticate_token("t1", now).await.unwrap().is_none(),
+            "the token stopped working with the password change"
+        );
+        let log = store
+            .list_audit(
+                &Default::default(),
+                opsward_core::page::PageRequest::first(1),
+            )
+            .await
+            .unwrap();
+        let after = serde_json::to_string(&log.items[0]).unwrap();
+        assert!(after.contains("\"api_tokens_revoked\":1"), "{after}");
+        // Disabling revokes too.
+        store
+            .create_api_token(&actor(), &token("t2"))
+            .await
+            .unwrap();
+        let disable = UserPatch {
+            disabled: Some(true),
+            ..Default::default()
+        };
+        store
+            .update_user(&actor(), user.id, &disable)
+            .await
+            .unwrap();
+        store
+            .update_user(
+                &actor(),
+                user.id,
+                &UserPatch {
+                    disabled: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(store.authenticate_token("t2", now).await.unwrap().is_none());
+    }
+);

@@ -48,19 +48,58 @@ fn is_placeholder(id: &str) -> bool {
         .is_some_and(|rest| rest.ends_with("-0000"))
 }
 
+/// Bounds on what one zip archive may expand to, checked while it is read, so that a zip
+/// bomb (a small file that inflates to gigabytes) is refused with bounded memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    /// Largest decompressed entry. osv.dev's biggest single records are a few MiB.
+    pub max_entry_bytes: u64,
+    /// Largest decompressed total of one archive. osv.dev's largest `all.zip` (all
+    /// ecosystems) inflates to a few GiB; 16 GiB leaves room to grow.
+    pub max_archive_bytes: u64,
+    /// Most entries in one archive (osv.dev's largest holds a few hundred thousand).
+    pub max_entries: usize,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_entry_bytes: 32 << 20,
+            max_archive_bytes: 16 << 30,
+            max_entries: 2_000_000,
+        }
+    }
+}
+
+/// The limits [`load_path`] applies: the defaults until the binary sets its configuration
+/// (`osv_max_entry_mib`, `osv_max_archive_mib`, `osv_max_entries`) once at start, which then
+/// holds for the CLI import and the server's feed job alike.
+static CONFIGURED: std::sync::OnceLock<ArchiveLimits> = std::sync::OnceLock::new();
+
+/// Set the process-wide archive limits; only the first call counts.
+pub fn configure_archive_limits(limits: ArchiveLimits) {
+    let _ = CONFIGURED.set(limits);
+}
+
 /// Loads every OSV record under `path`. Files that are neither JSON, YAML nor zip are ignored.
 pub fn load_path(path: &Path) -> LoadedRecords {
+    load_path_with(path, CONFIGURED.get().unwrap_or(&ArchiveLimits::default()))
+}
+
+/// [`load_path`] with explicit archive limits (the `[vulns]` settings of the CLI and the
+/// server's feed job).
+pub fn load_path_with(path: &Path, limits: &ArchiveLimits) -> LoadedRecords {
     let mut loaded = LoadedRecords::default();
     match fs::metadata(path) {
         Err(e) => loaded.problem(path, format!("cannot read: {e}")),
-        Ok(meta) if meta.is_dir() => load_dir(path, &mut loaded),
-        Ok(_) => load_file(path, &mut loaded),
+        Ok(meta) if meta.is_dir() => load_dir(path, limits, &mut loaded),
+        Ok(_) => load_file(path, limits, &mut loaded),
     }
     loaded.records.sort_by(|a, b| a.1.id.cmp(&b.1.id));
     loaded
 }
 
-fn load_dir(dir: &Path, loaded: &mut LoadedRecords) {
+fn load_dir(dir: &Path, limits: &ArchiveLimits, loaded: &mut LoadedRecords) {
     let mut entries = match fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
@@ -78,17 +117,17 @@ fn load_dir(dir: &Path, loaded: &mut LoadedRecords) {
             continue;
         }
         if entry.is_dir() {
-            load_dir(&entry, loaded);
+            load_dir(&entry, limits, loaded);
         } else {
-            load_file(&entry, loaded);
+            load_file(&entry, limits, loaded);
         }
     }
 }
 
-fn load_file(path: &Path, loaded: &mut LoadedRecords) {
+fn load_file(path: &Path, limits: &ArchiveLimits, loaded: &mut LoadedRecords) {
     let name = path.display().to_string();
     if name.to_ascii_lowercase().ends_with(".zip") {
-        return load_zip(path, loaded);
+        return load_zip(path, limits, loaded);
     }
     let Some(format) = Format::of_path(&name) else {
         return;
@@ -99,7 +138,7 @@ fn load_file(path: &Path, loaded: &mut LoadedRecords) {
     }
 }
 
-fn load_zip(path: &Path, loaded: &mut LoadedRecords) {
+fn load_zip(path: &Path, limits: &ArchiveLimits, loaded: &mut LoadedRecords) {
     let file = match fs::File::open(path) {
         Ok(file) => file,
         Err(e) => return loaded.problem(path, format!("cannot open: {e}")),
@@ -113,6 +152,17 @@ fn load_zip(path: &Path, loaded: &mut LoadedRecords) {
             )
         }
     };
+    if archive.len() > limits.max_entries {
+        return loaded.problem(
+            path,
+            format!(
+                "the zip holds {} entries, more than the limit of {}; refused",
+                archive.len(),
+                limits.max_entries
+            ),
+        );
+    }
+    let mut total: u64 = 0;
     for index in 0..archive.len() {
         let mut entry = match archive.by_index(index) {
             Ok(entry) => entry,
@@ -125,9 +175,14 @@ fn load_zip(path: &Path, loaded: &mut LoadedRecords) {
         let Some(format) = Format::of_path(entry.name()) else {
             continue;
         };
-        let mut text = String::new();
+        // Read at most one byte past the limit, whatever size the entry's header claims: the
+        // header can lie, the inflated bytes cannot.
+        let allowed = limits
+            .max_entry_bytes
+            .min(limits.max_archive_bytes.saturating_sub(total));
+        let mut bytes = Vec::new();
         // A truncated or corrupt entry fails here (length or CRC check).
-        if let Err(e) = entry.read_to_string(&mut text) {
+        if let Err(e) = (&mut entry).take(allowed + 1).read_to_end(&mut bytes) {
             loaded.problems.push(RecordProblem {
                 file: inner,
                 line: None,
@@ -135,6 +190,38 @@ fn load_zip(path: &Path, loaded: &mut LoadedRecords) {
             });
             continue;
         }
-        loaded.add(inner, &text, format);
+        if bytes.len() as u64 > allowed {
+            let reason = if allowed < limits.max_entry_bytes {
+                format!(
+                    "the zip inflates to more than {} bytes in all (the archive limit); refused as a possible zip bomb",
+                    limits.max_archive_bytes
+                )
+            } else {
+                format!(
+                    "the entry inflates to more than {} bytes (the entry limit); refused as a possible zip bomb",
+                    limits.max_entry_bytes
+                )
+            };
+            loaded.problems.push(RecordProblem {
+                file: inner,
+                line: None,
+                reason,
+            });
+            // Stop reading this archive: the rest is not worth inflating.
+            return;
+        }
+        total += bytes.len() as u64;
+        match String::from_utf8(bytes) {
+            Ok(text) => loaded.add(inner, &text, format),
+            Err(_) => loaded.problems.push(RecordProblem {
+                file: inner,
+                line: None,
+                reason: "cannot read from the zip: not valid UTF-8".into(),
+            }),
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

@@ -3,7 +3,7 @@
 
 mod load;
 
-pub use load::{load_path, LoadedRecords};
+pub use load::{configure_archive_limits, load_path, load_path_with, ArchiveLimits, LoadedRecords};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;

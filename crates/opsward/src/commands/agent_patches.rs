@@ -205,6 +205,7 @@ impl PatchConfig {
 }
 
 /// Write `bytes` to `path` so that a crash leaves the old file or the new one, never a part.
+/// The file is private to the agent's user (mode 0600): the credential is written this way.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -214,12 +215,22 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
     ));
     {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut f = options
             .open(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
+        // A temporary file left by an older version keeps its mode on open: set it anyway.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
     }
@@ -649,6 +660,22 @@ async fn reboot_now(command: Vec<String>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 19: the credential file was written with the umask's mode (often 0644).
+    #[cfg(unix)]
+    #[test]
+    fn the_credential_is_private_to_the_agent() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        spool.set_credential("ow_host_secret").unwrap();
+        let mode = std::fs::metadata(dir.path().join("credential"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        assert_eq!(spool.credential().as_deref(), Some("ow_host_secret"));
+    }
 
     fn report(packages: usize) -> HostReport {
         let mut r = collect::collect(&collect::Sources {

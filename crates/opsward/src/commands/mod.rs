@@ -61,14 +61,37 @@ pub fn init_logging(config: &Config, verbose: u8, serving: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if config.log_format == "json" {
+        // JSON strings escape control characters already: a field stays one string.
         builder.json().init();
     } else {
-        builder.init();
+        builder.fmt_fields(escaped_fields()).init();
     }
+}
+
+/// Text-format fields with every control character shown as an escape: a username such as
+/// "x\n2026-01-01T00:00:00Z  INFO signed in" must not write a second, forged log line, nor
+/// ESC sequences to the terminal of whoever reads the log.
+pub fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let text = format!("{value:?}");
+        let text = opsward_core::untrusted::escape_control(&text);
+        if field.name() == "message" {
+            write!(writer, "{text}")
+        } else {
+            write!(writer, "{field}={text}")
+        }
+    })
+    .delimited(" ")
 }
 
 pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
     let out = cli.output;
+    opsward_vulns::osv::configure_archive_limits(opsward_vulns::osv::ArchiveLimits {
+        max_entry_bytes: config.osv_max_entry_mib.max(1) << 20,
+        max_archive_bytes: config.osv_max_archive_mib.max(1) << 20,
+        max_entries: config.osv_max_entries.max(1),
+    });
     match cli.command {
         Command::Serve(args) => serve::serve(config, args).await,
         Command::Migrate => {
@@ -76,7 +99,15 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
             println!("database schema is up to date");
             Ok(ExitCode::SUCCESS)
         }
-        Command::User(cmd) => users::user(&open_store(&config).await?, cmd, out).await,
+        Command::User(cmd) => {
+            users::user(
+                &open_store(&config).await?,
+                cmd,
+                out,
+                config.keep_api_tokens,
+            )
+            .await
+        }
         Command::Token(cmd) => users::token(&open_store(&config).await?, cmd, out).await,
         Command::Asset(cmd) => assets::asset(&open_store(&config).await?, &config, cmd, out).await,
         Command::Team(cmd) => people::team(&open_store(&config).await?, cmd, out).await,
@@ -152,11 +183,37 @@ fn create_private_dir(dir: &std::path::Path) -> Result<()> {
 }
 
 /// Changes made from the CLI are attributed to the operating-system user.
+/// The audit actor of CLI changes: the operating-system account that runs the process, by
+/// its real user id. `$USER` is not asked: unset it read `cli:unknown`, and set, anyone could
+/// claim any name.
 pub fn cli_actor() -> Actor {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    Actor::cli(&user)
+    Actor::cli(&os_user_name())
+}
+
+#[cfg(unix)]
+fn os_user_name() -> String {
+    extern "C" {
+        fn getuid() -> u32;
+    }
+    // SAFETY: getuid(2) takes nothing, cannot fail and touches no memory of ours.
+    let uid = unsafe { getuid() };
+    // The account name from the password database; a uid without one is named by number.
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                let id = fields.nth(1)?.parse::<u32>().ok()?;
+                (id == uid && !name.is_empty()).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid{uid}"))
+}
+
+#[cfg(not(unix))]
+fn os_user_name() -> String {
+    std::env::var("USERNAME").unwrap_or_else(|_| "unknown".into())
 }
 
 pub async fn team_named(store: &Arc<dyn Store>, name: &str) -> Result<opsward_core::people::Team> {

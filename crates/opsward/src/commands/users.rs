@@ -54,7 +54,14 @@ async fn find_user(store: &Arc<dyn Store>, username: &str) -> Result<User> {
         .ok_or_else(|| anyhow!("no user named {username:?}"))
 }
 
-pub async fn user(store: &Arc<dyn Store>, cmd: UserCommand, out: OutputFormat) -> Result<ExitCode> {
+/// `keep_api_tokens`: the configuration option of that name (tokens survive a password
+/// change or a disabled account); revoked by default.
+pub async fn user(
+    store: &Arc<dyn Store>,
+    cmd: UserCommand,
+    out: OutputFormat,
+    keep_api_tokens: bool,
+) -> Result<ExitCode> {
     match cmd {
         UserCommand::Add {
             username,
@@ -100,10 +107,22 @@ pub async fn user(store: &Arc<dyn Store>, cmd: UserCommand, out: OutputFormat) -
                 password: Some(read_password_line()?),
                 ..Default::default()
             };
-            change_account(store.as_ref(), &cli_actor(), user.id, change)
-                .await
-                .map_err(api_error)?;
-            eprintln!("password changed; {username}'s sessions have ended");
+            change_account(
+                store.as_ref(),
+                &cli_actor(),
+                user.id,
+                change,
+                keep_api_tokens,
+            )
+            .await
+            .map_err(api_error)?;
+            if keep_api_tokens {
+                eprintln!("password changed; {username}'s sessions have ended (API tokens kept: keep_api_tokens)");
+            } else {
+                eprintln!(
+                    "password changed; {username}'s sessions have ended and API tokens are revoked"
+                );
+            }
         }
         UserCommand::Set {
             username,
@@ -123,9 +142,15 @@ pub async fn user(store: &Arc<dyn Store>, cmd: UserCommand, out: OutputFormat) -
                 },
                 ..Default::default()
             };
-            let user = change_account(store.as_ref(), &cli_actor(), user.id, change)
-                .await
-                .map_err(api_error)?;
+            let user = change_account(
+                store.as_ref(),
+                &cli_actor(),
+                user.id,
+                change,
+                keep_api_tokens,
+            )
+            .await
+            .map_err(api_error)?;
             print_one(out, &user)?;
         }
     }

@@ -122,7 +122,7 @@ both_backends!(asset_commands_and_output_formats, |env: Env| async move {
         .as_array()
         .unwrap()
         .iter()
-        .all(|e| e["actor"] == "cli:tester"));
+        .all(|e| e["actor"] == crate::cli_actor().as_str()));
 });
 
 both_backends!(

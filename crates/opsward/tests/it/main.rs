@@ -18,6 +18,7 @@ mod patches;
 mod patches_cli;
 mod patches_language;
 mod resilience;
+mod security;
 mod serve;
 mod suppliers;
 mod vuln_exposure;
@@ -47,6 +48,13 @@ pub fn run(cmd: &mut Command) -> String {
 }
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_opsward");
+
+/// The audit actor the CLI records: the account running the tests, by its real user id
+/// (never `$USER`, which [`Env::command`] sets to `tester` to prove it is not believed).
+pub fn cli_actor() -> String {
+    let name = run(Command::new("id").arg("-un"));
+    format!("cli:{}", name.trim())
+}
 
 /// One database for the CLI and servers of a test, on either backend.
 pub struct Env {

@@ -248,7 +248,7 @@ both_backends!(
             .collect();
         for want in ["create", "update", "delete"] {
             assert!(
-                actions.contains(&(want, "cli:tester")),
+                actions.contains(&(want, crate::cli_actor().as_str())),
                 "{want} in {actions:?}"
             );
         }
@@ -257,6 +257,6 @@ both_backends!(
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["action"] == "assign_ring" && a["actor"] == "cli:tester"));
+            .any(|a| a["action"] == "assign_ring" && a["actor"] == crate::cli_actor().as_str()));
     }
 );

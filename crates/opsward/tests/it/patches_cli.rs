@@ -79,7 +79,7 @@ both_backends!(approve_rings_and_runs_from_the_cli, |env: Env| async move {
     assert_eq!(approval["ring"], "canary");
     assert_eq!(approval["packages"], "openssl curl");
     assert_eq!(approval["state"], "approved");
-    assert_eq!(approval["approved_by"], "cli:tester");
+    assert_eq!(approval["approved_by"], crate::cli_actor().as_str());
     assert_eq!(approval["reboot"], "never", "the ring's policy");
     let approval_id = approval["id"].as_i64().unwrap();
     let stored = patches.list_approvals().await.unwrap();
@@ -88,7 +88,7 @@ both_backends!(approve_rings_and_runs_from_the_cli, |env: Env| async move {
     assert_eq!(stored[0].packages, ["openssl", "curl"]);
     let audit = json_of(&env, &["audit", "--entity-type", "patch_approval"]);
     assert_eq!(audit[0]["action"], "approve");
-    assert_eq!(audit[0]["actor"], "cli:tester");
+    assert_eq!(audit[0]["actor"], crate::cli_actor().as_str());
     assert_eq!(audit[0]["entity_id"], approval_id);
 
     // Usage and operational errors exit 2 and change nothing.
@@ -157,7 +157,7 @@ both_backends!(approve_rings_and_runs_from_the_cli, |env: Env| async move {
     assert_eq!(runs[0]["hostname"], "web-01");
     assert_eq!(runs[0]["exit_code"], 100);
     assert_eq!(runs[0]["succeeded"], false);
-    assert_eq!(runs[0]["approved_by"], "cli:tester");
+    assert_eq!(runs[0]["approved_by"], crate::cli_actor().as_str());
     assert_eq!(runs[0]["upgraded"], "openssl 3.0.1 -> 3.0.2");
     let filtered = env.run(&["patch", "runs", "--host", "db-", "-o", "json"], "");
     assert_eq!(filtered.status.code(), Some(0));

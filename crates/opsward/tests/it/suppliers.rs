@@ -143,7 +143,7 @@ both_backends!(
             serde_json::from_str(&env.ok(&["-o", "json", "supplier", "review", "done", &action]))
                 .unwrap();
         assert_eq!(done["done"], true);
-        assert_eq!(done["done_by"], "cli:tester");
+        assert_eq!(done["done_by"], crate::cli_actor().as_str());
         let shown = env.ok(&["supplier", "show", "Acme"]);
         assert!(
             shown.contains("Colocation") && shown.contains("3.7"),
