@@ -34,9 +34,15 @@ pub fn is_safe_redirect_target(target: &str) -> bool {
 /// `@`, a tab or a carriage return gets a leading `'` (OWASP's advice against CSV
 /// injection: `=HYPERLINK(...)` would otherwise run as a formula when the export is opened).
 ///
+/// A plain number (`-10`, `+3.5`, `-1e-3`) is left as it is: a spreadsheet reads it as the
+/// number it is, never as a formula, and a negative count or days-left column stays a number.
+///
 /// A value that itself starts with `'` and then a formula prefix or another `'` gets one
 /// too, so that [`restore_csv_cell`] gives back exactly what was written.
 pub fn neutralize_csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if is_plain_number(cell) {
+        return cell.into();
+    }
     match cell.as_bytes() {
         [b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..]
         | [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'', ..] => {
@@ -44,6 +50,21 @@ pub fn neutralize_csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
         }
         _ => cell.into(),
     }
+}
+
+/// An optional sign, digits, an optional fraction and an optional exponent, nothing else.
+fn is_plain_number(cell: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = cell.strip_prefix(['+', '-']).unwrap_or(cell);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['+', '-']).unwrap_or(e))),
+        None => (unsigned, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(mantissa),
+    };
+    mantissa_ok && exponent.is_none_or(digits)
 }
 
 /// The text of a cell that [`neutralize_csv_cell`] wrote, for importers of opsward's own
@@ -148,8 +169,14 @@ mod tests {
             neutralize_csv_cell("=HYPERLINK(\"http://x\")"),
             "'=HYPERLINK(\"http://x\")"
         );
-        for cell in ["+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+        for cell in [
+            "+1+1", "-2+A1", "-", "+", "-1,5", "-1e", "@SUM(A1)", "\tx", "\rx",
+        ] {
             assert_eq!(neutralize_csv_cell(cell), format!("'{cell}"));
+        }
+        // Plain numbers are numbers to a spreadsheet, not formulas.
+        for cell in ["-10", "+1", "-2.5", "-1e-3", "+4E5"] {
+            assert_eq!(neutralize_csv_cell(cell), cell);
         }
         for cell in ["", "web-01", "a=b", "'quoted", "'"] {
             assert_eq!(neutralize_csv_cell(cell), cell);
@@ -207,7 +234,7 @@ mod tests {
                 let expected = neutralize_csv_cell(want);
                 prop_assert_eq!(got, expected.as_ref());
                 prop_assert_eq!(restore_csv_cell(got), want.as_str());
-                prop_assert!(!matches!(got.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')));
+                prop_assert!(is_plain_number(got) || !matches!(got.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')));
             }
         }
     }

@@ -617,6 +617,17 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         ("POST", "/api/v1/vulns/assets/{id}/exposure") => {
             Body::Json(serde_json::json!({"scanned": "1-10", "open": []}))
         }
+        ("POST", "/api/v1/vulns/scans") => {
+            let asset = store
+                .create_asset(&actor, &opsward_testkit::asset_input(&unique("asset")))
+                .await
+                .unwrap();
+            Body::Json(serde_json::json!({
+                "asset": asset.name,
+                "filename": "Cargo.lock",
+                "content": "version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+            }))
+        }
         ("POST", "/vulns/policy") => Body::Form(vec![("tag", name), ("allowed", "22".into())]),
         ("POST", "/assets/{id}/port-policy") => Body::Form(vec![("allowed", "22,443".into())]),
         ("POST", "/api/v1/backlog/items/{id}/attachments" | "/backlog/{id}/attachments") => {
@@ -844,6 +855,8 @@ async fn call(app: &TestApp, spec: &RouteSpec, token: Option<&str>, caller_id: i
         StatusCode::FORBIDDEN => Outcome::Forbidden,
         // The handler was reached: inbound email is simply not configured on this server.
         StatusCode::CONFLICT if spec.path == "/api/v1/backlog/inbound/run" => Outcome::Allowed,
+        // The handler was reached: no advisories are imported on this server to match with.
+        StatusCode::CONFLICT if spec.path == "/api/v1/vulns/scans" => Outcome::Allowed,
         s if s.is_redirection() && location.starts_with("/login") => Outcome::Unauthenticated,
         s if s.is_success() || s.is_redirection() => Outcome::Allowed,
         s => Outcome::Other(s),
