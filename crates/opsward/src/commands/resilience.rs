@@ -114,12 +114,7 @@ async fn record(
             Verdict::Partial => EvidenceResult::Partial,
             Verdict::Failed => EvidenceResult::Failed,
         },
-        notes: format!(
-            "{} check, {}:\n{}",
-            report.check,
-            report.verdict.as_str(),
-            report.findings.join("\n")
-        ),
+        notes: report.evidence_notes(),
         links: Vec::new(),
     };
     let evidence = ops

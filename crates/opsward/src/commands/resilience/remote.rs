@@ -56,15 +56,7 @@ pub async fn record(
         .max();
     let mut form = reqwest::multipart::Form::new()
         .text("result", report.verdict.as_str().to_string())
-        .text(
-            "notes",
-            format!(
-                "{} check, {}:\n{}",
-                report.check,
-                report.verdict.as_str(),
-                report.findings.join("\n")
-            ),
-        );
+        .text("notes", report.evidence_notes());
     if let Some(at) = open {
         form = form.text("occurrence_at", at.to_rfc3339());
     }
