@@ -136,6 +136,18 @@ impl Env {
     /// `serve` on a given address (to restart a server where its clients expect it).
     #[allow(clippy::zombie_processes)] // `Server` kills and waits for the child on drop.
     pub fn serve_on(&self, listen: &str) -> Server {
+        self.serve_args(&["serve", "--listen", listen])
+    }
+
+    /// `serve` with a configuration file holding `toml`.
+    pub fn serve_with_config(&self, toml: &str) -> Server {
+        let config = self.write("opsward.toml", toml);
+        let config = config.to_str().unwrap();
+        self.serve_args(&["--config", config, "serve", "--listen", "127.0.0.1:0"])
+    }
+
+    #[allow(clippy::zombie_processes)] // `Server` kills and waits for the child on drop.
+    fn serve_args(&self, args: &[&str]) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -143,7 +155,7 @@ impl Env {
             .unwrap();
         let mut child = self
             .command()
-            .args(["serve", "--listen", listen])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

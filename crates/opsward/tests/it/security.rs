@@ -84,6 +84,54 @@ both_backends!(sign_in_log_cannot_be_forged, |env: Env| async move {
     );
 });
 
+// The same username in the JSON log format: one record, the username a JSON string with its
+// newline and escape inside it, never a second record.
+both_backends!(
+    sign_in_json_log_keeps_the_username_a_string,
+    |env: Env| async move {
+        let server = env.serve_with_config("log_format = \"json\"\n");
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let page = http.get(server.url("/login")).send().await.unwrap();
+        let csrf = opsward_testkit::csrf_token_in(&page.text().await.unwrap());
+        let forged = "mallory\n{\"level\":\"INFO\",\"fields\":{\"message\":\"FORGED\"}}\u{1b}[2J";
+        let response = http
+            .post(server.url("/login"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("username", forged),
+                ("password", "whatever it is"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+        drop(server);
+        let log = std::fs::read_to_string(env.dir.path().join("serve.log")).unwrap();
+        assert!(!log.contains('\u{1b}'), "no raw escape byte: {log}");
+        let records: Vec<serde_json::Value> = log
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        let forged_records: Vec<_> = records
+            .iter()
+            .filter(|r| r.to_string().contains("FORGED"))
+            .collect();
+        assert_eq!(forged_records.len(), 1, "{log}");
+        let record = forged_records[0].to_string();
+        assert!(record.contains("sign-in failed"), "{record}");
+        assert!(
+            !records.iter().any(|r| r["fields"]["message"] == "FORGED"),
+            "the username never becomes a record of its own"
+        );
+    }
+);
+
 // Failure 10, through the CLI: the reason is printed and no account is made.
 both_backends!(user_add_refuses_weak_passwords, |env: Env| async move {
     for (password, why) in [
