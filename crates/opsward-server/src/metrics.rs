@@ -155,10 +155,11 @@ impl Metrics {
         for practice in Practice::ALL {
             for severity in Severity::ALL {
                 let count = picture
+                    .summary
                     .conditions
                     .iter()
-                    .filter(|c| c.practice == practice && c.severity == *severity)
-                    .count();
+                    .find(|c| c.practice == practice && c.severity == *severity)
+                    .map_or(0, |c| c.count);
                 self.conditions
                     .get_or_create(&ConditionLabels {
                         practice: practice.as_str().into(),
