@@ -336,6 +336,11 @@ impl PracticeContract for BacklogPractice {
         Practice::Backlog
     }
 
+    /// Announced by the SLA clock's `backlog.sla_*` notices.
+    fn announced_kinds(&self) -> &'static [&'static str] {
+        &["sla_breached"]
+    }
+
     async fn assess(&self, now: DateTime<Utc>) -> Result<Assessment, PracticeError> {
         self.assess_backlog(now).await.map_err(failed)
     }

@@ -75,6 +75,11 @@ impl PracticeContract for CertificatesPractice {
         Practice::Certificates
     }
 
+    /// Announced by the renewal job's expiry alerts (`certificate.expired`, `certificate.expiring`, per threshold).
+    fn announced_kinds(&self) -> &'static [&'static str] {
+        &["certificate_expired", "certificate_expiring"]
+    }
+
     async fn assess(&self, now: DateTime<Utc>) -> Result<Assessment, PracticeError> {
         let db = self.store.database();
         let settings = crate::CertStore::new(self.store.as_ref())

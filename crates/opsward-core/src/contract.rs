@@ -331,6 +331,13 @@ pub struct Assessment {
 #[async_trait]
 pub trait ConditionSource: Send + Sync + 'static {
     async fn conditions(&self, now: DateTime<Utc>) -> Result<Vec<Condition>, PracticeError>;
+
+    /// Whether conditions of `kind` in `practice` are already announced by a more specific
+    /// event of their own (see [`PracticeContract::announced_kinds`]), so that the generic
+    /// condition notifications leave them out and nobody hears of one thing twice.
+    fn announced_elsewhere(&self, _practice: Practice, _kind: &str) -> bool {
+        false
+    }
 }
 
 /// What a practice's jobs may use besides the practice's own store.
@@ -359,6 +366,14 @@ pub trait PracticeContract: Send + Sync + 'static {
     /// The practice's background jobs.
     fn jobs(&self, _context: &JobContext) -> Vec<JobSpec> {
         Vec::new()
+    }
+
+    /// Condition kinds that already raise a notification event of their own, with wording
+    /// and thresholds specific to them (a certificate's expiry thresholds, a backlog item's
+    /// SLA clock, the calendar's overdue occurrence). The generic `condition.opened`
+    /// notifications skip these; every other condition is announced through them.
+    fn announced_kinds(&self) -> &'static [&'static str] {
+        &[]
     }
 }
 
@@ -453,6 +468,13 @@ impl ConditionSource for Registry {
             Some(e) => Err(e),
             None => Ok(picture.conditions),
         }
+    }
+
+    fn announced_elsewhere(&self, practice: Practice, kind: &str) -> bool {
+        self.practices
+            .iter()
+            .filter(|p| p.practice() == practice)
+            .any(|p| p.announced_kinds().contains(&kind))
     }
 }
 
@@ -549,6 +571,21 @@ mod tests {
         ) -> Result<Vec<AssetFacet>, PracticeError> {
             Ok(Vec::new())
         }
+        fn announced_kinds(&self) -> &'static [&'static str] {
+            &["certificate_expiring"]
+        }
+    }
+
+    #[test]
+    fn announced_kinds_are_per_practice() {
+        let mut registry = Registry::new();
+        registry.register(Fixed(Practice::Certificates, Err("unused")));
+        assert!(registry.announced_elsewhere(Practice::Certificates, "certificate_expiring"));
+        assert!(!registry.announced_elsewhere(Practice::Certificates, "certificate_unowned"));
+        assert!(
+            !registry.announced_elsewhere(Practice::Suppliers, "certificate_expiring"),
+            "a kind is announced only by the practice that owns it"
+        );
     }
 
     #[tokio::test]

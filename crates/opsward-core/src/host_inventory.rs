@@ -35,6 +35,14 @@ pub struct PatchPolicy {
     pub other_security_days: i64,
     /// Non-security updates follow a monthly cycle: due this many months after first seen.
     pub non_security_months: i64,
+    /// A host that needs a reboot (after a kernel or library update) should have had one
+    /// within this many days.
+    #[serde(default = "default_reboot_within_days")]
+    pub reboot_within_days: i64,
+}
+
+fn default_reboot_within_days() -> i64 {
+    7
 }
 
 impl Default for PatchPolicy {
@@ -44,6 +52,7 @@ impl Default for PatchPolicy {
             high_days: 14,
             other_security_days: 30,
             non_security_months: 1,
+            reboot_within_days: default_reboot_within_days(),
         }
     }
 }
@@ -56,6 +65,7 @@ impl PatchPolicy {
             ("high_days", self.high_days, 365),
             ("other_security_days", self.other_security_days, 365),
             ("non_security_months", self.non_security_months, 24),
+            ("reboot_within_days", self.reboot_within_days, 90),
         ] {
             if !(1..=max).contains(&value) {
                 v.error(field, format!("must be 1-{max}"));

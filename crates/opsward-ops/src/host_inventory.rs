@@ -111,7 +111,7 @@ macro_rules! host_inventory_sql {
             }
 
             pub async fn policy_in(conn: &mut backend::Conn) -> Result<PatchPolicy> {
-                let row = sqlx::query("SELECT critical_days, high_days, other_security_days, non_security_months FROM patch_policy WHERE id = 1")
+                let row = sqlx::query("SELECT critical_days, high_days, other_security_days, non_security_months, reboot_within_days FROM patch_policy WHERE id = 1")
                     .fetch_one(&mut *conn)
                     .await?;
                 Ok(PatchPolicy {
@@ -119,6 +119,7 @@ macro_rules! host_inventory_sql {
                     high_days: row.try_get("high_days")?,
                     other_security_days: row.try_get("other_security_days")?,
                     non_security_months: row.try_get("non_security_months")?,
+                    reboot_within_days: row.try_get("reboot_within_days")?,
                 })
             }
 

@@ -1,25 +1,38 @@
 //! The calendar's and the notification outbox's background jobs, which every server runs
-//! whatever practices it has: due-soon and overdue events, delivery with retries, daily
-//! digests.
+//! whatever practices it has: due-soon and overdue events, notifications about every
+//! practice's conditions, delivery with retries, daily digests.
 
 use crate::{
-    notifications::{events::check_calendar, DeliveryPolicy, Notifier},
+    notifications::{
+        conditions::notify_conditions, events::check_calendar, DeliveryPolicy, Notifier,
+    },
     OpsStore,
 };
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
-use opsward_core::job::{Job, JobError, JobHandler, JobSpec};
+use opsward_core::{
+    contract::{ConditionSource, JobContext},
+    job::{Job, JobError, JobHandler, JobSpec},
+};
 use opsward_store::Store;
 use std::sync::Arc;
 
-/// The jobs, with their intervals.
-pub fn jobs(store: &Arc<dyn Store>) -> Vec<JobSpec> {
+/// The jobs, with their intervals; condition notifications read `context`'s conditions.
+pub fn jobs(store: &Arc<dyn Store>, context: &JobContext) -> Vec<JobSpec> {
     vec![
         JobSpec::every(
             "calendar.notify",
             Duration::minutes(5),
             CalendarNotify {
                 store: store.clone(),
+            },
+        ),
+        JobSpec::every(
+            "conditions.notify",
+            Duration::minutes(5),
+            NotifyConditions {
+                store: store.clone(),
+                conditions: context.conditions.clone(),
             },
         ),
         JobSpec::every(
@@ -51,6 +64,22 @@ impl JobHandler for CalendarNotify {
         let notifier = Notifier::new(self.store.as_ref());
         let queued = check_calendar(&ops, &notifier, Utc::now()).await?;
         tracing::info!(queued, "calendar checked for notifications");
+        Ok(())
+    }
+}
+
+/// Raise `condition.opened` events for the conditions of every practice.
+struct NotifyConditions {
+    store: Arc<dyn Store>,
+    conditions: Arc<dyn ConditionSource>,
+}
+
+#[async_trait]
+impl JobHandler for NotifyConditions {
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        let notifier = Notifier::new(self.store.as_ref());
+        let queued = notify_conditions(&notifier, self.conditions.as_ref(), Utc::now()).await?;
+        tracing::info!(queued, "conditions checked for notifications");
         Ok(())
     }
 }

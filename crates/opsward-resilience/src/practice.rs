@@ -203,6 +203,11 @@ impl PracticeContract for ResiliencePractice {
         Practice::Resilience
     }
 
+    /// Announced by the calendar's `activity.overdue` and `activity.failed` for the test's occurrence.
+    fn announced_kinds(&self) -> &'static [&'static str] {
+        &["measure_test_overdue", "measure_test_failed"]
+    }
+
     async fn assess(&self, now: DateTime<Utc>) -> Result<Assessment, PracticeError> {
         let db = self.store.database();
         let activities = queries::tested_activities(&db, None)

@@ -86,12 +86,12 @@ impl JobRegistry {
                 store: store.clone(),
             },
         ));
-        for spec in opsward_ops::jobs::jobs(store) {
-            registry.add(spec);
-        }
         let context = JobContext {
             conditions: Arc::new(practices.clone()),
         };
+        for spec in opsward_ops::jobs::jobs(store, &context) {
+            registry.add(spec);
+        }
         for spec in practices.jobs(&context) {
             registry.add(spec);
         }
@@ -137,6 +137,11 @@ impl JobRegistry {
     }
 
     /// The interval of a recurring kind.
+    /// The handler of `kind`, to run a job directly (tests, `opsward job run`).
+    pub fn handler(&self, kind: &str) -> Option<Arc<dyn JobHandler>> {
+        self.handlers.get(kind).cloned()
+    }
+
     pub fn interval(&self, kind: &str) -> Option<ChronoDuration> {
         self.periodic
             .iter()

@@ -131,6 +131,11 @@ pub const SQLITE: Embedded = &[
         "vuln_asset_scans",
         include_str!("../migrations/sqlite/0025_vuln_asset_scans.sql"),
     ),
+    (
+        26,
+        "patch_reboot_since",
+        include_str!("../migrations/sqlite/0026_patch_reboot_since.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -257,6 +262,11 @@ pub const POSTGRES: Embedded = &[
         25,
         "vuln_asset_scans",
         include_str!("../migrations/postgres/0025_vuln_asset_scans.sql"),
+    ),
+    (
+        26,
+        "patch_reboot_since",
+        include_str!("../migrations/postgres/0026_patch_reboot_since.sql"),
     ),
 ];
 

@@ -442,6 +442,11 @@ impl PracticeContract for SuppliersPractice {
         Practice::Suppliers
     }
 
+    /// Announced by the contract alerts (`contract.notice_due`, `contract.notice_passed`).
+    fn announced_kinds(&self) -> &'static [&'static str] {
+        &["notice_deadline_passed", "notice_deadline_near"]
+    }
+
     async fn assess(&self, now: DateTime<Utc>) -> Result<Assessment, PracticeError> {
         self.assess_now(now).await.map_err(err)
     }

@@ -9,6 +9,7 @@
 //! with exponential backoff, or gives up after the last attempt. A failing or hanging
 //! channel therefore only ever delays its own rows.
 
+pub mod conditions;
 pub mod events;
 mod rules;
 mod store;

@@ -12,6 +12,7 @@
 //! |---|---|---|
 //! | `host_out_of_sla` | critical, high or medium by the worst overdue update's classification (critical, high, other security); low for non-security updates only | a host has pending updates past the due date the patch policy gives |
 //! | `agent_silent` | high | a host has not reported for more than two report intervals (the agent's default interval, 1 hour) |
+//! | `reboot_overdue` | medium | a host has needed a reboot for longer than the patch policy's `reboot_within_days` (default 7) |
 //!
 //! The hygiene rules are in [`rules`].
 
@@ -54,9 +55,12 @@ impl PatchesPractice {
         let db = self.store.database();
         let interval = Duration::hours(REPORT_INTERVAL_HOURS);
         let silent_before = now - interval * 2;
+        let policy = PatchStore::new(self.store.as_ref()).policy().await?;
+        let reboot_within = Duration::days(policy.reboot_within_days);
         let out_of_sla = queries::hosts_out_of_sla(&db, now).await?;
         let silent = queries::silent_hosts(&db, silent_before).await?;
-        let totals = queries::totals(&db, now, silent_before).await?;
+        let awaiting_reboot = queries::hosts_awaiting_reboot(&db, now - reboot_within).await?;
+        let totals = queries::totals(&db, now, silent_before, now - reboot_within).await?;
 
         let mut conditions: Vec<Condition> =
             out_of_sla.iter().map(|h| sla_condition(h, now)).collect();
@@ -75,6 +79,21 @@ impl PatchesPractice {
             )
             .with_times(Some(last), Some(last + interval * 2))
         }));
+        conditions.extend(awaiting_reboot.iter().map(|h| {
+            let since = h.reboot_since.unwrap_or(h.since);
+            host_condition(
+                h,
+                "reboot_overdue",
+                Level::Medium,
+                format!(
+                    "{} has needed a reboot for {} (policy: within {})",
+                    h.hostname,
+                    ago(now - since),
+                    count(policy.reboot_within_days as usize, "day", "days")
+                ),
+            )
+            .with_times(Some(since), Some(since + reboot_within))
+        }));
         let counts = PatchCounts {
             hosts: totals.hosts as usize,
             hosts_out_of_sla: totals.hosts_out_of_sla as usize,
@@ -82,6 +101,8 @@ impl PatchesPractice {
             overdue_security_updates: totals.overdue_security as usize,
             silent_hosts: totals.silent as usize,
             report_interval: interval,
+            hosts_awaiting_reboot: totals.awaiting_reboot as usize,
+            reboot_within,
         };
         Ok(Assessment {
             conditions,
@@ -178,6 +199,7 @@ impl PatchesPractice {
             .await?;
         let s = &detail.summary;
         let oldest_due = detail.pending.iter().map(|p| p.due_at).min();
+        let reboot_since = queries::reboot_required_since(&self.store.database(), host_id).await?;
         let last_report = s.host.last_report_at.map_or_else(
             || "never".to_string(),
             |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -192,10 +214,10 @@ impl PatchesPractice {
             oldest_due
                 .map(|d| format!(", oldest due {}", d.date_naive()))
                 .unwrap_or_default(),
-            if s.host.reboot_required {
-                "; reboot required"
-            } else {
-                ""
+            match (s.host.reboot_required, reboot_since) {
+                (true, Some(since)) => format!("; reboot required since {}", since.date_naive()),
+                (true, None) => "; reboot required".into(),
+                _ => String::new(),
             },
         );
         let rows = detail

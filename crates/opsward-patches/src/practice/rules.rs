@@ -5,6 +5,7 @@
 //! | Hosts out of patch SLA (an update past its due date) | 30 × share of hosts (rounded up) | 30 |
 //! | Pending security updates past the policy's due date | 1 per 10 updates (rounded up) | 15 |
 //! | Agents silent for more than two report intervals | 20 × share of hosts (rounded up) | 20 |
+//! | Hosts needing a reboot for longer than the policy's `reboot_within_days` | 10 × share of hosts (rounded up) | 10 |
 
 use chrono::Duration;
 use opsward_core::contract::{count, has, share_points, Deduction};
@@ -19,6 +20,9 @@ pub struct PatchCounts {
     pub overdue_security_updates: usize,
     pub silent_hosts: usize,
     pub report_interval: Duration,
+    pub hosts_awaiting_reboot: usize,
+    /// The patch policy's time to reboot after an update asks for it.
+    pub reboot_within: Duration,
 }
 
 fn ago(d: Duration) -> String {
@@ -86,6 +90,23 @@ pub fn deductions(c: &PatchCounts) -> Vec<Deduction> {
             Some("/patches"),
         ));
     }
+    if c.hosts_awaiting_reboot > 0 {
+        out.push(Deduction::new(
+            share_points(10, c.hosts_awaiting_reboot, c.hosts),
+            format!(
+                "{} of {} {} needed a reboot for more than {} (the patch policy)",
+                c.hosts_awaiting_reboot,
+                count(c.hosts, "host", "hosts"),
+                if c.hosts_awaiting_reboot == 1 {
+                    "has"
+                } else {
+                    "have"
+                },
+                count(c.reboot_within.num_days() as usize, "day", "days")
+            ),
+            Some("/patches"),
+        ));
+    }
     out.retain(|d| d.points > 0);
     out
 }
@@ -113,6 +134,8 @@ mod tests {
             overdue_security_updates: 78,
             silent_hosts: 1,
             report_interval: Duration::hours(1),
+            hosts_awaiting_reboot: 5,
+            reboot_within: Duration::days(7),
         };
         assert_eq!(
             deductions(&c),
@@ -135,6 +158,12 @@ mod tests {
                     "1 of 40 hosts has not reported for more than 2 hours (two report intervals)",
                     Some("/patches")
                 ),
+                // 10 × 5 / 40 = 1.25, rounded up.
+                Deduction::new(
+                    2,
+                    "5 of 40 hosts have needed a reboot for more than 7 days (the patch policy)",
+                    Some("/patches")
+                ),
             ]
         );
         let worse = PatchCounts {
@@ -144,9 +173,11 @@ mod tests {
             overdue_security_updates: 400,
             silent_hosts: 2,
             report_interval: Duration::hours(1),
+            hosts_awaiting_reboot: 3,
+            reboot_within: Duration::days(7),
         };
         let points: Vec<u8> = deductions(&worse).iter().map(|d| d.points).collect();
-        assert_eq!(points, [30, 15, 20], "every rule at its cap");
+        assert_eq!(points, [30, 15, 20, 10], "every rule at its cap");
         assert_eq!(
             deductions(&worse)[0].reason,
             "2 of 2 hosts are out of patch SLA (oldest due 5 hours ago)"

@@ -54,12 +54,13 @@ macro_rules! patches_sql {
             pub async fn set_policy(pool: &Pool, actor: &Actor, policy: &PatchPolicy) -> Result<PatchPolicy> {
                 let mut tx = pool.begin_with($begin).await?;
                 let before = policy_in(&mut tx).await?;
-                sqlx::query("UPDATE patch_policy SET critical_days = $1, high_days = $2, other_security_days = $3, non_security_months = $4, updated_at = $5 WHERE id = 1")
+                sqlx::query("UPDATE patch_policy SET critical_days = $1, high_days = $2, other_security_days = $3, non_security_months = $4, updated_at = $5, reboot_within_days = $6 WHERE id = 1")
                     .bind(policy.critical_days)
                     .bind(policy.high_days)
                     .bind(policy.other_security_days)
                     .bind(policy.non_security_months)
                     .bind(backend::now())
+                    .bind(policy.reboot_within_days)
                     .execute(&mut *tx)
                     .await?;
                 backend::audit(&mut tx, actor, "update", "patch_policy", Some(1), serde_json::to_value(before).ok(), serde_json::to_value(policy).ok()).await?;
@@ -263,7 +264,7 @@ macro_rules! patches_sql {
                         .bind(host_id).bind(&name).bind(&arch).execute(&mut *tx).await?;
                 }
                 sqlx::query("UPDATE patch_hosts SET last_sequence = $1, last_report_at = $2, os_id = $3, os_name = $4, kernel = $5, package_manager = $6, \
-                     reboot_required = $7, reboot_packages = $8, uptime_seconds = $9, firewall_active = $10, av_edr_running = $11, unattended_upgrades = $12, \
+                     reboot_required = $7, reboot_required_since = CASE WHEN $7 THEN COALESCE(reboot_required_since, $2) ELSE NULL END, reboot_packages = $8, uptime_seconds = $9, firewall_active = $10, av_edr_running = $11, unattended_upgrades = $12, \
                      os_version_id = $13, collection_notes = $14 WHERE id = $15")
                     .bind(report.sequence)
                     .bind(now)

@@ -193,6 +193,20 @@ store_test!(patch_conditions_deductions_and_facets, |store: Arc<
                     1,
                     None
                 ),
+                (
+                    "reboot_overdue",
+                    Level::Medium,
+                    "db-1 has needed a reboot for 10 days (policy: within 7 days)",
+                    1,
+                    Some(asset.id)
+                ),
+                (
+                    "reboot_overdue",
+                    Level::Medium,
+                    "web-1 has needed a reboot for 10 days (policy: within 7 days)",
+                    1,
+                    None
+                ),
             ]
         );
     assert_eq!(
@@ -216,6 +230,11 @@ store_test!(patch_conditions_deductions_and_facets, |store: Arc<
             Deduction::new(
                 20,
                 "2 of 2 hosts have not reported for more than 2 hours (two report intervals)",
+                Some("/patches")
+            ),
+            Deduction::new(
+                10,
+                "2 of 2 hosts have needed a reboot for more than 7 days (the patch policy)",
                 Some("/patches")
             ),
         ]
@@ -246,8 +265,9 @@ store_test!(patch_conditions_deductions_and_facets, |store: Arc<
     );
     assert!(
         summary.ends_with(&format!(
-            "; 3 pending, 2 security, 0 overdue, oldest due {}; reboot required",
-            due("openssl").date_naive()
+            "; 3 pending, 2 security, 0 overdue, oldest due {}; reboot required since {}",
+            due("openssl").date_naive(),
+            Utc::now().date_naive()
         )),
         "{summary}"
     );
@@ -267,4 +287,37 @@ store_test!(patch_conditions_deductions_and_facets, |store: Arc<
         .await
         .unwrap()
         .is_empty());
+
+    // web-1 rebooted: its next report clears the flag, and with it the condition. A later
+    // report that needs a reboot again starts a new wait.
+    let mut rebooted = report("web-1", vec![update("bash", false)]);
+    rebooted.sequence = 2;
+    rebooted.reboot = RebootRequired::default();
+    patches.ingest(web1.id, &rebooted).await.unwrap();
+    let waiting = |a: &opsward_core::contract::Assessment| -> Vec<String> {
+        a.conditions
+            .iter()
+            .filter(|c| c.kind == "reboot_overdue")
+            .map(|c| c.entity.label.clone())
+            .collect()
+    };
+    assert_eq!(waiting(&practice.assess(later).await.unwrap()), ["db-1"]);
+    let before_again = Utc::now();
+    let mut again = report("web-1", vec![update("bash", false)]);
+    again.sequence = 3;
+    patches.ingest(web1.id, &again).await.unwrap();
+    let assessed = practice.assess(later).await.unwrap();
+    let since = |label: &str| {
+        assessed
+            .conditions
+            .iter()
+            .find(|c| c.kind == "reboot_overdue" && c.entity.label == label)
+            .and_then(|c| c.since)
+            .unwrap()
+    };
+    assert!(
+        since("web-1") >= before_again,
+        "web-1's wait starts again at the report that needs a reboot again"
+    );
+    assert!(since("db-1") < before_again, "db-1 has waited all along");
 });

@@ -12,6 +12,7 @@ mod backlog_transfer;
 mod calendar;
 mod cert_targets;
 mod certs;
+mod condition_notifications;
 mod customer_surveys;
 mod customers;
 mod host_vulns;

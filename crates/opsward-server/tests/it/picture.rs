@@ -27,8 +27,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// Critical assets without an owner, as conditions of the general practice.
-struct UnownedCritical {
-    store: Arc<dyn Store>,
+pub(crate) struct UnownedCritical {
+    pub(crate) store: Arc<dyn Store>,
 }
 
 #[async_trait]

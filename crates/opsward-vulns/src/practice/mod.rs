@@ -328,6 +328,11 @@ impl PracticeContract for VulnerabilitiesPractice {
         Practice::Vulnerabilities
     }
 
+    /// Announced by `vulnerability.overdue`, one per overdue finding.
+    fn announced_kinds(&self) -> &'static [&'static str] {
+        &["findings_overdue", "kev_finding_overdue"]
+    }
+
     async fn assess(&self, now: DateTime<Utc>) -> Result<Assessment, PracticeError> {
         self.assess_now(now).await.map_err(Self::error)
     }
