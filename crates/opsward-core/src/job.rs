@@ -16,6 +16,13 @@ pub enum JobState {
 }
 
 impl JobState {
+    pub const ALL: &'static [JobState] = &[
+        JobState::Queued,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Dead,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Queued => "queued",
@@ -25,14 +32,7 @@ impl JobState {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            JobState::Queued,
-            JobState::Running,
-            JobState::Succeeded,
-            JobState::Dead,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        JobState::ALL.iter().copied().find(|v| v.as_str() == s)
     }
 }
 

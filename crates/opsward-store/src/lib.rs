@@ -189,6 +189,8 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool>;
     async fn list_jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>>;
+    /// How many jobs are in each state (states with none are left out), for `/metrics`.
+    async fn count_jobs_by_state(&self) -> Result<Vec<(JobState, i64)>>;
 }
 
 /// Open the store a URL names (`sqlite:...` or `postgres://...`), creating and migrating

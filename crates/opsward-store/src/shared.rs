@@ -1087,6 +1087,20 @@ macro_rules! impl_store {
                 query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.clamp(1, 1000)));
                 query.build().fetch_all(&self.pool).await?.iter().map(job_row).collect()
             }
+
+            async fn count_jobs_by_state(&self) -> Result<Vec<(JobState, i64)>> {
+                let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let state: String = r.try_get("state")?;
+                        let state = JobState::parse(&state)
+                            .ok_or_else(|| StoreError::Corrupt(format!("job state {state:?}")))?;
+                        Ok((state, r.try_get("n")?))
+                    })
+                    .collect()
+            }
         }
     };
 }

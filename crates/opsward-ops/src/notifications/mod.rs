@@ -16,7 +16,7 @@ mod store;
 mod worker;
 
 pub use rules::{in_quiet_hours, quiet_hours_end, QuietHours};
-pub use store::Notifier;
+pub use store::{Notifier, OutboxBacklog};
 pub use worker::{DeliveryPolicy, DeliveryReport};
 
 use chrono::{DateTime, Utc};

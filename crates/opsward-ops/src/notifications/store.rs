@@ -16,6 +16,17 @@ pub struct Claimed {
     pub channel: ChannelConfig,
 }
 
+/// What waits in the outbox: messages still to send, digest rows waiting for their digest,
+/// and messages given up on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    pub pending: i64,
+    pub digest: i64,
+    pub dead: i64,
+    /// When the oldest message still to send was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
 macro_rules! notify_sql {
     ($module:ident, $db:ty, $backend:path, $begin:expr, $lock:expr) => {
         pub(crate) mod $module {
@@ -358,6 +369,27 @@ macro_rules! notify_sql {
                 query.build().fetch_all(pool).await?.iter().map(|r| outbox_row(r).map(|(e, _)| e)).collect()
             }
 
+            pub async fn outbox_backlog(pool: &Pool) -> Result<OutboxBacklog> {
+                let rows = sqlx::query("SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM notification_outbox \
+                     WHERE state IN ('pending', 'digest', 'dead') GROUP BY state")
+                    .fetch_all(pool)
+                    .await?;
+                let mut backlog = OutboxBacklog::default();
+                for r in &rows {
+                    let state: String = r.try_get("state")?;
+                    let n: i64 = r.try_get("n")?;
+                    match state.as_str() {
+                        "pending" => {
+                            backlog.pending = n;
+                            backlog.oldest_pending = r.try_get("oldest")?;
+                        }
+                        "digest" => backlog.digest = n,
+                        _ => backlog.dead = n,
+                    }
+                }
+                Ok(backlog)
+            }
+
             /// Fold every waiting digest row into one message per rule.
             pub async fn collect_digests(pool: &Pool, now: DateTime<Utc>) -> Result<Vec<i64>> {
                 let mut tx = pool.begin_with($begin).await?;
@@ -562,6 +594,11 @@ impl Notifier {
 
     pub async fn list_outbox(&self, state: Option<&str>, limit: i64) -> Result<Vec<OutboxEntry>> {
         on_backend!(&self.db, list_outbox(state, limit))
+    }
+
+    /// What waits in the outbox, for `/metrics`.
+    pub async fn outbox_backlog(&self) -> Result<OutboxBacklog> {
+        on_backend!(&self.db, outbox_backlog())
     }
 
     /// Turn waiting digest rows into one pending message per rule (run daily).

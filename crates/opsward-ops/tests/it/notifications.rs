@@ -490,3 +490,55 @@ store_test!(a_dead_channel_costs_one_timeout_per_round, |store: Arc<
         "only one message was tried: {attempts:?}"
     );
 });
+
+// What `/metrics` counts: the outbox's waiting messages with the oldest one's age, and the
+// job queue per state.
+store_test!(outbox_backlog_and_job_queue_are_counted, |store: Arc<
+    dyn Store,
+>| async move {
+    let notifier = Notifier::new(store.as_ref());
+    assert_eq!(
+        notifier.outbox_backlog().await.unwrap(),
+        Default::default(),
+        "nothing waits"
+    );
+    let channel = notifier
+        .create_channel(&actor(), "hook", &webhook(&hanging_url().await))
+        .await
+        .unwrap();
+    notifier
+        .create_rule(&actor(), None, &rule("plain", channel.id))
+        .await
+        .unwrap();
+    let first = Utc::now() - Duration::minutes(20);
+    notifier.emit(&event("a", "overdue"), first).await.unwrap();
+    notifier
+        .emit(&event("b", "overdue"), Utc::now())
+        .await
+        .unwrap();
+    let backlog = notifier.outbox_backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.digest, backlog.dead), (2, 0, 0));
+    let oldest = backlog.oldest_pending.unwrap();
+    assert!(
+        (oldest - first).num_seconds().abs() <= 1,
+        "the oldest is the first: {oldest} vs {first}"
+    );
+
+    assert!(store.count_jobs_by_state().await.unwrap().is_empty());
+    for key in ["j1", "j2"] {
+        store
+            .enqueue_job(&opsward_core::job::NewJob {
+                kind: "test.count".into(),
+                payload: serde_json::json!({}),
+                run_at: Utc::now(),
+                max_attempts: 1,
+                dedupe_key: Some(key.into()),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.count_jobs_by_state().await.unwrap(),
+        [(opsward_core::job::JobState::Queued, 2)]
+    );
+});

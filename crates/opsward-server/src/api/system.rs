@@ -7,7 +7,7 @@ use crate::{
 };
 use axum::{
     extract::State,
-    http::{header, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -56,12 +56,21 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "system", security(()), responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     // The hygiene and condition gauges come from the kept picture, so a scrape costs no
     // recomputation; if there is none the scrape still answers, with the last values.
     match state.picture.get().await {
         Ok(picture) => state.metrics.record_picture(&picture),
         Err(e) => tracing::warn!(error = %e, "hygiene and condition gauges not refreshed"),
+    }
+    // The queues are counted at scrape time: two grouped counts on indexed columns.
+    match state.store.count_jobs_by_state().await {
+        Ok(counts) => state.metrics.record_jobs(&counts),
+        Err(e) => tracing::warn!(error = %e, "job queue gauges not refreshed"),
+    }
+    match state.notifier.outbox_backlog().await {
+        Ok(backlog) => state.metrics.record_outbox(&backlog, chrono::Utc::now()),
+        Err(e) => tracing::warn!(error = %e, "outbox gauges not refreshed"),
     }
     let mut body = state.metrics.render();
     // x509-certificate-exporter's gauges, from the inventory at scrape time.
@@ -81,14 +90,18 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "certificate gauges not rendered"),
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+    // Prometheus asks for OpenMetrics; everything else (curl, promtool, older scrapers)
+    // gets the classic text format.
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if crate::metrics::wants_openmetrics(accept) {
+        ([(header::CONTENT_TYPE, crate::metrics::OPENMETRICS)], body).into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, crate::metrics::PROMETHEUS_TEXT)],
+            crate::metrics::classic_text(&body),
+        )
+            .into_response()
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -140,7 +140,7 @@ both_backends!(
             "opsward_occurrences_overdue{practice=\"resilience\"} 3",
             "opsward_occurrences_overdue{practice=\"patches\"} 0",
             "opsward_occurrences_upcoming_30d{practice=\"resilience\"} 30",
-            "opsward_assets_total 1",
+            "opsward_assets 1",
         ] {
             assert!(
                 metrics.lines().any(|l| l == line),

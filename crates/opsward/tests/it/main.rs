@@ -18,6 +18,7 @@ mod patch_rings_cli;
 mod patches;
 mod patches_cli;
 mod patches_language;
+mod prometheus;
 mod resilience;
 mod security;
 mod serve;
