@@ -201,3 +201,37 @@ pub async fn connect(settings: &StoreSettings) -> Result<Arc<dyn Store>> {
         Backend::Postgres => Ok(Arc::new(postgres::PostgresStore::connect(settings).await?)),
     }
 }
+
+/// A database at `settings.url` with the migrations up to and including `version` applied,
+/// and no later one: the schema an earlier opsward left behind, as the starting point of
+/// upgrade tests. Every migration since the first is kept, so any earlier schema upgrades
+/// to the current one by opening it with [`connect`].
+pub async fn migrate_up_to(settings: &StoreSettings, version: i64) -> Result<()> {
+    use std::str::FromStr;
+    let pick = |list: &'static [(i64, &'static str, &'static str)]| {
+        let end = list.partition_point(|(v, _, _)| *v <= version);
+        &list[..end]
+    };
+    match settings.backend()? {
+        Backend::Sqlite => {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&settings.url)?
+                .create_if_missing(true)
+                .foreign_keys(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await?;
+            migrations::migrator(pick(migrations::SQLITE))
+                .await?
+                .run(&pool)
+                .await?;
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&settings.url).await?;
+            migrations::migrator(pick(migrations::POSTGRES))
+                .await?
+                .run(&pool)
+                .await?;
+            pool.close().await;
+        }
+    }
+    Ok(())
+}

@@ -160,3 +160,23 @@ macro_rules! store_test {
         }
     };
 }
+
+/// Run a script of SQL statements against the database at `url` (SQLite or PostgreSQL), as
+/// an upgrade test fills a database of an earlier schema that the current code cannot write.
+pub async fn run_sql_script(url: &str, script: &str) {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("open SQLite");
+        sqlx::raw_sql(script)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("SQL script on SQLite: {e}"));
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.expect("open PostgreSQL");
+        sqlx::raw_sql(script)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("SQL script on PostgreSQL: {e}"));
+        pool.close().await;
+    }
+}

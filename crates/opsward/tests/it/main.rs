@@ -22,7 +22,9 @@ mod prometheus;
 mod resilience;
 mod security;
 mod serve;
+
 mod suppliers;
+mod upgrade;
 mod vuln_exposure;
 mod vuln_scan_upload;
 mod vulns;
