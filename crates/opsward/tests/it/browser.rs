@@ -561,6 +561,8 @@ async fn chromium_answers_a_survey_through_its_emailed_link_and_sees_the_score()
     let link = survey_link(&mail, base);
 
     // The customer has no account: signed out, the link alone opens the survey.
+    // On a phone the menu is folded; the toggle opens it without JavaScript.
+    session.click("label[for=nav-toggle]").await;
     session.click("header form button[type=submit]").await;
     session.wait_for_title("Sign in").await;
     session.go(&link).await;
