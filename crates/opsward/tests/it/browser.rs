@@ -118,7 +118,8 @@ impl<'a> Session<'a> {
             "--window-size=390,844".into(),
             format!("--user-data-dir={}", profile.display()),
         ];
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {"binary": binary, "args": args}}}});
+        // The browser log (console errors, CSP violations) is read by the crawl test.
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:loggingPrefs": {"browser": "ALL"}, "goog:chromeOptions": {"binary": binary, "args": args}}}});
         let value = driver
             .call(reqwest::Method::POST, "/session", Some(caps))
             .await;
@@ -225,6 +226,30 @@ impl<'a> Session<'a> {
         base64::engine::general_purpose::STANDARD
             .decode(encoded.as_str().unwrap())
             .unwrap()
+    }
+
+    /// Run `script` (a function body; `arguments` holds `args`) in the page and return its value.
+    pub(crate) async fn execute(&self, script: &str, args: Value) -> Value {
+        self.driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/execute/sync", self.id),
+                Some(json!({"script": script, "args": args})),
+            )
+            .await
+    }
+
+    /// The browser's console entries since the last call (ChromeDriver's log endpoint).
+    pub(crate) async fn browser_log(&self) -> Vec<Value> {
+        let entries = self
+            .driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/se/log", self.id),
+                Some(json!({"type": "browser"})),
+            )
+            .await;
+        entries.as_array().cloned().unwrap_or_default()
     }
 
     pub(crate) async fn click(&self, css: &str) {
