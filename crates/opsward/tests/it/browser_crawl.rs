@@ -50,6 +50,8 @@ return {
   inner_width: window.innerWidth,
   header_height: header ? header.getBoundingClientRect().height : 0,
   hidden_record_links: hidden,
+  // A practice page once said it was still being built after it was.
+  stale: /being built|Coming:/.test(document.body.innerText),
   too_wide: wide,
   links: links,
 };
@@ -328,6 +330,9 @@ async fn visit(
         {
             problems.push(format!("{path}: console: {}", entry["message"]));
         }
+    }
+    if page["stale"] == true {
+        problems.push(format!("{path}: says it is still being built"));
     }
     if phone {
         let (scroll, inner) = (
