@@ -239,6 +239,17 @@ impl<'a> Session<'a> {
             .await
     }
 
+    /// Like `execute`, for a script that answers by calling its last argument (a callback).
+    pub(crate) async fn execute_async(&self, script: &str, args: Value) -> Value {
+        self.driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/execute/async", self.id),
+                Some(json!({"script": script, "args": args})),
+            )
+            .await
+    }
+
     /// The browser's console entries since the last call (ChromeDriver's log endpoint).
     pub(crate) async fn browser_log(&self) -> Vec<Value> {
         let entries = self

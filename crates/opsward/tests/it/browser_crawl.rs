@@ -57,6 +57,40 @@ return {
 };
 "#;
 
+/// axe-core's script: `OPSWARD_TEST_AXE`, else where `.ci/run` installs it (npm, into
+/// `.tools/axe`). CI must have it; elsewhere the crawl runs without it and says so.
+fn axe_source() -> Option<String> {
+    let path = std::env::var_os("OPSWARD_TEST_AXE").map_or_else(
+        || {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../.tools/axe/node_modules/axe-core/axe.min.js")
+        },
+        std::path::PathBuf::from,
+    );
+    let source = std::fs::read_to_string(&path).ok();
+    assert!(
+        source.is_some() || std::env::var_os("CI").is_none(),
+        "CI installs axe-core at {} (npm install --prefix .tools/axe axe-core@4)",
+        path.display()
+    );
+    if source.is_none() {
+        eprintln!(
+            "axe-core is not at {}: the crawl runs without the accessibility check",
+            path.display()
+        );
+    }
+    source
+}
+
+/// Runs axe-core on the page: the violations of impact serious or critical, one line each.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ['violations']}).then((r) => done(
+  r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '))
+), (e) => done(['axe failed: ' + e]));
+"#;
+
 /// Downloads, the API and static files are not pages.
 fn is_page(path: &str) -> bool {
     let bare = path.split(['?', '#']).next().unwrap_or(path);
@@ -312,6 +346,7 @@ async fn visit(
     base: &str,
     path: &str,
     phone: bool,
+    axe: Option<&str>,
     problems: &mut Vec<String>,
 ) -> Value {
     session.go(&format!("{base}{path}")).await;
@@ -329,6 +364,23 @@ async fn visit(
                 .is_some_and(|m| m.contains("Content Security Policy"))
         {
             problems.push(format!("{path}: console: {}", entry["message"]));
+        }
+    }
+    if let Some(axe) = axe {
+        // Injected through WebDriver, which the page's CSP does not govern.
+        session
+            .execute(&format!("{axe}\n;return 0;"), json!([]))
+            .await;
+        for violation in session
+            .execute_async(AXE_RUN, json!([]))
+            .await
+            .as_array()
+            .unwrap()
+        {
+            problems.push(format!(
+                "{path}: axe: {}",
+                violation.as_str().unwrap_or_default()
+            ));
         }
     }
     if page["stale"] == true {
@@ -385,6 +437,8 @@ async fn chromium_crawls_every_page_on_a_desk_and_a_phone() {
     session.browser_log().await;
 
     // On a desk: discover every page from the navigation outwards, deduplicated by path.
+    // axe-core checks each page once, at the desk size: the phone layout shows the same markup.
+    let axe = axe_source();
     let mut problems = Vec::new();
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-crawl");
     let _ = std::fs::remove_dir_all(&shots);
@@ -394,7 +448,7 @@ async fn chromium_crawls_every_page_on_a_desk_and_a_phone() {
     let mut queue = VecDeque::from(start);
     let mut pages = Vec::new();
     while let Some(path) = queue.pop_front() {
-        let page = visit(&session, &base, &path, false, &mut problems).await;
+        let page = visit(&session, &base, &path, false, axe.as_deref(), &mut problems).await;
         pages.push(path);
         for link in page["links"].as_array().unwrap() {
             let link = link.as_str().unwrap();
@@ -448,7 +502,7 @@ async fn chromium_crawls_every_page_on_a_desk_and_a_phone() {
         "a phone-sized viewport: {width}"
     );
     for path in &pages {
-        visit(&session, &base, path, true, &mut problems).await;
+        visit(&session, &base, path, true, None, &mut problems).await;
     }
     // The folded menu opens without JavaScript.
     session.go(&format!("{base}/")).await;
