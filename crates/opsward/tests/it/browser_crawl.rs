@@ -214,22 +214,30 @@ async fn seed(env: &Env, base: &str) {
     )
     .await;
 
-    // A certificate, from an uploaded file scan.
-    let cert = rcgen::generate_simple_self_signed(vec!["crawl.example.test".to_string()]).unwrap();
-    post(&http, base, &token, "/api/v1/certificates/scans", json!({"kind": "file",
-        "sources": [{"location": "/etc/ssl/crawl.pem", "certificates_der_hex": [hex(cert.cert.der())]}]})).await;
+    seed_certificate(&http, base, &token).await;
+    seed_host(&http, base, &token).await;
+    seed_finding(env, base, &token);
+}
 
-    // A patched host: an enrollment token, the agent's enrollment, its first report.
+/// A certificate, from an uploaded file scan.
+async fn seed_certificate(http: &reqwest::Client, base: &str, token: &str) {
+    let cert = rcgen::generate_simple_self_signed(vec!["crawl.example.test".to_string()]).unwrap();
+    post(http, base, token, "/api/v1/certificates/scans", json!({"kind": "file",
+        "sources": [{"location": "/etc/ssl/crawl.pem", "certificates_der_hex": [hex(cert.cert.der())]}]})).await;
+}
+
+/// A patched host: an enrollment token, the agent's enrollment, its first report.
+async fn seed_host(http: &reqwest::Client, base: &str, token: &str) {
     let enrollment = post(
-        &http,
+        http,
         base,
-        &token,
+        token,
         "/api/v1/patches/enrollment-tokens",
         json!({"name": "fleet"}),
     )
     .await;
     let enrolled = post(
-        &http,
+        http,
         base,
         "",
         "/api/v1/patches/enroll",
@@ -287,13 +295,16 @@ async fn seed(env: &Env, base: &str) {
         "{}",
         response.text().await.unwrap()
     );
+}
 
-    // A vulnerability finding: an advisory imported, a lockfile scan uploaded for the asset.
+/// A vulnerability finding: an advisory imported, a lockfile scan of the asset uploaded (the
+/// CLI's upload is an API client).
+fn seed_finding(env: &Env, base: &str, token: &str) {
     let record = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/osv/crates.io/RUSTSEC-2019-0009.json");
     env.ok(&["vuln", "import", "osv", record.to_str().unwrap()]);
     let lockfile = env.write("Cargo.lock", crate::vuln_scan_upload::LOCKFILE);
-    let token_file = env.write("token", &token);
+    let token_file = env.write("token", token);
     let scan = env
         .command()
         .args([
@@ -417,38 +428,21 @@ async fn visit(
     page
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_crawls_every_page_on_a_desk_and_a_phone() {
-    let env = Env::new(false).await;
-    let password = "browser test password";
-    add_admin(&env, password);
-    let server = env.serve();
-    let base = server.url("").trim_end_matches('/').to_string();
-    seed(&env, &base).await;
-    let driver = Driver::start().await;
-    let session = Session::new(&driver, &env.dir.path().join("chromium-profile")).await;
-    session.resize(1400, 1000).await;
-    session.go(&format!("{base}/")).await;
-    session.wait_for_title("Sign in").await;
-    session.type_into("#username", "ops").await;
-    session.type_into("#password", password).await;
-    session.click("button[type=submit]").await;
-    session.wait_for_title("Dashboard").await;
-    session.browser_log().await;
-
-    // On a desk: discover every page from the navigation outwards, deduplicated by path.
-    // axe-core checks each page once, at the desk size: the phone layout shows the same markup.
-    let axe = axe_source();
-    let mut problems = Vec::new();
-    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-crawl");
-    let _ = std::fs::remove_dir_all(&shots);
+/// On a desk: every page from the navigation outwards, deduplicated by `page_key`, visited
+/// and checked; the pages in the order they were found.
+async fn crawl_desk(
+    session: &Session<'_>,
+    base: &str,
+    axe: Option<&str>,
+    problems: &mut Vec<String>,
+) -> Vec<String> {
     // The calendar's views are chosen in a form, not linked: they start the queue too.
     let start = ["/", "/calendar?view=week", "/calendar?view=month"].map(String::from);
     let mut seen: BTreeSet<String> = start.iter().map(|p| page_key(p)).collect();
     let mut queue = VecDeque::from(start);
     let mut pages = Vec::new();
     while let Some(path) = queue.pop_front() {
-        let page = visit(&session, &base, &path, false, axe.as_deref(), &mut problems).await;
+        let page = visit(session, base, &path, false, axe, problems).await;
         pages.push(path);
         for link in page["links"].as_array().unwrap() {
             let link = link.as_str().unwrap();
@@ -476,6 +470,34 @@ async fn chromium_crawls_every_page_on_a_desk_and_a_phone() {
             "{expected} was not reached: {pages:?}"
         );
     }
+    pages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_crawls_every_page_on_a_desk_and_a_phone() {
+    let env = Env::new(false).await;
+    let password = "browser test password";
+    add_admin(&env, password);
+    let server = env.serve();
+    let base = server.url("").trim_end_matches('/').to_string();
+    seed(&env, &base).await;
+    let driver = Driver::start().await;
+    let session = Session::new(&driver, &env.dir.path().join("chromium-profile")).await;
+    session.resize(1400, 1000).await;
+    session.go(&format!("{base}/")).await;
+    session.wait_for_title("Sign in").await;
+    session.type_into("#username", "ops").await;
+    session.type_into("#password", password).await;
+    session.click("button[type=submit]").await;
+    session.wait_for_title("Dashboard").await;
+    session.browser_log().await;
+
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-crawl");
+    let _ = std::fs::remove_dir_all(&shots);
+    // axe-core checks each page once, at the desk size: the phone layout shows the same markup.
+    let axe = axe_source();
+    let mut problems = Vec::new();
+    let pages = crawl_desk(&session, &base, axe.as_deref(), &mut problems).await;
     // The board's columns stand side by side on a desk.
     session.go(&format!("{base}/backlog/board")).await;
     let tops = session

@@ -7,6 +7,7 @@ mod browser;
 mod browser_backlog;
 mod browser_crawl;
 mod browser_suppliers;
+mod browser_survey;
 mod cert_targets;
 mod certs;
 mod cli;
