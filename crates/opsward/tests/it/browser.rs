@@ -250,6 +250,17 @@ impl<'a> Session<'a> {
             .await
     }
 
+    /// A Chrome DevTools Protocol command, through ChromeDriver.
+    pub(crate) async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/goog/cdp/execute", self.id),
+                Some(json!({"cmd": cmd, "params": params})),
+            )
+            .await
+    }
+
     /// The browser's console entries since the last call (ChromeDriver's log endpoint).
     pub(crate) async fn browser_log(&self) -> Vec<Value> {
         let entries = self
