@@ -152,7 +152,9 @@ fn score_practice(practice: Practice, facts: Facts<'_>) -> PracticeScore {
         .flatten()
         .map(|d| (u32::from(d.points), d.reason.clone(), d.link.clone()))
         .collect();
-    let activities_link = format!("/calendar/activities?practice={practice}");
+    // The calendar filtered to the practice lists its activities (GET /calendar/activities is
+    // only the create endpoint).
+    let activities_link = format!("/calendar?practice={practice}");
 
     if !activities.iter().any(|a| !a.rrule.is_empty()) {
         if activities.is_empty() {

@@ -102,7 +102,7 @@ fn a_practice_with_nothing_scheduled_loses_40_and_says_why() {
     );
     assert_eq!(
         certs.deductions[0].link.as_deref(),
-        Some("/calendar/activities?practice=certificates"),
+        Some("/calendar?practice=certificates"),
         "every lost point links to the list that shows it"
     );
 }

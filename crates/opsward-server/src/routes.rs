@@ -485,6 +485,7 @@ fn build() -> Table {
         // Web UI
         .add(M::GET, "/static/app.css", PUBLIC, ui::assets::stylesheet)
         .add(M::GET, "/static/htmx.min.js", PUBLIC, ui::assets::htmx)
+        .add(M::GET, "/favicon.svg", PUBLIC, ui::assets::favicon)
         .add(M::GET, "/login", PUBLIC, ui::login::form)
         .add(M::POST, "/login", PUBLIC, ui::login::submit)
         .add(M::POST, "/logout", VIEWER, ui::login::logout)
@@ -699,7 +700,7 @@ pub fn route_table() -> Vec<RouteSpec> {
 /// The complete application with its middleware.
 pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
-    build()
+    let app = build()
         .router
         .fallback(ui::not_found)
         .layer(middleware::from_fn_with_state(state.picture.clone(), crate::picture::invalidate_on_write))
@@ -715,5 +716,9 @@ pub fn app(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
         ))
-        .with_state(state)
+        .with_state(state);
+    // Outside the router: axum adds a 405's Allow header after every route layer has run.
+    Router::new()
+        .fallback_service(app)
+        .layer(middleware::from_fn(ui::rejections::readable))
 }

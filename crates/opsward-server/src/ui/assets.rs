@@ -32,6 +32,18 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// The favicon, drawn as SVG (no binary files in the repository).
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
+    )
+        .into_response()
+}
+
 /// htmx, vendored (see static/README): progressive enhancement only; every page works without it.
 pub async fn htmx() -> Response {
     (

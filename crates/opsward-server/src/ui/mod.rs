@@ -20,6 +20,7 @@ pub mod patch_ring_forms;
 pub mod patch_rollout;
 pub mod patches;
 pub mod people;
+pub mod rejections;
 pub mod resilience;
 pub mod resilience_forms;
 pub mod supplier_forms;

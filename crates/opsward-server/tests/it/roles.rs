@@ -915,6 +915,7 @@ fn route_table_follows_the_access_policy() {
         "/api/v1/openapi.json",
         "/static/app.css",
         "/static/htmx.min.js",
+        "/favicon.svg",
         "/ical/{file}",
         "/login",
         // Customers answer surveys without an account: the signed link is the credential.

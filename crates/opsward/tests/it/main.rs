@@ -5,8 +5,10 @@ mod backlog;
 mod backlog_inbound_cli;
 mod browser;
 mod browser_backlog;
+mod browser_crawl;
 mod browser_picture;
 mod browser_suppliers;
+mod browser_survey;
 mod cert_targets;
 mod certs;
 mod cli;
@@ -22,7 +24,6 @@ mod prometheus;
 mod resilience;
 mod security;
 mod serve;
-
 mod suppliers;
 mod upgrade;
 mod vuln_exposure;

@@ -6,7 +6,8 @@ use super::{both_backends, Env};
 use serde_json::Value;
 use std::path::PathBuf;
 
-const LOCKFILE: &str = "version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"0.6.9\"\n\
+pub(crate) const LOCKFILE: &str =
+    "version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"0.6.9\"\n\
     source = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
 
 both_backends!(lockfiles_are_sent_to_the_server, |env: Env| async move {
