@@ -1,4 +1,7 @@
-use super::{error_response, non_empty, render, render_with, Choice, Nav, UiForm};
+use super::{
+    confirm::{self, Deletion},
+    error_response, non_empty, render, render_with, Choice, Nav, UiForm,
+};
 use crate::{
     api::{assets::import_csv, Caller},
     error::ApiError,
@@ -494,7 +497,25 @@ pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.store.get_asset(id).await {
+            Ok(asset) => {
+                let deletion = Deletion::new(
+                    format!("the asset {}", asset.name),
+                    format!("/assets/{id}/delete"),
+                    format!("/assets/{id}"),
+                );
+                confirm::page(
+                    &caller,
+                    "assets",
+                    deletion.counting(&state, "assets", id).await,
+                )
+            }
+            Err(e) => error_response(e.into()),
+        };
+    }
     match state.store.delete_asset(&caller.actor(), id).await {
         Ok(()) => Redirect::to("/assets").into_response(),
         Err(e) => error_response(e.into()),

@@ -733,7 +733,22 @@ pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.ops.get_activity(id).await {
+            Ok(activity) => {
+                let deletion = super::confirm::Deletion::new(
+                    format!("the activity {}", activity.title),
+                    format!("/calendar/activities/{id}/delete"),
+                    format!("/calendar/activities/{id}"),
+                );
+                let deletion = deletion.counting(&state, "activities", id).await;
+                super::confirm::page(&caller, "calendar", deletion)
+            }
+            Err(e) => error_response(e.into()),
+        };
+    }
     match state.ops.delete_activity(&caller.actor(), id).await {
         Ok(()) => Redirect::to("/calendar").into_response(),
         Err(e) => error_response(e.into()),
@@ -960,7 +975,26 @@ pub async fn revoke_feed(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.ops.get_feed(id).await {
+            Ok(feed)
+                if feed.user_id == caller.user.id || caller.role() == opsward_core::Role::Admin =>
+            {
+                let deletion = super::confirm::Deletion::new(
+                    format!("the calendar feed {}", feed.name),
+                    format!("/calendar/feeds/{id}/revoke"),
+                    "/calendar/feeds",
+                )
+                .verb("Revoke")
+                .effect("calendar apps subscribed to its address stop receiving updates");
+                super::confirm::page(&caller, "calendar", deletion)
+            }
+            Ok(_) => error_response(ApiError::not_found("iCal feed")),
+            Err(e) => error_response(e.into()),
+        };
+    }
     match revoke_feed_checked(&state, &caller, id).await {
         Ok(_) => Redirect::to("/calendar/feeds").into_response(),
         Err(e) => error_response(e),

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod cert_assets;
 pub mod certs;
 pub mod conditions;
+pub mod confirm;
 pub mod customers;
 pub mod dashboard;
 pub mod login;

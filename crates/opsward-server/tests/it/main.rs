@@ -28,6 +28,7 @@ mod security;
 mod summary;
 mod supplier_reviews_backlog;
 mod suppliers;
+mod ui_confirm;
 mod vuln_checks;
 mod vuln_host_matching;
 mod vuln_scans;
