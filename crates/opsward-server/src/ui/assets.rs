@@ -556,6 +556,15 @@ pub async fn import(
     let strict = form.strict.is_some();
     let nav = Nav::new(&caller, "assets");
     match import_csv(&state, &caller.actor(), form.csv.as_bytes(), strict).await {
+        // A clean import goes to the list (Post/Redirect/Get); rows to fix keep the page
+        // with the text so they can be fixed and sent again.
+        Ok(report) if report.committed && report.errors.is_empty() => super::flash::redirect(
+            "/assets",
+            format!(
+                "Import: {} created, {} updated, {} unchanged.",
+                report.created, report.updated, report.unchanged
+            ),
+        ),
         Ok(report) => {
             let status = if report.committed {
                 StatusCode::OK

@@ -162,26 +162,14 @@ pub async fn test_channel(
     Path(id): Path<i64>,
 ) -> Response {
     match send_test(&state, &caller, id).await {
-        Ok(r) if r.delivered => {
-            page_with(
-                &state,
-                &caller,
-                StatusCode::OK,
-                None,
-                Some(format!("Test message delivered: {}", r.detail)),
-            )
-            .await
-        }
-        Ok(r) => {
-            page_with(
-                &state,
-                &caller,
-                StatusCode::OK,
-                Some(format!("Test message failed: {}", r.detail)),
-                None,
-            )
-            .await
-        }
+        Ok(r) if r.delivered => super::flash::redirect(
+            "/admin/notifications",
+            format!("Test message delivered: {}", r.detail),
+        ),
+        Ok(r) => super::flash::redirect_problem(
+            "/admin/notifications",
+            format!("Test message failed: {}", r.detail),
+        ),
         Err(e) => error_response(e),
     }
 }
@@ -339,16 +327,10 @@ pub async fn snooze(
         )
         .await
     {
-        Ok(n) => {
-            page_with(
-                &state,
-                &caller,
-                StatusCode::OK,
-                None,
-                Some(format!("Snoozed for 24 hours on {n} rule(s).")),
-            )
-            .await
-        }
+        Ok(n) => super::flash::redirect(
+            "/admin/notifications",
+            format!("Snoozed for 24 hours on {n} rule(s)."),
+        ),
         Err(e) => error_response(e.into()),
     }
 }
