@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backlog;
 pub mod backlog_board;
 pub mod backlog_more;
+pub mod backlog_owners;
 pub mod backlog_review;
 pub mod calendar;
 pub mod cert_assets;
@@ -14,6 +15,7 @@ pub mod conditions;
 pub mod confirm;
 pub mod customers;
 pub mod dashboard;
+pub mod flash;
 pub mod login;
 pub mod markdown;
 pub mod notifications;
@@ -130,6 +132,8 @@ pub struct Nav {
     pub user: Option<User>,
     pub csrf: String,
     pub active: &'static str,
+    /// What the form before this page did (see [`flash`]).
+    pub flash: Option<String>,
 }
 
 impl Nav {
@@ -138,6 +142,7 @@ impl Nav {
             user: Some(principal.user.clone()),
             csrf: principal.csrf_token().to_string(),
             active,
+            flash: principal.flash.clone(),
         }
     }
     pub fn anonymous() -> Self {
@@ -145,10 +150,19 @@ impl Nav {
             user: None,
             csrf: String::new(),
             active: "",
+            flash: None,
         }
     }
     pub fn items(&self) -> &'static [NavItem] {
         NAV
+    }
+    /// The flash message's text, when there is one.
+    pub fn flash_text(&self) -> Option<&str> {
+        self.flash.as_deref().map(|f| flash::parse(f).1)
+    }
+    /// Whether the flash message reports a problem (styled as an error).
+    pub fn flash_is_problem(&self) -> bool {
+        self.flash.as_deref().is_some_and(|f| flash::parse(f).0)
     }
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.role == Role::Admin)
