@@ -5,6 +5,7 @@ mod backlog;
 mod backlog_inbound_cli;
 mod browser;
 mod browser_backlog;
+mod browser_forms;
 mod browser_suppliers;
 mod cert_targets;
 mod certs;
