@@ -1,5 +1,6 @@
 //! The backlog list page: filters, one page of items, and the aging numbers above it.
 
+use super::backlog_clocks::{clock_views, ClockView};
 use super::backlog_owners::{chosen, Owners};
 use super::{
     describe, error_response, markdown::to_safe_html, non_empty, render_with, Choice, Nav, UiForm,
@@ -13,8 +14,8 @@ use axum::{
 };
 use chrono::Utc;
 use opsward_backlog::{
-    aging_sql::AgingCounts, sla::SlaReport, CommentInput, Item, ItemFilter, ItemInput, ItemPatch,
-    ItemState, ItemType,
+    aging_sql::AgingCounts, CommentInput, Item, ItemFilter, ItemInput, ItemPatch, ItemState,
+    ItemType,
 };
 use opsward_core::page::PageRequest;
 use serde::{Deserialize, Serialize};
@@ -67,17 +68,6 @@ struct Row {
     sla_title: String,
 }
 
-/// One SLA clock as the item page shows it.
-pub struct ClockView {
-    pub name: &'static str,
-    pub status: String,
-    pub elapsed: String,
-    pub target: String,
-    /// Due time in the calendar's zone, or why there is none.
-    pub due: String,
-    pub paused: bool,
-}
-
 /// Plain text made safe to place between tags.
 fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -92,32 +82,6 @@ fn escape_html(text: &str) -> String {
         }
     }
     out
-}
-
-fn hours_minutes(m: i64) -> String {
-    format!("{}:{:02} h", m / 60, m % 60)
-}
-
-fn clock_views(report: &SlaReport) -> Vec<ClockView> {
-    let tz: chrono_tz::Tz = report.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    [
-        ("Time to own", &report.own),
-        ("Time to resolve", &report.resolve),
-    ]
-    .into_iter()
-    .map(|(name, c)| ClockView {
-        name,
-        status: c.status.to_string(),
-        elapsed: hours_minutes(c.elapsed_minutes),
-        target: hours_minutes(c.target_minutes),
-        due: match (c.due_at, c.paused) {
-            (Some(d), _) => d.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string(),
-            (None, true) => "paused while waiting".into(),
-            (None, false) => "not within five years of working time".into(),
-        },
-        paused: c.paused,
-    })
-    .collect()
 }
 
 #[derive(Template)]

@@ -281,6 +281,34 @@ pub async fn bulk_edit(
     }
 }
 
+/// The confirmation for deleting a saved filter, shown only to whoever may delete it.
+async fn confirm_filter(state: &AppState, caller: &crate::auth::Principal, id: i64) -> Response {
+    let filter = match opsward_backlog::filters::SavedFilters::new(state.store.as_ref())
+        .get(id)
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => return error_response(e.into()),
+    };
+    let allowed = match filter.owner_user_id {
+        Some(owner) => owner == caller.user.id || caller.role() == opsward_core::Role::Admin,
+        None => caller.role().allows(opsward_core::Role::Operator),
+    };
+    if !allowed && !filter.shared {
+        return error_response(crate::error::ApiError::not_found("saved filter"));
+    }
+    let mut deletion = super::confirm::Deletion::new(
+        format!("the saved filter {}", filter.name),
+        format!("/backlog/filters/{id}/delete"),
+        "/backlog",
+    )
+    .effect("the backlog items it finds are not changed");
+    if filter.shared {
+        deletion = deletion.effect("it is shared: it disappears for everyone");
+    }
+    super::confirm::page(caller, "backlog", deletion)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,32 +341,4 @@ mod tests {
         assert!(bulk_request(&pairs(&[("item", "3:7")])).is_err());
         assert!(bulk_request(&pairs(&[("item", "3"), ("state", "triaged")])).is_err());
     }
-}
-
-/// The confirmation for deleting a saved filter, shown only to whoever may delete it.
-async fn confirm_filter(state: &AppState, caller: &crate::auth::Principal, id: i64) -> Response {
-    let filter = match opsward_backlog::filters::SavedFilters::new(state.store.as_ref())
-        .get(id)
-        .await
-    {
-        Ok(f) => f,
-        Err(e) => return error_response(e.into()),
-    };
-    let allowed = match filter.owner_user_id {
-        Some(owner) => owner == caller.user.id || caller.role() == opsward_core::Role::Admin,
-        None => caller.role().allows(opsward_core::Role::Operator),
-    };
-    if !allowed && !filter.shared {
-        return error_response(crate::error::ApiError::not_found("saved filter"));
-    }
-    let mut deletion = super::confirm::Deletion::new(
-        format!("the saved filter {}", filter.name),
-        format!("/backlog/filters/{id}/delete"),
-        "/backlog",
-    )
-    .effect("the backlog items it finds are not changed");
-    if filter.shared {
-        deletion = deletion.effect("it is shared: it disappears for everyone");
-    }
-    super::confirm::page(caller, "backlog", deletion)
 }

@@ -55,7 +55,7 @@ pub fn parse(stored: &str) -> (bool, &str) {
 /// clear it once a page was rendered, and set it for a redirect that carries one.
 pub async fn carry(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let arrived = cookies::get(req.headers(), COOKIE)
-        .and_then(|v| urlencoding_decode(v))
+        .and_then(urlencoding_decode)
         .filter(|m| !m.is_empty());
     if let (Some(message), Some(principal)) =
         (&arrived, req.extensions_mut().get_mut::<Principal>())

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod audit;
 pub mod backlog;
 pub mod backlog_board;
+pub mod backlog_clocks;
 pub mod backlog_more;
 pub mod backlog_owners;
 pub mod backlog_review;

@@ -10,6 +10,14 @@ use opsward_core::Role;
 use opsward_testkit::csrf_token_in;
 use reqwest::StatusCode;
 
+/// A form's address, its fields, where it must send the browser, what the next page says.
+type FormCase = (
+    String,
+    Vec<(&'static str, String)>,
+    &'static str,
+    &'static str,
+);
+
 both_backends!(
     every_changed_form_redirects_and_flashes_once,
     |app: TestApp| async move {
@@ -53,7 +61,7 @@ both_backends!(
         let activity_path = activity.headers()["location"].to_str().unwrap().to_string();
 
         // (form address, fields, where it must send the browser, what the next page says)
-        let forms: Vec<(String, Vec<(&str, String)>, &str, &str)> = vec![
+        let forms: Vec<FormCase> = vec![
             (
                 "/backlog".into(),
                 vec![
