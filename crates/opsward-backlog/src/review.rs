@@ -397,7 +397,7 @@ pub async fn apply_decisions(
         ));
         changed.push(after);
     }
-    let occurrence_at = ops.latest_open_occurrence(&activity, now).await?;
+    let occurrence_at = ops.latest_started_occurrence(&activity, now).await?;
     let evidence = ops
         .complete(
             actor,

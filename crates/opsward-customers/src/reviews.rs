@@ -81,20 +81,12 @@ pub async fn record(
     let evidence = match customer.review_activity_id {
         Some(activity_id) => {
             let activity = ops.get_activity(activity_id).await?;
-            let window = Duration::days(60);
-            let open = ops
-                .occurrences_of(&[activity], held_at - window, held_at + window, Utc::now())
+            // The scheduled review that had started when this one was held: never a later
+            // one (not due yet) and never an older missed one (that would back-date it).
+            let by = (held_at + Duration::days(1) - Duration::seconds(1)).min(Utc::now());
+            let occurrence = ops.latest_started_occurrence(&activity, by).await?;
+            ops.complete(actor, activity_id, &evidence_input(occurrence), &[])
                 .await?
-                .into_iter()
-                .filter(|o| o.evidence_id.is_none())
-                .min_by_key(|o| (o.starts_at - held_at).num_seconds().abs());
-            ops.complete(
-                actor,
-                activity_id,
-                &evidence_input(open.map(|o| o.starts_at)),
-                &[],
-            )
-            .await?
         }
         None => {
             let title = format!("Service review: {}", customer.name);

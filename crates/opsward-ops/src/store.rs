@@ -449,7 +449,7 @@ ops_sql!(
 );
 ops_sql!(postgres, sqlx::Postgres, opsward_store::postgres, "BEGIN");
 
-/// How far back [`OpsStore::latest_open_occurrence`] looks.
+/// How far back [`OpsStore::latest_started_occurrence`] looks.
 pub const OPEN_OCCURRENCE_LOOKBACK_DAYS: i64 = 400;
 
 /// The calendar's storage, next to the foundation store on the same database.
@@ -498,8 +498,11 @@ impl OpsStore {
         on_backend!(&self.db, delete_activity(actor, id))
     }
 
-    /// Complete an occurrence of an activity (or record evidence against the activity without
-    /// one). `occurrence_at`, when given, must be one of the activity's occurrences.
+    /// Complete an occurrence of an activity. `occurrence_at`, when given, must be one of the
+    /// activity's occurrences that has started: evidence for work that is not due yet is
+    /// refused. Without it the result is for the occurrence that started most recently
+    /// ([`Self::latest_started_occurrence`]), never an older missed one; an activity none of
+    /// whose occurrences has started gets evidence against no occurrence.
     pub async fn complete(
         &self,
         actor: &Actor,
@@ -509,7 +512,25 @@ impl OpsStore {
     ) -> Result<Evidence> {
         input.validate()?;
         let activity = self.get_activity(activity_id).await?;
+        let now = Utc::now();
+        let mut input = input.clone();
+        if input.occurrence_at.is_none() {
+            input.occurrence_at = self.latest_started_occurrence(&activity, now).await?;
+        }
+        let input = &input;
         if let Some(at) = input.occurrence_at {
+            if at > now {
+                return Err(ValidationError::single(
+                    "occurrence_at",
+                    format!(
+                        "the occurrence of {activity:?} at {at} has not started yet; \
+                         evidence can be recorded once it has started",
+                        activity = activity.title,
+                        at = at.format("%Y-%m-%d %H:%M UTC"),
+                    ),
+                )
+                .into());
+            }
             let schedule = schedule_of(&activity)?;
             if !schedule.occurs_at(at) {
                 return Err(ValidationError::single(
@@ -621,26 +642,22 @@ impl OpsStore {
         self.occurrences_of(&activities, from, to, now).await
     }
 
-    /// The occurrence of `activity` that started most recently by `now` and has no evidence
-    /// yet: what a result that names no occurrence completes. Looks back
-    /// [`OPEN_OCCURRENCE_LOOKBACK_DAYS`].
-    pub async fn latest_open_occurrence(
+    /// The occurrence of `activity` that started most recently by `at`: what a result
+    /// reported at `at` without naming an occurrence is for. Whether it already has evidence
+    /// does not matter: a late result never moves back to an older missed occurrence (an
+    /// auditor would read that as back-dated evidence), so missed ones stay missed. Looks
+    /// back [`OPEN_OCCURRENCE_LOOKBACK_DAYS`].
+    pub async fn latest_started_occurrence(
         &self,
         activity: &Activity,
-        now: DateTime<Utc>,
+        at: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
-        let from = now - chrono::Duration::days(OPEN_OCCURRENCE_LOOKBACK_DAYS);
-        Ok(self
-            .occurrences_of(
-                std::slice::from_ref(activity),
-                from,
-                now + chrono::Duration::seconds(1),
-                now,
-            )
-            .await?
+        let schedule = schedule_of(activity)?;
+        let from = at - chrono::Duration::days(OPEN_OCCURRENCE_LOOKBACK_DAYS);
+        Ok(schedule
+            .between(from, at + chrono::Duration::seconds(1))
             .into_iter()
-            .filter(|o| o.evidence_id.is_none() && o.starts_at <= now)
-            .map(|o| o.starts_at)
+            .filter(|starts| *starts <= at)
             .max())
     }
 

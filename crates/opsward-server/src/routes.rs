@@ -703,6 +703,7 @@ pub fn app(state: AppState) -> Router {
     let app = build()
         .router
         .fallback(ui::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), ui::flash::carry))
         .layer(middleware::from_fn_with_state(state.picture.clone(), crate::picture::invalidate_on_write))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track_http))
         .layer(middleware::from_fn_with_state(state.clone(), guard::authenticate))

@@ -1,4 +1,5 @@
 //! Calendar storage and rules, on SQLite and PostgreSQL.
 
 mod calendar;
+mod evidence_rules;
 mod notifications;

@@ -206,8 +206,8 @@ impl MeasureStore {
         Ok(Page::from_rows(out, page.limit, |s| s.measure.id))
     }
 
-    /// Record a manual test result: it completes the given scheduled test, or the most recent
-    /// one still open, and a failed or partial result notifies the measure's owners at once.
+    /// Record a manual test result: it completes the given scheduled test, or the one that started
+    /// most recently (never an older missed one), and a failed or partial result notifies the measure's owners at once.
     pub async fn record_result(
         &self,
         actor: &Actor,
@@ -248,14 +248,14 @@ impl MeasureStore {
         Ok(evidence)
     }
 
-    /// The scheduled test that started most recently and has no evidence yet.
+    /// The scheduled test that started most recently (with or without evidence).
     async fn open_occurrence(
         &self,
         activity_id: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
         let activity = self.ops.get_activity(activity_id).await?;
-        self.ops.latest_open_occurrence(&activity, now).await
+        self.ops.latest_started_occurrence(&activity, now).await
     }
 
     async fn past_occurrences(

@@ -47,6 +47,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Princip
                 id: token.id,
                 name: token.name,
             },
+            flash: None,
         }));
     }
     if let Some(cookie) = cookies::get(headers, cookies::SESSION) {
@@ -58,6 +59,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Princip
                 token_hash,
                 csrf_token,
             },
+            flash: None,
         }));
     }
     Ok(None)

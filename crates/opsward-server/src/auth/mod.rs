@@ -28,6 +28,8 @@ pub enum Credential {
 pub struct Principal {
     pub user: User,
     pub credential: Credential,
+    /// The message the previous form left for this page (Post/Redirect/Get).
+    pub flash: Option<String>,
 }
 
 impl Principal {

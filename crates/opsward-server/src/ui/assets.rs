@@ -1,4 +1,7 @@
-use super::{error_response, non_empty, render, render_with, Choice, Nav, UiForm};
+use super::{
+    confirm::{self, Deletion},
+    error_response, non_empty, render, render_with, Choice, Nav, UiForm,
+};
 use crate::{
     api::{assets::import_csv, Caller},
     error::ApiError,
@@ -506,7 +509,25 @@ pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.store.get_asset(id).await {
+            Ok(asset) => {
+                let deletion = Deletion::new(
+                    format!("the asset {}", asset.name),
+                    format!("/assets/{id}/delete"),
+                    format!("/assets/{id}"),
+                );
+                confirm::page(
+                    &caller,
+                    "assets",
+                    deletion.counting(&state, "assets", id).await,
+                )
+            }
+            Err(e) => error_response(e.into()),
+        };
+    }
     match state.store.delete_asset(&caller.actor(), id).await {
         Ok(()) => Redirect::to("/assets").into_response(),
         Err(e) => error_response(e.into()),
@@ -547,6 +568,15 @@ pub async fn import(
     let strict = form.strict.is_some();
     let nav = Nav::new(&caller, "assets");
     match import_csv(&state, &caller.actor(), form.csv.as_bytes(), strict).await {
+        // A clean import goes to the list (Post/Redirect/Get); rows to fix keep the page
+        // with the text so they can be fixed and sent again.
+        Ok(report) if report.committed && report.errors.is_empty() => super::flash::redirect(
+            "/assets",
+            format!(
+                "Import: {} created, {} updated, {} unchanged.",
+                report.created, report.updated, report.unchanged
+            ),
+        ),
         Ok(report) => {
             let status = if report.committed {
                 StatusCode::OK

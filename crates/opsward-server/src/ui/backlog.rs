@@ -1,5 +1,7 @@
 //! The backlog list page: filters, one page of items, and the aging numbers above it.
 
+use super::backlog_clocks::{clock_views, ClockView};
+use super::backlog_owners::{chosen, Owners};
 use super::{
     describe, error_response, markdown::to_safe_html, non_empty, render_with, Choice, Nav, UiForm,
 };
@@ -12,8 +14,8 @@ use axum::{
 };
 use chrono::Utc;
 use opsward_backlog::{
-    aging_sql::AgingCounts, sla::SlaReport, CommentInput, Item, ItemFilter, ItemInput, ItemPatch,
-    ItemState, ItemType,
+    aging_sql::AgingCounts, CommentInput, Item, ItemFilter, ItemInput, ItemPatch, ItemState,
+    ItemType,
 };
 use opsward_core::page::PageRequest;
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,11 @@ pub struct ListQuery {
     /// A saved filter by name: fills the fields it sets that the query leaves empty.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     filter: String,
+    /// Owners by id, as the list's selects send them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    team: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    assignee: String,
 }
 
 impl ListQuery {
@@ -52,21 +59,13 @@ impl ListQuery {
 /// One list row: the item and a word on its service level.
 struct Row {
     item: Item,
+    /// Team and assignee by name; empty for none.
+    team: String,
+    assignee: String,
     /// `on_track`, `near_breach`, `breached`, `met`, `missed`, or empty without a target.
     sla: String,
     /// Status and due time of the worse clock, for the cell's title.
     sla_title: String,
-}
-
-/// One SLA clock as the item page shows it.
-pub struct ClockView {
-    pub name: &'static str,
-    pub status: String,
-    pub elapsed: String,
-    pub target: String,
-    /// Due time in the calendar's zone, or why there is none.
-    pub due: String,
-    pub paused: bool,
 }
 
 /// Plain text made safe to place between tags.
@@ -85,32 +84,6 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-fn hours_minutes(m: i64) -> String {
-    format!("{}:{:02} h", m / 60, m % 60)
-}
-
-fn clock_views(report: &SlaReport) -> Vec<ClockView> {
-    let tz: chrono_tz::Tz = report.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    [
-        ("Time to own", &report.own),
-        ("Time to resolve", &report.resolve),
-    ]
-    .into_iter()
-    .map(|(name, c)| ClockView {
-        name,
-        status: c.status.to_string(),
-        elapsed: hours_minutes(c.elapsed_minutes),
-        target: hours_minutes(c.target_minutes),
-        due: match (c.due_at, c.paused) {
-            (Some(d), _) => d.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string(),
-            (None, true) => "paused while waiting".into(),
-            (None, false) => "not within five years of working time".into(),
-        },
-        paused: c.paused,
-    })
-    .collect()
-}
-
 #[derive(Template)]
 #[template(path = "backlog/list.html")]
 struct ListPage {
@@ -127,6 +100,9 @@ struct ListPage {
     filter_name: String,
     /// Choices of the bulk edit form.
     people: Vec<opsward_core::people::Person>,
+    /// The owner filters' choices.
+    team_filter: Vec<Choice>,
+    assignee_filter: Vec<Choice>,
 }
 
 pub async fn list(
@@ -173,11 +149,24 @@ pub async fn list_page(
         .and_then(|s| s.parse::<ItemState>().map_err(|e| error = Some(e)).ok());
     let item_type = non_empty(&query.item_type)
         .and_then(|t| t.parse::<ItemType>().map_err(|e| error = Some(e)).ok());
+    let team = chosen("team", &query.team)
+        .map_err(|e| error = Some(e))
+        .ok()
+        .flatten();
+    let assignee = chosen("assignee", &query.assignee)
+        .map_err(|e| error = Some(e))
+        .ok()
+        .flatten();
     let filter = ItemFilter {
         state: item_state,
         item_type,
         q: non_empty(&query.q),
-        ..ItemFilter::default()
+        team_id: team,
+        assignee_person_id: assignee,
+    };
+    let owners = match Owners::load(state).await {
+        Ok(o) => o,
+        Err(e) => return error_response(e.into()),
     };
     let page = match PageRequest::from_params(Some(UI_PAGE_SIZE), query.cursor.as_deref()) {
         Ok(p) => p,
@@ -220,6 +209,8 @@ pub async fn list_page(
             saved,
             filter_name,
             people,
+            team_filter: owners.team_choices(team),
+            assignee_filter: owners.person_choices(assignee),
             q,
             states: Choice::list(
                 ItemState::ALL.iter().map(|s| s.as_str()),
@@ -245,6 +236,8 @@ pub async fn list_page(
                         )
                     });
                     Row {
+                        team: owners.team_name(item.team_id),
+                        assignee: owners.person_name(item.assignee_person_id),
                         item,
                         sla: word,
                         sla_title: title,
@@ -262,30 +255,50 @@ pub async fn list_page(
 #[template(path = "backlog/new.html")]
 struct NewPage {
     nav: Nav,
-    types: Vec<&'static str>,
+    types: Vec<Choice>,
+    teams: Vec<Choice>,
+    people: Vec<Choice>,
+    /// What was typed, kept when the form comes back with a problem.
+    form: NewForm,
     error: Option<String>,
 }
 
-fn new_page(
+async fn new_page(
+    state: &AppState,
     caller: &crate::auth::Principal,
     status: StatusCode,
+    form: NewForm,
     error: Option<String>,
 ) -> Response {
+    let owners = match Owners::load(state).await {
+        Ok(o) => o,
+        Err(e) => return error_response(e.into()),
+    };
+    let team = chosen("team", &form.team_id).ok().flatten();
+    let assignee = chosen("assignee", &form.assignee_person_id).ok().flatten();
     render_with(
         status,
         &NewPage {
             nav: Nav::new(caller, "backlog"),
-            types: ItemType::ALL.into_iter().map(|t| t.as_str()).collect(),
+            types: Choice::list(ItemType::ALL.iter().map(|t| t.as_str()), &form.item_type),
+            teams: owners.team_choices(team),
+            people: owners.person_choices(assignee),
+            form,
             error,
         },
     )
 }
 
-pub async fn new_form(Caller(caller): Caller) -> Response {
-    new_page(&caller, StatusCode::OK, None)
+pub async fn new_form(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    let form = NewForm {
+        impact: "3".into(),
+        urgency: "3".into(),
+        ..NewForm::default()
+    };
+    new_page(&state, &caller, StatusCode::OK, form, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct NewForm {
     #[serde(default)]
     item_type: String,
@@ -297,6 +310,10 @@ pub struct NewForm {
     impact: String,
     #[serde(default)]
     urgency: String,
+    #[serde(default)]
+    team_id: String,
+    #[serde(default)]
+    assignee_person_id: String,
 }
 
 /// Create, then show the item with any similar ones so a duplicate is noticed at once.
@@ -319,36 +336,35 @@ pub async fn create(
                 .parse()
                 .map_err(|_| "urgency must be 1, 2 or 3".to_string())?,
             wsjf: None,
-            team_id: None,
-            assignee_person_id: None,
+            team_id: chosen("team", &form.team_id)?,
+            assignee_person_id: chosen("assignee", &form.assignee_person_id)?,
             tags: Vec::new(),
             asset_ids: Vec::new(),
         })
     })();
     let input = match parsed {
         Ok(i) => i,
-        Err(e) => return new_page(&caller, StatusCode::UNPROCESSABLE_ENTITY, Some(e)),
-    };
-    let duplicates = state
-        .backlog
-        .similar(&input.title, &input.description)
-        .await
-        .unwrap_or_default();
-    match state.backlog.create_item(&caller.actor(), &input).await {
-        Ok(item) => {
-            item_page(
+        Err(e) => {
+            return new_page(
                 &state,
                 &caller,
-                item.id,
-                StatusCode::CREATED,
-                None,
-                duplicates,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                Some(e),
             )
             .await
         }
+    };
+    match state.backlog.create_item(&caller.actor(), &input).await {
+        // Post/Redirect/Get: a refresh of the item page never files the item twice. The
+        // page looks for possible duplicates once, because `similar` asks it to.
+        Ok(item) => super::flash::redirect(
+            &format!("/backlog/{}?similar=1", item.id),
+            format!("Backlog item #{} created.", item.id),
+        ),
         Err(e) => {
             let e: ApiError = e.into();
-            new_page(&caller, e.status, Some(describe(&e)))
+            new_page(&state, &caller, e.status, form, Some(describe(&e))).await
         }
     }
 }
@@ -374,6 +390,11 @@ struct ItemPage {
     attachments: Vec<opsward_backlog::files::ItemAttachment>,
     /// The other practice's object this item was opened for automatically.
     source: Option<opsward_backlog::auto::AutoItem>,
+    /// Owners by name, and the edit form's choices of them.
+    team: String,
+    assignee: String,
+    teams: Vec<Choice>,
+    people: Vec<Choice>,
 }
 
 async fn item_page(
@@ -396,9 +417,12 @@ async fn item_page(
             .list(id)
             .await?;
         let source = state.backlog.auto_item_of(id).await?;
-        Ok::<_, opsward_store::StoreError>((item, history, comments, sla, watchers, files, source))
+        let owners = Owners::load(state).await?;
+        Ok::<_, opsward_store::StoreError>((
+            item, history, comments, sla, watchers, files, source, owners,
+        ))
     };
-    let (item, history, comments, sla, watchers, attachments, source) = match load.await {
+    let (item, history, comments, sla, watchers, attachments, source, owners) = match load.await {
         Ok(v) => v,
         Err(e) => return error_response(e.into()),
     };
@@ -448,6 +472,10 @@ async fn item_page(
             watchers,
             attachments,
             source,
+            team: owners.team_name(item.team_id),
+            assignee: owners.person_name(item.assignee_person_id),
+            teams: owners.team_choices(item.team_id),
+            people: owners.person_choices(item.assignee_person_id),
             item,
         },
     )
@@ -464,12 +492,31 @@ pub async fn item_page_with_error(
     item_page(state, caller, id, status, Some(error), Vec::new()).await
 }
 
+#[derive(Deserialize, Default)]
+pub struct ItemQuery {
+    /// Set by the redirect after creating the item: show items that look the same.
+    #[serde(default)]
+    similar: Option<String>,
+}
+
 pub async fn item(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    Query(q): Query<ItemQuery>,
 ) -> Response {
-    item_page(&state, &caller, id, StatusCode::OK, None, Vec::new()).await
+    let mut duplicates = Vec::new();
+    if q.similar.is_some() {
+        if let Ok(item) = state.backlog.get_item(id).await {
+            duplicates = state
+                .backlog
+                .similar(&item.title, &item.description)
+                .await
+                .unwrap_or_default();
+            duplicates.retain(|d| d.id != id);
+        }
+    }
+    item_page(&state, &caller, id, StatusCode::OK, None, duplicates).await
 }
 
 #[derive(Deserialize)]

@@ -172,6 +172,11 @@ pub struct EditForm {
     tags: String,
     #[serde(default)]
     version: Option<i64>,
+    /// Absent when the form has no owner fields; empty for none.
+    #[serde(default)]
+    team_id: Option<String>,
+    #[serde(default)]
+    assignee_person_id: Option<String>,
 }
 
 /// Save the edit form; on a refusal the item page shows why (409 when someone else saved
@@ -202,6 +207,16 @@ pub async fn edit(
                     .collect(),
             ),
             version: form.version,
+            team_id: form
+                .team_id
+                .as_deref()
+                .map(|v| super::backlog_owners::chosen("team", v))
+                .transpose()?,
+            assignee_person_id: form
+                .assignee_person_id
+                .as_deref()
+                .map(|v| super::backlog_owners::chosen("assignee", v))
+                .transpose()?,
             ..ItemPatch::default()
         })
     })();

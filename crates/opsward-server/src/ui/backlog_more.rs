@@ -76,7 +76,25 @@ pub async fn delete_attachment(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match ItemFiles::new(state.store.as_ref()).get(id).await {
+            Ok(file) => {
+                let deletion = super::confirm::Deletion::new(
+                    format!(
+                        "the file {} of backlog item #{}",
+                        file.filename, file.item_id
+                    ),
+                    format!("/backlog/attachments/{id}/delete"),
+                    format!("/backlog/{}", file.item_id),
+                )
+                .verb("Remove");
+                super::confirm::page(&caller, "backlog", deletion)
+            }
+            Err(e) => error_response(e.into()),
+        };
+    }
     match ItemFiles::new(state.store.as_ref())
         .delete(&caller.actor(), id)
         .await
@@ -151,7 +169,11 @@ pub async fn delete_filter(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return confirm_filter(&state, &caller, id).await;
+    }
     match crate::api::backlog_more::run_delete_filter(&state, &caller, id).await {
         Ok(_) => Redirect::to("/backlog").into_response(),
         Err(e) => error_response(e),
@@ -257,6 +279,34 @@ pub async fn bulk_edit(
             .await
         }
     }
+}
+
+/// The confirmation for deleting a saved filter, shown only to whoever may delete it.
+async fn confirm_filter(state: &AppState, caller: &crate::auth::Principal, id: i64) -> Response {
+    let filter = match opsward_backlog::filters::SavedFilters::new(state.store.as_ref())
+        .get(id)
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => return error_response(e.into()),
+    };
+    let allowed = match filter.owner_user_id {
+        Some(owner) => owner == caller.user.id || caller.role() == opsward_core::Role::Admin,
+        None => caller.role().allows(opsward_core::Role::Operator),
+    };
+    if !allowed && !filter.shared {
+        return error_response(crate::error::ApiError::not_found("saved filter"));
+    }
+    let mut deletion = super::confirm::Deletion::new(
+        format!("the saved filter {}", filter.name),
+        format!("/backlog/filters/{id}/delete"),
+        "/backlog",
+    )
+    .effect("the backlog items it finds are not changed");
+    if filter.shared {
+        deletion = deletion.effect("it is shared: it disappears for everyone");
+    }
+    super::confirm::page(caller, "backlog", deletion)
 }
 
 #[cfg(test)]

@@ -64,6 +64,7 @@ pub struct CalendarParams {
 pub struct DayCell {
     label: String,
     in_range: bool,
+    today: bool,
     items: Vec<CellItem>,
 }
 
@@ -72,6 +73,7 @@ pub struct CellItem {
     title: String,
     time: String,
     state: OccurrenceState,
+    result: Option<opsward_ops::model::EvidenceResult>,
 }
 
 #[derive(Template)]
@@ -87,6 +89,8 @@ struct CalendarPage {
     prev_link: String,
     next_link: String,
     overdue: usize,
+    /// Today as the occurrences' local dates start, to mark its rows.
+    today: String,
     occurrences: Vec<Occurrence>,
     grid: Vec<Vec<DayCell>>,
     weekdays: [&'static str; 7],
@@ -183,6 +187,26 @@ pub async fn page(
     if view == "overdue" {
         occurrences.retain(|o| o.state == OccurrenceState::Overdue);
     }
+    // The agenda starts with what is still owed from the 90 days before it, so overdue
+    // work is in the default view, above what is coming.
+    if view == "agenda" {
+        let owed_from = start - Duration::days(90);
+        match state
+            .ops
+            .occurrences(&filter, owed_from, start, Utc::now())
+            .await
+        {
+            Ok(earlier) => {
+                let mut owed: Vec<_> = earlier
+                    .into_iter()
+                    .filter(|o| o.state == OccurrenceState::Overdue)
+                    .collect();
+                owed.append(&mut occurrences);
+                occurrences = owed;
+            }
+            Err(e) => return error_response(e.into()),
+        }
+    }
     let grid = if view == "agenda" || view == "overdue" {
         Vec::new()
     } else {
@@ -203,11 +227,13 @@ pub async fn page(
                         title: o.title.clone(),
                         time: o.starts_local[11..].to_string(),
                         state: o.state,
+                        result: o.result,
                     })
                     .collect();
                 week.push(DayCell {
                     label: day.format("%-d %b").to_string(),
                     in_range: in_month(day),
+                    today: day == Utc::now().date_naive(),
                     items,
                 });
                 day += Duration::days(1);
@@ -265,6 +291,7 @@ pub async fn page(
         heading,
         prev_link: link(prev_date),
         next_link: link(next_date),
+        today: Utc::now().date_naive().format("%Y-%m-%d").to_string(),
         overdue: occurrences
             .iter()
             .filter(|o| o.state == OccurrenceState::Overdue)
@@ -397,7 +424,7 @@ pub async fn complete(
                 e.result,
                 e.attachments.len()
             );
-            activity_page(&state, &caller, id, StatusCode::CREATED, None, Some(notice)).await
+            super::flash::redirect(&format!("/calendar/activities/{id}"), notice)
         }
         Err(e) if e.status == StatusCode::NOT_FOUND => super::error_response(e),
         Err(e) => {
@@ -733,7 +760,22 @@ pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.ops.get_activity(id).await {
+            Ok(activity) => {
+                let deletion = super::confirm::Deletion::new(
+                    format!("the activity {}", activity.title),
+                    format!("/calendar/activities/{id}/delete"),
+                    format!("/calendar/activities/{id}"),
+                );
+                let deletion = deletion.counting(&state, "activities", id).await;
+                super::confirm::page(&caller, "calendar", deletion)
+            }
+            Err(e) => error_response(e.into()),
+        };
+    }
     match state.ops.delete_activity(&caller.actor(), id).await {
         Ok(()) => Redirect::to("/calendar").into_response(),
         Err(e) => error_response(e.into()),
@@ -960,7 +1002,26 @@ pub async fn revoke_feed(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.ops.get_feed(id).await {
+            Ok(feed)
+                if feed.user_id == caller.user.id || caller.role() == opsward_core::Role::Admin =>
+            {
+                let deletion = super::confirm::Deletion::new(
+                    format!("the calendar feed {}", feed.name),
+                    format!("/calendar/feeds/{id}/revoke"),
+                    "/calendar/feeds",
+                )
+                .verb("Revoke")
+                .effect("calendar apps subscribed to its address stop receiving updates");
+                super::confirm::page(&caller, "calendar", deletion)
+            }
+            Ok(_) => error_response(ApiError::not_found("iCal feed")),
+            Err(e) => error_response(e.into()),
+        };
+    }
     match revoke_feed_checked(&state, &caller, id).await {
         Ok(_) => Redirect::to("/calendar/feeds").into_response(),
         Err(e) => error_response(e),

@@ -547,14 +547,14 @@ pub async fn pack(
     }
 }
 
-pub async fn run_surveys(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+pub async fn run_surveys(State(state): State<AppState>, Caller(_caller): Caller) -> Response {
     match surveys::run(&state.customers, &state.backlog, Utc::now()).await {
         Ok(r) => {
             let message = format!(
                 "Surveys: {} sent, {} not sampled, {} throttled, {} without contact, {} opted out, {} without a channel; {} follow-ups opened.",
                 r.sent, r.not_sampled, r.throttled, r.no_contact, r.opted_out, r.no_channel, r.followups_opened
             );
-            list_page(&state, &caller, StatusCode::OK, None, Some(message)).await
+            super::flash::redirect("/customers", message)
         }
         Err(e) => error_response(e.into()),
     }

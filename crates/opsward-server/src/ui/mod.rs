@@ -5,14 +5,18 @@ pub mod assets;
 pub mod audit;
 pub mod backlog;
 pub mod backlog_board;
+pub mod backlog_clocks;
 pub mod backlog_more;
+pub mod backlog_owners;
 pub mod backlog_review;
 pub mod calendar;
 pub mod cert_assets;
 pub mod certs;
 pub mod conditions;
+pub mod confirm;
 pub mod customers;
 pub mod dashboard;
+pub mod flash;
 pub mod login;
 pub mod markdown;
 pub mod notifications;
@@ -130,6 +134,8 @@ pub struct Nav {
     pub user: Option<User>,
     pub csrf: String,
     pub active: &'static str,
+    /// What the form before this page did (see [`flash`]).
+    pub flash: Option<String>,
 }
 
 impl Nav {
@@ -138,6 +144,7 @@ impl Nav {
             user: Some(principal.user.clone()),
             csrf: principal.csrf_token().to_string(),
             active,
+            flash: principal.flash.clone(),
         }
     }
     pub fn anonymous() -> Self {
@@ -145,10 +152,19 @@ impl Nav {
             user: None,
             csrf: String::new(),
             active: "",
+            flash: None,
         }
     }
     pub fn items(&self) -> &'static [NavItem] {
         NAV
+    }
+    /// The flash message's text, when there is one.
+    pub fn flash_text(&self) -> Option<&str> {
+        self.flash.as_deref().map(|f| flash::parse(f).1)
+    }
+    /// Whether the flash message reports a problem (styled as an error).
+    pub fn flash_is_problem(&self) -> bool {
+        self.flash.as_deref().is_some_and(|f| flash::parse(f).0)
     }
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.role == Role::Admin)

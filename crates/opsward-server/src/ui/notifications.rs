@@ -162,26 +162,14 @@ pub async fn test_channel(
     Path(id): Path<i64>,
 ) -> Response {
     match send_test(&state, &caller, id).await {
-        Ok(r) if r.delivered => {
-            page_with(
-                &state,
-                &caller,
-                StatusCode::OK,
-                None,
-                Some(format!("Test message delivered: {}", r.detail)),
-            )
-            .await
-        }
-        Ok(r) => {
-            page_with(
-                &state,
-                &caller,
-                StatusCode::OK,
-                Some(format!("Test message failed: {}", r.detail)),
-                None,
-            )
-            .await
-        }
+        Ok(r) if r.delivered => super::flash::redirect(
+            "/admin/notifications",
+            format!("Test message delivered: {}", r.detail),
+        ),
+        Ok(r) => super::flash::redirect_problem(
+            "/admin/notifications",
+            format!("Test message failed: {}", r.detail),
+        ),
         Err(e) => error_response(e),
     }
 }
@@ -190,7 +178,22 @@ pub async fn delete_channel(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.notifier.channel(id).await {
+            Ok((channel, _)) => {
+                let deletion = super::confirm::Deletion::new(
+                    format!("the channel {}", channel.name),
+                    format!("/admin/notifications/channels/{id}/delete"),
+                    "/admin/notifications",
+                );
+                let deletion = deletion.counting(&state, "notification_channels", id).await;
+                super::confirm::page(&caller, "", deletion)
+            }
+            Err(e) => error_response(e.into()),
+        };
+    }
     match state.notifier.delete_channel(&caller.actor(), id).await {
         Ok(()) => Redirect::to("/admin/notifications").into_response(),
         Err(e) => error_response(e.into()),
@@ -293,7 +296,11 @@ pub async fn delete_rule(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return confirm_rule(&state, &caller, id, "/admin/notifications").await;
+    }
     match delete_rule_checked(&state, &caller, id).await {
         Ok(()) => Redirect::to("/admin/notifications").into_response(),
         Err(e) => error_response(e),
@@ -320,16 +327,10 @@ pub async fn snooze(
         )
         .await
     {
-        Ok(n) => {
-            page_with(
-                &state,
-                &caller,
-                StatusCode::OK,
-                None,
-                Some(format!("Snoozed for 24 hours on {n} rule(s).")),
-            )
-            .await
-        }
+        Ok(n) => super::flash::redirect(
+            "/admin/notifications",
+            format!("Snoozed for 24 hours on {n} rule(s)."),
+        ),
         Err(e) => error_response(e.into()),
     }
 }
@@ -418,9 +419,34 @@ pub async fn delete_mine(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return confirm_rule(&state, &caller, id, "/notifications").await;
+    }
     match delete_rule_checked(&state, &caller, id).await {
         Ok(()) => Redirect::to("/notifications").into_response(),
         Err(e) => error_response(e),
     }
+}
+
+/// The confirmation for deleting a rule, shown only to whoever may delete it (others get the
+/// same 404 as the delete itself answers them).
+async fn confirm_rule(state: &AppState, caller: &Principal, id: i64, back: &str) -> Response {
+    let rule = match state.notifier.rule(id).await {
+        Ok(rule) => rule,
+        Err(e) => return error_response(e.into()),
+    };
+    let allowed = caller.role() == opsward_core::Role::Admin
+        || (rule.user_id.is_some() && rule.user_id == Some(caller.user.id));
+    if !allowed {
+        return error_response(crate::error::ApiError::not_found("notification rule"));
+    }
+    let deletion = super::confirm::Deletion::new(
+        format!("the notification rule {}", rule.name),
+        format!("{back}/rules/{id}/delete"),
+        back,
+    )
+    .effect("its events are no longer sent through it");
+    super::confirm::page(caller, "", deletion)
 }

@@ -119,7 +119,24 @@ pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        let ring = match state.patches.list_rings().await {
+            Ok(rings) => rings.into_iter().find(|r| r.id == id),
+            Err(e) => return super::error_response(e.into()),
+        };
+        let Some(ring) = ring else {
+            return super::error_response(ApiError::not_found("patch ring"));
+        };
+        let deletion = super::confirm::Deletion::new(
+            format!("the ring {}", ring.name),
+            format!("/patches/rollout/rings/{id}/delete"),
+            "/patches/rollout",
+        );
+        let deletion = deletion.counting(&state, "patch_rings", id).await;
+        return super::confirm::page(&caller, "patches", deletion);
+    }
     match state.patches.delete_ring(&caller.actor(), id).await {
         Ok(_) => Redirect::to("/patches/rollout").into_response(),
         Err(e) => {

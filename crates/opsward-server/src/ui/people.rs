@@ -1,4 +1,7 @@
-use super::{error_response, non_empty, render_with, Nav, UiForm};
+use super::{
+    confirm::{self, Deletion},
+    error_response, non_empty, render_with, Nav, UiForm,
+};
 use crate::{api::Caller, auth::Principal, AppState};
 use askama::Template;
 use axum::{
@@ -117,7 +120,25 @@ pub async fn delete_team(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.store.get_team(id).await {
+            Ok(team) => {
+                let deletion = Deletion::new(
+                    format!("the team {}", team.name),
+                    format!("/teams/{id}/delete"),
+                    "/teams",
+                );
+                confirm::page(
+                    &caller,
+                    "teams",
+                    deletion.counting(&state, "teams", id).await,
+                )
+            }
+            Err(e) => error_response(e.into()),
+        };
+    }
     let result = state.store.delete_team(&caller.actor(), id).await;
     outcome(&state, &caller, result).await
 }
@@ -163,7 +184,21 @@ pub async fn delete_person(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.store.get_person(id).await {
+            Ok(person) => {
+                let deletion = Deletion::new(person.name, format!("/people/{id}/delete"), "/teams");
+                confirm::page(
+                    &caller,
+                    "teams",
+                    deletion.counting(&state, "people", id).await,
+                )
+            }
+            Err(e) => error_response(e.into()),
+        };
+    }
     let result = state.store.delete_person(&caller.actor(), id).await;
     outcome(&state, &caller, result).await
 }

@@ -234,7 +234,23 @@ pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.resilience.measure(id).await {
+            Ok(measure) => {
+                let deletion = super::confirm::Deletion::new(
+                    format!("the measure {}", measure.title),
+                    format!("/resilience/{id}/delete"),
+                    format!("/resilience/{id}"),
+                )
+                .effect("its calendar activity is paused; its evidence is kept");
+                let deletion = deletion.counting(&state, "resilience_measures", id).await;
+                super::confirm::page(&caller, "resilience", deletion)
+            }
+            Err(e) => error_response(e.into()),
+        };
+    }
     match state.resilience.delete(&caller.actor(), id).await {
         Ok(()) => Redirect::to("/resilience").into_response(),
         Err(e) => error_response(e.into()),

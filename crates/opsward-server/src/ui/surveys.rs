@@ -115,7 +115,7 @@ pub async fn save_settings(
         Err(e) => Err(ApiError::bad_request(e)),
     };
     match result {
-        Ok(_) => settings_page(&state, &caller, StatusCode::OK, Some("Saved.".into()), None).await,
+        Ok(_) => super::flash::redirect("/customers/settings", "Survey settings saved."),
         Err(e) => settings_page(&state, &caller, e.status, None, Some(describe(&e))).await,
     }
 }

@@ -110,7 +110,27 @@ pub async fn revoke(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        return match state.store.get_api_token(id).await {
+            Ok(token)
+                if token.user_id == caller.user.id
+                    || caller.role() == opsward_core::Role::Admin =>
+            {
+                let deletion = super::confirm::Deletion::new(
+                    format!("the API token {}", token.name),
+                    format!("/tokens/{id}/revoke"),
+                    "/tokens",
+                )
+                .verb("Revoke")
+                .effect("scripts and programs that use it are refused from then on");
+                super::confirm::page(&caller, "tokens", deletion)
+            }
+            Ok(_) => error_response(crate::error::ApiError::not_found("API token")),
+            Err(e) => error_response(e.into()),
+        };
+    }
     match revoke_checked(state.store.as_ref(), &caller, id).await {
         Ok(_) => Redirect::to("/tokens").into_response(),
         Err(e) => error_response(e),

@@ -101,14 +101,7 @@ pub async fn create(
     };
     match create_account(state.store.as_ref(), &caller.actor(), input).await {
         Ok(user) => {
-            users_page(
-                &state,
-                &caller,
-                StatusCode::CREATED,
-                None,
-                Some(format!("User {} added.", user.username)),
-            )
-            .await
+            super::flash::redirect("/admin/users", format!("User {} added.", user.username))
         }
         Err(e) => users_page(&state, &caller, e.status, Some(describe(&e)), None).await,
     }

@@ -293,7 +293,29 @@ pub async fn delete_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<i64>,
+    super::confirm::Confirmation(confirmed): super::confirm::Confirmation,
 ) -> Response {
+    if !confirmed {
+        let policy = match state.vulns.port_policies().await {
+            Ok(all) => all.into_iter().find(|p| p.id == id),
+            Err(e) => return error_response(e.into()),
+        };
+        let Some(policy) = policy else {
+            return error_response(ApiError::not_found("port policy"));
+        };
+        let scope = match (&policy.tag, policy.asset_id) {
+            (Some(tag), _) => format!("tag {tag}"),
+            (None, Some(asset)) => format!("asset #{asset}"),
+            (None, None) => "everything".into(),
+        };
+        let deletion = super::confirm::Deletion::new(
+            format!("the port policy for {scope} (allowed: {})", policy.allowed),
+            format!("/vulns/policy/{id}/delete"),
+            "/vulns/policy",
+        )
+        .effect("its ports are then judged by the next broader policy");
+        return super::confirm::page(&caller, "vulnerabilities", deletion);
+    }
     match state.vulns.delete_port_policy(&caller.actor(), id).await {
         Ok(()) => Redirect::to("/vulns/policy").into_response(),
         Err(e) => error_response(e.into()),

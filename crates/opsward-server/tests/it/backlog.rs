@@ -246,7 +246,7 @@ both_backends!(
             .send()
             .await
             .unwrap();
-        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+        assert_eq!(created.status(), reqwest::StatusCode::SEE_OTHER);
         let again = http
             .post(app.url("/backlog"))
             .bearer_auth(&token)
@@ -257,6 +257,15 @@ both_backends!(
                 ("impact", "3"),
                 ("urgency", "3"),
             ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), reqwest::StatusCode::SEE_OTHER);
+        let location = again.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.ends_with("?similar=1"), "{location}");
+        let again = http
+            .get(app.url(&location))
+            .bearer_auth(&token)
             .send()
             .await
             .unwrap()

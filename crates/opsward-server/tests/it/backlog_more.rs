@@ -124,6 +124,7 @@ both_backends!(watch_and_attach_over_http, |app: TestApp| async move {
     let deleted = http
         .post(app.url(&format!("/backlog/attachments/{file_id}/delete")))
         .bearer_auth(&token)
+        .form(&[("confirm", "yes")])
         .send()
         .await
         .unwrap();
@@ -279,6 +280,7 @@ both_backends!(saved_filters_and_bulk_form, |app: TestApp| async move {
     let deleted = http
         .post(app.url(&format!("/backlog/filters/{filter_id}/delete")))
         .bearer_auth(&token)
+        .form(&[("confirm", "yes")])
         .send()
         .await
         .unwrap();

@@ -305,7 +305,7 @@ both_backends!(
         // Delete; the remaining host is left in no ring. Audit names the operator.
         let r = post(
             &format!("/patches/rollout/rings/{}/delete", pilot.id),
-            vec![("csrf_token", csrf.clone())],
+            vec![("csrf_token", csrf.clone()), ("confirm", "yes".into())],
         )
         .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);

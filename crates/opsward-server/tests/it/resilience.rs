@@ -334,6 +334,7 @@ both_backends!(
         let deleted = http
             .post(app.url(&format!("{location}/delete")))
             .bearer_auth(&token)
+            .form(&[("confirm", "yes")])
             .send()
             .await
             .unwrap();

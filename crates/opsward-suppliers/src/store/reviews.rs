@@ -12,7 +12,7 @@ use opsward_core::{
     page::{Page, PageRequest},
     Actor,
 };
-use opsward_ops::{store::schedule_of, EvidenceInput};
+use opsward_ops::EvidenceInput;
 use opsward_store::{on_backend, StoreError};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -462,13 +462,12 @@ impl SupplierStore {
         scores: &[Score],
     ) -> Result<i64> {
         let activity = self.ops.get_activity(activity_id).await?;
-        let schedule = schedule_of(&activity)?;
+        // The review completes the scheduled review that had started by the end of its day
+        // (or by now, for a review dated today): never a later one, which would mark work
+        // that is not due yet as done.
         let day_after = day_start(input.review_date) + Duration::days(1);
-        let occurrence = schedule
-            .between(day_after - Duration::days(800), day_after)
-            .last()
-            .copied()
-            .or_else(|| schedule.first(1).first().copied());
+        let by = day_after.min(Utc::now());
+        let occurrence = self.ops.latest_started_occurrence(&activity, by).await?;
         let total = weighted_total(scores)
             .map(|t| format!("{t:.2}"))
             .unwrap_or_else(|| "-".into());

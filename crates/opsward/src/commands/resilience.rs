@@ -108,7 +108,7 @@ async fn record(
     let activity = ops.get_activity(activity_id).await?;
     let now = Utc::now();
     let input = EvidenceInput {
-        occurrence_at: ops.latest_open_occurrence(&activity, now).await?,
+        occurrence_at: ops.latest_started_occurrence(&activity, now).await?,
         result: match report.verdict {
             Verdict::Passed => EvidenceResult::Passed,
             Verdict::Partial => EvidenceResult::Partial,

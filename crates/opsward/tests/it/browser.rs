@@ -139,6 +139,18 @@ impl<'a> Session<'a> {
             .await;
     }
 
+    /// The browser's reload: after a POST that answered with a page, this is where a
+    /// browser would send the form again.
+    pub(crate) async fn refresh(&self) {
+        self.driver
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{}/refresh", self.id),
+                Some(json!({})),
+            )
+            .await;
+    }
+
     pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .driver

@@ -6,6 +6,7 @@ mod backlog_inbound_cli;
 mod browser;
 mod browser_backlog;
 mod browser_crawl;
+mod browser_forms;
 mod browser_picture;
 mod browser_suppliers;
 mod browser_survey;
