@@ -85,7 +85,7 @@ async fn chromium_answers_a_survey_through_its_emailed_link_and_sees_the_score()
     session.fill("#base-url", base).await;
     session.fill("#delay", "0").await;
     session.click("form.card button[type=submit]").await;
-    session.wait_for_text("Saved.").await;
+    session.wait_for_text("Survey settings saved.").await;
 
     session.go(&server.url("/customers")).await;
     session.wait_for_title("Customers").await;
