@@ -72,7 +72,7 @@ for backend in $BACKENDS; do
   echo
   echo "## $backend"
   featured=$("$SEED" "$url" 2> >(sed 's/^/  /' >&2) | sed -n 's/^featured_asset=//p')
-  echo "bench password 1234" | opsward user add --admin --username bench --password-stdin >/dev/null 2>&1
+  echo "correct horse battery 1234" | opsward user add --admin --username bench --password-stdin >/dev/null 2>&1
   TOKEN=$(opsward token create --username bench --name bench 2>/dev/null)
   AUTH="Authorization: Bearer $TOKEN"
 
