@@ -28,14 +28,13 @@ use opsward_ops::{ActivityInput, OpsStore};
 use opsward_patches::{
     report::{HostReport, Posture, ReportKind},
     store::PatchStore,
-    InstalledPackage, Kernel, OsRelease, PackageManager, PendingUpdate,
-    RebootRequired,
+    InstalledPackage, Kernel, OsRelease, PackageManager, PendingUpdate, RebootRequired,
 };
 use opsward_store::{Store, StoreSettings};
 use opsward_suppliers::{SupplierInput, SupplierStore};
 use opsward_vulns::{
-    inventory::Package, policy::DuePolicy, severity::CvssScore, Match, MatchedAdvisory,
-    Severity, VulnStore,
+    inventory::Package, policy::DuePolicy, severity::CvssScore, Match, MatchedAdvisory, Severity,
+    VulnStore,
 };
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use std::{path::PathBuf, sync::Arc, time::Instant};
@@ -71,7 +70,11 @@ macro_rules! timed {
     ($what:expr, $body:expr) => {{
         let started = Instant::now();
         let out = $body;
-        eprintln!("seeded {} in {:.1} s", $what, started.elapsed().as_secs_f64());
+        eprintln!(
+            "seeded {} in {:.1} s",
+            $what,
+            started.elapsed().as_secs_f64()
+        );
         out
     }};
 }
@@ -356,7 +359,9 @@ fn finding(asset: usize, j: usize) -> Match {
             informational: None,
         }],
         id,
-        summary: Some(format!("lib-{j:03}: remote code execution in parser {vuln}")),
+        summary: Some(format!(
+            "lib-{j:03}: remote code execution in parser {vuln}"
+        )),
         severity,
         cvss: Some(CvssScore {
             version: "3.1".into(),
@@ -409,13 +414,7 @@ async fn seed_activities(
 }
 
 /// Imported in batches of BATCH (one transaction each); every tenth item concerns an asset.
-async fn seed_backlog(
-    store: &dyn Store,
-    actor: &Actor,
-    n: &Counts,
-    assets: &[i64],
-    teams: &[i64],
-) {
+async fn seed_backlog(store: &dyn Store, actor: &Actor, n: &Counts, assets: &[i64], teams: &[i64]) {
     let backlog = BacklogStore::new(store);
     let words = [
         "disk full",
