@@ -313,13 +313,18 @@ fn full_report(host: usize, hostname: String, packages: usize) -> HostReport {
 }
 
 /// FINDINGS_PER_ASSET findings on each of the first FINDINGS / FINDINGS_PER_ASSET assets,
-/// one lockfile scan per asset, four scans at a time (PostgreSQL takes them in parallel).
+/// one lockfile scan per asset (four at a time on PostgreSQL).
 async fn seed_findings(store: &Arc<dyn Store>, actor: &Actor, n: &Counts, assets: &[i64]) {
     let scanned: Vec<i64> = assets[..n.findings / FINDINGS_PER_ASSET].to_vec();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let scanned = Arc::new(scanned);
     let mut tasks = Vec::new();
-    for _ in 0..4 {
+    // SQLite takes one writer at a time: parallel scans only wait on its lock (and time out).
+    let parallel = match store.backend() {
+        opsward_store::Backend::Sqlite => 1,
+        opsward_store::Backend::Postgres => 4,
+    };
+    for _ in 0..parallel {
         let (store, actor, next, scanned) =
             (store.clone(), actor.clone(), next.clone(), scanned.clone());
         tasks.push(tokio::spawn(async move {
