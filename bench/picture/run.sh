@@ -76,7 +76,8 @@ for backend in $BACKENDS; do
   TOKEN=$(opsward token create --username bench --name bench 2>/dev/null)
   AUTH="Authorization: Bearer $TOKEN"
 
-  RUST_LOG=info,opsward_server::picture=debug opsward serve --listen 127.0.0.1:0 \
+  # Not through the function: $! must be the server itself (to stop it and read its RSS).
+  RUST_LOG=info,opsward_server::picture=debug "$BIN" --data-dir "$WORK/$backend" --database-url "$url" serve --listen 127.0.0.1:0 \
     >"$WORK/$backend/serve.out" 2>"$WORK/$backend/serve.log" &
   SERVER_PID=$!
   BASE=
