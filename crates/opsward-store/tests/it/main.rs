@@ -5,6 +5,7 @@ mod auth;
 mod fts_rank;
 mod jobs;
 mod people;
+mod postgres_session;
 
 use opsward_core::Actor;
 
