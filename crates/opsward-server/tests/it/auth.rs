@@ -28,6 +28,19 @@ pub(crate) async fn add_user(app: &TestApp, username: &str, role: Role) {
         .unwrap();
 }
 
+/// A browser (cookie store) signed in as a new user `username` with `role`.
+pub(crate) async fn signed_in(app: &TestApp, username: &str, role: Role) -> reqwest::Client {
+    add_user(app, username, role).await;
+    let http = browser();
+    let response = login(app, &http, username, PASSWORD).await;
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "{username} signs in"
+    );
+    http
+}
+
 pub(crate) async fn login(
     app: &TestApp,
     http: &reqwest::Client,

@@ -2,7 +2,7 @@
 //! (create, change, delete, assign hosts) for operators with CSRF, on both backends.
 
 use crate::{
-    auth::{add_user, browser, login, PASSWORD},
+    auth::{add_user, browser, login, signed_in, PASSWORD},
     both_backends, client,
     patches::{fixture_host, ring_json},
     TestApp,
@@ -151,12 +151,7 @@ both_backends!(
 both_backends!(
     operators_manage_rings_and_hosts_on_the_rollout_page,
     |app: TestApp| async move {
-        add_user(&app, "olga", Role::Operator).await;
-        let http = browser();
-        assert_eq!(
-            login(&app, &http, "olga", PASSWORD).await.status(),
-            StatusCode::SEE_OTHER
-        );
+        let http = signed_in(&app, "olga", Role::Operator).await;
         let page = || {
             let url = app.url("/patches/rollout");
             let http = http.clone();

@@ -2,7 +2,7 @@
 //! both backends.
 
 use crate::{
-    auth::{add_user, browser, login, PASSWORD},
+    auth::{add_user, browser, PASSWORD},
     both_backends, client, TestApp,
 };
 use opsward_core::Role;
@@ -11,11 +11,7 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
 async fn signed_in(app: &TestApp, role: Role) -> reqwest::Client {
-    add_user(app, "alice", role).await;
-    let http = browser();
-    let response = login(app, &http, "alice", PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    http
+    crate::auth::signed_in(app, "alice", role).await
 }
 
 /// POST /login with a given `next`, from a fresh browser; the response.

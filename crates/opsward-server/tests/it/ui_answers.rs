@@ -2,10 +2,7 @@
 //! address takes; a path parameter that does not parse is an HTML page on UI addresses), and
 //! the favicon is served and linked.
 
-use crate::{
-    auth::{add_user, browser, login, PASSWORD},
-    both_backends, client, TestApp,
-};
+use crate::{auth::signed_in, both_backends, client, TestApp};
 use opsward_core::Role;
 use reqwest::{header, StatusCode};
 use serde_json::Value;
@@ -20,12 +17,7 @@ fn content_type(response: &reqwest::Response) -> String {
 both_backends!(
     method_not_allowed_and_unparsable_paths_answer_in_words,
     |app: TestApp| async move {
-        add_user(&app, "alice", Role::Operator).await;
-        let http = browser();
-        assert_eq!(
-            login(&app, &http, "alice", PASSWORD).await.status(),
-            StatusCode::SEE_OTHER
-        );
+        let http = signed_in(&app, "alice", Role::Operator).await;
 
         // A UI address asked with a method it does not take: a page that names the methods.
         let response = http.delete(app.url("/assets")).send().await.unwrap();

@@ -2,10 +2,7 @@
 //! to the record's page, whose next load shows what happened once; a refresh shows the page,
 //! never the form again.
 
-use crate::{
-    auth::{add_user, browser, login, PASSWORD},
-    both_backends, TestApp,
-};
+use crate::{auth::signed_in, both_backends, TestApp};
 use opsward_core::Role;
 use opsward_testkit::csrf_token_in;
 use reqwest::StatusCode;
@@ -21,12 +18,7 @@ type FormCase = (
 both_backends!(
     every_changed_form_redirects_and_flashes_once,
     |app: TestApp| async move {
-        add_user(&app, "prg-admin", Role::Admin).await;
-        let http = browser();
-        assert_eq!(
-            login(&app, &http, "prg-admin", PASSWORD).await.status(),
-            StatusCode::SEE_OTHER
-        );
+        let http = signed_in(&app, "prg-admin", Role::Admin).await;
         let page = http
             .get(app.url("/assets"))
             .send()
