@@ -5,73 +5,14 @@
 //!
 //! `cargo run --release -p opsward --example patches_bench -- URL ENROLLMENT_TOKEN N P C`
 
-use opsward_patches::{
-    report::{HostReport, Posture, ReportKind},
-    InstalledPackage, Kernel, OsRelease, PackageManager, PendingUpdate, RebootRequired,
-};
+use opsward_patches::{report::HostReport, InstalledPackage, RebootRequired};
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
-fn full_report(agent: usize, packages: usize) -> HostReport {
-    let packages: Vec<InstalledPackage> = (0..packages)
-        .map(|i| InstalledPackage {
-            name: format!("package-{i:05}"),
-            version: format!("1.{}.{}-1+deb12u1", i % 17, agent % 5),
-            arch: if i % 7 == 0 { "all" } else { "amd64" }.into(),
-            source: format!("source-{:05}", i / 3),
-            source_version: format!("1.{}.{}-1+deb12u1", i % 17, agent % 5),
-        })
-        .collect();
-    let pending = packages
-        .iter()
-        .take(20)
-        .enumerate()
-        .map(|(i, p)| PendingUpdate {
-            name: p.name.clone(),
-            arch: p.arch.clone(),
-            installed_version: p.version.clone(),
-            candidate_version: format!("{}+b1", p.version),
-            source: p.source.clone(),
-            suites: vec![if i < 5 { "stable-security" } else { "stable" }.into()],
-            security: i < 5,
-        })
-        .collect();
-    HostReport {
-        kind: ReportKind::Full,
-        sequence: 1,
-        base_sequence: None,
-        collected_at: chrono::Utc::now(),
-        hostname: format!("bench-{agent:05}"),
-        os: OsRelease {
-            id: "debian".into(),
-            id_like: vec![],
-            version_id: Some("12".into()),
-            version_codename: Some("bookworm".into()),
-            pretty_name: "Debian GNU/Linux 12 (bookworm)".into(),
-        },
-        kernel: Kernel {
-            name: "Linux".into(),
-            release: "6.1.0-18-amd64".into(),
-            version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1".into(),
-            machine: "x86_64".into(),
-        },
-        package_manager: Some(PackageManager::Dpkg),
-        reboot: RebootRequired::default(),
-        uptime_seconds: Some(86_400),
-        posture: Posture {
-            firewall_active: Some(true),
-            av_edr_running: Some(false),
-            unattended_upgrades: Some(true),
-        },
-        packages,
-        removed: vec![],
-        pending,
-        language_packages: vec![],
-        notes: vec![],
-    }
-}
+#[path = "common/host_report.rs"]
+mod host_report;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -100,7 +41,12 @@ async fn main() {
         let (http, url, token, limit) = (http.clone(), url.clone(), token.clone(), limit.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire().await.unwrap();
-            let full = full_report(agent, p);
+            let full = host_report::full_report(
+                agent,
+                format!("bench-{agent:05}"),
+                p,
+                RebootRequired::default(),
+            );
             let enrolled: serde_json::Value = http
                 .post(format!("{url}/api/v1/patches/enroll"))
                 .json(&serde_json::json!({"token": token.as_str(), "hostname": full.hostname}))
