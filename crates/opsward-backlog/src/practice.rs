@@ -230,6 +230,7 @@ impl BacklogPractice {
         Ok(Assessment {
             conditions,
             deductions,
+            ..Assessment::default()
         })
     }
 

@@ -106,9 +106,14 @@ impl PracticeContract for CertificatesPractice {
         };
         let mut conditions = expiry_conditions(&expiring, horizon, now, &mut figures);
         conditions.extend(problem_conditions(problems, &mut figures));
+        let deployed = crate::CertStore::new(self.store.as_ref())
+            .deployed()
+            .await
+            .map_err(Self::error)?;
         Ok(Assessment {
             conditions,
             deductions: hygiene::deductions(&figures),
+            metric_series: crate::metrics::render_x509(&deployed, now),
         })
     }
 

@@ -324,6 +324,11 @@ pub struct Assessment {
     /// Hygiene deductions from live data, in the order the practice wants them applied;
     /// each already capped by the practice's own rule.
     pub deductions: Vec<Deduction>,
+    /// Prometheus series only this practice knows (`# HELP`, `# TYPE` and samples, in the
+    /// text exposition format), rendered from the same pass over its tables. `/metrics`
+    /// serves them from the kept picture: a scrape then costs no query however large the
+    /// estate (15,000 certificate series took 370 ms per scrape when read at scrape time).
+    pub metric_series: String,
 }
 
 /// Where a job that needs the whole picture (automatic backlog items, condition
@@ -390,6 +395,8 @@ pub struct Picture {
     pub computed_at: Option<DateTime<Utc>>,
     pub conditions: Vec<Condition>,
     pub deductions: BTreeMap<Practice, Vec<Deduction>>,
+    /// Every practice's own series, in registration order.
+    pub metric_series: String,
     pub failures: Vec<PracticeError>,
 }
 
@@ -423,6 +430,7 @@ impl Registry {
                         .entry(practice.practice())
                         .or_default()
                         .extend(assessment.deductions);
+                    picture.metric_series.push_str(&assessment.metric_series);
                 }
                 Err(e) => picture.failures.push(e),
             }
@@ -604,12 +612,14 @@ mod tests {
                         "t",
                     )],
                     deductions: vec![Deduction::new(5, "r", None)],
+                    metric_series: "# TYPE a gauge\na 1\n".into(),
                 }),
             ))
             .register(Fixed(Practice::Suppliers, Err("database gone")));
         let picture = registry.assess(now).await;
         assert_eq!(picture.conditions.len(), 1);
         assert_eq!(picture.deductions[&Practice::Certificates].len(), 1);
+        assert_eq!(picture.metric_series, "# TYPE a gauge\na 1\n");
         assert_eq!(picture.failures.len(), 1);
         assert_eq!(
             picture.failures[0].to_string(),

@@ -281,6 +281,7 @@ impl CustomersPractice {
         Ok(Assessment {
             conditions,
             deductions: hygiene::deductions(&counts),
+            ..Assessment::default()
         })
     }
 

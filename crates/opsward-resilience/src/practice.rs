@@ -258,6 +258,7 @@ impl PracticeContract for ResiliencePractice {
         Ok(Assessment {
             conditions,
             deductions: hygiene::deductions(&figures),
+            ..Assessment::default()
         })
     }
 

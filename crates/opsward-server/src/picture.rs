@@ -52,6 +52,9 @@ pub struct RiskPicture {
     pub summary: Summary,
     /// Every condition, worst first.
     pub conditions: Vec<Condition>,
+    /// The practices' own Prometheus series (the x509 certificate gauges), as of the same
+    /// moment.
+    pub metric_series: String,
     computed: Instant,
     /// The write generation this picture includes.
     generation: u64,
@@ -191,6 +194,7 @@ impl PictureCache {
         let picture = Arc::new(RiskPicture {
             summary,
             conditions: fill_asset_names(&self.ops, assessed.conditions).await?,
+            metric_series: assessed.metric_series,
             computed: started,
             generation: wanted,
         });

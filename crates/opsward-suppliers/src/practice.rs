@@ -346,6 +346,7 @@ impl SuppliersPractice {
         Ok(Assessment {
             conditions,
             deductions: hygiene::deductions(&counts),
+            ..Assessment::default()
         })
     }
 

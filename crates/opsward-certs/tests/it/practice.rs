@@ -160,6 +160,25 @@ store_test!(
 
         let practice = CertificatesPractice::new(store.clone(), TrustStore::public_roots());
         let assessment = practice.assess(now).await.unwrap();
+        // The exporter's gauges come with the assessment (so a scrape reads the kept
+        // picture, not the tables): the expired certificate is 1, the expiring one 0.
+        let expired_gauges: Vec<&str> = assessment
+            .metric_series
+            .lines()
+            .filter(|l| l.starts_with("x509_cert_expired{"))
+            .filter(|l| l.contains("expired.example.test") || l.contains("expiring.example.test"))
+            .collect();
+        assert_eq!(expired_gauges.len(), 2, "{}", assessment.metric_series);
+        assert!(
+            expired_gauges
+                .iter()
+                .all(|l| l.ends_with(if l.contains("subject_CN=\"expired.") {
+                    " 1"
+                } else {
+                    " 0"
+                })),
+            "{expired_gauges:?}"
+        );
         let mut conditions = assessment.conditions.clone();
         conditions.sort_by_key(|c| c.entity.id);
         let summary: Vec<(&str, Severity, &str, i64)> = conditions

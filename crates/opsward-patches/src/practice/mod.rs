@@ -107,6 +107,7 @@ impl PatchesPractice {
         Ok(Assessment {
             conditions,
             deductions: rules::deductions(&counts),
+            ..Assessment::default()
         })
     }
 }

@@ -57,10 +57,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "system", security(()), responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    // The hygiene and condition gauges come from the kept picture, so a scrape costs no
-    // recomputation; if there is none the scrape still answers, with the last values.
-    match state.picture.get().await {
-        Ok(picture) => state.metrics.record_picture(&picture),
+    // The hygiene and condition gauges and the practices' own series (x509 certificate
+    // gauges) come from the kept picture, so a scrape costs no recomputation; if there is
+    // none the scrape still answers, with the last gauges and without the practices' series.
+    let picture = state.picture.get().await;
+    match &picture {
+        Ok(picture) => state.metrics.record_picture(picture),
         Err(e) => tracing::warn!(error = %e, "hygiene and condition gauges not refreshed"),
     }
     // The queues are counted at scrape time: two grouped counts on indexed columns.
@@ -73,22 +75,15 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         Err(e) => tracing::warn!(error = %e, "outbox gauges not refreshed"),
     }
     let mut body = state.metrics.render();
-    // x509-certificate-exporter's gauges, from the inventory at scrape time.
-    match state.certs.deployed().await {
-        Ok(deployed) => {
-            let eof = body.ends_with("# EOF\n");
-            if eof {
-                body.truncate(body.len() - "# EOF\n".len());
-            }
-            body.push_str(&opsward_certs::metrics::render_x509(
-                &deployed,
-                chrono::Utc::now(),
-            ));
-            if eof {
-                body.push_str("# EOF\n");
-            }
+    if let Ok(picture) = &picture {
+        let eof = body.ends_with("# EOF\n");
+        if eof {
+            body.truncate(body.len() - "# EOF\n".len());
         }
-        Err(e) => tracing::warn!(error = %e, "certificate gauges not rendered"),
+        body.push_str(&picture.metric_series);
+        if eof {
+            body.push_str("# EOF\n");
+        }
     }
     // Prometheus asks for OpenMetrics; everything else (curl, promtool, older scrapers)
     // gets the classic text format.

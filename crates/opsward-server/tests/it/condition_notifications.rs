@@ -59,7 +59,7 @@ impl PracticeContract for SelfAnnouncing {
                     "TLS certificate for www.example.com has no owner",
                 ),
             ],
-            deductions: Vec::new(),
+            ..Assessment::default()
         })
     }
     async fn asset_facets(

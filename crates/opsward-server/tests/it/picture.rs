@@ -80,6 +80,7 @@ impl PracticeContract for UnownedCritical {
         Ok(Assessment {
             conditions,
             deductions,
+            ..Assessment::default()
         })
     }
 

@@ -138,6 +138,7 @@ impl VulnerabilitiesPractice {
         Ok(Assessment {
             conditions,
             deductions: rules::deductions(&counts),
+            ..Assessment::default()
         })
     }
 }
