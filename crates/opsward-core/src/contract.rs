@@ -349,6 +349,9 @@ pub trait ConditionSource: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct JobContext {
     pub conditions: Arc<dyn ConditionSource>,
+    /// Where people reach opsward (`public_url`), for links a job sends out; `None` when not
+    /// configured, and then links stay paths.
+    pub public_url: Option<String>,
 }
 
 /// What every practice implements. Implementations hold their store handle; the trait

@@ -67,3 +67,44 @@ pub struct Notification {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<String>,
 }
+
+impl Notification {
+    /// The same message with its link made absolute under `public_url` (the address people
+    /// reach opsward at): practices link to paths such as `/certificates/1`, which nobody can
+    /// click in an email or a chat message. Without a public URL the link stays a path.
+    pub fn with_links_under(mut self, public_url: Option<&str>) -> Self {
+        if let (Some(base), Some(link)) = (public_url, self.link.as_deref()) {
+            self.link = Some(absolute_link(base, link));
+        }
+        self
+    }
+}
+
+/// `path` under `base` when it is a path on opsward (one leading slash); anything else (an
+/// absolute URL already, a protocol-relative `//host` link) is left as it is.
+pub fn absolute_link(base: &str, path: &str) -> String {
+    if path.starts_with('/') && !path.starts_with("//") {
+        format!("{}{path}", base.trim_end_matches('/'))
+    } else {
+        path.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::absolute_link;
+
+    #[test]
+    fn paths_become_links_under_the_public_url_and_urls_stay() {
+        let base = "https://ops.example.com/opsward/";
+        assert_eq!(
+            absolute_link(base, "/certificates/1"),
+            "https://ops.example.com/opsward/certificates/1"
+        );
+        assert_eq!(
+            absolute_link(base, "https://elsewhere.example/x"),
+            "https://elsewhere.example/x"
+        );
+        assert_eq!(absolute_link(base, "//evil.example/x"), "//evil.example/x");
+    }
+}

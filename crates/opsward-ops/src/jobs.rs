@@ -40,6 +40,7 @@ pub fn jobs(store: &Arc<dyn Store>, context: &JobContext) -> Vec<JobSpec> {
             Duration::minutes(1),
             DeliverNotifications {
                 store: store.clone(),
+                public_url: context.public_url.clone(),
             },
         ),
         JobSpec::every(
@@ -47,6 +48,7 @@ pub fn jobs(store: &Arc<dyn Store>, context: &JobContext) -> Vec<JobSpec> {
             Duration::days(1),
             CollectDigests {
                 store: store.clone(),
+                public_url: context.public_url.clone(),
             },
         ),
     ]
@@ -87,12 +89,14 @@ impl JobHandler for NotifyConditions {
 /// Send what the outbox holds.
 struct DeliverNotifications {
     store: Arc<dyn Store>,
+    public_url: Option<String>,
 }
 
 #[async_trait]
 impl JobHandler for DeliverNotifications {
     async fn run(&self, job: &Job) -> Result<(), JobError> {
-        let notifier = Notifier::new(self.store.as_ref());
+        let notifier =
+            Notifier::new(self.store.as_ref()).with_public_url(self.public_url.as_deref());
         let worker = job
             .lease_owner
             .clone()
@@ -115,12 +119,14 @@ impl JobHandler for DeliverNotifications {
 /// Fold the day's digest messages into one per rule.
 struct CollectDigests {
     store: Arc<dyn Store>,
+    public_url: Option<String>,
 }
 
 #[async_trait]
 impl JobHandler for CollectDigests {
     async fn run(&self, _job: &Job) -> Result<(), JobError> {
-        let notifier = Notifier::new(self.store.as_ref());
+        let notifier =
+            Notifier::new(self.store.as_ref()).with_public_url(self.public_url.as_deref());
         let created = notifier.collect_digests(Utc::now()).await?;
         tracing::info!(digests = created.len(), "daily digests queued");
         Ok(())

@@ -55,6 +55,10 @@ pub struct ServerConfig {
     /// Keep a user's API tokens when their password changes or the account is disabled
     /// (the default revokes them, as it ends their sessions).
     pub keep_api_tokens: bool,
+    /// Where people reach opsward (`https://ops.example.com`, no trailing slash): links in
+    /// emails, webhooks and chat messages are made absolute under it. `None` leaves them as
+    /// paths, which nobody can click; `serve` warns about that.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +78,7 @@ impl Default for ServerConfig {
             picture: picture::PictureSettings::default(),
             trusted_proxies: Vec::new(),
             keep_api_tokens: false,
+            public_url: None,
         }
     }
 }
@@ -111,7 +116,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         let registry = practices::registry(store.clone(), &config);
-        let jobs = JobRegistry::builtin(&store, &registry);
+        let jobs = JobRegistry::builtin(&store, &registry, config.public_url.as_deref());
         Self::with_registry(store, config, jobs, registry)
     }
 

@@ -76,8 +76,9 @@ impl JobRegistry {
     }
 
     /// Housekeeping, the calendar's and the outbox's jobs, and every practice's jobs (which
-    /// may read the conditions of all of `practices`).
-    pub fn builtin(store: &Arc<dyn Store>, practices: &Registry) -> Self {
+    /// may read the conditions of all of `practices`); links they send out are made absolute
+    /// under `public_url` when one is configured.
+    pub fn builtin(store: &Arc<dyn Store>, practices: &Registry, public_url: Option<&str>) -> Self {
         let mut registry = Self::default();
         registry.add(JobSpec::every(
             "maintenance.prune_sessions",
@@ -88,6 +89,7 @@ impl JobRegistry {
         ));
         let context = JobContext {
             conditions: Arc::new(practices.clone()),
+            public_url: public_url.map(str::to_string),
         };
         for spec in opsward_ops::jobs::jobs(store, &context) {
             registry.add(spec);
@@ -100,7 +102,11 @@ impl JobRegistry {
 
     /// [`JobRegistry::builtin`] with the practices a server on `config` runs.
     pub fn for_server(store: &Arc<dyn Store>, config: &crate::ServerConfig) -> Self {
-        Self::builtin(store, &crate::practices::registry(store.clone(), config))
+        Self::builtin(
+            store,
+            &crate::practices::registry(store.clone(), config),
+            config.public_url.as_deref(),
+        )
     }
 
     /// Add a job kind, recurring if the spec says so (replacing an earlier one of the kind).

@@ -59,6 +59,10 @@ pub struct Config {
     pub osv_max_entry_mib: u64,
     pub osv_max_archive_mib: u64,
     pub osv_max_entries: usize,
+    /// The address people reach opsward at (`https://ops.example.com`, or with a path prefix
+    /// behind a proxy). Links in emails, webhooks and Slack/Teams messages are made absolute
+    /// under it; without it they are bare paths such as `/certificates/1`.
+    pub public_url: Option<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -80,6 +84,7 @@ const KEYS: &[&str] = &[
     "osv_max_entry_mib",
     "osv_max_archive_mib",
     "osv_max_entries",
+    "public_url",
 ];
 
 impl Default for Config {
@@ -106,6 +111,7 @@ impl Default for Config {
             osv_max_archive_mib: opsward_vulns::osv::ArchiveLimits::default().max_archive_bytes
                 >> 20,
             osv_max_entries: opsward_vulns::osv::ArchiveLimits::default().max_entries,
+            public_url: None,
         }
     }
 }
@@ -128,6 +134,7 @@ impl fmt::Debug for Config {
             .field("backlog_inbound", &self.backlog_inbound)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("keep_api_tokens", &self.keep_api_tokens)
+            .field("public_url", &self.public_url)
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +192,12 @@ impl Config {
             .backlog_inbound
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid configuration: backlog_inbound: {e}"))?;
+        config.public_url = config
+            .public_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .map(public_url)
+            .transpose()?;
         Ok(config)
     }
 
@@ -232,9 +245,30 @@ impl Config {
             backlog_inbound: self.backlog_inbound.clone(),
             trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
             keep_api_tokens: self.keep_api_tokens,
+            public_url: self.public_url.clone(),
             ..Default::default()
         })
     }
+}
+
+/// `public_url` checked and without a trailing slash: an http(s) URL with a host and no
+/// query, fragment or credentials, since every link is this plus a path.
+fn public_url(value: &str) -> anyhow::Result<String> {
+    let invalid = |why: &str| anyhow::anyhow!("invalid configuration: public_url {value:?} {why}");
+    let url = url::Url::parse(value.trim()).map_err(|e| invalid(&format!("is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("must start with https:// (or http://)"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("names no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("must not have a query or a fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not hold credentials"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 /// `trusted_proxies` as networks; a bare address is a /32 (or /128). A typo is an error at
@@ -285,6 +319,38 @@ mod tests {
             let config = Config::load(Some(std::path::Path::new("opsward.toml")), &flags).unwrap();
             assert_eq!(config.listen.port(), 9100);
             assert_eq!(config.log_level, "debug");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn public_url_is_checked_and_loses_its_trailing_slash() {
+        figment::Jail::expect_with(|jail| {
+            let load = || Config::load(None, &FlagOverrides::default());
+            assert_eq!(load().unwrap().public_url, None);
+            jail.set_env("OPSWARD_PUBLIC_URL", "https://ops.example.com/");
+            assert_eq!(
+                load().unwrap().public_url.as_deref(),
+                Some("https://ops.example.com")
+            );
+            jail.set_env("OPSWARD_PUBLIC_URL", "https://example.com/opsward/");
+            assert_eq!(
+                load().unwrap().public_url.as_deref(),
+                Some("https://example.com/opsward")
+            );
+            for (bad, says) in [
+                ("ops.example.com", "is not a URL"),
+                ("ftp://ops.example.com", "must start with https://"),
+                ("https://ops.example.com/?a=1", "query"),
+                ("https://admin:pw@ops.example.com", "credentials"),
+            ] {
+                jail.set_env("OPSWARD_PUBLIC_URL", bad);
+                let err = format!("{:#}", load().unwrap_err());
+                assert!(
+                    err.contains("public_url") && err.contains(says),
+                    "{bad}: {err}"
+                );
+            }
             Ok(())
         });
     }

@@ -278,6 +278,7 @@ store_test!(jobs_keep_todays_kinds_and_intervals, |store: Arc<
     let practices = Practices::new();
     let context = JobContext {
         conditions: practices.clone(),
+        public_url: None,
     };
     let auto = AutoSettings {
         interval_minutes: 7,
@@ -354,6 +355,7 @@ store_test!(
             .with_inbound_follow_up(followed.clone());
         let jobs = practice.jobs(&JobContext {
             conditions: Practices::new(),
+            public_url: None,
         });
         let mail = jobs
             .iter()

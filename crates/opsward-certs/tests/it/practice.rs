@@ -413,6 +413,7 @@ store_test!(
 
         let context = JobContext {
             conditions: Arc::new(Registry::new()) as Arc<dyn ConditionSource>,
+            public_url: None,
         };
         let jobs = practice.jobs(&context);
         assert_eq!(jobs.len(), 1);

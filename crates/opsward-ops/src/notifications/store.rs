@@ -391,7 +391,7 @@ macro_rules! notify_sql {
             }
 
             /// Fold every waiting digest row into one message per rule.
-            pub async fn collect_digests(pool: &Pool, now: DateTime<Utc>) -> Result<Vec<i64>> {
+            pub async fn collect_digests(pool: &Pool, now: DateTime<Utc>, public_url: Option<&str>) -> Result<Vec<i64>> {
                 let mut tx = pool.begin_with($begin).await?;
                 let rows = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM notification_outbox WHERE state = 'digest' ORDER BY id"))
                     .fetch_all(&mut *tx)
@@ -399,7 +399,7 @@ macro_rules! notify_sql {
                 let mut groups: std::collections::BTreeMap<(Option<i64>, i64), Vec<Notification>> = Default::default();
                 for row in &rows {
                     let (entry, n) = outbox_row(row)?;
-                    groups.entry((entry.rule_id, entry.channel_id)).or_default().push(n);
+                    groups.entry((entry.rule_id, entry.channel_id)).or_default().push(n.with_links_under(public_url));
                 }
                 let mut created = Vec::new();
                 for ((rule_id, channel_id), items) in groups {
@@ -451,13 +451,27 @@ notify_sql!(
 #[derive(Clone)]
 pub struct Notifier {
     db: Database,
+    /// Where people reach opsward; links in delivered messages and digests are made
+    /// absolute under it (see `public_url` in the configuration).
+    public_url: Option<std::sync::Arc<str>>,
 }
 
 impl Notifier {
     pub fn new(store: &dyn Store) -> Self {
         Notifier {
             db: store.database(),
+            public_url: None,
         }
+    }
+
+    /// Deliver links as `public_url` + path instead of bare paths.
+    pub fn with_public_url(mut self, public_url: Option<&str>) -> Self {
+        self.public_url = public_url.map(Into::into);
+        self
+    }
+
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
     }
 
     pub async fn create_channel(
@@ -469,7 +483,7 @@ impl Notifier {
         let mut v = opsward_core::validation::Validator::new();
         v.name("name", name, 100);
         if let Err(e) = config.validate() {
-            v.error(&format!("config.{}", e.field), e.problem.clone());
+            v.error(&format!("settings.{}", e.field), e.problem.clone());
         }
         v.finish()?;
         on_backend!(&self.db, create_channel(actor, name, config))
@@ -603,6 +617,6 @@ impl Notifier {
 
     /// Turn waiting digest rows into one pending message per rule (run daily).
     pub async fn collect_digests(&self, now: DateTime<Utc>) -> Result<Vec<i64>> {
-        on_backend!(&self.db, collect_digests(now))
+        on_backend!(&self.db, collect_digests(now, self.public_url.as_deref()))
     }
 }

@@ -67,7 +67,8 @@ impl Notifier {
             .await?;
         let mut gates: HashMap<i64, (Arc<Semaphore>, Arc<AtomicBool>)> = HashMap::new();
         let mut sends = tokio::task::JoinSet::new();
-        for c in claimed {
+        for mut c in claimed {
+            c.notification = c.notification.with_links_under(self.public_url());
             let (gate, broken) = gates
                 .entry(c.entry.channel_id)
                 .or_insert_with(|| {

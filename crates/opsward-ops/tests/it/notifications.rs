@@ -256,7 +256,7 @@ fn event(key: &str, state: &str) -> Event {
         severity: Severity::Warning,
         subject: "Patch window overdue".into(),
         body: "b".into(),
-        link: None,
+        link: Some(format!("/calendar/activities/{}", key.len())),
         owner_team_id: None,
         owner_person_id: None,
         dedupe_key: key.into(),
@@ -268,7 +268,8 @@ fn event(key: &str, state: &str) -> Event {
 store_test!(dedupe_snooze_quiet_hours_and_digest, |store: Arc<
     dyn Store,
 >| async move {
-    let notifier = Notifier::new(store.as_ref());
+    // Links arrive absolute under the configured public URL (its trailing slash ignored).
+    let notifier = Notifier::new(store.as_ref()).with_public_url(Some("https://ops.example.com/"));
     let (url, receiver) = start_receiver(false).await;
     let channel = notifier
         .create_channel(&actor(), "hook", &webhook(&url))
@@ -390,8 +391,20 @@ store_test!(dedupe_snooze_quiet_hours_and_digest, |store: Arc<
         .await
         .unwrap();
     let bodies = receiver.bodies.lock().unwrap();
+    let first: serde_json::Value = serde_json::from_slice(&bodies[0].1).unwrap();
+    assert_eq!(
+        first["link"],
+        "https://ops.example.com/calendar/activities/1"
+    );
     let last: serde_json::Value = serde_json::from_slice(&bodies.last().unwrap().1).unwrap();
     assert_eq!(last["subject"], "opsward digest: 3 notification(s)");
+    assert!(
+        last["body_text"]
+            .as_str()
+            .unwrap()
+            .contains("(https://ops.example.com/calendar/activities/1)"),
+        "{last}"
+    );
     assert_eq!(bodies.len(), before + quiet_rule_sends + 1);
 });
 

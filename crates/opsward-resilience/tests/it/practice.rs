@@ -453,6 +453,7 @@ store_test!(
 
         let context = JobContext {
             conditions: Arc::new(Registry::new()) as Arc<dyn ConditionSource>,
+            public_url: None,
         };
         assert!(practice.jobs(&context).is_empty());
     }

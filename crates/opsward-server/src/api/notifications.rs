@@ -18,12 +18,15 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateChannel {
     pub name: String,
+    /// The channel's settings (named `settings` like the CLI's `--settings`; the earlier
+    /// name `config` is still accepted):
     /// `{"type": "email", "host", "port", "security": "none|starttls|tls", "username",
     /// "password", "from", "to": [..], "timeout_secs", "tls_root_pem"}`, or
     /// `{"type": "webhook", "url", "secret", "timeout_secs"}`, or
     /// `{"type": "slack"|"teams", "webhook_url", "timeout_secs"}`.
     #[schema(value_type = Object)]
-    pub config: ChannelConfig,
+    #[serde(alias = "config")]
+    pub settings: ChannelConfig,
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications/channels", tag = "notifications",
@@ -46,7 +49,7 @@ pub async fn create_channel(
         Json(
             state
                 .notifier
-                .create_channel(&caller.actor(), input.name.trim(), &input.config)
+                .create_channel(&caller.actor(), input.name.trim(), &input.settings)
                 .await?,
         ),
     ))
@@ -106,11 +109,12 @@ pub async fn send_test(state: &AppState, caller: &Principal, id: i64) -> ApiResu
         body_html: None,
         severity: Severity::Info,
         practice: "general".into(),
-        link: None,
+        link: Some("/admin/notifications".into()),
         event: "test".into(),
         occurred_at: Utc::now(),
         recipients: Vec::new(),
-    };
+    }
+    .with_links_under(state.config.public_url.as_deref());
     Ok(match opsward_notify::deliver(&config, &n).await {
         Ok(d) => TestResult {
             delivered: true,

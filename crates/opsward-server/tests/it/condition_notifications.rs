@@ -106,7 +106,7 @@ async fn conditions_are_notified_once_and_again_when_worse(backend: Backend) {
         .register(SelfAnnouncing {
             severity: severity.clone(),
         });
-    let jobs = JobRegistry::builtin(&store, &registry);
+    let jobs = JobRegistry::builtin(&store, &registry, None);
     assert_eq!(
         jobs.interval("conditions.notify"),
         Some(chrono::Duration::minutes(5)),

@@ -77,12 +77,12 @@ both_backends!(
         let hook = http
         .post(app.url("/api/v1/notifications/channels"))
         .bearer_auth(&admin)
-        .json(&json!({"name": "hook", "config": {"type": "webhook", "url": "http://127.0.0.1:9/h", "secret": "s"}}))
+        .json(&json!({"name": "hook", "settings": {"type": "webhook", "url": "http://127.0.0.1:9/h", "secret": "s"}}))
         .send()
         .await
         .unwrap();
         let hook: Value = hook.json().await.unwrap();
-        let mail = app.post_json(&admin, "/api/v1/notifications/channels", &json!({"name": "mail", "config": {"type": "email", "host": "127.0.0.1", "port": 9, "security": "none", "from": "desk@example.com", "to": ["ops@example.com"]}})).await;
+        let mail = app.post_json(&admin, "/api/v1/notifications/channels", &json!({"name": "mail", "settings": {"type": "email", "host": "127.0.0.1", "port": 9, "security": "none", "from": "desk@example.com", "to": ["ops@example.com"]}})).await;
         let mut settings: Value = http
             .get(app.url("/api/v1/surveys/settings"))
             .bearer_auth(&admin)

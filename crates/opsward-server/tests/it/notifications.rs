@@ -11,13 +11,14 @@ both_backends!(
         let created = http
         .post(app.url("/api/v1/notifications/channels"))
         .bearer_auth(&admin)
-        .json(&json!({"name": "ops-hook", "config": {"type": "webhook", "url": "https://hooks.example.com/T000/B000/XXXXSECRETPATH", "secret": "topsecret"}}))
+        .json(&json!({"name": "ops-hook", "settings": {"type": "webhook", "url": "https://hooks.example.com/T000/B000/XXXXSECRETPATH", "secret": "topsecret"}}))
         .send()
         .await
         .unwrap();
         assert_eq!(created.status(), StatusCode::CREATED);
         let channel: Value = created.json().await.unwrap();
         assert_eq!(channel["target"], "https://hooks.example.com");
+        // The field's earlier name, `config`, is still accepted.
         let invalid = http
         .post(app.url("/api/v1/notifications/channels"))
         .bearer_auth(&admin)
@@ -26,6 +27,8 @@ both_backends!(
         .await
         .unwrap();
         assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let said: Value = invalid.json().await.unwrap();
+        assert!(said.to_string().contains("settings.url"), "{said}");
 
         let rule = http
         .post(app.url("/api/v1/notifications/rules"))

@@ -341,7 +341,7 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             Body::Json(serde_json::json!({"result": "passed"}))
         }
         ("POST", "/api/v1/notifications/channels") => Body::Json(
-            serde_json::json!({"name": name, "config": {"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "s"}}),
+            serde_json::json!({"name": name, "settings": {"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "s"}}),
         ),
         ("PATCH", "/api/v1/notifications/channels/{id}") => {
             Body::Json(serde_json::json!({"enabled": false}))

@@ -285,6 +285,7 @@ store_test!(
         let practice = VulnerabilitiesPractice::new(store);
         let context = opsward_core::contract::JobContext {
             conditions: Arc::new(opsward_core::contract::Registry::new()),
+            public_url: None,
         };
         let jobs: Vec<(String, Option<i64>)> = practice
             .jobs(&context)

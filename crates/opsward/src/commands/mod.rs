@@ -120,7 +120,15 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
             calendar::evidence(&open_store(&config).await?, &config, cmd, out).await
         }
         Command::Feed(cmd) => calendar::feed(&open_store(&config).await?, cmd, out).await,
-        Command::Notify(cmd) => notify::notify(&open_store(&config).await?, cmd, out).await,
+        Command::Notify(cmd) => {
+            notify::notify(
+                &open_store(&config).await?,
+                cmd,
+                out,
+                config.public_url.as_deref(),
+            )
+            .await
+        }
         // Scans read the network and files only; `cert list` opens the database unless it
         // asks a server.
         Command::Cert(cmd) => certs::cert(cmd, &config, out).await,

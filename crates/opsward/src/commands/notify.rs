@@ -15,12 +15,14 @@ use opsward_ops::{
 use opsward_store::Store;
 use std::{process::ExitCode, sync::Arc};
 
+/// `public_url` (from the configuration) makes the links in what is delivered absolute.
 pub async fn notify(
     store: &Arc<dyn Store>,
     cmd: NotifyCommand,
     out: OutputFormat,
+    public_url: Option<&str>,
 ) -> Result<ExitCode> {
-    let notifier = Notifier::new(store.as_ref());
+    let notifier = Notifier::new(store.as_ref()).with_public_url(public_url);
     match cmd {
         NotifyCommand::ChannelAdd { name, settings } => {
             let text = match settings.strip_prefix('@') {
@@ -52,11 +54,12 @@ pub async fn notify(
                 body_html: None,
                 severity: Severity::Info,
                 practice: "general".into(),
-                link: None,
+                link: Some("/admin/notifications".into()),
                 event: "test".into(),
                 occurred_at: Utc::now(),
                 recipients: Vec::new(),
-            };
+            }
+            .with_links_under(public_url);
             return match opsward_notify::deliver(&config, &n).await {
                 Ok(d) => {
                     eprintln!("delivered to {}: {}", d.target, d.response);

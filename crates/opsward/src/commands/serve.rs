@@ -18,6 +18,12 @@ pub async fn serve(config: Config, _args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     println!("opsward is listening on http://{}/", listener.local_addr()?);
+    if config.public_url.is_none() {
+        tracing::warn!(
+            "public_url is not set: links in emails, webhooks and chat messages are bare paths \
+             (set public_url, or OPSWARD_PUBLIC_URL, to the address people reach opsward at)"
+        );
+    }
     if config.backlog_inbound.enabled() {
         tracing::info!(settings = ?config.backlog_inbound, "inbound email enabled");
     }

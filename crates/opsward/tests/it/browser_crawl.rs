@@ -203,7 +203,7 @@ async fn seed(env: &Env, base: &str) {
         .collect();
     post(&http, base, &token, "/api/v1/supplier-reviews", json!({"supplier_id": supplier_id, "review_date": today.to_string(),
         "outcome": "satisfactory", "scores": scores, "attendees": ["Ana"], "actions": [{"title": "Ask for the SOC 2 report"}]})).await;
-    let channel = post(&http, base, &token, "/api/v1/notifications/channels", json!({"name": "ops-hook", "config": {"type": "webhook", "url": "https://hooks.example.com/T0/B0", "secret": "s"}})).await;
+    let channel = post(&http, base, &token, "/api/v1/notifications/channels", json!({"name": "ops-hook", "settings": {"type": "webhook", "url": "https://hooks.example.com/T0/B0", "secret": "s"}})).await;
     post(&http, base, &token, "/api/v1/notifications/rules", json!({"name": "failures", "channel_id": channel["id"], "events": ["activity.failed"], "global": true})).await;
     post(
         &http,
