@@ -91,6 +91,38 @@ axe.run(document, {resultTypes: ['violations']}).then((r) => done(
 ), (e) => done(['axe failed: ' + e]));
 "#;
 
+/// Fetches each of its first argument's same-origin links with the page's session, eight at
+/// a time, and answers with those that did not end in a 200 (after redirects).
+const CHECK_LINKS: &str = r#"
+const [links, done] = [arguments[0], arguments[arguments.length - 1]];
+(async () => {
+  const bad = [];
+  for (let i = 0; i < links.length; i += 8) {
+    await Promise.all(links.slice(i, i + 8).map(async (link) => {
+      try {
+        const r = await fetch(link, {credentials: 'same-origin'});
+        if (r.status !== 200) bad.push(link + ': status ' + r.status);
+      } catch (e) { bad.push(link + ': ' + e); }
+    }));
+  }
+  return bad;
+})().then(done, (e) => done(['link check failed: ' + e]));
+"#;
+
+/// Every same-origin link found on any page (filters, sort orders, downloads, the API's
+/// exports, static files, not only the pages the crawl visits) resolves: fetched in the
+/// signed-in browser, in chunks that each fit in the driver's script timeout.
+async fn check_links(session: &Session<'_>, links: &BTreeSet<String>, problems: &mut Vec<String>) {
+    // Following the sign-out link would end the session the rest of the check uses.
+    let links: Vec<&String> = links.iter().filter(|l| !l.starts_with("/logout")).collect();
+    for chunk in links.chunks(64) {
+        let bad = session.execute_async(CHECK_LINKS, json!([chunk])).await;
+        for entry in bad.as_array().unwrap() {
+            problems.push(format!("link: {}", entry.as_str().unwrap_or_default()));
+        }
+    }
+}
+
 /// Downloads, the API and static files are not pages.
 fn is_page(path: &str) -> bool {
     let bare = path.split(['?', '#']).next().unwrap_or(path);
@@ -425,23 +457,25 @@ async fn visit(
 }
 
 /// On a desk: every page from the navigation outwards, deduplicated by `page_key`, visited
-/// and checked; the pages in the order they were found.
+/// and checked; the pages in the order they were found, and every link seen on them.
 async fn crawl_desk(
     session: &Session<'_>,
     base: &str,
     axe: bool,
     problems: &mut Vec<String>,
-) -> Vec<String> {
+) -> (Vec<String>, BTreeSet<String>) {
     // The calendar's views are chosen in a form, not linked: they start the queue too.
     let start = ["/", "/calendar?view=week", "/calendar?view=month"].map(String::from);
     let mut seen: BTreeSet<String> = start.iter().map(|p| page_key(p)).collect();
     let mut queue = VecDeque::from(start);
     let mut pages = Vec::new();
+    let mut links = BTreeSet::new();
     while let Some(path) = queue.pop_front() {
         let page = visit(session, base, &path, false, axe, problems).await;
         pages.push(path);
         for link in page["links"].as_array().unwrap() {
             let link = link.as_str().unwrap();
+            links.insert(link.to_string());
             if is_page(link) && seen.insert(page_key(link)) && seen.len() <= MAX_PAGES {
                 queue.push_back(link.to_string());
             }
@@ -466,7 +500,7 @@ async fn crawl_desk(
             "{expected} was not reached: {pages:?}"
         );
     }
-    pages
+    (pages, links)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,7 +540,26 @@ async fn chromium_crawls_every_page_on_a_desk_and_a_phone() {
         None => false,
     };
     let mut problems = Vec::new();
-    let pages = crawl_desk(&session, &base, axe, &mut problems).await;
+    let (pages, links) = crawl_desk(&session, &base, axe, &mut problems).await;
+    check_links(&session, &links, &mut problems).await;
+    // The check can fail: a link to nothing is reported.
+    let mut canary = Vec::new();
+    let nowhere = BTreeSet::from(["/no-such-page?x=1".to_string()]);
+    check_links(&session, &nowhere, &mut canary).await;
+    assert_eq!(canary, ["link: /no-such-page?x=1: status 404"]);
+    // Its 404 in the console is the canary's, not a page's.
+    session.browser_log().await;
+    assert!(
+        links.len() > pages.len(),
+        "{} links on {} pages",
+        links.len(),
+        pages.len()
+    );
+    eprintln!(
+        "{} pages crawled, {} links checked",
+        pages.len(),
+        links.len()
+    );
     // The board's columns stand side by side on a desk.
     session.go(&format!("{base}/backlog/board")).await;
     let tops = session
@@ -549,8 +602,9 @@ async fn chromium_crawls_every_page_on_a_desk_and_a_phone() {
     session.close().await;
     assert!(
         problems.is_empty(),
-        "{} pages crawled; problems:\n{}",
+        "{} pages crawled, {} links checked; problems:\n{}",
         pages.len(),
+        links.len(),
         problems.join("\n")
     );
 }
