@@ -152,6 +152,24 @@ impl OccurrenceState {
     }
 }
 
+/// For one activity's occurrences in start order: whether each is *missed*, that is overdue
+/// while a later occurrence has already started. Its evidence was never recorded and the
+/// next round is under way; it stays visible as missed rather than silently back-filled by
+/// the next result (which completes the latest started occurrence).
+pub fn missed(occurrences: &[Occurrence], now: DateTime<Utc>) -> Vec<bool> {
+    let latest_started = occurrences
+        .iter()
+        .filter(|o| o.starts_at <= now)
+        .map(|o| o.starts_at)
+        .max();
+    occurrences
+        .iter()
+        .map(|o| {
+            o.state == OccurrenceState::Overdue && latest_started.is_some_and(|l| o.starts_at < l)
+        })
+        .collect()
+}
+
 /// One occurrence of an activity in a calendar window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Occurrence {

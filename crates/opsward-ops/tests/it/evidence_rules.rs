@@ -88,10 +88,16 @@ store_test!(
             Some(latest_started)
         );
 
-        let states: Vec<(chrono::DateTime<Utc>, OccurrenceState)> = ops
+        let occurrences = ops
             .occurrences(&CalendarFilter::default(), first, week(6), Utc::now())
             .await
-            .unwrap()
+            .unwrap();
+        // Labelled missed: every overdue week before the one the late result completed.
+        assert_eq!(
+            opsward_ops::model::missed(&occurrences, Utc::now()),
+            [true, true, true, true, false, false]
+        );
+        let states: Vec<(chrono::DateTime<Utc>, OccurrenceState)> = occurrences
             .into_iter()
             .map(|o| (o.starts_at, o.state))
             .collect();

@@ -329,7 +329,8 @@ struct ActivityPage {
     nav: Nav,
     activity: Activity,
     owner: String,
-    occurrences: Vec<Occurrence>,
+    /// Each occurrence with whether it was missed (see `opsward_ops::model::missed`).
+    occurrences: Vec<(Occurrence, bool)>,
     evidence: Vec<Evidence>,
     error: Option<String>,
     notice: Option<String>,
@@ -387,7 +388,10 @@ async fn activity_page(
                 nav: Nav::new(caller, "calendar"),
                 activity,
                 owner,
-                occurrences,
+                occurrences: {
+                    let missed = opsward_ops::model::missed(&occurrences, Utc::now());
+                    occurrences.into_iter().zip(missed).collect()
+                },
                 evidence,
                 error,
                 notice,
