@@ -55,6 +55,8 @@ pub struct ServerConfig {
     /// Keep a user's API tokens when their password changes or the account is disabled
     /// (the default revokes them, as it ends their sessions).
     pub keep_api_tokens: bool,
+    /// The scheduled backup job (`[backup]`): off unless a directory is set.
+    pub backup: opsward_ops::backup::BackupSchedule,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +76,7 @@ impl Default for ServerConfig {
             picture: picture::PictureSettings::default(),
             trusted_proxies: Vec::new(),
             keep_api_tokens: false,
+            backup: Default::default(),
         }
     }
 }

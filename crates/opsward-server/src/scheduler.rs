@@ -100,7 +100,15 @@ impl JobRegistry {
 
     /// [`JobRegistry::builtin`] with the practices a server on `config` runs.
     pub fn for_server(store: &Arc<dyn Store>, config: &crate::ServerConfig) -> Self {
-        Self::builtin(store, &crate::practices::registry(store.clone(), config))
+        let mut registry = Self::builtin(store, &crate::practices::registry(store.clone(), config));
+        let files = opsward_ops::attachments::AttachmentStore::new(
+            &config.attachments_dir,
+            config.max_attachment_bytes,
+        );
+        if let Some(spec) = opsward_ops::backup::scheduled_job(store, &files, &config.backup) {
+            registry.add(spec);
+        }
+        registry
     }
 
     /// Add a job kind, recurring if the spec says so (replacing an earlier one of the kind).

@@ -59,6 +59,10 @@ pub struct Config {
     pub osv_max_entry_mib: u64,
     pub osv_max_archive_mib: u64,
     pub osv_max_entries: usize,
+    /// The scheduled backup (`[backup]` in the file, `OPSWARD_BACKUP_DIR`, `_KEEP`,
+    /// `_EVERY_HOURS` in the environment): off unless `dir` is set.
+    #[serde(default)]
+    pub backup: opsward_ops::backup::BackupSchedule,
 }
 
 const KEYS: &[&str] = &[
@@ -106,6 +110,7 @@ impl Default for Config {
             osv_max_archive_mib: opsward_vulns::osv::ArchiveLimits::default().max_archive_bytes
                 >> 20,
             osv_max_entries: opsward_vulns::osv::ArchiveLimits::default().max_entries,
+            backup: Default::default(),
         }
     }
 }
@@ -128,6 +133,7 @@ impl fmt::Debug for Config {
             .field("backlog_inbound", &self.backlog_inbound)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("keep_api_tokens", &self.keep_api_tokens)
+            .field("backup", &self.backup)
             .finish_non_exhaustive()
     }
 }
@@ -169,6 +175,11 @@ impl Config {
         }
         figment = figment
             .merge(Env::prefixed("OPSWARD_").only(KEYS))
+            .merge(
+                Env::prefixed("OPSWARD_BACKUP_")
+                    .only(&["dir", "keep", "every_hours"])
+                    .map(|key| format!("backup.{}", key.as_str()).into()),
+            )
             .merge(Serialized::defaults(flags));
         let mut config: Config = figment.extract().context("invalid configuration")?;
         config
@@ -232,6 +243,7 @@ impl Config {
             backlog_inbound: self.backlog_inbound.clone(),
             trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
             keep_api_tokens: self.keep_api_tokens,
+            backup: self.backup.clone(),
             ..Default::default()
         })
     }
