@@ -114,7 +114,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         let registry = practices::registry(store.clone(), &config);
-        let jobs = JobRegistry::builtin(&store, &registry);
+        let mut jobs = JobRegistry::builtin(&store, &registry);
+        jobs.add_scheduled_backup(&store, &config);
         Self::with_registry(store, config, jobs, registry)
     }
 
