@@ -92,6 +92,34 @@ impl AttachmentStore {
         Ok(bytes)
     }
 
+    /// The SHA-256 of every stored file, sorted (for backups).
+    pub fn list(&self) -> Result<Vec<String>, AttachmentError> {
+        let mut found = Vec::new();
+        let shards = match std::fs::read_dir(&self.root) {
+            Ok(shards) => shards,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+            Err(e) => return Err(e.into()),
+        };
+        for shard in shards {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(shard.path())? {
+                let name = file?.file_name().to_string_lossy().to_string();
+                // Partial writes (`.<sha>.<pid>.partial`) and strangers are not files.
+                if self
+                    .path_of(&name)
+                    .is_some_and(|p| p.parent() == Some(&shard.path()))
+                {
+                    found.push(name);
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -130,6 +158,8 @@ mod tests {
             Err(AttachmentError::TooLarge { .. })
         ));
         assert!(matches!(store.save(b""), Err(AttachmentError::Empty)));
+        std::fs::write(dir.join(&sha[..2]).join(".partial"), b"x").unwrap();
+        assert_eq!(store.list().unwrap(), vec![sha.clone()]);
         std::fs::write(dir.join(&sha[..2]).join(&sha), b"tampered").unwrap();
         assert!(matches!(store.read(&sha), Err(AttachmentError::Corrupt(_))));
         assert!(matches!(

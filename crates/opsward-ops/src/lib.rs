@@ -8,6 +8,8 @@
 
 pub mod asset_facet;
 pub mod attachments;
+pub mod backup;
+mod backup_archive;
 pub mod export;
 pub mod host_inventory;
 pub mod hygiene;

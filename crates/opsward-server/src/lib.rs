@@ -59,6 +59,8 @@ pub struct ServerConfig {
     /// emails, webhooks and chat messages are made absolute under it. `None` leaves them as
     /// paths, which nobody can click; `serve` warns about that.
     pub public_url: Option<String>,
+    /// The scheduled backup job (`[backup]`): off unless a directory is set.
+    pub backup: opsward_ops::backup::BackupSchedule,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +81,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             keep_api_tokens: false,
             public_url: None,
+            backup: Default::default(),
         }
     }
 }
@@ -116,7 +119,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         let registry = practices::registry(store.clone(), &config);
-        let jobs = JobRegistry::builtin(&store, &registry, config.public_url.as_deref());
+        let mut jobs = JobRegistry::builtin(&store, &registry, config.public_url.as_deref());
+        jobs.add_scheduled_backup(&store, &config);
         Self::with_registry(store, config, jobs, registry)
     }
 

@@ -102,11 +102,24 @@ impl JobRegistry {
 
     /// [`JobRegistry::builtin`] with the practices a server on `config` runs.
     pub fn for_server(store: &Arc<dyn Store>, config: &crate::ServerConfig) -> Self {
-        Self::builtin(
+        let mut registry = Self::builtin(
             store,
             &crate::practices::registry(store.clone(), config),
             config.public_url.as_deref(),
-        )
+        );
+        registry.add_scheduled_backup(store, config);
+        registry
+    }
+
+    /// The backup job, when `config.backup` names a directory.
+    pub fn add_scheduled_backup(&mut self, store: &Arc<dyn Store>, config: &crate::ServerConfig) {
+        let files = opsward_ops::attachments::AttachmentStore::new(
+            &config.attachments_dir,
+            config.max_attachment_bytes,
+        );
+        if let Some(spec) = opsward_ops::backup::scheduled_job(store, &files, &config.backup) {
+            self.add(spec);
+        }
     }
 
     /// Add a job kind, recurring if the spec says so (replacing an earlier one of the kind).

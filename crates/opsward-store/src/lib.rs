@@ -7,6 +7,7 @@
 //!
 //! Every write that changes a record writes its audit row in the same transaction.
 
+pub mod backup;
 pub mod dependents;
 mod error;
 mod migrations;

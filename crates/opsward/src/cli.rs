@@ -61,6 +61,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Write a backup: every table, every stored file, and a manifest of their SHA-256 sums.
+    Backup(BackupArgs),
+    /// Restore a backup into a new, empty database (SQLite or PostgreSQL, whichever the
+    /// backup came from).
+    Restore(RestoreArgs),
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -164,6 +169,51 @@ pub struct ConditionsArgs {
     /// Only conditions past their due time.
     #[arg(long)]
     pub overdue: bool,
+}
+
+pub const BACKUP_HELP: &str = "\
+A backup is a consistent snapshot taken while the server runs (SQLite: VACUUM INTO a copy;
+PostgreSQL: one repeatable-read transaction), in a format either backend restores:
+  manifest.json          schema version, row counts and the SHA-256 of every part
+  tables/<table>.jsonl   one JSON line per row, values typed by a header line
+  files/<sha256>         every stored file (evidence, attachments, contract documents)
+--to names a new or empty directory for that layout, or an archive file ending in .tar,
+.tar.gz or .tgz. Progress goes to standard error; the summary to standard output (-o json).
+
+Scheduled backups: set [backup] dir (OPSWARD_BACKUP_DIR), keep (default 7) and every_hours
+(default 24); `opsward serve` then writes opsward-backup-<UTC time>.tar.gz there and keeps
+the newest `keep`.
+
+Exit codes: 0 written; 2 not written (the target exists and is not empty, the database is
+unreachable, a stored file is missing or damaged).";
+
+pub const RESTORE_HELP: &str = "\
+Restores into the database --database-url (or the configuration) names, which must be new
+or hold only what `opsward migrate` put there, and the files under the data directory.
+Before anything is written every sum in the manifest is checked; the tables then go in in
+one transaction, and the database is migrated up to this opsward's schema. A backup from
+SQLite restores into PostgreSQL and back: the way to move to PostgreSQL.
+
+Exit codes:
+  0  restored
+  1  refused, nothing restored: the backup is damaged or incomplete (a sum does not match, a
+     part or the manifest is missing), comes from a newer opsward, or the database is not empty
+  2  could not run (no such backup, database unreachable)";
+
+#[derive(Debug, Args)]
+#[command(after_help = BACKUP_HELP)]
+pub struct BackupArgs {
+    /// A new or empty directory, or an archive file (.tar, .tar.gz, .tgz).
+    #[arg(long, value_name = "DIR|FILE")]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = RESTORE_HELP)]
+pub struct RestoreArgs {
+    /// A backup directory or archive file written by `opsward backup`.
+    #[arg(value_name = "FROM")]
+    pub from: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,10 @@ pub struct Config {
     /// behind a proxy). Links in emails, webhooks and Slack/Teams messages are made absolute
     /// under it; without it they are bare paths such as `/certificates/1`.
     pub public_url: Option<String>,
+    /// The scheduled backup (`[backup]` in the file, `OPSWARD_BACKUP_DIR`, `_KEEP`,
+    /// `_EVERY_HOURS` in the environment): off unless `dir` is set.
+    #[serde(default)]
+    pub backup: opsward_ops::backup::BackupSchedule,
 }
 
 const KEYS: &[&str] = &[
@@ -112,6 +116,7 @@ impl Default for Config {
                 >> 20,
             osv_max_entries: opsward_vulns::osv::ArchiveLimits::default().max_entries,
             public_url: None,
+            backup: Default::default(),
         }
     }
 }
@@ -135,6 +140,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("keep_api_tokens", &self.keep_api_tokens)
             .field("public_url", &self.public_url)
+            .field("backup", &self.backup)
             .finish_non_exhaustive()
     }
 }
@@ -176,6 +182,11 @@ impl Config {
         }
         figment = figment
             .merge(Env::prefixed("OPSWARD_").only(KEYS))
+            .merge(
+                Env::prefixed("OPSWARD_BACKUP_")
+                    .only(&["dir", "keep", "every_hours"])
+                    .map(|key| format!("backup.{}", key.as_str()).into()),
+            )
             .merge(Serialized::defaults(flags));
         let mut config: Config = figment.extract().context("invalid configuration")?;
         config
@@ -246,6 +257,7 @@ impl Config {
             trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
             keep_api_tokens: self.keep_api_tokens,
             public_url: self.public_url.clone(),
+            backup: self.backup.clone(),
             ..Default::default()
         })
     }

@@ -1,5 +1,6 @@
 //! Calendar storage and rules, on SQLite and PostgreSQL.
 
+mod backup;
 mod calendar;
 mod evidence_rules;
 mod notifications;

@@ -2,6 +2,7 @@
 
 mod assets;
 mod auth;
+mod backup;
 mod fts_rank;
 mod jobs;
 mod people;

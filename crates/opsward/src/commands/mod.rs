@@ -3,6 +3,7 @@
 mod agent;
 mod agent_patches;
 mod assets;
+mod backup;
 // backlog
 mod backlog;
 mod backlog_auto;
@@ -99,6 +100,10 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
             println!("database schema is up to date");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup(args) => {
+            backup::backup(&open_store(&config).await?, &config, args, out).await
+        }
+        Command::Restore(args) => backup::restore(&config, args, out).await,
         Command::User(cmd) => {
             users::user(
                 &open_store(&config).await?,
@@ -176,7 +181,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 }
 
 /// The data directory holds the database and password hashes: readable by its owner only.
-fn create_private_dir(dir: &std::path::Path) -> Result<()> {
+pub fn create_private_dir(dir: &std::path::Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }

@@ -3,6 +3,7 @@
 mod architecture;
 mod backlog;
 mod backlog_inbound_cli;
+mod backup;
 mod browser;
 mod browser_backlog;
 mod browser_crawl;
