@@ -289,6 +289,43 @@ mod tests {
         });
     }
 
+    /// The commented default configuration the Debian package installs: it loads as it is,
+    /// and with every commented setting uncommented it still loads (no misspelt key, no
+    /// wrong type) with the built-in defaults the comments claim, bar the examples.
+    #[test]
+    fn packaged_config_loads_and_its_comments_show_the_defaults() {
+        let shipped = include_str!("../../../dist/opsward.toml");
+        let uncommented: String = shipped
+            .lines()
+            .map(|line| match line.strip_prefix('#') {
+                Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => {
+                    rest
+                }
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(uncommented.lines().count() > 20 && uncommented.contains("\nlisten = "));
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("shipped.toml", shipped)?;
+            jail.create_file("uncommented.toml", &uncommented)?;
+            let flags = FlagOverrides::default();
+            let config = Config::load(Some(std::path::Path::new("shipped.toml")), &flags).unwrap();
+            assert_eq!(config.data_dir, PathBuf::from("/var/lib/opsward"));
+            let all = Config::load(Some(std::path::Path::new("uncommented.toml")), &flags).unwrap();
+            let mut defaults = serde_json::to_value(Config::default()).unwrap();
+            let mut all = serde_json::to_value(all).unwrap();
+            // The examples: a database, an instance name and a CA file are not defaults.
+            for key in ["data_dir", "database_url", "instance_id", "cert_ca_file"] {
+                defaults[key] = serde_json::Value::Null;
+                all[key] = serde_json::Value::Null;
+            }
+            assert_eq!(all, defaults);
+            Ok(())
+        });
+    }
+
     #[test]
     fn unknown_file_keys_are_errors() {
         figment::Jail::expect_with(|jail| {
