@@ -59,6 +59,10 @@ pub struct Config {
     pub osv_max_entry_mib: u64,
     pub osv_max_archive_mib: u64,
     pub osv_max_entries: usize,
+    /// Where evidence, attachments and contract documents are kept (`[file_store]` in the
+    /// file): `data_dir/attachments` by default, or an S3-compatible bucket.
+    #[serde(default)]
+    pub file_store: opsward_ops::attachments::FileStoreSettings,
 }
 
 const KEYS: &[&str] = &[
@@ -106,6 +110,7 @@ impl Default for Config {
             osv_max_archive_mib: opsward_vulns::osv::ArchiveLimits::default().max_archive_bytes
                 >> 20,
             osv_max_entries: opsward_vulns::osv::ArchiveLimits::default().max_entries,
+            file_store: Default::default(),
         }
     }
 }
@@ -128,6 +133,7 @@ impl fmt::Debug for Config {
             .field("backlog_inbound", &self.backlog_inbound)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("keep_api_tokens", &self.keep_api_tokens)
+            .field("file_store", &self.file_store)
             .finish_non_exhaustive()
     }
 }
@@ -198,6 +204,17 @@ impl Config {
     pub fn uses_embedded_database(&self) -> bool {
         self.database_url().starts_with("sqlite:")
     }
+
+    /// The file store `[file_store]` describes; a bad setting or an unreadable credentials
+    /// file is an error here, at start.
+    pub fn file_store(&self) -> Result<opsward_ops::attachments::AttachmentStore> {
+        opsward_ops::attachments::AttachmentStore::from_settings(
+            &self.file_store,
+            self.data_dir.join("attachments"),
+            self.max_attachment_mib.max(1) * 1024 * 1024,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))
+    }
 }
 
 impl Config {
@@ -227,6 +244,7 @@ impl Config {
             },
             attachments_dir: self.data_dir.join("attachments"),
             max_attachment_bytes: self.max_attachment_mib.max(1) * 1024 * 1024,
+            file_store: Some(self.file_store()?),
             cert_trust,
             backlog_auto: self.backlog_auto.clone(),
             backlog_inbound: self.backlog_inbound.clone(),

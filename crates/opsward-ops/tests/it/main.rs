@@ -2,4 +2,5 @@
 
 mod calendar;
 mod evidence_rules;
+mod file_store;
 mod notifications;
