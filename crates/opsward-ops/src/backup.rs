@@ -257,10 +257,10 @@ async fn write_snapshot(
             sha256,
         });
     }
-    let stored = files.list()?;
+    let stored = files.list().await?;
     let mut manifest_files = Vec::new();
     for (n, sha256) in stored.iter().enumerate() {
-        let content = files.read(sha256)?;
+        let content = files.read(sha256).await?;
         let path = file_dir.join(sha256);
         std::fs::write(&path, &content).map_err(|e| SnapshotError::io("write", &path, e))?;
         manifest_files.push(ManifestFile {
@@ -313,11 +313,11 @@ fn sum_file(path: &Path) -> Result<(String, u64), SnapshotError> {
 }
 
 /// Restore the snapshot at `from` into the empty database `settings` names and the file
-/// store under `files_root`. Every sum is checked before anything is written; the tables go
+/// store `files` (the local directory or the S3 bucket the configuration names). Every sum is checked before anything is written; the tables go
 /// in in one transaction. The database is then migrated to this opsward's schema.
 pub async fn restore(
     settings: &StoreSettings,
-    files_root: &Path,
+    files: &AttachmentStore,
     from: &Path,
     progress: Progress<'_>,
 ) -> Result<RestoreSummary, SnapshotError> {
@@ -353,11 +353,11 @@ pub async fn restore(
     verify(&dir, &manifest, progress)?;
     let db = tables::open_target(settings, manifest.schema_version).await?;
     tables::check_empty(&db).await?;
-    let store = AttachmentStore::new(files_root, u64::MAX);
+    let store = files.clone().with_max_bytes(u64::MAX);
     for (n, file) in manifest.files.iter().enumerate() {
         let content = std::fs::read(dir.join("files").join(&file.sha256))
             .map_err(|e| SnapshotError::Damaged(format!("file {}: {e}", file.sha256)))?;
-        if store.save(&content)? != file.sha256 {
+        if store.save(&content).await? != file.sha256 {
             return Err(SnapshotError::Damaged(format!(
                 "file {} changed",
                 file.sha256

@@ -1,7 +1,7 @@
 //! Evidence exports for auditors.
 
 use crate::{attachments::AttachmentStore, model::Evidence};
-use std::io::Write;
+use std::{collections::HashMap, io::Write};
 
 pub const CSV_COLUMNS: [&str; 11] = [
     "id",
@@ -46,12 +46,29 @@ pub fn evidence_csv<W: Write>(writer: W, evidence: &[Evidence]) -> csv::Result<(
     Ok(())
 }
 
-/// Evidence with its files as one ZIP for an auditor: `evidence.csv`, every attachment under
-/// `files/<evidence id>/`, and `SHA256SUMS` to check them. A stored file that is missing or
-/// no longer matches its checksum is replaced by a `.MISSING.txt` note saying so.
-pub fn evidence_zip(
+/// The stored files of `list`'s attachments by SHA-256, or why one could not be read: what
+/// `evidence_zip` packs (fetched first, as the file store may be remote).
+pub async fn fetch_attachments(
     list: &[Evidence],
     store: &AttachmentStore,
+) -> HashMap<String, Result<Vec<u8>, String>> {
+    let mut files = HashMap::new();
+    for a in list.iter().flat_map(|e| &e.attachments) {
+        if !files.contains_key(&a.sha256) {
+            let read = store.read(&a.sha256).await.map_err(|e| e.to_string());
+            files.insert(a.sha256.clone(), read);
+        }
+    }
+    files
+}
+
+/// Evidence with its files (from `fetch_attachments`) as one ZIP for an auditor:
+/// `evidence.csv`, every attachment under `files/<evidence id>/`, and `SHA256SUMS` to check
+/// them. A stored file that is missing or no longer matches its checksum is replaced by a
+/// `.MISSING.txt` note saying so.
+pub fn evidence_zip(
+    list: &[Evidence],
+    files: &HashMap<String, Result<Vec<u8>, String>>,
 ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
     use std::io::Write;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -71,10 +88,11 @@ pub fn evidence_zip(
     for e in list {
         for a in &e.attachments {
             let path = format!("files/{}/{}", e.id, a.filename);
-            match store.read(&a.sha256) {
+            let missing = Err("not fetched".to_string());
+            match files.get(&a.sha256).unwrap_or(&missing) {
                 Ok(bytes) => {
                     zip.start_file(path.as_str(), options)?;
-                    zip.write_all(&bytes)?;
+                    zip.write_all(bytes)?;
                     sums.push_str(&format!("{}  {path}\n", a.sha256));
                 }
                 Err(err) => {

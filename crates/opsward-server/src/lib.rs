@@ -41,6 +41,9 @@ pub struct ServerConfig {
     /// this must be storage they all share.
     pub attachments_dir: std::path::PathBuf,
     pub max_attachment_bytes: u64,
+    /// A file store built by the caller from `[file_store]` (an S3 bucket that several
+    /// servers share); `None` keeps files in `attachments_dir`.
+    pub file_store: Option<opsward_ops::attachments::AttachmentStore>,
     /// Trust anchors for certificate chains: the public roots plus the configured CA bundle
     /// (`cert_ca_file`), used for uploaded scans, scan requests and rescans.
     pub cert_trust: opsward_certs::TrustStore,
@@ -74,6 +77,7 @@ impl Default for ServerConfig {
             scheduler: SchedulerConfig::default(),
             attachments_dir: std::env::temp_dir().join("opsward-attachments"),
             max_attachment_bytes: opsward_ops::attachments::DEFAULT_MAX_BYTES,
+            file_store: None,
             cert_trust: opsward_certs::TrustStore::public_roots(),
             backlog_auto: opsward_backlog::auto::AutoSettings::default(),
             backlog_inbound: opsward_backlog::inbound::InboundSettings::default(),
@@ -147,10 +151,12 @@ impl AppState {
             patches: opsward_patches::store::PatchStore::new(store.as_ref()),
             certs: opsward_certs::CertStore::new(store.as_ref()),
             notifier: opsward_ops::notifications::Notifier::new(store.as_ref()),
-            attachments: opsward_ops::attachments::AttachmentStore::new(
-                &config.attachments_dir,
-                config.max_attachment_bytes,
-            ),
+            attachments: config.file_store.clone().unwrap_or_else(|| {
+                opsward_ops::attachments::AttachmentStore::new(
+                    &config.attachments_dir,
+                    config.max_attachment_bytes,
+                )
+            }),
             store,
             limiter: Arc::new(LoginLimiter::new(config.login_limits)),
             config: Arc::new(config),

@@ -113,10 +113,12 @@ impl JobRegistry {
 
     /// The backup job, when `config.backup` names a directory.
     pub fn add_scheduled_backup(&mut self, store: &Arc<dyn Store>, config: &crate::ServerConfig) {
-        let files = opsward_ops::attachments::AttachmentStore::new(
-            &config.attachments_dir,
-            config.max_attachment_bytes,
-        );
+        let files = config.file_store.clone().unwrap_or_else(|| {
+            opsward_ops::attachments::AttachmentStore::new(
+                &config.attachments_dir,
+                config.max_attachment_bytes,
+            )
+        });
         if let Some(spec) = opsward_ops::backup::scheduled_job(store, &files, &config.backup) {
             self.add(spec);
         }

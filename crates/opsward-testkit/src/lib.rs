@@ -7,6 +7,7 @@
 //! never skipped.
 
 pub mod imap;
+pub mod s3;
 pub mod smtp;
 
 use opsward_core::asset::{AssetInput, AssetKind, Criticality};

@@ -67,6 +67,10 @@ pub struct Config {
     /// `_EVERY_HOURS` in the environment): off unless `dir` is set.
     #[serde(default)]
     pub backup: opsward_ops::backup::BackupSchedule,
+    /// Where evidence, attachments and contract documents are kept (`[file_store]` in the
+    /// file): `data_dir/attachments` by default, or an S3-compatible bucket.
+    #[serde(default)]
+    pub file_store: opsward_ops::attachments::FileStoreSettings,
 }
 
 const KEYS: &[&str] = &[
@@ -117,6 +121,7 @@ impl Default for Config {
             osv_max_entries: opsward_vulns::osv::ArchiveLimits::default().max_entries,
             public_url: None,
             backup: Default::default(),
+            file_store: Default::default(),
         }
     }
 }
@@ -141,6 +146,7 @@ impl fmt::Debug for Config {
             .field("keep_api_tokens", &self.keep_api_tokens)
             .field("public_url", &self.public_url)
             .field("backup", &self.backup)
+            .field("file_store", &self.file_store)
             .finish_non_exhaustive()
     }
 }
@@ -222,6 +228,17 @@ impl Config {
     pub fn uses_embedded_database(&self) -> bool {
         self.database_url().starts_with("sqlite:")
     }
+
+    /// The file store `[file_store]` describes; a bad setting or an unreadable credentials
+    /// file is an error here, at start.
+    pub fn file_store(&self) -> Result<opsward_ops::attachments::AttachmentStore> {
+        opsward_ops::attachments::AttachmentStore::from_settings(
+            &self.file_store,
+            self.data_dir.join("attachments"),
+            self.max_attachment_mib.max(1) * 1024 * 1024,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))
+    }
 }
 
 impl Config {
@@ -251,6 +268,7 @@ impl Config {
             },
             attachments_dir: self.data_dir.join("attachments"),
             max_attachment_bytes: self.max_attachment_mib.max(1) * 1024 * 1024,
+            file_store: Some(self.file_store()?),
             cert_trust,
             backlog_auto: self.backlog_auto.clone(),
             backlog_inbound: self.backlog_inbound.clone(),
@@ -331,6 +349,43 @@ mod tests {
             let config = Config::load(Some(std::path::Path::new("opsward.toml")), &flags).unwrap();
             assert_eq!(config.listen.port(), 9100);
             assert_eq!(config.log_level, "debug");
+            Ok(())
+        });
+    }
+
+    /// The commented default configuration the Debian package installs: it loads as it is,
+    /// and with every commented setting uncommented it still loads (no misspelt key, no
+    /// wrong type) with the built-in defaults the comments claim, bar the examples.
+    #[test]
+    fn packaged_config_loads_and_its_comments_show_the_defaults() {
+        let shipped = include_str!("../../../dist/opsward.toml");
+        let uncommented: String = shipped
+            .lines()
+            .map(|line| match line.strip_prefix('#') {
+                Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => {
+                    rest
+                }
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(uncommented.lines().count() > 20 && uncommented.contains("\nlisten = "));
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("shipped.toml", shipped)?;
+            jail.create_file("uncommented.toml", &uncommented)?;
+            let flags = FlagOverrides::default();
+            let config = Config::load(Some(std::path::Path::new("shipped.toml")), &flags).unwrap();
+            assert_eq!(config.data_dir, PathBuf::from("/var/lib/opsward"));
+            let all = Config::load(Some(std::path::Path::new("uncommented.toml")), &flags).unwrap();
+            let mut defaults = serde_json::to_value(Config::default()).unwrap();
+            let mut all = serde_json::to_value(all).unwrap();
+            // The examples: a database, an instance name and a CA file are not defaults.
+            for key in ["data_dir", "database_url", "instance_id", "cert_ca_file"] {
+                defaults[key] = serde_json::Value::Null;
+                all[key] = serde_json::Value::Null;
+            }
+            assert_eq!(all, defaults);
             Ok(())
         });
     }

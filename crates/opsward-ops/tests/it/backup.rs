@@ -56,7 +56,10 @@ async fn backup_during_writes(backend: Backend) {
             let mut n = 0u64;
             while writing.load(Ordering::Relaxed) || n < 20 {
                 // A file first, then the row that names it, as opsward does.
-                files.save(format!("evidence {n}").as_bytes()).unwrap();
+                files
+                    .save(format!("evidence {n}").as_bytes())
+                    .await
+                    .unwrap();
                 store
                     .create_asset(&actor(), &asset_input(&format!("host-{n}")))
                     .await
@@ -112,7 +115,7 @@ async fn backup_during_writes(backend: Backend) {
     let url = other_url(backend, target.path()).await;
     let restored = backup::restore(
         &StoreSettings::new(&url),
-        &target.path().join("files"),
+        &AttachmentStore::new(target.path().join("files"), 1 << 20),
         &snapshot,
         &|_| {},
     )
@@ -123,11 +126,11 @@ async fn backup_during_writes(backend: Backend) {
     let store = TestDb::open(&url).await.store;
     assert_eq!(store.count_assets().await.unwrap() as usize, assets.len());
     let restored_files = AttachmentStore::new(target.path().join("files"), 1 << 20);
-    assert_eq!(restored_files.list().unwrap().len(), summary.files);
-    for sha in restored_files.list().unwrap() {
+    assert_eq!(restored_files.list().await.unwrap().len(), summary.files);
+    for sha in restored_files.list().await.unwrap() {
         assert_eq!(
-            restored_files.read(&sha).unwrap(),
-            files.read(&sha).unwrap()
+            restored_files.read(&sha).await.unwrap(),
+            files.read(&sha).await.unwrap()
         );
     }
 }
@@ -146,7 +149,7 @@ async fn backup_during_writes_is_consistent_and_restores_postgres() {
 async fn archive(backend: Backend, work: &Path) -> (TestDb, std::path::PathBuf, String) {
     let db = TestDb::new(backend).await;
     let files = AttachmentStore::new(work.join("files"), 1 << 20);
-    let sha = files.save(b"contract document").unwrap();
+    let sha = files.save(b"contract document").await.unwrap();
     db.store
         .create_asset(&actor(), &asset_input("only"))
         .await
@@ -168,7 +171,7 @@ async fn refused(from: &Path, url: &str) -> SnapshotError {
     let target = tempfile::tempdir().unwrap();
     let err = backup::restore(
         &StoreSettings::new(url),
-        &target.path().join("files"),
+        &AttachmentStore::new(target.path().join("files"), 1 << 20),
         from,
         &|_| {},
     )
@@ -254,7 +257,7 @@ async fn refusals(backend: Backend) {
     // The sound archive restores.
     let restored = backup::restore(
         &StoreSettings::new(&url),
-        &target.path().join("files"),
+        &AttachmentStore::new(target.path().join("files"), 1 << 20),
         &archive,
         &|_| {},
     )

@@ -3,4 +3,5 @@
 mod backup;
 mod calendar;
 mod evidence_rules;
+mod file_store;
 mod notifications;

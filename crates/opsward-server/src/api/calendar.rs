@@ -611,9 +611,9 @@ pub async fn evidence_zip(
     ApiQuery(q): ApiQuery<EvidenceQuery>,
 ) -> ApiResult<Response> {
     let list = query_evidence(&state, &q).await?;
-    let store = state.attachments.clone();
+    let files = opsward_ops::export::fetch_attachments(&list, &state.attachments).await;
     let bytes =
-        tokio::task::spawn_blocking(move || opsward_ops::export::evidence_zip(&list, &store))
+        tokio::task::spawn_blocking(move || opsward_ops::export::evidence_zip(&list, &files))
             .await
             .map_err(|_| ApiError::internal())?
             .map_err(|e| {

@@ -152,26 +152,24 @@ where
 /// Store an uploaded file; its checksum. Too large files are 413, otherwise refused ones 422, a
 /// disk problem is a 500 whose cause goes to the log only.
 pub async fn save_upload(state: &AppState, bytes: Bytes, what: &'static str) -> ApiResult<String> {
-    let store = state.attachments.clone();
-    tokio::task::spawn_blocking(move || store.save(&bytes))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| match e {
-            AttachmentError::Io(io) => {
-                tracing::error!(error = %io, "cannot store {what}");
-                ApiError::internal()
-            }
-            too_large @ AttachmentError::TooLarge { .. } => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                too_large.to_string(),
-            ),
-            other => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
-                other.to_string(),
-            ),
-        })
+    state.attachments.save(&bytes).await.map_err(|e| match e {
+        AttachmentError::Io(_)
+        | AttachmentError::Unavailable { .. }
+        | AttachmentError::Config(_) => {
+            tracing::error!(error = %e, "cannot store {what}");
+            ApiError::internal()
+        }
+        too_large @ AttachmentError::TooLarge { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            too_large.to_string(),
+        ),
+        other => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            other.to_string(),
+        ),
+    })
 }
 
 /// Serve a stored file as a download, its checksum verified on the way out. Never rendered
@@ -183,15 +181,17 @@ pub async fn download(
     what: &'static str,
     id: i64,
 ) -> ApiResult<Response> {
-    let store = state.attachments.clone();
-    let sha = sha256.clone();
-    let bytes = tokio::task::spawn_blocking(move || store.read(&sha))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(id, error = %e, "{what} unreadable");
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
-        })?;
+    let bytes = state.attachments.read(&sha256).await.map_err(|e| {
+        tracing::error!(id, error = %e, "{what} unreadable");
+        match e {
+            // A missing or altered file is this file's problem; a store that does not answer
+            // is the server's (its name and the reason are in the log).
+            AttachmentError::Missing(_) | AttachmentError::Corrupt(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            _ => ApiError::internal(),
+        }
+    })?;
     let disposition = format!("attachment; filename=\"{filename}\"");
     Ok((
         [

@@ -17,6 +17,7 @@ mod condition_notifications;
 mod customer_surveys;
 mod customers;
 mod evidence_future;
+mod file_store;
 mod host_vulns;
 mod notifications;
 mod patch_rings;

@@ -756,7 +756,12 @@ async fn test_channel(app: &TestApp) -> i64 {
 /// Evidence from an automated run with one stored file: (evidence id, attachment id).
 /// A file on a new backlog item, its bytes in the attachment store.
 async fn backlog_attachment(app: &TestApp) -> i64 {
-    let sha256 = app.state.attachments.save(b"trace of the outage").unwrap();
+    let sha256 = app
+        .state
+        .attachments
+        .save(b"trace of the outage")
+        .await
+        .unwrap();
     let file = opsward_backlog::files::NewItemAttachment {
         filename: "trace.txt".into(),
         content_type: "text/plain".into(),
@@ -783,7 +788,12 @@ async fn review_activity(app: &TestApp) {
 }
 
 async fn evidence_with_file(app: &TestApp) -> (i64, i64) {
-    let sha256 = app.state.attachments.save(b"backup restored").unwrap();
+    let sha256 = app
+        .state
+        .attachments
+        .save(b"backup restored")
+        .await
+        .unwrap();
     let file = opsward_ops::store::NewAttachment {
         filename: "restore.log".into(),
         content_type: "text/plain".into(),

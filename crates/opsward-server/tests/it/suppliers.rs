@@ -82,7 +82,12 @@ pub async fn fixture_contract(app: &TestApp) -> i64 {
 
 pub async fn fixture_document(app: &TestApp) -> i64 {
     let contract = fixture_contract(app).await;
-    let sha256 = app.state.attachments.save(b"signed contract").unwrap();
+    let sha256 = app
+        .state
+        .attachments
+        .save(b"signed contract")
+        .await
+        .unwrap();
     let doc = NewDocument {
         filename: "contract.pdf".into(),
         content_type: "application/pdf".into(),

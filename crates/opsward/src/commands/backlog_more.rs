@@ -125,7 +125,7 @@ pub async fn run(
         }
         BacklogCommand::Attach { id, files } => {
             backlog.get_item(id).await?;
-            let kept = super::calendar::attachments(config);
+            let kept = super::calendar::attachments(config)?;
             let records = ItemFiles::new(store.as_ref());
             let mut stored = Vec::new();
             for path in files {
@@ -133,6 +133,7 @@ pub async fn run(
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 let sha256 = kept
                     .save(&bytes)
+                    .await
                     .map_err(|e| anyhow!("{}: {e}", path.display()))?;
                 let file = NewItemAttachment {
                     filename: clean_filename(&path.to_string_lossy()),
@@ -158,7 +159,9 @@ pub async fn run(
             out: path,
         } => {
             let meta = ItemFiles::new(store.as_ref()).get(attachment_id).await?;
-            let bytes = super::calendar::attachments(config).read(&meta.sha256)?;
+            let bytes = super::calendar::attachments(config)?
+                .read(&meta.sha256)
+                .await?;
             std::fs::write(&path, bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("{} -> {}", meta.filename, path.display());

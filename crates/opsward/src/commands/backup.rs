@@ -34,7 +34,7 @@ pub async fn backup(
     args: BackupArgs,
     out: OutputFormat,
 ) -> Result<ExitCode> {
-    let files = super::calendar::attachments(config);
+    let files = config.file_store()?;
     let summary = backup::backup(
         &store.database(),
         store.backend(),
@@ -69,8 +69,8 @@ pub async fn restore(config: &Config, args: RestoreArgs, out: OutputFormat) -> R
     }
     let mut settings = StoreSettings::new(config.database_url());
     settings.max_connections = config.db_max_connections;
-    let files_root = config.data_dir.join("attachments");
-    let summary = match backup::restore(&settings, &files_root, &args.from, &progress).await {
+    let files = config.file_store()?;
+    let summary = match backup::restore(&settings, &files, &args.from, &progress).await {
         Ok(summary) => summary,
         Err(e @ (SnapshotError::Damaged(_) | SnapshotError::Refused(_))) => {
             eprintln!("error: nothing restored: {e}");

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use opsward_core::practice::Practice;
 use opsward_ops::{
     attachments::{clean_filename, AttachmentStore},
-    export::{evidence_csv, evidence_zip},
+    export::{evidence_csv, evidence_zip, fetch_attachments},
     store::NewAttachment,
     templates::{template, TEMPLATES},
     ActivityInput, CalendarFilter, EvidenceInput, EvidenceResult, OccurrenceState, OpsStore,
@@ -39,11 +39,9 @@ fn midnight(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
 }
 
-pub fn attachments(config: &Config) -> AttachmentStore {
-    AttachmentStore::new(
-        config.data_dir.join("attachments"),
-        config.max_attachment_mib.max(1) * 1024 * 1024,
-    )
+/// The file store `[file_store]` configures (by default `data_dir/attachments`).
+pub fn attachments(config: &Config) -> Result<AttachmentStore> {
+    config.file_store()
 }
 
 pub async fn activity(
@@ -155,13 +153,14 @@ pub async fn activity(
                         .context("--occurrence must be an RFC 3339 time")
                 })
                 .transpose()?;
-            let store_files = attachments(config);
+            let store_files = attachments(config)?;
             let mut files = Vec::new();
             for path in attach {
                 let bytes = std::fs::read(&path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 let sha256 = store_files
                     .save(&bytes)
+                    .await
                     .with_context(|| format!("cannot attach {}", path.display()))?;
                 let name = path
                     .file_name()
@@ -290,8 +289,8 @@ pub async fn evidence(
         )?,
         EvidenceCommand::Export { zip, out: path, .. } => {
             let bytes = if zip {
-                evidence_zip(&list, &attachments(config))
-                    .map_err(|e| anyhow!("cannot build the ZIP: {e}"))?
+                let files = fetch_attachments(&list, &attachments(config)?).await;
+                evidence_zip(&list, &files).map_err(|e| anyhow!("cannot build the ZIP: {e}"))?
             } else {
                 let mut buf = Vec::new();
                 evidence_csv(&mut buf, &list)?;

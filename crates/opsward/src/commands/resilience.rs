@@ -200,8 +200,9 @@ async fn deliver(
     }
     let mut files = Vec::new();
     if let Some((name, bytes)) = file {
-        let sha256 = super::calendar::attachments(config)
+        let sha256 = super::calendar::attachments(config)?
             .save(&bytes)
+            .await
             .context("cannot store the attachment")?;
         files.push(opsward_ops::store::NewAttachment {
             filename: name,
