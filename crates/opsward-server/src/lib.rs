@@ -55,6 +55,9 @@ pub struct ServerConfig {
     /// Keep a user's API tokens when their password changes or the account is disabled
     /// (the default revokes them, as it ends their sessions).
     pub keep_api_tokens: bool,
+    /// Sign-in through the identity provider (`[sso]`): OpenID Connect, the group mapping,
+    /// which local accounts may still use a password.
+    pub sso: opsward_sso::SsoSettings,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +77,7 @@ impl Default for ServerConfig {
             picture: picture::PictureSettings::default(),
             trusted_proxies: Vec::new(),
             keep_api_tokens: false,
+            sso: opsward_sso::SsoSettings::default(),
         }
     }
 }
@@ -106,6 +110,10 @@ pub struct AppState {
     pub certs: opsward_certs::CertStore,
     /// Every practice's conditions and hygiene with the calendar summary, kept fresh.
     pub picture: Arc<picture::PictureCache>,
+    /// Identity-provider sign-ins on the same database.
+    pub sso: opsward_sso::SsoStore,
+    /// The OpenID Connect relying party, when `[sso.oidc]` is configured.
+    pub oidc: Option<Arc<opsward_sso::oidc::OidcClient>>,
 }
 
 impl AppState {
@@ -127,7 +135,15 @@ impl AppState {
         jobs: JobRegistry,
         registry: opsward_core::contract::Registry,
     ) -> Self {
+        let oidc = config.sso.oidc.clone().and_then(|settings| {
+            opsward_sso::oidc::OidcClient::new(settings)
+                .map_err(|e| tracing::error!(error = %e, "OpenID Connect is not available"))
+                .ok()
+                .map(Arc::new)
+        });
         AppState {
+            sso: opsward_sso::SsoStore::new(store.as_ref()),
+            oidc,
             picture: picture::PictureCache::new(registry, store.clone(), config.picture),
             ops: opsward_ops::OpsStore::new(store.as_ref()),
             backlog: opsward_backlog::BacklogStore::new(store.as_ref()),

@@ -7,6 +7,7 @@
 //! never skipped.
 
 pub mod imap;
+pub mod oidc;
 pub mod smtp;
 
 use opsward_core::asset::{AssetInput, AssetKind, Criticality};
