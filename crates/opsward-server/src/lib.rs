@@ -114,6 +114,8 @@ pub struct AppState {
     pub sso: opsward_sso::SsoStore,
     /// The OpenID Connect relying party, when `[sso.oidc]` is configured.
     pub oidc: Option<Arc<opsward_sso::oidc::OidcClient>>,
+    /// The directory that checks passwords on the login form, when `[sso.ldap]` is set.
+    pub ldap: Option<Arc<opsward_sso::ldap::LdapClient>>,
 }
 
 impl AppState {
@@ -141,9 +143,16 @@ impl AppState {
                 .ok()
                 .map(Arc::new)
         });
+        let ldap = config.sso.ldap.clone().and_then(|settings| {
+            opsward_sso::ldap::LdapClient::new(settings)
+                .map_err(|e| tracing::error!(error = %e, "LDAP sign-in is not available"))
+                .ok()
+                .map(Arc::new)
+        });
         AppState {
             sso: opsward_sso::SsoStore::new(store.as_ref()),
             oidc,
+            ldap,
             picture: picture::PictureCache::new(registry, store.clone(), config.picture),
             ops: opsward_ops::OpsStore::new(store.as_ref()),
             backlog: opsward_backlog::BacklogStore::new(store.as_ref()),

@@ -5,6 +5,7 @@
 //! The server routes and renders; what a sign-in means (which account, which role, whether
 //! it is refused and what that ends) is decided here.
 
+pub mod ldap;
 pub mod mapping;
 pub mod oidc;
 pub mod settings;

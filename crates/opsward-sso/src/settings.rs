@@ -86,6 +86,9 @@ pub struct SsoSettings {
     pub mapping: GroupMapping,
     #[serde(default)]
     pub oidc: Option<crate::oidc::OidcSettings>,
+    /// `[sso.ldap]`: passwords on the login form checked by the directory.
+    #[serde(default)]
+    pub ldap: Option<crate::ldap::LdapSettings>,
 }
 
 impl SsoSettings {
@@ -113,9 +116,18 @@ impl SsoSettings {
                     .map_err(|e| format!("sso.oidc.client_secret_file: {e}"))?;
             oidc.validate().map_err(|e| format!("sso.oidc: {e}"))?;
         }
-        if self.local_login == LocalLogin::BreakGlass && self.oidc.is_none() {
+        if let Some(ldap) = &mut self.ldap {
+            ldap.bind_password = Secret::resolve(
+                crate::ldap::BIND_PASSWORD_ENV,
+                ldap.bind_password_file.as_deref(),
+            )
+            .map_err(|e| format!("sso.ldap.bind_password_file: {e}"))?;
+            ldap.validate().map_err(|e| format!("sso.ldap: {e}"))?;
+        }
+        if self.local_login == LocalLogin::BreakGlass && self.oidc.is_none() && self.ldap.is_none()
+        {
             return Err(
-                "local_login = \"break_glass\" needs [sso.oidc]: otherwise only the break-glass accounts could sign in"
+                "local_login = \"break_glass\" needs [sso.oidc] or [sso.ldap]: otherwise only the break-glass accounts could sign in"
                     .into(),
             );
         }

@@ -7,6 +7,7 @@
 //! never skipped.
 
 pub mod imap;
+pub mod ldap;
 pub mod oidc;
 pub mod smtp;
 

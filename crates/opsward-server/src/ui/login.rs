@@ -159,6 +159,52 @@ pub async fn submit(
             .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
         return response;
     }
+    if let Some(ldap) = state.ldap.clone() {
+        // Break-glass accounts never depend on the directory; everyone else is checked by
+        // it first, and by a local password only when the directory does not know them
+        // and local passwords are allowed for them.
+        let break_glass = state
+            .config
+            .sso
+            .break_glass_users
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(form.username.trim()));
+        if !break_glass {
+            match ldap.authenticate(&form.username, &form.password).await {
+                Ok(who) => {
+                    state.limiter.record_success(&form.username);
+                    return super::sso::sign_in(&state, secure, peer, &who, None, &form.next).await;
+                }
+                Err(opsward_sso::ldap::LdapError::Rejected)
+                    if state.config.sso.allows_local(&form.username) => {}
+                Err(opsward_sso::ldap::LdapError::Rejected) => {
+                    state.limiter.record_failure(&form.username, ip, now);
+                    state.metrics.login("failed");
+                    tracing::info!(username = %form.username, %peer, method = "ldap", "sign-in failed");
+                    return login_page(
+                        &state,
+                        secure,
+                        StatusCode::UNAUTHORIZED,
+                        &form.next,
+                        &form.username,
+                        Some("Wrong username or password.".into()),
+                    );
+                }
+                Err(e) => {
+                    state.metrics.login("failed");
+                    tracing::error!(error = %e, "LDAP sign-in failed");
+                    return login_page(
+                        &state,
+                        secure,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &form.next,
+                        &form.username,
+                        Some(format!("Sign-in is unavailable: {e}.")),
+                    );
+                }
+            }
+        }
+    }
     let account = match state.store.user_credentials(&form.username).await {
         Ok(account) => account,
         Err(e) => {

@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::Utc;
-use opsward_sso::{Method, SignInOutcome};
+use opsward_sso::SignInOutcome;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -197,18 +197,28 @@ async fn callback_outcome(
             );
         }
     };
-    sign_in(state, secure, peer, login, &pending.next_path).await
+    sign_in(
+        state,
+        secure,
+        peer,
+        &login.identity,
+        Some(&login.id_token),
+        &pending.next_path,
+    )
+    .await
 }
 
-/// Map the verified identity's groups to a role and let the store decide the account.
-async fn sign_in(
+/// Map the verified identity's groups to a role and let the store decide the account; a
+/// session for it, remembering the ID token (OpenID Connect) for the logout. Shared by
+/// OpenID Connect and LDAP.
+pub(crate) async fn sign_in(
     state: &AppState,
     secure: bool,
     peer: SocketAddr,
-    login: opsward_sso::oidc::VerifiedLogin,
+    who: &opsward_sso::ProviderIdentity,
+    id_token: Option<&str>,
     next: &str,
 ) -> Response {
-    let who = &login.identity;
     let sso = &state.config.sso;
     let unavailable = |e: opsward_store::StoreError| {
         tracing::error!(error = %e, "identity-provider sign-in could not be recorded");
@@ -257,12 +267,12 @@ async fn sign_in(
     };
     if let Err(e) = state
         .sso
-        .attach_session(&token_hash, Method::Oidc, Some(&login.id_token))
+        .attach_session(&token_hash, who.method, id_token)
         .await
     {
         tracing::warn!(error = %e, "could not keep the ID token for logout");
     }
     state.metrics.login("succeeded");
-    tracing::info!(username = %user.username, %peer, method = "oidc", role = %user.role, "signed in");
+    tracing::info!(username = %user.username, %peer, method = who.method.as_str(), role = %user.role, "signed in");
     response
 }

@@ -27,6 +27,7 @@ mod roles;
 mod scheduler;
 mod schema_names;
 mod security;
+mod sso_ldap;
 mod sso_oidc;
 mod summary;
 mod supplier_reviews_backlog;
