@@ -64,6 +64,9 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// The scheduled backup job (`[backup]`): off unless a directory is set.
     pub backup: opsward_ops::backup::BackupSchedule,
+    /// Sign-in through the identity provider (`[sso]`): OpenID Connect, the group mapping,
+    /// which local accounts may still use a password.
+    pub sso: opsward_sso::SsoSettings,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +89,7 @@ impl Default for ServerConfig {
             keep_api_tokens: false,
             public_url: None,
             backup: Default::default(),
+            sso: opsward_sso::SsoSettings::default(),
         }
     }
 }
@@ -118,6 +122,12 @@ pub struct AppState {
     pub certs: opsward_certs::CertStore,
     /// Every practice's conditions and hygiene with the calendar summary, kept fresh.
     pub picture: Arc<picture::PictureCache>,
+    /// Identity-provider sign-ins on the same database.
+    pub sso: opsward_sso::SsoStore,
+    /// The OpenID Connect relying party, when `[sso.oidc]` is configured.
+    pub oidc: Option<Arc<opsward_sso::oidc::OidcClient>>,
+    /// The directory that checks passwords on the login form, when `[sso.ldap]` is set.
+    pub ldap: Option<Arc<opsward_sso::ldap::LdapClient>>,
 }
 
 impl AppState {
@@ -140,7 +150,22 @@ impl AppState {
         jobs: JobRegistry,
         registry: opsward_core::contract::Registry,
     ) -> Self {
+        let oidc = config.sso.oidc.clone().and_then(|settings| {
+            opsward_sso::oidc::OidcClient::new(settings)
+                .map_err(|e| tracing::error!(error = %e, "OpenID Connect is not available"))
+                .ok()
+                .map(Arc::new)
+        });
+        let ldap = config.sso.ldap.clone().and_then(|settings| {
+            opsward_sso::ldap::LdapClient::new(settings)
+                .map_err(|e| tracing::error!(error = %e, "LDAP sign-in is not available"))
+                .ok()
+                .map(Arc::new)
+        });
         AppState {
+            sso: opsward_sso::SsoStore::new(store.as_ref()),
+            oidc,
+            ldap,
             picture: picture::PictureCache::new(registry, store.clone(), config.picture),
             ops: opsward_ops::OpsStore::new(store.as_ref()),
             backlog: opsward_backlog::BacklogStore::new(store.as_ref()),

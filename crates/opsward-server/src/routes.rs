@@ -489,6 +489,8 @@ fn build() -> Table {
         .add(M::GET, "/login", PUBLIC, ui::login::form)
         .add(M::POST, "/login", PUBLIC, ui::login::submit)
         .add(M::POST, "/logout", VIEWER, ui::login::logout)
+        .add(M::GET, "/auth/oidc/start", PUBLIC, ui::sso::start)
+        .add(M::GET, "/auth/oidc/callback", PUBLIC, ui::sso::callback)
         .add(M::GET, "/", VIEWER, ui::dashboard::page)
         .add(M::GET, "/assets", VIEWER, ui::assets::list)
         .add(M::POST, "/assets", OPERATOR, ui::assets::create)
@@ -519,6 +521,7 @@ fn build() -> Table {
         .add(M::POST, "/tokens", VIEWER, ui::tokens::create)
         .add(M::POST, "/tokens/{id}/revoke", VIEWER, ui::tokens::revoke)
         .add(M::GET, "/admin/users", ADMIN, ui::users::page)
+        .add(M::GET, "/admin/sign-in", ADMIN, ui::sign_in_settings::page)
         .add(M::POST, "/admin/users", ADMIN, ui::users::create)
         .add(M::POST, "/admin/users/{id}", ADMIN, ui::users::update)
         .add(M::GET, "/admin/audit", ADMIN, ui::audit::page)
@@ -703,19 +706,43 @@ pub fn app(state: AppState) -> Router {
     let app = build()
         .router
         .fallback(ui::not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), ui::flash::carry))
-        .layer(middleware::from_fn_with_state(state.picture.clone(), crate::picture::invalidate_on_write))
-        .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track_http))
-        .layer(middleware::from_fn_with_state(state.clone(), guard::authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ui::flash::carry,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.picture.clone(),
+            crate::picture::invalidate_on_write,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track_http,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::authenticate,
+        ))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
         .layer(TraceLayer::new_for_http())
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+            ui::sso::content_security_policy(&config.sso),
         ))
         .with_state(state);
     // Outside the router: axum adds a 405's Allow header after every route layer has run.

@@ -136,6 +136,7 @@ pub const SQLITE: Embedded = &[
         "patch_reboot_since",
         include_str!("../migrations/sqlite/0026_patch_reboot_since.sql"),
     ),
+    (27, "sso", include_str!("../migrations/sqlite/0027_sso.sql")),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -267,6 +268,11 @@ pub const POSTGRES: Embedded = &[
         26,
         "patch_reboot_since",
         include_str!("../migrations/postgres/0026_patch_reboot_since.sql"),
+    ),
+    (
+        27,
+        "sso",
+        include_str!("../migrations/postgres/0027_sso.sql"),
     ),
 ];
 

@@ -8,6 +8,8 @@
 
 pub mod imap;
 pub mod s3;
+pub mod ldap;
+pub mod oidc;
 pub mod smtp;
 
 use opsward_core::asset::{AssetInput, AssetKind, Criticality};

@@ -71,6 +71,11 @@ pub struct Config {
     /// file): `data_dir/attachments` by default, or an S3-compatible bucket.
     #[serde(default)]
     pub file_store: opsward_ops::attachments::FileStoreSettings,
+    /// Sign-in through the identity provider (`[sso]`, `[sso.mapping]`, `[sso.oidc]`): the
+    /// client secret comes from `OPSWARD_SSO_OIDC_CLIENT_SECRET` or `client_secret_file`, the
+    /// group mapping may come from `OPSWARD_SSO_GROUPS` (`admins=admin, ops=operator`).
+    #[serde(default)]
+    pub sso: opsward_sso::SsoSettings,
 }
 
 const KEYS: &[&str] = &[
@@ -122,6 +127,7 @@ impl Default for Config {
             public_url: None,
             backup: Default::default(),
             file_store: Default::default(),
+            sso: Default::default(),
         }
     }
 }
@@ -147,6 +153,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("backup", &self.backup)
             .field("file_store", &self.file_store)
+            .field("sso", &self.sso)
             .finish_non_exhaustive()
     }
 }
@@ -215,6 +222,10 @@ impl Config {
             .filter(|u| !u.trim().is_empty())
             .map(public_url)
             .transpose()?;
+        config
+            .sso
+            .resolve()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: sso: {e}"))?;
         Ok(config)
     }
 
@@ -276,6 +287,7 @@ impl Config {
             keep_api_tokens: self.keep_api_tokens,
             public_url: self.public_url.clone(),
             backup: self.backup.clone(),
+            sso: self.sso.clone(),
             ..Default::default()
         })
     }
@@ -513,6 +525,66 @@ mod tests {
             )
             .unwrap_err();
             assert!(format!("{err:#}").contains("localhost"), "{err:#}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sso_reads_the_file_and_takes_secret_and_mapping_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "sso.toml",
+                "[sso]\nlocal_login = \"break_glass\"\nbreak_glass_users = [\"root\"]\nprovisioning = \"pre_created\"\n\
+                 [sso.mapping]\ndefault_role = \"viewer\"\n[sso.mapping.groups]\n\"CN=Admins,OU=Groups,DC=example,DC=org\" = \"admin\"\n\
+                 [sso.oidc]\nname = \"Keycloak\"\nissuer = \"https://id.example.org/realms/it\"\nclient_id = \"opsward\"\n\
+                 redirect_url = \"https://opsward.example.org/auth/oidc/callback\"\ngroups_claim = \"realm_access.roles\"\n",
+            )?;
+            let file = Some(std::path::Path::new("sso.toml"));
+            jail.set_env("OPSWARD_SSO_OIDC_CLIENT_SECRET", "s3cret-oidc");
+            let config = Config::load(file, &FlagOverrides::default()).unwrap();
+            let sso = &config.sso;
+            assert_eq!(sso.local_login, opsward_sso::LocalLogin::BreakGlass);
+            assert_eq!(sso.provisioning, opsward_sso::Provisioning::PreCreated);
+            assert_eq!(
+                sso.mapping
+                    .role_for(&["cn=admins,ou=groups,dc=example,dc=org"]),
+                Ok(opsward_core::Role::Admin)
+            );
+            let oidc = sso.oidc.as_ref().unwrap();
+            assert_eq!(oidc.client_secret.as_ref().unwrap().expose(), "s3cret-oidc");
+            assert_eq!(oidc.groups_claim, "realm_access.roles");
+            assert!(!format!("{config:?}").contains("s3cret-oidc"));
+
+            jail.set_env("OPSWARD_SSO_GROUPS", "ops=operator, admins=admin");
+            let config = Config::load(file, &FlagOverrides::default()).unwrap();
+            assert_eq!(config.sso.mapping.groups.len(), 2);
+            jail.set_env("OPSWARD_SSO_GROUPS", "ops=root");
+            let err = Config::load(file, &FlagOverrides::default()).unwrap_err();
+            assert!(format!("{err:#}").contains("OPSWARD_SSO_GROUPS"), "{err:#}");
+            jail.set_env("OPSWARD_SSO_GROUPS", "");
+
+            // A secret in the file itself is refused; so is a plain-http provider.
+            jail.create_file(
+                "inline.toml",
+                "[sso.oidc]\nname = \"X\"\nissuer = \"https://id.example.org\"\nclient_id = \"o\"\n\
+                 redirect_url = \"https://o.example.org/auth/oidc/callback\"\nclient_secret = \"x\"\n",
+            )?;
+            assert!(Config::load(
+                Some(std::path::Path::new("inline.toml")),
+                &FlagOverrides::default()
+            )
+            .is_err());
+            jail.create_file(
+                "plain.toml",
+                "[sso.oidc]\nname = \"X\"\nissuer = \"http://id.example.org\"\nclient_id = \"o\"\n\
+                 redirect_url = \"https://o.example.org/auth/oidc/callback\"\n",
+            )?;
+            let err = Config::load(
+                Some(std::path::Path::new("plain.toml")),
+                &FlagOverrides::default(),
+            )
+            .unwrap_err();
+            assert!(format!("{err:#}").contains("https"), "{err:#}");
             Ok(())
         });
     }

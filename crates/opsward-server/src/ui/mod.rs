@@ -27,6 +27,8 @@ pub mod people;
 pub mod rejections;
 pub mod resilience;
 pub mod resilience_forms;
+pub mod sign_in_settings;
+pub mod sso;
 pub mod supplier_forms;
 pub mod suppliers;
 pub mod surveys;

@@ -28,6 +28,8 @@ mod roles;
 mod scheduler;
 mod schema_names;
 mod security;
+mod sso_ldap;
+mod sso_oidc;
 mod summary;
 mod supplier_reviews_backlog;
 mod suppliers;
@@ -81,6 +83,16 @@ impl TestApp {
     /// A server running `state` (built on `db`'s store).
     pub async fn start_state(db: TestDb, state: AppState) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, db, state).await
+    }
+
+    /// A server running `state` on an already bound `listener` (for peers that must know
+    /// the server's address before its configuration is complete).
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        db: TestDb,
+        state: AppState,
+    ) -> TestApp {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(opsward_server::run(listener, state.clone(), async move {

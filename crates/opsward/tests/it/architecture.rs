@@ -21,6 +21,7 @@ const FOUNDATION: &[&str] = &[
     "opsward-server",
     "opsward-ops",
     "opsward-notify",
+    "opsward-sso",
     "opsward-store",
     "opsward-core",
     "opsward-testkit",

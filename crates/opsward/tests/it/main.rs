@@ -9,6 +9,7 @@ mod browser_backlog;
 mod browser_crawl;
 mod browser_forms;
 mod browser_picture;
+mod browser_sso;
 mod browser_suppliers;
 mod browser_survey;
 mod cert_targets;
@@ -151,6 +152,14 @@ impl Env {
         let config = self.write("opsward.toml", toml);
         let config = config.to_str().unwrap();
         self.serve_args(&["--config", config, "serve", "--listen", "127.0.0.1:0"])
+    }
+
+    /// `serve` on `listen` with a configuration file holding `toml` (for peers that must
+    /// know the server's address before it starts).
+    pub fn serve_with_config_on(&self, toml: &str, listen: &str) -> Server {
+        let config = self.write("opsward.toml", toml);
+        let config = config.to_str().unwrap();
+        self.serve_args(&["--config", config, "serve", "--listen", listen])
     }
 
     #[allow(clippy::zombie_processes)] // `Server` kills and waits for the child on drop.
