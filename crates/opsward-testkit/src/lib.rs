@@ -7,9 +7,9 @@
 //! never skipped.
 
 pub mod imap;
-pub mod s3;
 pub mod ldap;
 pub mod oidc;
+pub mod s3;
 pub mod smtp;
 
 use opsward_core::asset::{AssetInput, AssetKind, Criticality};

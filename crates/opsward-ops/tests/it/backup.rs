@@ -306,3 +306,66 @@ fn retention_keeps_the_newest() {
         ]
     );
 }
+
+/// The files of a server whose file store is an S3 bucket (moto on loopback): the backup holds
+/// the bucket's files, and a restore puts them into the bucket the target is configured with.
+async fn bucket_round_trip(backend: Backend) {
+    use opsward_ops::attachments::{FileStoreBackend, FileStoreSettings};
+    let s3 = opsward_testkit::s3::S3Server::start(&["before", "after"]).await;
+    let work = tempfile::tempdir().unwrap();
+    let credentials = work.path().join("credentials");
+    std::fs::write(&credentials, opsward_testkit::s3::CREDENTIALS).unwrap();
+    let bucket = |name: &str| {
+        let settings = FileStoreSettings {
+            backend: FileStoreBackend::S3,
+            bucket: name.into(),
+            prefix: "opsward".into(),
+            endpoint: Some(s3.endpoint.clone()),
+            region: Some("eu-west-1".into()),
+            credentials_file: Some(credentials.clone()),
+            timeout_seconds: 5,
+        };
+        AttachmentStore::from_settings(&settings, work.path().join("unused"), 1 << 20).unwrap()
+    };
+    let (before, after) = (bucket("before"), bucket("after"));
+    let db = TestDb::new(backend).await;
+    let sha = before.save(b"failover test report").await.unwrap();
+    db.store
+        .create_asset(&actor(), &asset_input("db-1"))
+        .await
+        .unwrap();
+    let to = work.path().join("snapshot");
+    let summary = backup::backup(
+        &db.store.database(),
+        db.store.backend(),
+        &before,
+        &to,
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.files, 1);
+
+    let target = tempfile::tempdir().unwrap();
+    let url = other_url(backend, target.path()).await;
+    let restored = backup::restore(&StoreSettings::new(&url), &after, &to, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(restored.files, 1);
+    assert_eq!(after.list().await.unwrap(), [sha.clone()]);
+    assert_eq!(after.read(&sha).await.unwrap(), b"failover test report");
+    assert!(
+        !work.path().join("unused").exists(),
+        "nothing went to the local directory"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_is_backed_up_and_restored_into_a_bucket_sqlite() {
+    bucket_round_trip(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_is_backed_up_and_restored_into_a_bucket_postgres() {
+    bucket_round_trip(Backend::Postgres).await;
+}
