@@ -352,7 +352,7 @@ async fn bucket_round_trip(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(restored.files, 1);
-    assert_eq!(after.list().await.unwrap(), [sha.clone()]);
+    assert_eq!(after.list().await.unwrap(), [sha.as_str()]);
     assert_eq!(after.read(&sha).await.unwrap(), b"failover test report");
     assert!(
         !work.path().join("unused").exists(),
