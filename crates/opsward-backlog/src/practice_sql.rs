@@ -106,9 +106,8 @@ fn sla_candidates_sql(first_asset: &str) -> String {
     )
 }
 
-/// The open items of one asset, newest first. On SQLite the scan reads the partial index
-/// `backlog_items_open_assets` (which holds each open item's asset list) and tests the
-/// text of the list before parsing it, so it never reads the wide rows of other items.
+/// The open items of one asset, newest first. `has_asset` starts from the asset: the link
+/// table `backlog_item_assets` on SQLite, the GIN index on the JSON list on PostgreSQL.
 fn asset_item_ids_sql(has_asset: &str) -> String {
     format!(
         "SELECT i.id FROM backlog_items i WHERE i.state NOT IN ('resolved', 'closed') AND {has_asset} \
@@ -160,12 +159,11 @@ impl BacklogStore {
     ) -> Result<(Vec<AssetItem>, usize)> {
         let ids: Vec<i64> = match self.database() {
             Database::Sqlite(pool) => {
+                // `backlog_item_assets` is SQLite's index into the JSON lists (migration 0031).
                 sqlx::query_scalar(&asset_item_ids_sql(
-                    "instr(i.asset_ids, $2) > 0 AND \
-                     EXISTS (SELECT 1 FROM json_each(i.asset_ids) WHERE json_each.value = $1)",
+                    "i.id IN (SELECT l.item_id FROM backlog_item_assets l WHERE l.asset_id = $1)",
                 ))
                 .bind(asset_id)
-                .bind(asset_id.to_string())
                 .fetch_all(pool)
                 .await?
             }

@@ -34,6 +34,17 @@ impl HostInventory {
         on_backend!(&self.db, host_detail(id, now))
     }
 
+    /// One host's summary and pending updates, without its package lists and history: what
+    /// the asset page shows (a host has about 1,500 packages). `NotFound` when there is no
+    /// such host.
+    pub async fn host_patch_state(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(HostSummary, Vec<PendingRow>)> {
+        on_backend!(&self.db, host_patch_state(id, now))
+    }
+
     /// Set pending updates' severities (from the vulnerabilities they fix) and, by the
     /// policy, their due dates. Returns how many changed.
     pub async fn set_update_severities(
@@ -143,13 +154,31 @@ macro_rules! host_inventory_sql {
                 })
             }
 
-            pub async fn host_detail(pool: &Pool, id: i64, now: DateTime<Utc>) -> Result<HostDetail> {
+            pub async fn host_patch_state(pool: &Pool, id: i64, now: DateTime<Utc>) -> Result<(HostSummary, Vec<PendingRow>)> {
                 let mut conn = pool.acquire().await?;
-                let summary = sqlx::query(&format!("{SUMMARY_SQL} WHERE h.id = $2"))
+                let summary = host_summary(&mut conn, id, now).await?;
+                let pending = pending_updates(&mut conn, id, now).await?;
+                Ok((summary, pending))
+            }
+
+            async fn host_summary(conn: &mut backend::Conn, id: i64, now: DateTime<Utc>) -> Result<HostSummary> {
+                let row = sqlx::query(&format!("{SUMMARY_SQL} WHERE h.id = $2"))
                     .bind(now).bind(id)
                     .fetch_optional(&mut *conn).await?
                     .ok_or(StoreError::NotFound("host"))?;
-                let summary = summary_row(&summary)?;
+                summary_row(&row)
+            }
+
+            async fn pending_updates(conn: &mut backend::Conn, id: i64, now: DateTime<Utc>) -> Result<Vec<PendingRow>> {
+                sqlx::query("SELECT name, arch, installed_version, candidate_version, source, suites, security, severity, first_seen_at, due_at \
+                     FROM patch_pending WHERE host_id = $1 ORDER BY security DESC, due_at, name")
+                    .bind(id).fetch_all(&mut *conn).await?
+                    .iter().map(|r| pending_row(r, now)).collect()
+            }
+
+            pub async fn host_detail(pool: &Pool, id: i64, now: DateTime<Utc>) -> Result<HostDetail> {
+                let mut conn = pool.acquire().await?;
+                let summary = host_summary(&mut conn, id, now).await?;
                 let packages = sqlx::query("SELECT name, arch, version, source, source_version FROM patch_host_packages WHERE host_id = $1 ORDER BY name, arch")
                     .bind(id).fetch_all(&mut *conn).await?
                     .iter()
@@ -159,10 +188,7 @@ macro_rules! host_inventory_sql {
                     }))
                     .collect::<Result<Vec<_>>>()?;
                 let language_packages = language_packages(&mut conn, id).await?;
-                let pending = sqlx::query("SELECT name, arch, installed_version, candidate_version, source, suites, security, severity, first_seen_at, due_at \
-                     FROM patch_pending WHERE host_id = $1 ORDER BY security DESC, due_at, name")
-                    .bind(id).fetch_all(&mut *conn).await?
-                    .iter().map(|r| pending_row(r, now)).collect::<Result<Vec<_>>>()?;
+                let pending = pending_updates(&mut conn, id, now).await?;
                 let history = sqlx::query("SELECT name, arch, from_version, to_version, security, first_seen_at, due_at, resolved_at \
                      FROM patch_resolved WHERE host_id = $1 ORDER BY resolved_at DESC, id DESC LIMIT 200")
                     .bind(id).fetch_all(&mut *conn).await?

@@ -52,12 +52,17 @@ pub async fn assemble(
     now: DateTime<Utc>,
 ) -> Result<AssetOverview, StoreError> {
     let owner = owner_label(store, &asset).await?;
-    let (mut facets, facet_failures) = registry.asset_facets(asset.id, now).await;
+    let ops = OpsStore::new(store);
+    // The calendar's section is read while the practices read theirs.
+    let ((mut facets, facet_failures), calendar) = tokio::join!(
+        registry.asset_facets(asset.id, now),
+        ops.asset_facet(asset.id, now)
+    );
     for failure in facet_failures {
         tracing::warn!(asset = asset.id, error = %failure, "a practice could not describe an asset");
         failures.push(failure.to_string());
     }
-    facets.push(OpsStore::new(store).asset_facet(asset.id, now).await?);
+    facets.push(calendar?);
     Ok(AssetOverview {
         owner,
         conditions: conditions

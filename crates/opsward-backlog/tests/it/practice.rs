@@ -440,3 +440,77 @@ store_test!(
         );
     }
 );
+
+store_test!(
+    an_items_assets_follow_its_edits,
+    |store: Arc<dyn Store>| async move {
+        // SQLite finds an asset's items through the link table its triggers keep (migration
+        // 0031); PostgreSQL through the GIN index. Either must follow every change of the list.
+        let backlog = BacklogStore::new(store.as_ref());
+        let mut assets = Vec::new();
+        for name in ["db-1", "db-2"] {
+            let input = AssetInput {
+                name: name.into(),
+                kind: AssetKind::Host,
+                environment: "production".into(),
+                criticality: Criticality::Medium,
+                owner_team_id: None,
+                owner_person_id: None,
+                tags: vec![],
+                description: String::new(),
+            };
+            assets.push(store.create_asset(&actor(), &input).await.unwrap().id);
+        }
+        let mut item = input(ItemType::Problem, "Replication lag", "");
+        item.asset_ids = vec![assets[0]];
+        let item = backlog.create_item(&actor(), &item).await.unwrap();
+        let practice = BacklogPractice::new(
+            store.clone(),
+            AutoSettings::default(),
+            InboundSettings::default(),
+        );
+        let rows_of = |facets: Vec<opsward_core::contract::AssetFacet>| {
+            facets
+                .iter()
+                .flat_map(|f| f.rows.iter().map(|r| r.link.clone()))
+                .collect::<Vec<_>>()
+        };
+        let link = Some(format!("/backlog/{}", item.id));
+        assert_eq!(
+            rows_of(practice.asset_facets(assets[0], Utc::now()).await.unwrap()),
+            [link.clone()]
+        );
+        for (list, first, second) in [
+            (vec![assets[1]], vec![], vec![link.clone()]),
+            (
+                vec![assets[1], assets[0]],
+                vec![link.clone()],
+                vec![link.clone()],
+            ),
+            (vec![], vec![], vec![]),
+        ] {
+            backlog
+                .update_item(
+                    &actor(),
+                    item.id,
+                    &ItemPatch {
+                        asset_ids: Some(list.clone()),
+                        ..ItemPatch::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let now = Utc::now();
+            assert_eq!(
+                rows_of(practice.asset_facets(assets[0], now).await.unwrap()),
+                first,
+                "{list:?}"
+            );
+            assert_eq!(
+                rows_of(practice.asset_facets(assets[1], now).await.unwrap()),
+                second,
+                "{list:?}"
+            );
+        }
+    }
+);

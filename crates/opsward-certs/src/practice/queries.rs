@@ -175,12 +175,18 @@ pub async fn critical_problems(
     })
 }
 
+/// The ids of the certificates of asset `$1`: set on it, or served now at one of its places.
+/// Both halves start from the asset (indexes `certificates_asset` and `cert_sources_asset`),
+/// so the asset page never tests every certificate.
+const ASSET_CERTIFICATE_IDS: &str = "SELECT id FROM certificates WHERE asset_id = $1 \
+    UNION SELECT g.certificate_id FROM cert_sources s JOIN cert_sightings g ON g.source_id = s.id \
+    WHERE s.asset_id = $1 AND g.current";
+
 /// The certificates of one asset: set on it, or served now at one of its places; soonest
 /// expiry first, at most [`FACET_ROWS`] + 1.
 pub async fn asset_certificates(db: &Database, asset_id: i64) -> Result<Vec<CertificateFacts>> {
     let sql = format!(
-        "SELECT * FROM ({CERTIFICATE} WHERE c.asset_id = $1 OR EXISTS (SELECT 1 FROM cert_sightings g \
-           JOIN cert_sources s ON s.id = g.source_id WHERE g.certificate_id = c.id AND g.current AND s.asset_id = $1)) x \
+        "SELECT * FROM ({CERTIFICATE} WHERE c.id IN ({ASSET_CERTIFICATE_IDS})) x \
          ORDER BY is_ca, not_after, id LIMIT $2"
     );
     on_pool!(db, |pool| {
@@ -198,13 +204,14 @@ pub async fn asset_problem_codes(
     db: &Database,
     asset_id: i64,
 ) -> Result<Vec<(i64, String, String)>> {
-    let sql = "SELECT DISTINCT g.certificate_id, p.code, p.severity FROM cert_problems p \
-        JOIN cert_sightings g ON g.id = p.sighting_id JOIN certificates c ON c.id = g.certificate_id \
-        WHERE g.current AND (c.asset_id = $1 OR EXISTS (SELECT 1 FROM cert_sightings h \
-            JOIN cert_sources s ON s.id = h.source_id WHERE h.certificate_id = c.id AND h.current AND s.asset_id = $1)) \
-        ORDER BY g.certificate_id, p.severity, p.code LIMIT $2";
+    let sql = format!(
+        "SELECT DISTINCT g.certificate_id, p.code, p.severity FROM cert_problems p \
+        JOIN cert_sightings g ON g.id = p.sighting_id \
+        WHERE g.current AND g.certificate_id IN ({ASSET_CERTIFICATE_IDS}) \
+        ORDER BY g.certificate_id, p.severity, p.code LIMIT $2"
+    );
     on_pool!(db, |pool| {
-        let rows = sqlx::query(sql)
+        let rows = sqlx::query(&sql)
             .bind(asset_id)
             .bind(MAX_ROWS)
             .fetch_all(pool)

@@ -31,6 +31,7 @@ use opsward_core::practice::Practice;
 use opsward_store::{Store, StoreError};
 
 use crate::store::PatchStore;
+use opsward_ops::host_inventory::HostInventory;
 use queries::HostRow;
 use rules::PatchCounts;
 
@@ -195,11 +196,11 @@ impl PatchesPractice {
         let Some(host_id) = queries::host_of_asset(&self.store.database(), asset_id).await? else {
             return Ok(Vec::new());
         };
-        let detail = PatchStore::new(self.store.as_ref())
-            .host_detail(host_id, now)
+        let (summary, pending) = HostInventory::new(self.store.as_ref())
+            .host_patch_state(host_id, now)
             .await?;
-        let s = &detail.summary;
-        let oldest_due = detail.pending.iter().map(|p| p.due_at).min();
+        let s = &summary;
+        let oldest_due = pending.iter().map(|p| p.due_at).min();
         let reboot_since = queries::reboot_required_since(&self.store.database(), host_id).await?;
         let last_report = s.host.last_report_at.map_or_else(
             || "never".to_string(),
@@ -221,8 +222,7 @@ impl PatchesPractice {
                 _ => String::new(),
             },
         );
-        let rows = detail
-            .pending
+        let rows = pending
             .iter()
             .take(ROWS)
             .map(|p| FacetRow {

@@ -73,7 +73,13 @@ pub async fn tested_activities(
          WHERE a.practice = 'resilience' AND (a.active OR m.id IS NOT NULL)",
     );
     if asset_id.is_some() {
-        sql.push_str(" AND COALESCE(m.asset_id, a.asset_id) = $2");
+        // The `IN` list starts from the asset (indexes `resilience_measures_asset` and
+        // `activities_asset`) so that one asset's page does not test every activity.
+        sql.push_str(
+            " AND a.id IN (SELECT activity_id FROM resilience_measures WHERE asset_id = $2 \
+              UNION SELECT id FROM activities WHERE asset_id = $2) \
+             AND COALESCE(m.asset_id, a.asset_id) = $2",
+        );
     }
     sql.push_str(" ORDER BY a.id LIMIT $1");
     on_pool!(db, |pool| {

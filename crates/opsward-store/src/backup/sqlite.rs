@@ -82,9 +82,14 @@ pub(super) async fn schema_version(pool: &SqlitePool) -> Result<i64, TransferErr
     Ok(version.unwrap_or(0))
 }
 
+/// Tables that exist only on SQLite, kept by triggers as an index PostgreSQL has natively
+/// (migration 0031): not part of a snapshot, so both backends' snapshots hold the same tables.
+const SQLITE_INDEX_TABLES: [&str; 1] = ["backlog_item_assets"];
+
 pub(super) async fn tables(pool: &SqlitePool) -> Result<Vec<TableInfo>, TransferError> {
     // `table_list` tells plain tables from virtual ones (the FTS index) and their shadow
-    // tables, which the FTS triggers fill again on import.
+    // tables, which the FTS triggers fill again on import. The SQLite-only index tables
+    // (`SQLITE_INDEX_TABLES`) are left out the same way: their triggers fill them too.
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
          AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
@@ -92,7 +97,10 @@ pub(super) async fn tables(pool: &SqlitePool) -> Result<Vec<TableInfo>, Transfer
     .fetch_all(pool)
     .await?;
     let mut tables = Vec::with_capacity(names.len());
-    for name in names {
+    for name in names
+        .into_iter()
+        .filter(|n| !SQLITE_INDEX_TABLES.contains(&n.as_str()))
+    {
         let rows: Vec<(String, String, i64, i64)> =
             sqlx::query_as("SELECT name, type, pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid")
                 .bind(&name)
