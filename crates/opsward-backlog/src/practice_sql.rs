@@ -159,7 +159,7 @@ impl BacklogStore {
     ) -> Result<(Vec<AssetItem>, usize)> {
         let ids: Vec<i64> = match self.database() {
             Database::Sqlite(pool) => {
-                // `backlog_item_assets` is SQLite's index into the JSON lists (migration 0031).
+                // `backlog_item_assets` is SQLite's index into the JSON lists (migration 0029).
                 sqlx::query_scalar(&asset_item_ids_sql(
                     "i.id IN (SELECT l.item_id FROM backlog_item_assets l WHERE l.asset_id = $1)",
                 ))

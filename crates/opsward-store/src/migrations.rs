@@ -138,9 +138,9 @@ pub const SQLITE: Embedded = &[
     ),
     (27, "sso", include_str!("../migrations/sqlite/0027_sso.sql")),
     (
-        31,
+        29,
         "asset_page_indexes",
-        include_str!("../migrations/sqlite/0031_asset_page_indexes.sql"),
+        include_str!("../migrations/sqlite/0029_asset_page_indexes.sql"),
     ),
 ];
 pub const POSTGRES: Embedded = &[
@@ -280,9 +280,9 @@ pub const POSTGRES: Embedded = &[
         include_str!("../migrations/postgres/0027_sso.sql"),
     ),
     (
-        31,
+        29,
         "asset_page_indexes",
-        include_str!("../migrations/postgres/0031_asset_page_indexes.sql"),
+        include_str!("../migrations/postgres/0029_asset_page_indexes.sql"),
     ),
 ];
 

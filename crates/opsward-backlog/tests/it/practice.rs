@@ -445,7 +445,7 @@ store_test!(
     an_items_assets_follow_its_edits,
     |store: Arc<dyn Store>| async move {
         // SQLite finds an asset's items through the link table its triggers keep (migration
-        // 0031); PostgreSQL through the GIN index. Either must follow every change of the list.
+        // 0029); PostgreSQL through the GIN index. Either must follow every change of the list.
         let backlog = BacklogStore::new(store.as_ref());
         let mut assets = Vec::new();
         for name in ["db-1", "db-2"] {
@@ -478,7 +478,7 @@ store_test!(
         let link = Some(format!("/backlog/{}", item.id));
         assert_eq!(
             rows_of(practice.asset_facets(assets[0], Utc::now()).await.unwrap()),
-            [link.clone()]
+            vec![link.clone()]
         );
         for (list, first, second) in [
             (vec![assets[1]], vec![], vec![link.clone()]),

@@ -62,56 +62,94 @@ pub(super) async fn tables(pool: &PgPool) -> Result<Vec<TableInfo>, TransferErro
     tables_on(&mut conn).await
 }
 
-async fn tables_on(conn: &mut PgConnection) -> Result<Vec<TableInfo>, TransferError> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name::text FROM information_schema.tables \
-         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
-         AND table_name <> '_sqlx_migrations' ORDER BY table_name COLLATE \"C\"",
+/// One column of a table of the current schema, as the catalog describes it.
+struct CatalogColumn {
+    table: String,
+    name: String,
+    /// `information_schema`'s type name (`timestamp with time zone`), for its [`Kind`].
+    data_type: String,
+    /// The type's own name (`timestamptz`), for the casts of an import.
+    udt: String,
+    generated: bool,
+}
+
+/// Every column of every table of the current schema, in table and column order. One query
+/// for all tables: catalog queries cost the same however many tables they answer for, and
+/// a server with many schemas makes each of them slow.
+async fn catalog_columns(conn: &mut PgConnection) -> Result<Vec<CatalogColumn>, TransferError> {
+    let rows: Vec<(String, String, String, String, bool)> = sqlx::query_as(
+        "SELECT c.table_name::text, c.column_name::text, c.data_type::text, c.udt_name::text, \
+            c.is_generated <> 'NEVER' \
+         FROM information_schema.columns c JOIN information_schema.tables t \
+          ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+         WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
+          AND c.table_name <> '_sqlx_migrations' \
+         ORDER BY c.table_name COLLATE \"C\", c.ordinal_position",
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut tables = Vec::with_capacity(names.len());
-    for name in names {
-        let columns: Vec<(String, String)> = sqlx::query_as(
-            "SELECT column_name::text, data_type::text FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' \
-             ORDER BY ordinal_position",
-        )
-        .bind(&name)
-        .fetch_all(&mut *conn)
-        .await?;
-        let primary_key: Vec<String> = sqlx::query_scalar(
-            "SELECT k.column_name::text FROM information_schema.table_constraints c \
+    Ok(rows
+        .into_iter()
+        .map(|(table, name, data_type, udt, generated)| CatalogColumn {
+            table,
+            name,
+            data_type,
+            udt,
+            generated,
+        })
+        .collect())
+}
+
+/// `(table, column)` pairs of a query, grouped by table in the order they came.
+fn by_table(pairs: Vec<(String, String)>) -> BTreeMap<String, Vec<String>> {
+    let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (table, value) in pairs {
+        grouped.entry(table).or_default().push(value);
+    }
+    grouped
+}
+
+async fn tables_on(conn: &mut PgConnection) -> Result<Vec<TableInfo>, TransferError> {
+    let columns = catalog_columns(conn).await?;
+    let mut primary_keys = by_table(
+        sqlx::query_as(
+            "SELECT c.table_name::text, k.column_name::text FROM information_schema.table_constraints c \
              JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name \
               AND k.constraint_schema = c.constraint_schema AND k.table_name = c.table_name \
-             WHERE c.table_schema = current_schema() AND c.table_name = $1 \
-              AND c.constraint_type = 'PRIMARY KEY' ORDER BY k.ordinal_position",
+             WHERE c.table_schema = current_schema() AND c.constraint_type = 'PRIMARY KEY' \
+             ORDER BY c.table_name, k.ordinal_position",
         )
-        .bind(&name)
         .fetch_all(&mut *conn)
-        .await?;
-        let refers_to: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT target.relname::text FROM pg_constraint k \
+        .await?,
+    );
+    let mut references = by_table(
+        sqlx::query_as(
+            "SELECT DISTINCT source.relname::text, target.relname::text FROM pg_constraint k \
              JOIN pg_class source ON source.oid = k.conrelid \
              JOIN pg_class target ON target.oid = k.confrelid \
              JOIN pg_namespace n ON n.oid = source.relnamespace \
-             WHERE k.contype = 'f' AND n.nspname = current_schema() AND source.relname = $1",
+             WHERE k.contype = 'f' AND n.nspname = current_schema() \
+             ORDER BY 1, 2",
         )
-        .bind(&name)
         .fetch_all(&mut *conn)
-        .await?;
-        tables.push(TableInfo {
-            columns: columns
-                .into_iter()
-                .map(|(column, data_type)| Column {
-                    name: column,
-                    kind: column_kind(&data_type),
-                })
-                .collect(),
-            name,
-            primary_key,
-            refers_to,
-        });
+        .await?,
+    );
+    let mut tables: Vec<TableInfo> = Vec::new();
+    for column in columns.into_iter().filter(|c| !c.generated) {
+        if tables.last().is_none_or(|t| t.name != column.table) {
+            tables.push(TableInfo {
+                primary_key: primary_keys.remove(&column.table).unwrap_or_default(),
+                refers_to: references.remove(&column.table).unwrap_or_default(),
+                name: column.table.clone(),
+                columns: Vec::new(),
+            });
+        }
+        if let Some(table) = tables.last_mut() {
+            table.columns.push(Column {
+                kind: column_kind(&column.data_type),
+                name: column.name,
+            });
+        }
     }
     Ok(tables)
 }
@@ -130,15 +168,16 @@ pub(super) async fn export(
     let schema_version = schema_version_on(&mut tx).await?;
     let mut counts = Vec::new();
     let mut last_ids = BTreeMap::new();
+    let identities = identity_columns(&mut tx).await?;
     for info in tables_on(&mut tx).await? {
         // Sequences are outside transactions: this may be past the snapshot's rows, which
         // only means a restore skips some ids.
-        for column in identity_columns(&mut tx, &info.name).await? {
+        for column in identities.get(&info.name).into_iter().flatten() {
             let last: Option<i64> = sqlx::query_scalar(
                 "SELECT pg_sequence_last_value(pg_get_serial_sequence(quote_ident($1), $2)::regclass)",
             )
             .bind(&info.name)
-            .bind(&column)
+            .bind(column)
             .fetch_one(&mut *tx)
             .await?;
             if let Some(last) = last {
@@ -248,26 +287,21 @@ pub(super) async fn import(
                 .await?;
         }
     }
+    let catalog = catalog_columns(&mut tx).await?;
+    let identities = identity_columns(&mut tx).await?;
     let mut counts = Vec::new();
     for (info, expected) in plan {
         let mut reader = TableReader::open(dir, info)?;
-        let types: Vec<(String, String)> = sqlx::query_as(
-            "SELECT column_name::text, udt_name::text FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1",
-        )
-        .bind(&info.name)
-        .fetch_all(&mut *tx)
-        .await?;
         let values = reader
             .header
             .columns
             .iter()
             .enumerate()
             .map(|(i, column)| {
-                let udt = types
+                let udt = catalog
                     .iter()
-                    .find(|(name, _)| *name == column.name)
-                    .map(|(_, udt)| udt.as_str())
+                    .find(|c| c.table == info.name && c.name == column.name)
+                    .map(|c| c.udt.as_str())
                     .unwrap_or("text");
                 format!("CAST(${} AS \"{udt}\")", i + 1)
             })
@@ -286,7 +320,9 @@ pub(super) async fn import(
             query.execute(&mut *tx).await?;
         }
         let count = reader.finish(*expected)?;
-        reset_identities(&mut tx, &info.name, last_ids.get(&info.name).copied()).await?;
+        let columns = identities.get(&info.name).map_or(&[][..], Vec::as_slice);
+        let last_id = last_ids.get(&info.name).copied();
+        reset_identities(&mut tx, &info.name, columns, last_id).await?;
         progress(&count);
         counts.push(count);
     }
@@ -294,17 +330,19 @@ pub(super) async fn import(
     Ok(counts)
 }
 
+/// The identity columns of every table of the current schema, by table.
 async fn identity_columns(
     conn: &mut PgConnection,
-    table: &str,
-) -> Result<Vec<String>, TransferError> {
-    Ok(sqlx::query_scalar(
-        "SELECT column_name::text FROM information_schema.columns \
-         WHERE table_schema = current_schema() AND table_name = $1 AND is_identity = 'YES'",
-    )
-    .bind(table)
-    .fetch_all(&mut *conn)
-    .await?)
+) -> Result<BTreeMap<String, Vec<String>>, TransferError> {
+    Ok(by_table(
+        sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND is_identity = 'YES' \
+             ORDER BY table_name, ordinal_position",
+        )
+        .fetch_all(&mut *conn)
+        .await?,
+    ))
 }
 
 /// Move every identity sequence of `table` past its highest id and the last id handed out
@@ -312,9 +350,10 @@ async fn identity_columns(
 async fn reset_identities(
     conn: &mut PgConnection,
     table: &str,
+    identity_columns: &[String],
     last_id: Option<i64>,
 ) -> Result<(), TransferError> {
-    for column in identity_columns(conn, table).await? {
+    for column in identity_columns {
         let sql = format!(
             "SELECT setval(pg_get_serial_sequence(quote_ident($1), $2), \
              GREATEST(COALESCE(MAX(\"{column}\"), 0), $3, 1), \
@@ -322,7 +361,7 @@ async fn reset_identities(
         );
         sqlx::query(&sql)
             .bind(table)
-            .bind(&column)
+            .bind(column)
             .bind(last_id.unwrap_or(0))
             .execute(&mut *conn)
             .await?;

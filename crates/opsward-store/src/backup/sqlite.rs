@@ -83,7 +83,7 @@ pub(super) async fn schema_version(pool: &SqlitePool) -> Result<i64, TransferErr
 }
 
 /// Tables that exist only on SQLite, kept by triggers as an index PostgreSQL has natively
-/// (migration 0031): not part of a snapshot, so both backends' snapshots hold the same tables.
+/// (migration 0029): not part of a snapshot, so both backends' snapshots hold the same tables.
 const SQLITE_INDEX_TABLES: [&str; 1] = ["backlog_item_assets"];
 
 pub(super) async fn tables(pool: &SqlitePool) -> Result<Vec<TableInfo>, TransferError> {
