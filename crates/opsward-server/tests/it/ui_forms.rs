@@ -16,7 +16,7 @@ async fn page(http: &Client, app: &TestApp, path: &str) -> String {
     r.text().await.unwrap()
 }
 
-fn editor_fields<'a>(csrf: &'a str) -> Vec<(&'static str, &'a str)> {
+fn editor_fields(csrf: &str) -> Vec<(&'static str, &str)> {
     vec![
         ("csrf_token", csrf),
         ("title", "Restore test"),
