@@ -99,6 +99,21 @@ impl Schedule {
         }
     }
 
+    /// The next `n` occurrence starts after `after`, for a preview.
+    pub fn next(&self, after: DateTime<Utc>, n: u16) -> Vec<DateTime<Utc>> {
+        match &self.rules {
+            None => [self.start()].into_iter().filter(|s| *s > after).collect(),
+            Some(rules) => rules
+                .clone()
+                .after(after.with_timezone(&rrule::Tz::UTC))
+                .all(n)
+                .dates
+                .into_iter()
+                .map(|d| d.with_timezone(&Utc))
+                .collect(),
+        }
+    }
+
     /// Whether `at` is one of the occurrences.
     pub fn occurs_at(&self, at: DateTime<Utc>) -> bool {
         self.between(at, at + chrono::Duration::seconds(1))

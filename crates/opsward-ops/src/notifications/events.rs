@@ -93,3 +93,24 @@ pub async fn evidence_recorded(
     };
     Ok(notifier.emit(&event, now).await?.len())
 }
+
+/// Every event kind opsward raises, with a label for people: what rule forms offer to choose
+/// from. A practice that raises a new kind adds it here so rules can select it.
+pub const EVENT_KINDS: &[(&str, &str)] = &[
+    ("activity.due_soon", "Activity due soon"),
+    ("activity.overdue", "Activity overdue"),
+    ("activity.failed", "Activity result failed"),
+    (
+        super::conditions::CONDITION_OPENED,
+        "New condition (expiring certificate, open vulnerability, ...)",
+    ),
+    ("certificate.expiring", "Certificate expiring"),
+    ("certificate.expired", "Certificate expired"),
+    ("vulnerability.overdue", "Vulnerability past its deadline"),
+    ("patch.install_failed", "Patch installation failed"),
+    ("contract.expiring", "Contract expiring"),
+    ("contract.notice_due", "Contract notice deadline near"),
+    ("contract.notice_passed", "Contract renewed tacitly"),
+    ("backlog.sla_near_breach", "Backlog item near its SLA"),
+    ("backlog.sla_breached", "Backlog item breached its SLA"),
+];

@@ -1,7 +1,11 @@
 //! Calendar pages: agenda, week and month views, activity pages with the evidence form,
 //! the evidence list and report, and iCal feed management.
 
-use super::{describe, error_response, non_empty, render, render_with, Choice, Nav, UiForm};
+use super::{
+    describe, error_response, non_empty, render, render_with,
+    schedule_editor::{ScheduleFields, ScheduleText, ScheduleView},
+    Choice, Nav, UiForm,
+};
 use crate::{
     api::{
         calendar::{
@@ -328,6 +332,8 @@ fn weekday_name(d: Weekday) -> &'static str {
 struct ActivityPage {
     nav: Nav,
     activity: Activity,
+    /// The schedule in words (or the raw rule when there are none).
+    schedule: ScheduleText,
     owner: String,
     /// Each occurrence with whether it was missed (see `opsward_ops::model::missed`).
     occurrences: Vec<(Occurrence, bool)>,
@@ -386,6 +392,11 @@ async fn activity_page(
             status,
             &ActivityPage {
                 nav: Nav::new(caller, "calendar"),
+                schedule: ScheduleText::new(
+                    &activity.rrule,
+                    activity.starts_local,
+                    &activity.timezone,
+                ),
                 activity,
                 owner,
                 occurrences: {
@@ -451,8 +462,9 @@ pub struct ActivityForm {
     starts_local: String,
     #[serde(default)]
     timezone: String,
-    #[serde(default)]
-    rrule: String,
+    /// The schedule editor's fields, which write the RRULE.
+    #[serde(flatten)]
+    schedule: ScheduleFields,
     #[serde(default)]
     duration_minutes: String,
     #[serde(default)]
@@ -468,9 +480,6 @@ pub struct ActivityForm {
 struct FormView {
     title: String,
     template: String,
-    starts_local: String,
-    timezone: String,
-    rrule: String,
     duration_minutes: String,
     description: String,
     active: bool,
@@ -481,9 +490,6 @@ impl ActivityForm {
         FormView {
             title: self.title.clone(),
             template: self.template.clone(),
-            starts_local: self.starts_local.clone(),
-            timezone: self.timezone.clone(),
-            rrule: self.rrule.clone(),
             duration_minutes: self.duration_minutes.clone(),
             description: self.description.clone(),
             active: self.active.is_some(),
@@ -497,7 +503,7 @@ impl ActivityForm {
             template: a.template.clone().unwrap_or_default(),
             starts_local: a.starts_local.format("%Y-%m-%dT%H:%M").to_string(),
             timezone: a.timezone.clone(),
-            rrule: a.rrule.clone(),
+            schedule: ScheduleFields::from_rule(&a.rrule, a.starts_local.date()),
             duration_minutes: a.duration_minutes.to_string(),
             owner: match (a.owner_team_id, a.owner_person_id) {
                 (Some(t), _) => format!("team:{t}"),
@@ -542,8 +548,9 @@ impl ActivityForm {
             Some(("person", id)) => person = id.parse().ok(),
             _ => err("owner", "choose an owner from the list".into()),
         }
-        let (Some(practice), Some(starts_local), Some(duration_minutes)) =
-            (practice, starts, duration)
+        let rrule = self.schedule.rule().map_err(|e| err("schedule", e)).ok();
+        let (Some(practice), Some(starts_local), Some(duration_minutes), Some(rrule)) =
+            (practice, starts, duration, rrule)
         else {
             return Err(errors);
         };
@@ -555,7 +562,7 @@ impl ActivityForm {
             practice,
             template: non_empty(&self.template),
             description: self.description.clone(),
-            rrule: self.rrule.clone(),
+            rrule,
             starts_local,
             timezone: self.timezone.clone(),
             duration_minutes,
@@ -576,6 +583,7 @@ struct FormPage {
     nav: Nav,
     id: Option<i64>,
     form: FormView,
+    schedule: ScheduleView,
     templates: Vec<Choice>,
     practices: Vec<Choice>,
     owners: Vec<Choice>,
@@ -656,6 +664,7 @@ async fn form_page(
             nav: Nav::new(caller, "calendar"),
             id,
             form: form.view(),
+            schedule: form.schedule.view(&form.starts_local, &form.timezone, true),
             templates,
             practices: practice_choices(&form.practice),
             owners,
@@ -681,6 +690,7 @@ pub async fn new_form(
         practice: "general".into(),
         starts_local: format!("{}T09:00", tomorrow.format("%Y-%m-%d")),
         timezone: "UTC".into(),
+        schedule: ScheduleFields::from_rule("", tomorrow),
         duration_minutes: "60".into(),
         active: Some("true".into()),
         ..Default::default()
@@ -689,7 +699,7 @@ pub async fn new_form(
         form.title = t.title.into();
         form.practice = t.practice.to_string();
         form.template = t.key.into();
-        form.rrule = t.rrule.into();
+        form.schedule = ScheduleFields::from_rule(t.rrule, tomorrow);
         form.duration_minutes = t.duration_minutes.to_string();
         form.description = t.description.into();
     }
@@ -708,6 +718,9 @@ pub async fn create(
     Caller(caller): Caller,
     UiForm(form): UiForm<ActivityForm>,
 ) -> Response {
+    if form.schedule.is_preview() {
+        return form_page(&state, &caller, None, &form, Vec::new()).await;
+    }
     let input = match form.to_input() {
         Ok(i) => i,
         Err(errors) => return form_page(&state, &caller, None, &form, errors).await,
@@ -747,6 +760,9 @@ pub async fn update(
     Path(id): Path<i64>,
     UiForm(form): UiForm<ActivityForm>,
 ) -> Response {
+    if form.schedule.is_preview() {
+        return form_page(&state, &caller, Some(id), &form, Vec::new()).await;
+    }
     let input = match form.to_input() {
         Ok(i) => i,
         Err(errors) => return form_page(&state, &caller, Some(id), &form, errors).await,

@@ -1,5 +1,6 @@
 //! The notifications admin page: channels, rules, delivery state.
 
+use super::channel_forms::ChannelForm;
 use super::{describe, error_response, non_empty, render_with, Choice, Nav, UiForm};
 use crate::{
     api::{
@@ -17,12 +18,12 @@ use axum::{
 };
 use chrono::{Duration, Utc};
 use opsward_core::practice::Practice;
-use opsward_notify::{ChannelConfig, Severity};
-use opsward_ops::notifications::{Channel, OutboxEntry, QuietHours, Rule, RuleInput};
+use opsward_notify::Severity;
+use opsward_ops::notifications::{
+    events::EVENT_KINDS, Channel, OutboxEntry, QuietHours, Rule, RuleInput,
+};
 use opsward_store::StoreError;
 use serde::Deserialize;
-
-const CONFIG_EXAMPLE: &str = r#"{"type": "webhook", "url": "https://hooks.example.com/opsward", "secret": "change-me", "timeout_secs": 10}"#;
 
 #[derive(Template)]
 #[template(path = "notifications.html")]
@@ -35,7 +36,10 @@ struct NotificationsPage {
     teams: Vec<Choice>,
     people: Vec<Choice>,
     outbox: Vec<(OutboxEntry, String)>,
-    config_example: &'static str,
+    /// Event kinds a rule can pick.
+    events: Vec<Choice>,
+    /// The channel form as last typed (secrets left out), after a refusal.
+    channel: ChannelForm,
     error: Option<String>,
     notice: Option<String>,
 }
@@ -46,6 +50,29 @@ async fn page_with(
     status: StatusCode,
     error: Option<String>,
     notice: Option<String>,
+) -> Response {
+    page_with_channel(state, caller, status, error, notice, ChannelForm::default()).await
+}
+
+/// Every known event kind as a choice, for the rule forms' checkboxes.
+fn event_choices() -> Vec<Choice> {
+    EVENT_KINDS
+        .iter()
+        .map(|(kind, label)| Choice {
+            value: (*kind).into(),
+            label: (*label).into(),
+            selected: false,
+        })
+        .collect()
+}
+
+async fn page_with_channel(
+    state: &AppState,
+    caller: &Principal,
+    status: StatusCode,
+    error: Option<String>,
+    notice: Option<String>,
+    channel: ChannelForm,
 ) -> Response {
     let load = async {
         Ok::<_, StoreError>((
@@ -90,7 +117,8 @@ async fn page_with(
             outbox: outbox.collect(),
             channels,
             practices: Choice::list(Practice::ALL.iter().map(|p| p.as_str()), ""),
-            config_example: CONFIG_EXAMPLE,
+            events: event_choices(),
+            channel,
             teams: teams
                 .into_iter()
                 .map(|t| Choice {
@@ -117,28 +145,21 @@ pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Resp
     page_with(&state, &caller, StatusCode::OK, None, None).await
 }
 
-#[derive(Deserialize)]
-pub struct ChannelForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    config: String,
-}
-
 pub async fn create_channel(
     State(state): State<AppState>,
     Caller(caller): Caller,
     UiForm(form): UiForm<ChannelForm>,
 ) -> Response {
-    let config: ChannelConfig = match serde_json::from_str(&form.config) {
+    let config = match form.to_config() {
         Ok(c) => c,
         Err(e) => {
-            return page_with(
+            return page_with_channel(
                 &state,
                 &caller,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some(format!("configuration: {e}")),
+                Some(format!("The {} channel was not added: {e}", form.kind)),
                 None,
+                form.without_secrets(),
             )
             .await
         }
@@ -151,7 +172,15 @@ pub async fn create_channel(
         Ok(_) => Redirect::to("/admin/notifications").into_response(),
         Err(e) => {
             let api: crate::error::ApiError = e.into();
-            page_with(&state, &caller, api.status, Some(describe(&api)), None).await
+            page_with_channel(
+                &state,
+                &caller,
+                api.status,
+                Some(describe(&api)),
+                None,
+                form.without_secrets(),
+            )
+            .await
         }
     }
 }
@@ -226,6 +255,19 @@ pub struct RuleForm {
     owner_team_id: String,
     #[serde(default)]
     owner_person_id: String,
+    /// The kinds ticked in the picker (`event` checkboxes, one pair each).
+    #[serde(skip)]
+    picked: Vec<String>,
+}
+
+/// A rule form's pairs: the `event` checkboxes (a key that repeats, which a struct cannot
+/// hold) and the other fields.
+fn rule_form(pairs: Vec<(String, String)>) -> Result<RuleForm, String> {
+    let (picked, rest): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(k, _)| k == "event");
+    let text = serde_urlencoded::to_string(&rest).map_err(|e| e.to_string())?;
+    let mut form: RuleForm = serde_urlencoded::from_str(&text).map_err(|e| e.to_string())?;
+    form.picked = picked.into_iter().map(|(_, v)| v).collect();
+    Ok(form)
 }
 
 fn parse_rule(form: &RuleForm) -> Result<RuleInput, String> {
@@ -250,6 +292,7 @@ fn parse_rule(form: &RuleForm) -> Result<RuleInput, String> {
             .map(str::trim)
             .filter(|e| !e.is_empty())
             .map(str::to_string)
+            .chain(form.picked.iter().cloned())
             .collect(),
         practice: non_empty(&form.practice)
             .map(|p| p.parse::<Practice>())
@@ -271,9 +314,10 @@ fn parse_rule(form: &RuleForm) -> Result<RuleInput, String> {
 pub async fn create_rule(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    UiForm(form): UiForm<RuleForm>,
+    UiForm(pairs): UiForm<Vec<(String, String)>>,
 ) -> Response {
-    let input = match parse_rule(&form) {
+    let parsed = rule_form(pairs).and_then(|form| Ok((parse_rule(&form)?, form)));
+    let (input, form) = match parsed {
         Ok(i) => i,
         Err(e) => {
             return page_with(
@@ -342,6 +386,7 @@ struct MyNotificationsPage {
     rules: Vec<(Rule, String)>,
     channels: Vec<Choice>,
     practices: Vec<Choice>,
+    events: Vec<Choice>,
     error: Option<String>,
 }
 
@@ -388,6 +433,7 @@ async fn mine_with(
             rules,
             channels,
             practices: Choice::list(Practice::ALL.iter().map(|p| p.as_str()), ""),
+            events: event_choices(),
             error,
         },
     )
@@ -401,9 +447,9 @@ pub async fn mine(State(state): State<AppState>, Caller(caller): Caller) -> Resp
 pub async fn create_mine(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    UiForm(form): UiForm<RuleForm>,
+    UiForm(pairs): UiForm<Vec<(String, String)>>,
 ) -> Response {
-    let input = match parse_rule(&form) {
+    let input = match rule_form(pairs).and_then(|form| parse_rule(&form)) {
         Ok(i) => i,
         Err(e) => {
             return mine_with(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, Some(e)).await

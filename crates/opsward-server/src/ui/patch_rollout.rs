@@ -26,6 +26,8 @@ pub struct RingRow {
     pub editing: bool,
     /// The next window start in the ring's own time zone.
     pub next_window: String,
+    /// The window's schedule in words; none when only the raw rule says it exactly.
+    pub words: Option<String>,
     pub open_now: bool,
     pub hosts: Vec<String>,
 }
@@ -203,6 +205,11 @@ pub(super) async fn page(
                 }
             };
             RingRow {
+                words: opsward_ops::schedule_words::rule_in_words(
+                    &ring.window.rrule,
+                    ring.window.starts_local,
+                    &ring.window.timezone,
+                ),
                 form,
                 editing,
                 open_now: matches!(ring.window.open_until(now), Ok(Some(_))),

@@ -129,6 +129,8 @@ pub async fn list(
 struct DetailPage {
     nav: Nav,
     row: Row,
+    /// The test schedule in words (or the raw rule when there are none).
+    schedule: super::schedule_editor::ScheduleText,
     asset_name: String,
     evidence: Vec<(Evidence, String)>,
     results: Vec<&'static str>,
@@ -155,6 +157,11 @@ async fn detail_page(
         status,
         &DetailPage {
             nav: Nav::new(caller, "resilience"),
+            schedule: super::schedule_editor::ScheduleText::new(
+                &s.schedule.rrule,
+                s.schedule.starts_local,
+                &s.schedule.timezone,
+            ),
             row: Row {
                 last_tested: when(s.last_tested_at),
                 next_test: when(s.next_test_at),

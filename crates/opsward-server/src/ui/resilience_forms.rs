@@ -1,7 +1,11 @@
 //! The add and edit form of a resilience measure: plain HTML, one step of the procedure per
 //! line, the schedule as a recurrence rule with a local start and time zone.
 
-use super::{describe, error_response, non_empty, render_with, Choice, Nav, UiForm};
+use super::{
+    describe, error_response, non_empty, render_with,
+    schedule_editor::{ScheduleFields, ScheduleView},
+    Choice, Nav, UiForm,
+};
 use crate::{api::Caller, auth::Principal, error::ApiError, AppState};
 use askama::Template;
 use axum::{
@@ -37,8 +41,9 @@ pub struct MeasureForm {
     owner_person_id: String,
     #[serde(default)]
     check: String,
-    #[serde(default)]
-    rrule: String,
+    /// The schedule editor's fields, which write the RRULE.
+    #[serde(flatten)]
+    schedule: ScheduleFields,
     #[serde(default)]
     starts_local: String,
     #[serde(default)]
@@ -49,13 +54,14 @@ pub struct MeasureForm {
 
 impl MeasureForm {
     fn blank() -> Self {
+        let tomorrow = chrono::Utc::now()
+            .date_naive()
+            .succ_opt()
+            .unwrap_or_default();
         MeasureForm {
             kind: "raid".into(),
-            rrule: "FREQ=MONTHLY".into(),
-            starts_local: chrono::Utc::now()
-                .date_naive()
-                .succ_opt()
-                .unwrap_or_default()
+            schedule: ScheduleFields::from_rule("FREQ=MONTHLY", tomorrow),
+            starts_local: tomorrow
                 .and_hms_opt(10, 0, 0)
                 .unwrap_or_default()
                 .format("%Y-%m-%dT%H:%M")
@@ -77,7 +83,10 @@ impl MeasureForm {
             owner_team_id: id(input.owner_team_id),
             owner_person_id: id(input.owner_person_id),
             check: input.check.map(|c| c.to_string()).unwrap_or_default(),
-            rrule: input.schedule.rrule.clone(),
+            schedule: ScheduleFields::from_rule(
+                &input.schedule.rrule,
+                input.schedule.starts_local.date(),
+            ),
             starts_local: input
                 .schedule
                 .starts_local
@@ -115,7 +124,7 @@ impl MeasureForm {
                 .map(|c| c.parse::<CheckKind>().map_err(|e| format!("check: {e}")))
                 .transpose()?,
             schedule: TestSchedule {
-                rrule: self.rrule.clone(),
+                rrule: self.schedule.rule().map_err(|e| format!("schedule: {e}"))?,
                 starts_local,
                 timezone: self.timezone.clone(),
                 duration_minutes: self
@@ -140,6 +149,7 @@ struct FormPage {
     checks: Vec<Choice>,
     teams: Vec<Choice>,
     people: Vec<Choice>,
+    schedule: ScheduleView,
     error: Option<String>,
 }
 
@@ -191,6 +201,7 @@ async fn form_page(
                 people.into_iter().map(|p| (p.id, p.name)),
                 &form.owner_person_id,
             ),
+            schedule: form.schedule.view(&form.starts_local, &form.timezone, true),
             form,
             error,
         },
@@ -214,6 +225,9 @@ pub async fn create(
     Caller(caller): Caller,
     UiForm(form): UiForm<MeasureForm>,
 ) -> Response {
+    if form.schedule.is_preview() {
+        return form_page(&state, &caller, None, form, StatusCode::OK, None).await;
+    }
     let input = match form.parse() {
         Ok(i) => i,
         Err(e) => {
@@ -275,6 +289,9 @@ pub async fn update(
     Path(id): Path<i64>,
     UiForm(form): UiForm<MeasureForm>,
 ) -> Response {
+    if form.schedule.is_preview() {
+        return form_page(&state, &caller, Some(id), form, StatusCode::OK, None).await;
+    }
     let input = match form.parse() {
         Ok(i) => i,
         Err(e) => {

@@ -35,6 +35,7 @@ mod supplier_reviews_backlog;
 mod suppliers;
 mod ui_answers;
 mod ui_confirm;
+mod ui_forms;
 mod ui_prg;
 mod vuln_checks;
 mod vuln_host_matching;

@@ -354,10 +354,8 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
         }
         ("POST", "/admin/notifications/channels") => Body::Form(vec![
             ("name", name),
-            (
-                "config",
-                r#"{"type": "slack", "webhook_url": "http://127.0.0.1:9/slack"}"#.into(),
-            ),
+            ("kind", "slack".into()),
+            ("webhook_url", "http://127.0.0.1:9/slack".into()),
         ]),
         ("POST", "/admin/notifications/rules") => Body::Form(vec![
             ("name", name),

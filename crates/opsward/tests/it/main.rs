@@ -9,6 +9,7 @@ mod browser_backlog;
 mod browser_crawl;
 mod browser_forms;
 mod browser_picture;
+mod browser_schedule;
 mod browser_sso;
 mod browser_suppliers;
 mod browser_survey;
