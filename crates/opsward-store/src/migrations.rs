@@ -137,6 +137,11 @@ pub const SQLITE: Embedded = &[
         include_str!("../migrations/sqlite/0026_patch_reboot_since.sql"),
     ),
     (27, "sso", include_str!("../migrations/sqlite/0027_sso.sql")),
+    (
+        28,
+        "backlog_open_aging_indexes",
+        include_str!("../migrations/sqlite/0028_backlog_open_aging_indexes.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -273,6 +278,11 @@ pub const POSTGRES: Embedded = &[
         27,
         "sso",
         include_str!("../migrations/postgres/0027_sso.sql"),
+    ),
+    (
+        28,
+        "backlog_open_aging_indexes",
+        include_str!("../migrations/postgres/0028_backlog_open_aging_indexes.sql"),
     ),
 ];
 
