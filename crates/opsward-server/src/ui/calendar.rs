@@ -104,7 +104,7 @@ fn month_grid(
         let mut week = Vec::new();
         for _ in 0..7 {
             let key = day.format("%Y-%m-%d").to_string();
-            let todays = by_day.get(key.as_str()).map_or(&[][..], Vec::as_slice);
+            let of_day = by_day.get(key.as_str()).map_or(&[][..], Vec::as_slice);
             let counts = [
                 OccurrenceState::Done,
                 OccurrenceState::Overdue,
@@ -112,7 +112,7 @@ fn month_grid(
             ]
             .into_iter()
             .filter_map(|s| {
-                let n = todays.iter().filter(|o| o.state == s).count();
+                let n = of_day.iter().filter(|o| o.state == s).count();
                 (n > 0).then(|| format!("{n} {}", s.as_str()))
             })
             .collect::<Vec<_>>()
@@ -121,7 +121,7 @@ fn month_grid(
                 label: day.format("%-d %b").to_string(),
                 in_range: in_range(day),
                 today: day == today,
-                items: todays
+                items: of_day
                     .iter()
                     .take(cell_limit)
                     .map(|o| CellItem {
@@ -132,7 +132,7 @@ fn month_grid(
                         result: o.result,
                     })
                     .collect(),
-                more: todays.len().saturating_sub(cell_limit),
+                more: of_day.len().saturating_sub(cell_limit),
                 counts,
                 agenda_link: day_link(day),
             });
