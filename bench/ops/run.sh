@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Calendar and dashboard under load: 10,000 activities on the embedded SQLite database, then
-# the month view, the 30-day calendar API, an iCal feed and the dashboard summary, timed with
-# hyperfine (installed with apt when missing and running as root) or a curl loop.
+# the month and week views, the 30-day calendar API, an iCal feed, the dashboard summary and a
+# /metrics scrape, timed with hyperfine (installed with apt when missing and running as root)
+# or a curl loop, each with its response size.
 #
 #   cargo build --release -p opsward && bash bench/ops/run.sh
 #
 # Environment: OPSWARD_BIN (default target/release/opsward), ACTIVITIES (default 10000),
-# RUNS (default 20). Outbox (notification) throughput is measured separately.
+# RUNS (default 20), PICTURE_WAIT (seconds before timing, default 5). Outbox (notification)
+# throughput is measured separately.
 set -euo pipefail
 
 BIN=${OPSWARD_BIN:-target/release/opsward}
@@ -25,7 +27,7 @@ trap cleanup EXIT
 
 opsward() { env -u OPSWARD_DATABASE_URL "$BIN" --data-dir "$WORK/data" "$@"; }
 
-echo "bench password 1234" | opsward user add --admin --username bench --password-stdin >/dev/null 2>&1
+echo "calendar load test 1234" | opsward user add --admin --username bench --password-stdin >/dev/null 2>&1
 TOKEN=$(opsward token create --username bench --name bench 2>/dev/null)
 
 opsward serve --listen 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
@@ -67,8 +69,12 @@ printf 'created %d activities in %.1f s (%.0f/s, 4 parallel requests)\n' "$creat
 FEED=$(curl -sf -H "$AUTH" -H 'Content-Type: application/json' -d '{"name": "bench"}' "$BASE/api/v1/ical-feeds" | sed -n 's/.*"path":"\([^"]*\)".*/\1/p')
 [[ -n $FEED ]] || { echo "could not create an iCal feed" >&2; exit 1; }
 
-NAMES=("calendar month view (HTML)" "GET /api/v1/calendar (30 days)" "iCal feed" "GET /api/v1/summary")
-URLS=("$BASE/calendar?view=month" "$BASE/api/v1/calendar" "$BASE$FEED" "$BASE/api/v1/summary")
+# The summary and /metrics read the kept picture of operational risk; give its first
+# background refresh (every practice's conditions and the calendar's 120 days) time to run.
+sleep "${PICTURE_WAIT:-5}"
+
+NAMES=("calendar month view (HTML)" "calendar week view (HTML)" "GET /api/v1/calendar (30 days)" "iCal feed" "GET /api/v1/summary" "GET /metrics")
+URLS=("$BASE/calendar?view=month" "$BASE/calendar?view=week" "$BASE/api/v1/calendar" "$BASE$FEED" "$BASE/api/v1/summary" "$BASE/metrics")
 
 if ! command -v hyperfine >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   apt-get install -y hyperfine >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y hyperfine >/dev/null 2>&1; } || true

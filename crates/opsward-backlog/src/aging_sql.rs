@@ -23,7 +23,7 @@ pub struct AgingCounts {
 }
 
 macro_rules! aging_sql {
-    ($module:ident, $db:ty) => {
+    ($module:ident, $db:ty, $all_open_index:expr, $unowned_index:expr) => {
         pub(crate) mod $module {
             use super::*;
             use sqlx::Row;
@@ -32,16 +32,20 @@ macro_rules! aging_sql {
 
             pub async fn counts(pool: &Pool, now: DateTime<Utc>, stale_after_days: i64) -> Result<AgingCounts> {
                 // Age in whole days is below 8 exactly when created after now - 8 days, etc.
+                // Each number is a count over a range of a partial index of open items
+                // (migration 0028) instead of arithmetic on every open row: the buckets
+                // from the few recent items down (the oldest is the rest), stale as the
+                // open items minus those updated since the edge (updated_at is NOT NULL).
                 let edge = |days: i64| now - Duration::days(days);
                 let row = sqlx::query(&format!(
-                    "SELECT COUNT(*) AS open, \
-                     COALESCE(SUM(CASE WHEN created_at > $1 THEN 1 ELSE 0 END), 0) AS b0, \
-                     COALESCE(SUM(CASE WHEN created_at <= $1 AND created_at > $2 THEN 1 ELSE 0 END), 0) AS b1, \
-                     COALESCE(SUM(CASE WHEN created_at <= $2 AND created_at > $3 THEN 1 ELSE 0 END), 0) AS b2, \
-                     COALESCE(SUM(CASE WHEN created_at <= $3 THEN 1 ELSE 0 END), 0) AS b3, \
-                     COALESCE(SUM(CASE WHEN updated_at <= $4 THEN 1 ELSE 0 END), 0) AS stale, \
-                     COALESCE(SUM(CASE WHEN assignee_person_id IS NULL THEN 1 ELSE 0 END), 0) AS unowned \
-                     FROM backlog_items WHERE {OPEN}"
+                    "SELECT (SELECT COUNT(*) FROM backlog_items{all} WHERE {OPEN}) AS open, \
+                     (SELECT COUNT(*) FROM backlog_items WHERE {OPEN} AND created_at > $1) AS newer_8, \
+                     (SELECT COUNT(*) FROM backlog_items WHERE {OPEN} AND created_at > $2) AS newer_31, \
+                     (SELECT COUNT(*) FROM backlog_items WHERE {OPEN} AND created_at > $3) AS newer_91, \
+                     (SELECT COUNT(*) FROM backlog_items WHERE {OPEN} AND updated_at > $4) AS fresh, \
+                     (SELECT COUNT(*) FROM backlog_items{unowned} WHERE {OPEN} AND assignee_person_id IS NULL) AS unowned",
+                    all = $all_open_index,
+                    unowned = $unowned_index,
                 ))
                 .bind(edge(8))
                 .bind(edge(31))
@@ -50,17 +54,19 @@ macro_rules! aging_sql {
                 .fetch_one(pool)
                 .await?;
                 let count = |c: &str| -> Result<usize> { Ok(row.try_get::<i64, _>(c)?.max(0) as usize) };
+                let open = count("open")?;
+                let (newer_8, newer_31, newer_91) = (count("newer_8")?, count("newer_31")?, count("newer_91")?);
                 Ok(AgingCounts {
                     at: now,
-                    open: count("open")?,
+                    open,
                     buckets: AgingBuckets {
-                        days_0_7: count("b0")?,
-                        days_8_30: count("b1")?,
-                        days_31_90: count("b2")?,
-                        days_over_90: count("b3")?,
+                        days_0_7: newer_8,
+                        days_8_30: newer_31.saturating_sub(newer_8),
+                        days_31_90: newer_91.saturating_sub(newer_31),
+                        days_over_90: open.saturating_sub(newer_91),
                     },
                     stale_after_days,
-                    stale: count("stale")?,
+                    stale: open.saturating_sub(count("fresh")?),
                     unowned: count("unowned")?,
                 })
             }
@@ -85,7 +91,8 @@ macro_rules! aging_sql {
                 .map(|r| r.try_get("id"))
                 .collect::<Result<Vec<i64>, _>>()?;
                 let unowned = sqlx::query(&format!(
-                    "SELECT id FROM backlog_items WHERE {OPEN} AND assignee_person_id IS NULL ORDER BY created_at, id LIMIT $1"
+                    "SELECT id FROM backlog_items{unowned} WHERE {OPEN} AND assignee_person_id IS NULL ORDER BY created_at, id LIMIT $1",
+                    unowned = $unowned_index,
                 ))
                 .bind(limit)
                 .fetch_all(pool)
@@ -108,11 +115,19 @@ macro_rules! aging_sql {
     };
 }
 
-aging_sql!(sqlite, sqlx::Sqlite);
-aging_sql!(postgres, sqlx::Postgres);
+// SQLite's planner prefers the assignee index for `IS NULL` and the narrow (state, team)
+// index for the open count, reading 300,000 rows or 1,000,000 index entries at 1,000,000
+// items; naming the partial indexes keeps both counts to the open items' entries.
+aging_sql!(
+    sqlite,
+    sqlx::Sqlite,
+    " INDEXED BY backlog_items_open_created",
+    " INDEXED BY backlog_items_open_unowned"
+);
+aging_sql!(postgres, sqlx::Postgres, "", "");
 
 impl BacklogStore {
-    /// How many open items there are per age bucket, stale and unowned, in one pass.
+    /// How many open items there are per age bucket, stale and unowned, in one statement.
     pub async fn aging_counts(
         &self,
         now: DateTime<Utc>,

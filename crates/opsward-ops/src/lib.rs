@@ -10,6 +10,7 @@ pub mod asset_facet;
 pub mod attachments;
 pub mod backup;
 mod backup_archive;
+pub mod expansions;
 pub mod export;
 pub mod host_inventory;
 pub mod hygiene;

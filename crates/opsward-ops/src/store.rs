@@ -3,6 +3,7 @@
 //! backend; [`OpsStore`] picks the one its database needs.
 
 use crate::{
+    expansions,
     model::{
         Activity, ActivityInput, Attachment, CalendarFilter, Evidence, EvidenceInput, IcalFeed,
         Occurrence, OccurrenceState,
@@ -676,15 +677,17 @@ impl OpsStore {
                 .collect();
         let mut out = Vec::new();
         for a in activities {
-            let Ok(schedule) = schedule_of(a) else {
+            // Kept expansions (see `expansions`): the same starts as `schedule_of(a)`'s
+            // `between`, without expanding every rule on every request.
+            let Ok(starts) = expansions::starts_between(a, from, to) else {
                 tracing::warn!(
                     activity = a.id,
                     "stored activity has an invalid schedule; skipped"
                 );
                 continue;
             };
-            let tz = parse_timezone(&a.timezone).unwrap_or(chrono_tz::UTC);
-            for starts_at in schedule.between(from, to) {
+            for start in starts.as_slice() {
+                let starts_at = start.at;
                 let evidence = done.get(&(a.id, starts_at));
                 out.push(Occurrence {
                     activity_id: a.id,
@@ -692,10 +695,7 @@ impl OpsStore {
                     practice: a.practice,
                     starts_at,
                     ends_at: starts_at + chrono::Duration::minutes(i64::from(a.duration_minutes)),
-                    starts_local: starts_at
-                        .with_timezone(&tz)
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string(),
+                    starts_local: start.local.to_string(),
                     timezone: a.timezone.clone(),
                     state: OccurrenceState::of(starts_at, evidence.is_some(), now),
                     evidence_id: evidence.map(|(id, _)| *id),

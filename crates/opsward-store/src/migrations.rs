@@ -138,6 +138,11 @@ pub const SQLITE: Embedded = &[
     ),
     (27, "sso", include_str!("../migrations/sqlite/0027_sso.sql")),
     (
+        28,
+        "backlog_open_aging_indexes",
+        include_str!("../migrations/sqlite/0028_backlog_open_aging_indexes.sql"),
+    ),
+    (
         29,
         "asset_page_indexes",
         include_str!("../migrations/sqlite/0029_asset_page_indexes.sql"),
@@ -278,6 +283,11 @@ pub const POSTGRES: Embedded = &[
         27,
         "sso",
         include_str!("../migrations/postgres/0027_sso.sql"),
+    ),
+    (
+        28,
+        "backlog_open_aging_indexes",
+        include_str!("../migrations/postgres/0028_backlog_open_aging_indexes.sql"),
     ),
     (
         29,

@@ -70,6 +70,81 @@ pub struct DayCell {
     in_range: bool,
     today: bool,
     items: Vec<CellItem>,
+    /// Occurrences of the day not listed in `items` (the month view lists a few per day).
+    more: usize,
+    /// The day's occurrences by state ("3 done, 40 overdue"), shown when some are not listed.
+    counts: String,
+    /// The agenda from this day, where every occurrence is listed.
+    agenda_link: String,
+}
+
+/// Occurrences listed per day in the month view; the rest are counted by state with a link
+/// to the day's agenda. At 10,000 activities a month holds ~30,000 occurrences (7 MiB of
+/// HTML when every one was listed).
+pub const MONTH_CELL_LIMIT: usize = 6;
+
+/// The grid of days `[from, to)` in weeks, each day with its first `cell_limit`
+/// occurrences and the counts of all of them. One pass over the occurrences, grouped by
+/// their local date.
+fn month_grid(
+    occurrences: &[Occurrence],
+    from: NaiveDate,
+    to: NaiveDate,
+    cell_limit: usize,
+    in_range: impl Fn(NaiveDate) -> bool,
+    day_link: impl Fn(NaiveDate) -> String,
+) -> Vec<Vec<DayCell>> {
+    let mut by_day: std::collections::HashMap<&str, Vec<&Occurrence>> =
+        std::collections::HashMap::new();
+    for o in occurrences {
+        if let Some(local_date) = o.starts_local.get(..10) {
+            by_day.entry(local_date).or_default().push(o);
+        }
+    }
+    let today = Utc::now().date_naive();
+    let mut weeks = Vec::new();
+    let mut day = from;
+    while day < to {
+        let mut week = Vec::new();
+        for _ in 0..7 {
+            let key = day.format("%Y-%m-%d").to_string();
+            let of_day = by_day.get(key.as_str()).map_or(&[][..], Vec::as_slice);
+            let counts = [
+                OccurrenceState::Done,
+                OccurrenceState::Overdue,
+                OccurrenceState::Upcoming,
+            ]
+            .into_iter()
+            .filter_map(|s| {
+                let n = of_day.iter().filter(|o| o.state == s).count();
+                (n > 0).then(|| format!("{n} {}", s.as_str()))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+            week.push(DayCell {
+                label: day.format("%-d %b").to_string(),
+                in_range: in_range(day),
+                today: day == today,
+                items: of_day
+                    .iter()
+                    .take(cell_limit)
+                    .map(|o| CellItem {
+                        activity_id: o.activity_id,
+                        title: o.title.clone(),
+                        time: o.starts_local.get(11..).unwrap_or_default().to_string(),
+                        state: o.state,
+                        result: o.result,
+                    })
+                    .collect(),
+                more: of_day.len().saturating_sub(cell_limit),
+                counts,
+                agenda_link: day_link(day),
+            });
+            day += Duration::days(1);
+        }
+        weeks.push(week);
+    }
+    weeks
 }
 
 pub struct CellItem {
@@ -214,37 +289,26 @@ pub async fn page(
     let grid = if view == "agenda" || view == "overdue" {
         Vec::new()
     } else {
+        let day_link = |d: NaiveDate| {
+            let params = CalendarParams {
+                view: "agenda".into(),
+                date: d.format("%Y-%m-%d").to_string(),
+                practice: p.practice.clone(),
+                owner_team_id: p.owner_team_id.clone(),
+                owner_person_id: p.owner_person_id.clone(),
+            };
+            format!(
+                "/calendar?{}",
+                serde_urlencoded::to_string(&params).unwrap_or_default()
+            )
+        };
+        let cell_limit = if view == "month" {
+            MONTH_CELL_LIMIT
+        } else {
+            usize::MAX
+        };
         let in_month = |d: NaiveDate| view == "week" || d.month() == date.month();
-        let mut weeks = Vec::new();
-        let mut day = from;
-        while day < to {
-            let mut week = Vec::new();
-            for _ in 0..7 {
-                let items = occurrences
-                    .iter()
-                    .filter(|o| {
-                        o.starts_local
-                            .starts_with(&day.format("%Y-%m-%d").to_string())
-                    })
-                    .map(|o| CellItem {
-                        activity_id: o.activity_id,
-                        title: o.title.clone(),
-                        time: o.starts_local[11..].to_string(),
-                        state: o.state,
-                        result: o.result,
-                    })
-                    .collect();
-                week.push(DayCell {
-                    label: day.format("%-d %b").to_string(),
-                    in_range: in_month(day),
-                    today: day == Utc::now().date_naive(),
-                    items,
-                });
-                day += Duration::days(1);
-            }
-            weeks.push(week);
-        }
-        weeks
+        month_grid(&occurrences, from, to, cell_limit, in_month, day_link)
     };
     let teams = match team_choices(&state, &p.owner_team_id).await {
         Ok(t) => t,

@@ -11,6 +11,7 @@ mod backlog_owners;
 mod backlog_sla;
 mod backlog_transfer;
 mod calendar;
+mod calendar_month;
 mod cert_targets;
 mod certs;
 mod condition_notifications;
