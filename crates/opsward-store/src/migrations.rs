@@ -137,6 +137,11 @@ pub const SQLITE: Embedded = &[
         include_str!("../migrations/sqlite/0026_patch_reboot_since.sql"),
     ),
     (27, "sso", include_str!("../migrations/sqlite/0027_sso.sql")),
+    (
+        30,
+        "sso_settings",
+        include_str!("../migrations/sqlite/0030_sso_settings.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -273,6 +278,11 @@ pub const POSTGRES: Embedded = &[
         27,
         "sso",
         include_str!("../migrations/postgres/0027_sso.sql"),
+    ),
+    (
+        30,
+        "sso_settings",
+        include_str!("../migrations/postgres/0030_sso_settings.sql"),
     ),
 ];
 
