@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod overrides;
 pub mod recheck;
 pub mod settings;
+mod settings_store;
 pub mod store;
 
 pub use mapping::{GroupMapping, Unmapped};
