@@ -16,6 +16,7 @@ pub mod picture;
 pub mod practices;
 pub mod routes;
 pub mod scheduler;
+pub mod sign_in_live;
 pub mod ui;
 
 use auth::limiter::{LoginLimiter, LoginLimits};
@@ -124,10 +125,9 @@ pub struct AppState {
     pub picture: Arc<picture::PictureCache>,
     /// Identity-provider sign-ins on the same database.
     pub sso: opsward_sso::SsoStore,
-    /// The OpenID Connect relying party, when `[sso.oidc]` is configured.
-    pub oidc: Option<Arc<opsward_sso::oidc::OidcClient>>,
-    /// The directory that checks passwords on the login form, when `[sso.ldap]` is set.
-    pub ldap: Option<Arc<opsward_sso::ldap::LdapClient>>,
+    /// The sign-in settings in force (file, with what an administrator saved over it) and
+    /// the OpenID Connect and LDAP clients built from them.
+    pub sign_in: Arc<sign_in_live::LiveSignIn>,
 }
 
 impl AppState {
@@ -135,6 +135,7 @@ impl AppState {
         let registry = practices::registry(store.clone(), &config);
         let mut jobs = JobRegistry::builtin(&store, &registry, config.public_url.as_deref());
         jobs.add_scheduled_backup(&store, &config);
+        jobs.add_sso_recheck(&store, &config);
         Self::with_registry(store, config, jobs, registry)
     }
 
@@ -150,22 +151,15 @@ impl AppState {
         jobs: JobRegistry,
         registry: opsward_core::contract::Registry,
     ) -> Self {
-        let oidc = config.sso.oidc.clone().and_then(|settings| {
-            opsward_sso::oidc::OidcClient::new(settings)
-                .map_err(|e| tracing::error!(error = %e, "OpenID Connect is not available"))
-                .ok()
-                .map(Arc::new)
-        });
-        let ldap = config.sso.ldap.clone().and_then(|settings| {
-            opsward_sso::ldap::LdapClient::new(settings)
-                .map_err(|e| tracing::error!(error = %e, "LDAP sign-in is not available"))
-                .ok()
-                .map(Arc::new)
-        });
+        let sso = opsward_sso::SsoStore::new(store.as_ref());
+        let sign_in = Arc::new(sign_in_live::LiveSignIn::new(
+            config.sso.clone(),
+            config.public_url.clone(),
+            sso.clone(),
+        ));
         AppState {
-            sso: opsward_sso::SsoStore::new(store.as_ref()),
-            oidc,
-            ldap,
+            sso,
+            sign_in,
             picture: picture::PictureCache::new(registry, store.clone(), config.picture),
             ops: opsward_ops::OpsStore::new(store.as_ref()),
             backlog: opsward_backlog::BacklogStore::new(store.as_ref()),

@@ -23,6 +23,7 @@ use utoipa::{
         api::people::list_teams, api::people::create_team, api::people::get_team, api::people::update_team, api::people::delete_team,
         api::people::list_people, api::people::create_person, api::people::get_person, api::people::update_person, api::people::delete_person,
         api::users::list, api::users::create, api::users::get, api::users::update, api::users::me,
+        api::sign_in::get, api::sign_in::put,
         api::tokens::list, api::tokens::create, api::tokens::revoke,
         api::audit::list,
         api::calendar::templates, api::calendar::list, api::calendar::create, api::calendar::get, api::calendar::update,

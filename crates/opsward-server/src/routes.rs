@@ -153,6 +153,8 @@ fn build() -> Table {
         .add(M::POST, "/api/v1/users", ADMIN, api::users::create)
         .add(M::GET, "/api/v1/users/{id}", ADMIN, api::users::get)
         .add(M::PATCH, "/api/v1/users/{id}", ADMIN, api::users::update)
+        .add(M::GET, "/api/v1/admin/sign-in", ADMIN, api::sign_in::get)
+        .add(M::PUT, "/api/v1/admin/sign-in", ADMIN, api::sign_in::put)
         .add(M::GET, "/api/v1/tokens", VIEWER, api::tokens::list)
         .add(M::POST, "/api/v1/tokens", VIEWER, api::tokens::create)
         .add(
@@ -522,6 +524,7 @@ fn build() -> Table {
         .add(M::POST, "/tokens/{id}/revoke", VIEWER, ui::tokens::revoke)
         .add(M::GET, "/admin/users", ADMIN, ui::users::page)
         .add(M::GET, "/admin/sign-in", ADMIN, ui::sign_in_settings::page)
+        .add(M::POST, "/admin/sign-in", ADMIN, ui::sign_in_settings::save)
         .add(M::POST, "/admin/users", ADMIN, ui::users::create)
         .add(M::POST, "/admin/users/{id}", ADMIN, ui::users::update)
         .add(M::GET, "/admin/audit", ADMIN, ui::audit::page)
@@ -740,9 +743,9 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            ui::sso::content_security_policy(&config.sso),
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ui::sso::set_content_security_policy,
         ))
         .with_state(state);
     // Outside the router: axum adds a 405's Allow header after every route layer has run.

@@ -108,7 +108,22 @@ impl JobRegistry {
             config.public_url.as_deref(),
         );
         registry.add_scheduled_backup(store, config);
+        registry.add_sso_recheck(store, config);
         registry
+    }
+
+    /// The periodic re-check of LDAP users' groups. Always registered: LDAP may be set up
+    /// on the admin page later; a run without LDAP does nothing.
+    pub fn add_sso_recheck(&mut self, store: &Arc<dyn Store>, config: &crate::ServerConfig) {
+        self.add(JobSpec::every(
+            opsward_sso::recheck::JOB_KIND,
+            ChronoDuration::minutes(i64::from(config.sso.recheck_minutes())),
+            opsward_sso::recheck::LdapRecheck {
+                store: opsward_sso::SsoStore::new(store.as_ref()),
+                base: config.sso.clone(),
+                public_url: config.public_url.clone(),
+            },
+        ));
     }
 
     /// The backup job, when `config.backup` names a directory.

@@ -286,6 +286,62 @@ impl LdapClient {
     }
 }
 
+impl LdapClient {
+    /// The periodic re-check: read the groups of the entry `dn` (as the service account, or
+    /// anonymously), provided it still matches the user filter for `username`. `None` when
+    /// the entry is gone or no longer matches (on Active Directory the filter can exclude
+    /// disabled accounts).
+    pub async fn groups_of(
+        &self,
+        dn: &str,
+        username: &str,
+    ) -> Result<Option<Vec<String>>, LdapError> {
+        let timeout = self.settings.timeout();
+        let unavailable = |e: ldap3::LdapError| LdapError::Unavailable(e.to_string());
+        let mut ldap = self.connect().await?;
+        if let (Some(bind_dn), Some(pw)) = (&self.settings.bind_dn, &self.settings.bind_password) {
+            ldap.with_timeout(timeout)
+                .simple_bind(bind_dn, pw.expose())
+                .await
+                .map_err(unavailable)?
+                .success()
+                .map_err(|e| {
+                    LdapError::Unavailable(format!("the service account cannot bind: {e}"))
+                })?;
+        }
+        let result = ldap
+            .with_timeout(timeout)
+            .search(
+                dn,
+                Scope::Base,
+                &user_filter(&self.settings.user_filter, username),
+                vec![self.settings.group_attribute.as_str()],
+            )
+            .await
+            .map_err(unavailable)?;
+        let _ = ldap.unbind().await;
+        // 32: noSuchObject, the entry was deleted or moved.
+        if result.1.rc == 32 {
+            return Ok(None);
+        }
+        let (entries, _) = result
+            .success()
+            .map_err(|e| LdapError::Unavailable(format!("search failed: {e}")))?;
+        let [entry] = entries.as_slice() else {
+            return Ok(None);
+        };
+        let entry = SearchEntry::construct(entry.clone());
+        Ok(Some(
+            entry
+                .attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&self.settings.group_attribute))
+                .map(|(_, v)| group_names(v))
+                .unwrap_or_default(),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,7 +89,13 @@ pub struct SsoSettings {
     /// `[sso.ldap]`: passwords on the login form checked by the directory.
     #[serde(default)]
     pub ldap: Option<crate::ldap::LdapSettings>,
+    /// Minutes between two re-reads of LDAP users' groups (default 15; 1 to 1440).
+    #[serde(default)]
+    pub recheck_minutes: Option<u32>,
 }
+
+/// How often LDAP users' groups are read again when `recheck_minutes` is unset.
+pub const DEFAULT_RECHECK_MINUTES: u32 = 15;
 
 impl SsoSettings {
     /// Whether `username` may sign in with a local password.
@@ -101,6 +107,11 @@ impl SsoSettings {
                 .iter()
                 .any(|u| u.eq_ignore_ascii_case(username.trim())),
         }
+    }
+
+    /// Minutes between two re-checks of LDAP users' groups.
+    pub fn recheck_minutes(&self) -> u32 {
+        self.recheck_minutes.unwrap_or(DEFAULT_RECHECK_MINUTES)
     }
 
     /// Read the secrets from the environment or their files and the mapping from
@@ -123,6 +134,9 @@ impl SsoSettings {
             )
             .map_err(|e| format!("sso.ldap.bind_password_file: {e}"))?;
             ldap.validate().map_err(|e| format!("sso.ldap: {e}"))?;
+        }
+        if !(1..=1440).contains(&self.recheck_minutes()) {
+            return Err("recheck_minutes must be 1 to 1440".into());
         }
         if self.local_login == LocalLogin::BreakGlass && self.oidc.is_none() && self.ldap.is_none()
         {

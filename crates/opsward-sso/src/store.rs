@@ -9,6 +9,8 @@ use opsward_core::{user::User, Actor, Role};
 use opsward_store::{on_backend, Database, Store, StoreError};
 use serde_json::json;
 
+pub use crate::settings_store::{LinkedIdentity, StoredOverrides};
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Who the identity provider says is signing in.
@@ -243,13 +245,14 @@ macro_rules! sso_sql {
                 refusal: Refusal,
             ) -> Result<SignInOutcome> {
                 let user_id = identity_user(&mut tx, who).await?;
-                audit_refusal(&mut tx, who, user_id, &refusal.to_string(), None).await?;
+                audit_refusal(&mut tx, "sign_in_refused", who, user_id, &refusal.to_string(), None).await?;
                 tx.commit().await?;
                 Ok(SignInOutcome::Refused(refusal))
             }
 
             async fn audit_refusal(
                 conn: &mut Conn,
+                action: &str,
                 who: &ProviderIdentity,
                 user_id: Option<i64>,
                 reason: &str,
@@ -270,10 +273,10 @@ macro_rules! sso_sql {
                     after["sessions_ended"] = json!(sessions);
                     after["api_tokens_revoked"] = json!(tokens);
                 }
-                backend::audit(conn, &actor, "sign_in_refused", "user", user_id, None, Some(after)).await
+                backend::audit(conn, &actor, action, "user", user_id, None, Some(after)).await
             }
 
-            pub async fn refuse_unmapped(pool: &Pool, who: &ProviderIdentity, reason: &str) -> Result<Option<i64>> {
+            pub async fn refuse_unmapped(pool: &Pool, who: &ProviderIdentity, reason: &str, action: &str) -> Result<Option<i64>> {
                 let mut tx = pool.begin_with($begin).await?;
                 let mut user_id = identity_user(&mut tx, who).await?;
                 if user_id.is_none() {
@@ -294,7 +297,7 @@ macro_rules! sso_sql {
                     }
                     None => None,
                 };
-                audit_refusal(&mut tx, who, user_id, reason, ended).await?;
+                audit_refusal(&mut tx, action, who, user_id, reason, ended).await?;
                 tx.commit().await?;
                 Ok(user_id)
             }
@@ -395,7 +398,7 @@ sso_sql!(postgres, sqlx::Postgres, opsward_store::postgres, "BEGIN");
 /// Identity-provider sign-ins, next to the foundation store on the same database.
 #[derive(Clone)]
 pub struct SsoStore {
-    db: Database,
+    pub(crate) db: Database,
 }
 
 impl SsoStore {
@@ -426,7 +429,17 @@ impl SsoStore {
         who: &ProviderIdentity,
         reason: &str,
     ) -> Result<Option<i64>> {
-        on_backend!(&self.db, refuse_unmapped(who, reason))
+        on_backend!(&self.db, refuse_unmapped(who, reason, "sign_in_refused"))
+    }
+
+    /// The periodic re-check found that `who` lost their role (groups unmapped, entry gone):
+    /// end their sessions, revoke their API tokens, audit it as `access_revoked`.
+    pub async fn revoke_after_recheck(
+        &self,
+        who: &ProviderIdentity,
+        reason: &str,
+    ) -> Result<Option<i64>> {
+        on_backend!(&self.db, refuse_unmapped(who, reason, "access_revoked"))
     }
 
     /// Audit a sign-in with a local password (method `password` and the account's role).

@@ -147,6 +147,11 @@ pub const SQLITE: Embedded = &[
         "asset_page_indexes",
         include_str!("../migrations/sqlite/0029_asset_page_indexes.sql"),
     ),
+    (
+        30,
+        "sso_settings",
+        include_str!("../migrations/sqlite/0030_sso_settings.sql"),
+    ),
 ];
 pub const POSTGRES: Embedded = &[
     (
@@ -293,6 +298,11 @@ pub const POSTGRES: Embedded = &[
         29,
         "asset_page_indexes",
         include_str!("../migrations/postgres/0029_asset_page_indexes.sql"),
+    ),
+    (
+        30,
+        "sso_settings",
+        include_str!("../migrations/postgres/0030_sso_settings.sql"),
     ),
 ];
 

@@ -11,8 +11,9 @@ use std::{
 };
 
 pub const SUFFIX: &str = "dc=example,dc=org";
-const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
-const ROOT_PW: &str = "opsward-test-root";
+/// The directory manager (the tests' service account too).
+pub const ROOT_DN: &str = "cn=admin,dc=example,dc=org";
+pub const ROOT_PW: &str = "opsward-test-root";
 
 pub struct Directory {
     pub port: u16,
@@ -123,6 +124,31 @@ impl Directory {
         assert!(
             out.status.success(),
             "ldapadd failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Apply LDIF changes (`changetype: modify` ...) as the directory manager, as an
+    /// administrator would with `ldapmodify`.
+    pub fn modify(&self, ldif: &str) {
+        use std::io::Write;
+        let mut child = Command::new("ldapmodify")
+            .args(["-x", "-H", &self.url(), "-D", ROOT_DN, "-w", ROOT_PW])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ldapmodify runs (Debian's ldap-utils)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ldif.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "ldapmodify failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }

@@ -72,6 +72,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Sign-in settings saved in the database (as on /admin/sign-in), and the LDAP re-check.
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// The register of hosts, services, endpoints and applications.
     #[command(subcommand)]
     Asset(AssetCommand),
@@ -264,6 +267,21 @@ pub enum UserCommand {
         #[arg(long)]
         enable: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// The saved settings, the settings in force (file with the saved fields over it), and
+    /// whether the secrets are set (never the secrets).
+    Show,
+    /// Replace the saved settings with a JSON file (`-`: standard input), the body of
+    /// `PUT /api/v1/admin/sign-in`: `{"groups": {"admins": "admin"}, "default_role": "none"}`.
+    Set { file: String },
+    /// Clear the saved settings: the file's apply again.
+    Reset,
+    /// Re-read LDAP users' groups now (the `sso.ldap_recheck` job), revoking access of
+    /// users whose groups no longer map.
+    Recheck,
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,7 @@ pub mod patch_rollout;
 pub mod patches;
 pub mod people;
 pub mod resilience;
+pub mod sign_in;
 pub mod summary;
 pub mod system;
 pub mod tokens;

@@ -68,7 +68,13 @@ pub(crate) fn login_page(
             next: safe_next(next).into(),
             username: username.into(),
             error,
-            oidc_name: state.config.sso.oidc.as_ref().map(|o| o.name.clone()),
+            oidc_name: state
+                .sign_in
+                .cached()
+                .settings
+                .oidc
+                .as_ref()
+                .map(|o| o.name.clone()),
         },
     );
     let cookie = cookies::set(
@@ -93,6 +99,8 @@ pub async fn form(
     if caller.is_some() {
         return Redirect::to(safe_next(&q.next)).into_response();
     }
+    // The button follows settings saved on any server since this one last looked.
+    state.sign_in.current().await;
     login_page(
         &state,
         secure_cookies(&state, peer, &headers),
@@ -159,13 +167,13 @@ pub async fn submit(
             .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
         return response;
     }
-    if let Some(ldap) = state.ldap.clone() {
+    let live = state.sign_in.current().await;
+    if let Some(ldap) = live.ldap.clone() {
         // Break-glass accounts never depend on the directory; everyone else is checked by
         // it first, and by a local password only when the directory does not know them
         // and local passwords are allowed for them.
-        let break_glass = state
-            .config
-            .sso
+        let break_glass = live
+            .settings
             .break_glass_users
             .iter()
             .any(|u| u.eq_ignore_ascii_case(form.username.trim()));
@@ -176,7 +184,7 @@ pub async fn submit(
                     return super::sso::sign_in(&state, secure, peer, &who, None, &form.next).await;
                 }
                 Err(opsward_sso::ldap::LdapError::Rejected)
-                    if state.config.sso.allows_local(&form.username) => {}
+                    if live.settings.allows_local(&form.username) => {}
                 Err(opsward_sso::ldap::LdapError::Rejected) => {
                     state.limiter.record_failure(&form.username, ip, now);
                     state.metrics.login("failed");
@@ -223,7 +231,7 @@ pub async fn submit(
     // With `local_login = "break_glass"` only the named accounts may use a password; the
     // others fail exactly like a wrong password (after the same hashing work), so the
     // form does not tell which accounts exist.
-    let local_allowed = state.config.sso.allows_local(&form.username);
+    let local_allowed = live.settings.allows_local(&form.username);
     let user = match user {
         Some(user) if verified && !user.disabled && local_allowed => user,
         _ => {
@@ -309,9 +317,10 @@ pub async fn logout(
     if let Credential::Session { token_hash, .. } = &caller.credential {
         // A session signed in through OpenID Connect also ends at the provider
         // (RP-initiated logout), which then sends the browser back to the sign-in page.
-        if let (Some(oidc), Ok(Some(id_token))) =
-            (&state.oidc, state.sso.session_id_token(token_hash).await)
-        {
+        if let (Some(oidc), Ok(Some(id_token))) = (
+            &state.sign_in.current().await.oidc,
+            state.sso.session_id_token(token_hash).await,
+        ) {
             match oidc.logout_url(Some(&id_token)).await {
                 Ok(url) => target = url.to_string(),
                 Err(e) => tracing::warn!(error = %e, "no logout at the identity provider"),

@@ -44,6 +44,26 @@ pub fn content_security_policy(sso: &opsward_sso::SsoSettings) -> axum::http::He
     })
 }
 
+/// The policy for the settings in force (the provider may be changed on the admin page),
+/// on every response that did not set its own.
+pub async fn set_content_security_policy(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if !response
+        .headers()
+        .contains_key(header::CONTENT_SECURITY_POLICY)
+    {
+        let policy = content_security_policy(&state.sign_in.cached().settings);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
+
 #[derive(Deserialize)]
 pub struct StartQuery {
     #[serde(default)]
@@ -57,7 +77,8 @@ pub async fn start(
     Query(q): Query<StartQuery>,
 ) -> Response {
     let secure = secure_cookies(&state, peer, &headers);
-    let Some(oidc) = &state.oidc else {
+    let live = state.sign_in.current().await;
+    let Some(oidc) = &live.oidc else {
         return super::error_page(
             StatusCode::NOT_FOUND,
             "Sign-in with an identity provider is not configured.",
@@ -139,7 +160,8 @@ async fn callback_outcome(
     headers: &HeaderMap,
     q: CallbackQuery,
 ) -> Response {
-    let Some(oidc) = &state.oidc else {
+    let live = state.sign_in.current().await;
+    let Some(oidc) = &live.oidc else {
         return super::error_page(
             StatusCode::NOT_FOUND,
             "Sign-in with an identity provider is not configured.",
@@ -219,7 +241,8 @@ pub(crate) async fn sign_in(
     id_token: Option<&str>,
     next: &str,
 ) -> Response {
-    let sso = &state.config.sso;
+    let live = state.sign_in.current().await;
+    let sso = &live.settings;
     let unavailable = |e: opsward_store::StoreError| {
         tracing::error!(error = %e, "identity-provider sign-in could not be recorded");
         super::error_page(

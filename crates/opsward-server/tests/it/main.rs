@@ -31,6 +31,7 @@ mod schema_names;
 mod security;
 mod sso_ldap;
 mod sso_oidc;
+mod sso_settings;
 mod summary;
 mod supplier_reviews_backlog;
 mod suppliers;

@@ -20,6 +20,7 @@ mod people;
 mod resilience;
 mod resilience_register;
 mod serve;
+mod sso;
 // suppliers
 mod patch_rings;
 mod patch_updates;
@@ -114,6 +115,7 @@ pub async fn dispatch(cli: Cli, config: Config) -> Result<ExitCode> {
             .await
         }
         Command::Token(cmd) => users::token(&open_store(&config).await?, cmd, out).await,
+        Command::Sso(cmd) => sso::sso(&open_store(&config).await?, &config, cmd, out).await,
         Command::Asset(cmd) => assets::asset(&open_store(&config).await?, &config, cmd, out).await,
         Command::Team(cmd) => people::team(&open_store(&config).await?, cmd, out).await,
         Command::Person(cmd) => people::person(&open_store(&config).await?, cmd, out).await,
