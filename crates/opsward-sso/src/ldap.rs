@@ -184,6 +184,22 @@ impl LdapClient {
         &self.settings
     }
 
+    /// A connection bound as the service account, or anonymous when none is configured.
+    async fn connect_as_service(&self) -> Result<ldap3::Ldap, LdapError> {
+        let mut ldap = self.connect().await?;
+        if let (Some(dn), Some(pw)) = (&self.settings.bind_dn, &self.settings.bind_password) {
+            ldap.with_timeout(self.settings.timeout())
+                .simple_bind(dn, pw.expose())
+                .await
+                .map_err(|e| LdapError::Unavailable(e.to_string()))?
+                .success()
+                .map_err(|e| {
+                    LdapError::Unavailable(format!("the service account cannot bind: {e}"))
+                })?;
+        }
+        Ok(ldap)
+    }
+
     async fn connect(&self) -> Result<ldap3::Ldap, LdapError> {
         let conn_settings = LdapConnSettings::new()
             .set_conn_timeout(self.settings.timeout())
@@ -218,17 +234,7 @@ impl LdapClient {
         }
         let timeout = self.settings.timeout();
         let unavailable = |e: ldap3::LdapError| LdapError::Unavailable(e.to_string());
-        let mut ldap = self.connect().await?;
-        if let (Some(dn), Some(pw)) = (&self.settings.bind_dn, &self.settings.bind_password) {
-            ldap.with_timeout(timeout)
-                .simple_bind(dn, pw.expose())
-                .await
-                .map_err(unavailable)?
-                .success()
-                .map_err(|e| {
-                    LdapError::Unavailable(format!("the service account cannot bind: {e}"))
-                })?;
-        }
+        let mut ldap = self.connect_as_service().await?;
         let attributes = [
             self.settings.group_attribute.as_str(),
             self.settings.display_name_attribute.as_str(),
@@ -298,17 +304,7 @@ impl LdapClient {
     ) -> Result<Option<Vec<String>>, LdapError> {
         let timeout = self.settings.timeout();
         let unavailable = |e: ldap3::LdapError| LdapError::Unavailable(e.to_string());
-        let mut ldap = self.connect().await?;
-        if let (Some(bind_dn), Some(pw)) = (&self.settings.bind_dn, &self.settings.bind_password) {
-            ldap.with_timeout(timeout)
-                .simple_bind(bind_dn, pw.expose())
-                .await
-                .map_err(unavailable)?
-                .success()
-                .map_err(|e| {
-                    LdapError::Unavailable(format!("the service account cannot bind: {e}"))
-                })?;
-        }
+        let mut ldap = self.connect_as_service().await?;
         let result = ldap
             .with_timeout(timeout)
             .search(

@@ -449,16 +449,7 @@ store_test!(
         let backlog = BacklogStore::new(store.as_ref());
         let mut assets = Vec::new();
         for name in ["db-1", "db-2"] {
-            let input = AssetInput {
-                name: name.into(),
-                kind: AssetKind::Host,
-                environment: "production".into(),
-                criticality: Criticality::Medium,
-                owner_team_id: None,
-                owner_person_id: None,
-                tags: vec![],
-                description: String::new(),
-            };
+            let input = opsward_testkit::asset_input(name);
             assets.push(store.create_asset(&actor(), &input).await.unwrap().id);
         }
         let mut item = input(ItemType::Problem, "Replication lag", "");

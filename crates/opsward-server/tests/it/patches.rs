@@ -387,7 +387,10 @@ both_backends!(
         };
         let seen = page(viewer.clone()).await;
         assert!(seen.contains("canary-berlin") && seen.contains(&hostname));
-        assert!(seen.contains("48 h") && seen.contains("FREQ=WEEKLY;BYDAY=TU"));
+        assert!(
+            seen.contains("48 h") && seen.contains("every week on Tuesday at 02:00 Europe/Berlin"),
+            "the window in words: {seen}"
+        );
         assert!(
             seen.contains(" 02:00 CE"),
             "next window in Berlin time: {seen}"

@@ -475,12 +475,20 @@ async fn chromium_sees_the_resilience_score_react_to_overdue_work_and_evidence()
     session.wait_for_title("Plan an activity").await;
     session.fill("#title", "Nightly restore test").await;
     session.click("#practice option[value=resilience]").await;
+    // The schedule editor (issue 20 item 6): a datetime-local input and selects, set as a
+    // person's picker would leave them; "Daily", every 1 day.
     session
-        .fill("#starts_local", &format!("{first}T00:00"))
+        .execute(
+            "for (const [id, v] of arguments[0]) { document.getElementById(id).value = v; }",
+            json!([[
+                ["starts_local", format!("{first}T00:00")],
+                ["timezone", "UTC".to_string()],
+                ["frequency", "daily".to_string()]
+            ]]),
+        )
         .await;
-    session.fill("#timezone", "UTC").await;
-    session.fill("#rrule", "FREQ=DAILY").await;
-    session.click("#activity-form button[type=submit]").await;
+    session.fill("#interval", "1").await;
+    session.click("#activity-form > button[type=submit]").await;
     session.wait_for_title("Nightly restore test").await;
     let activity_url = session.current_url().await;
 
