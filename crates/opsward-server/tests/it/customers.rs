@@ -213,11 +213,14 @@ both_backends!(
         );
         assert_eq!(stats["latest_comments"][0]["comment"], "Slow.");
 
-        // Review: schedule, pack, record (evidence), action to done.
+        // Review: schedule, pack, record (evidence), action to done. The schedule starts
+        // yesterday so that its first occurrence has started whatever the time of day: a
+        // review recorded now completes the latest started occurrence, never a future one.
+        let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
         let scheduled = http
         .put(app.url(&format!("/api/v1/customers/{id}/review-schedule")))
         .bearer_auth(&token)
-        .json(&json!({"rrule": "FREQ=MONTHLY;INTERVAL=3", "starts_local": format!("{}T09:00:00", chrono::Utc::now().date_naive())}))
+        .json(&json!({"rrule": "FREQ=MONTHLY;INTERVAL=3", "starts_local": format!("{yesterday}T09:00:00")}))
         .send()
         .await
         .unwrap();
