@@ -115,9 +115,11 @@ fn walk(mut bytes: &[u8], depth: usize, out: &mut Vec<CertificateInfo>) {
     }
 }
 
-/// One DER tag-length-value: (tag, value, the whole TLV, what follows). Single-byte tags and
-/// definite lengths only (DER).
-fn tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+/// One DER tag-length-value: (tag, value, the whole TLV, what follows).
+type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+
+/// The first TLV of `bytes`. Single-byte tags and definite lengths only (DER).
+fn tlv(bytes: &[u8]) -> Option<Tlv<'_>> {
     let (&tag, rest) = bytes.split_first()?;
     let (&first, rest) = rest.split_first()?;
     let (len, rest) = if first < 0x80 {
@@ -139,13 +141,16 @@ fn tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
     Some((tag, &rest[..len], &bytes[..header + len], &rest[len..]))
 }
 
+/// What one `caIssuers` URL gave: its certificates, or why none.
+type Fetched = Result<Vec<CertificateInfo>, String>;
+
 /// Fetches `caIssuers` URLs (each once per fetcher) within a timeout and a size cap.
 #[derive(Clone)]
 pub struct IssuerFetcher {
     http: reqwest::Client,
     timeout: Duration,
     max_bytes: usize,
-    fetched: Arc<Mutex<HashMap<String, Result<Vec<CertificateInfo>, String>>>>,
+    fetched: Arc<Mutex<HashMap<String, Fetched>>>,
 }
 
 impl IssuerFetcher {

@@ -428,10 +428,10 @@ mod tests {
     fn a_replacement_covers_every_old_name_and_may_add_some() {
         let certs = [
             cert(1, "192.0.2.7,api.example", 20),
-            cert(2, "192.0.2.7,2001:db8::7,api.example,new.example", 90),
+            cert(2, "192.0.2.7,2001:db8::7,api.example,new.example", 28),
             cert(3, "a.example,b.example", 20),
-            cert(4, "a.example", 90),
-            cert(5, "*.example", 90),
+            cert(4, "a.example", 28),
+            cert(5, "*.example", 28),
             cert(6, "c.example", 20),
         ];
         let sightings = [
