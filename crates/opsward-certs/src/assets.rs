@@ -17,7 +17,8 @@ pub struct CertAssetSettings {
     pub tags: Vec<String>,
     /// The name clients use: sent as SNI and checked against the certificate.
     pub hostname: Option<String>,
-    /// Where to connect when it is not the host name (an IP address or another name).
+    /// Where to connect when it is not the host name: IP addresses or other names, separated
+    /// by commas (each address is its own place, the host name sent to all).
     pub address: Option<String>,
     /// TLS ports; empty means 443, 8443, 465, 636, 993 and 995.
     pub ports: Vec<u16>,
@@ -45,6 +46,7 @@ impl CertAssetSettings {
 pub struct CertAssetInput {
     #[serde(default)]
     pub hostname: Option<String>,
+    /// IP addresses or host names to connect to, separated by commas.
     #[serde(default)]
     pub address: Option<String>,
     #[serde(default)]
@@ -67,6 +69,37 @@ fn valid_name(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '*'))
+}
+
+/// Most addresses one asset is reached at (each times its ports is one place).
+pub const MAX_ASSET_ADDRESSES: usize = 64;
+
+/// An asset's addresses, separated by commas: each a host name or IP address, lower case,
+/// each once, written back as `a, b`.
+fn clean_addresses(text: &Option<String>) -> Result<Option<String>, ValidationError> {
+    let Some(text) = text.as_deref() else {
+        return Ok(None);
+    };
+    let mut addresses: Vec<String> = Vec::new();
+    for a in crate::targets::split_addresses(text) {
+        if !valid_name(a) {
+            return Err(ValidationError::single(
+                "address",
+                format!("{a:?} is not a host name or IP address"),
+            ));
+        }
+        let a = a.to_ascii_lowercase();
+        if !addresses.contains(&a) {
+            addresses.push(a);
+        }
+    }
+    if addresses.len() > MAX_ASSET_ADDRESSES {
+        return Err(ValidationError::single(
+            "address",
+            format!("at most {MAX_ASSET_ADDRESSES} addresses"),
+        ));
+    }
+    Ok((!addresses.is_empty()).then(|| addresses.join(", ")))
 }
 
 /// Thresholds in days: 1 to 3650, one to eight of them.
@@ -112,7 +145,7 @@ impl CertAssetInput {
         ports.dedup();
         Ok(CertAssetInput {
             hostname: clean("hostname", &self.hostname)?,
-            address: clean("address", &self.address)?,
+            address: clean_addresses(&self.address)?,
             ports,
             thresholds: self.thresholds.as_ref().map(|t| sorted(t)),
         })
@@ -200,7 +233,7 @@ pub struct NewScanTarget {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = CertScanRequest)]
 pub struct ScanRequest {
-    /// `host:port` endpoints and CIDR ranges (`10.0.0.0/30:443,8443`, `[2001:db8::/126]:443`).
+    /// `host:port` endpoints, names at addresses (`www.example.com@192.0.2.10:443`) and CIDR ranges (`10.0.0.0/30:443,8443`, `[2001:db8::/126]:443`).
     #[serde(default)]
     pub targets: Vec<String>,
     /// Ports for ranges given without ports, and for assets instead of their own.

@@ -35,7 +35,7 @@ pub enum FileError {
 /// Why an endpoint yielded no certificates (reported per endpoint; the scan goes on).
 #[derive(Debug, Error)]
 pub enum EndpointError {
-    #[error("invalid target {0:?}: expected host:port, [ipv6]:port")]
+    #[error("invalid target {0:?}: expected host:port, [ipv6]:port or name@address:port")]
     BadTarget(String),
     #[error("cannot resolve: {0}")]
     Resolve(std::io::Error),

@@ -83,7 +83,7 @@ pub struct StoredProblem {
 pub struct CertSource {
     pub id: i64,
     pub kind: SourceKind,
-    /// `host:port` for endpoints, the path for files.
+    /// `host:port` (or `name@address:port`) for endpoints, the path for files.
     pub location: String,
     pub sni: Option<String>,
     /// The STARTTLS protocol spoken before the handshake (`auto`, `none`, `smtp`, ...).
@@ -139,7 +139,7 @@ pub struct RenewalTask {
     pub id: i64,
     pub certificate_id: i64,
     pub status: RenewalStatus,
-    /// The newer certificate for the same names that replaced it everywhere.
+    /// The newer certificate for the same names (or more) that replaced it everywhere.
     pub replacement_certificate_id: Option<i64>,
     pub note: String,
     pub opened_at: DateTime<Utc>,

@@ -7,6 +7,7 @@
 //! - [`checks`] and [`chain`] are pure verdicts over [`CertificateInfo`];
 //! - [`assess_file`] and [`assess_endpoint`] put the two together as [`Finding`]s.
 
+pub mod aia;
 pub mod assets;
 pub mod chain;
 pub mod checks;

@@ -1,6 +1,7 @@
 //! Renewal to done: which certificates need a renewal task, which tasks are finished because
-//! a newer certificate for the same names is served everywhere the old one was, which places
-//! still serve the old one after its replacement was seen, and the expiry alerts.
+//! a newer certificate for the same names (or more) is served everywhere the old one was,
+//! which places still serve the old one after its replacement was seen, and the expiry
+//! alerts.
 
 use crate::{
     inventory::{CertFilter, RenewalStatus, StoredCertificate},
@@ -32,8 +33,8 @@ pub struct RenewalPlan {
     pub not_rotated: Vec<NotRotated>,
 }
 
-/// Decide from facts alone. A *replacement* of C is a non-CA certificate for the same names
-/// that expires later. C is replaced at a place when the place now serves a replacement and
+/// Decide from facts alone. A *replacement* of C is a non-CA certificate that covers every
+/// name of C (it may add names: a renewal often does) and expires later. C is replaced at a place when the place now serves a replacement and
 /// no longer serves C; C is replaced when that holds at every place it was ever seen.
 pub fn plan(
     certs: &[CertFacts],
@@ -51,10 +52,11 @@ pub fn plan_with(
     first_threshold_days: impl Fn(i64) -> i64,
     now: DateTime<Utc>,
 ) -> RenewalPlan {
-    let mut by_names: HashMap<&str, Vec<&CertFacts>> = HashMap::new();
-    for c in certs.iter().filter(|c| !c.is_ca && !c.names_key.is_empty()) {
-        by_names.entry(c.names_key.as_str()).or_default().push(c);
-    }
+    let leaves: Vec<&CertFacts> = certs
+        .iter()
+        .filter(|c| !c.is_ca && !c.names_key.is_empty())
+        .collect();
+    let by_name = NameIndex::new(&leaves);
     // source -> certificates it serves now; certificate -> its sightings
     let mut serving: HashMap<i64, BTreeSet<i64>> = HashMap::new();
     let mut of_cert: BTreeMap<i64, Vec<&SightingFact>> = BTreeMap::new();
@@ -72,18 +74,11 @@ pub fn plan_with(
         let Some(seen) = of_cert.get(&c.id) else {
             continue;
         };
-        let replacements: Vec<&CertFacts> = by_names
-            .get(c.names_key.as_str())
-            .map(|group| {
-                group
-                    .iter()
-                    .copied()
-                    .filter(|r| {
-                        r.id != c.id && r.not_after > c.not_after && of_cert.contains_key(&r.id)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let replacements: Vec<&CertFacts> = by_name
+            .covering(c)
+            .into_iter()
+            .filter(|r| r.id != c.id && r.not_after > c.not_after && of_cert.contains_key(&r.id))
+            .collect();
         let places: BTreeSet<i64> = seen.iter().map(|s| s.source_id).collect();
         let mut served_replacement: Option<&CertFacts> = None;
         let mut all_rotated = true;
@@ -120,6 +115,50 @@ pub fn plan_with(
         }
     }
     plan
+}
+
+/// Leaf certificates by each name they are for, to find those covering all of another's.
+struct NameIndex<'a> {
+    by_name: HashMap<&'a str, Vec<&'a CertFacts>>,
+}
+
+impl<'a> NameIndex<'a> {
+    fn new(leaves: &[&'a CertFacts]) -> Self {
+        let mut by_name: HashMap<&str, Vec<&CertFacts>> = HashMap::new();
+        for c in leaves {
+            for name in names(c) {
+                by_name.entry(name).or_default().push(c);
+            }
+        }
+        NameIndex { by_name }
+    }
+
+    /// Certificates (`c` among them) for every name of `c`. Names match exactly: a
+    /// wildcard served elsewhere is another deployment, not this certificate's renewal.
+    fn covering(&self, c: &CertFacts) -> Vec<&'a CertFacts> {
+        let mut wanted = names(c);
+        let Some(first) = wanted.next() else {
+            return Vec::new();
+        };
+        let mut candidates: Vec<&CertFacts> = self.certs_for(first).to_vec();
+        for name in wanted {
+            let here = self.certs_for(name);
+            candidates.retain(|r| here.iter().any(|h| h.id == r.id));
+        }
+        candidates
+    }
+
+    fn certs_for(&self, name: &str) -> &[&'a CertFacts] {
+        self.by_name
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+}
+
+/// The names of a certificate's names key (DNS and IP SANs, else its CN).
+fn names(c: &CertFacts) -> impl Iterator<Item = &str> {
+    c.names_key.split(',').filter(|n| !n.is_empty())
 }
 
 /// What one pass of the renewal rules did.
@@ -383,6 +422,30 @@ mod tests {
         // 1 replaces 3 by names and dates, but place 100 serves 3 again, not 1.
         assert!(p.replaced.is_empty());
         assert!(p.due.is_empty(), "nothing within one day of expiry");
+    }
+
+    #[test]
+    fn a_replacement_covers_every_old_name_and_may_add_some() {
+        let certs = [
+            cert(1, "192.0.2.7,api.example", 20),
+            cert(2, "192.0.2.7,2001:db8::7,api.example,new.example", 28),
+            cert(3, "a.example,b.example", 20),
+            cert(4, "a.example", 28),
+            cert(5, "*.example", 28),
+            cert(6, "c.example", 20),
+        ];
+        let sightings = [
+            seen(1, 1, 100, false),
+            seen(2, 2, 100, true),
+            seen(3, 3, 101, false),
+            seen(4, 4, 101, true),
+            seen(5, 6, 102, false),
+            seen(6, 5, 102, true),
+        ];
+        let p = plan(&certs, &sightings, 30, at(5));
+        // Names added (an IP and a DNS name): replaced. A name dropped, or only a wildcard
+        // for it: not.
+        assert_eq!(p.replaced, vec![(1, 2)]);
     }
 
     #[test]

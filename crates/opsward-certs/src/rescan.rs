@@ -1,6 +1,7 @@
 //! From scan reports to stored observations, and the periodic rescan of every stored place.
 
 use crate::{
+    aia::{explain_chains, IssuerFetcher, DEFAULT_MAX_ISSUER_BYTES},
     assess_endpoint, assess_file,
     assets::ScanTargetKind,
     error::EndpointError,
@@ -160,6 +161,8 @@ pub async fn rescan_due(
         let reports = plan.run(options).await;
         let mut observed = observe_swept(&reports, trust, &ctx, &thresholds);
         check_revocation(&mut observed, &CrlChecker::default()).await;
+        let issuers = IssuerFetcher::new(options.connect_timeout, DEFAULT_MAX_ISSUER_BYTES);
+        explain_chains(&mut observed, &issuers, trust, now).await;
         run.endpoints += observed.len();
         run.errors += observed.iter().filter(|o| o.outcome.is_err()).count();
         if !observed.is_empty() {

@@ -95,8 +95,13 @@ impl ScanPlan {
         }
         let target =
             Target::parse(text).map_err(|e| TargetError::BadRange(format!("{text}: {e}")))?;
+        // A name at an address is stored as `name@address:port`: its own place.
+        let location = match target.server_name {
+            Some(_) => target.location(),
+            None => text.to_owned(),
+        };
         self.push(PlannedEndpoint {
-            location: text.to_owned(),
+            location,
             target,
             starttls,
             asset_id: None,

@@ -165,7 +165,8 @@ pub struct AssetEndpoints {
     pub asset_name: String,
     /// The name clients use: sent as SNI and checked against the certificate.
     pub hostname: Option<String>,
-    /// Where to connect when it differs from `hostname` (an IP address, or another name).
+    /// Where to connect when it differs from `hostname` (IP addresses or other names,
+    /// separated by commas): each address is its own place.
     pub address: Option<String>,
     /// Empty: [`DEFAULT_ASSET_PORTS`].
     pub ports: Vec<u16>,
@@ -184,13 +185,16 @@ pub struct AssetTarget {
 impl AssetEndpoints {
     /// The asset's endpoints. The host name is the SNI; the connection goes to the address
     /// when one is set, else to the host name.
+    /// With several addresses, each address on each port, the host name sent to all.
     pub fn targets(&self, override_ports: &[u16]) -> Result<Vec<AssetTarget>, TargetError> {
-        let connect = self
-            .address
-            .as_deref()
-            .or(self.hostname.as_deref())
-            .filter(|a| !a.trim().is_empty())
-            .ok_or_else(|| TargetError::AssetWithoutAddress(self.asset_name.clone()))?;
+        let connect: Vec<&str> = match self.address.as_deref() {
+            Some(addresses) => split_addresses(addresses).collect(),
+            None => self.hostname.as_deref().into_iter().collect(),
+        };
+        let connect: Vec<&str> = connect.into_iter().filter(|a| !a.is_empty()).collect();
+        if connect.is_empty() {
+            return Err(TargetError::AssetWithoutAddress(self.asset_name.clone()));
+        }
         let ports: &[u16] = if !override_ports.is_empty() {
             override_ports
         } else if !self.ports.is_empty() {
@@ -198,19 +202,28 @@ impl AssetEndpoints {
         } else {
             &DEFAULT_ASSET_PORTS
         };
-        let sni = self
-            .hostname
-            .clone()
-            .filter(|h| h.parse::<IpAddr>().is_err() && h != connect);
-        Ok(ports
-            .iter()
-            .map(|p| AssetTarget {
+        let mut out = Vec::with_capacity(connect.len() * ports.len());
+        for address in connect {
+            let sni = self
+                .hostname
+                .clone()
+                .filter(|h| h.parse::<IpAddr>().is_err() && h != address);
+            out.extend(ports.iter().map(|p| AssetTarget {
                 asset_id: self.asset_id,
-                location: endpoint(connect, *p),
+                location: endpoint(address, *p),
                 sni: sni.clone(),
-            })
-            .collect())
+            }));
+        }
+        Ok(out)
     }
+}
+
+/// The addresses of an asset's address field: separated by commas (or spaces), in brackets
+/// or not.
+pub fn split_addresses(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .map(|a| a.trim().trim_start_matches('[').trim_end_matches(']'))
+        .filter(|a| !a.is_empty())
 }
 
 /// Whether an endpoint error means only that nothing listens there. A sweep of a range or

@@ -128,8 +128,31 @@ pub struct Target {
 }
 
 impl Target {
-    /// `host:port`, `1.2.3.4:port` or `[::1]:port`; without a port, 443.
+    /// `host:port`, `1.2.3.4:port` or `[::1]:port`; without a port, 443. A name at an
+    /// address, `www.example.com@192.0.2.10:443` or `www.example.com@[2001:db8::1]:443`,
+    /// connects to the address and sends (and checks) the name: one server of several
+    /// behind a name, reached without a hosts file.
     pub fn parse(text: &str) -> Result<Target, EndpointError> {
+        let Some((name, address)) = text.split_once('@') else {
+            return Target::parse_address(text);
+        };
+        let bad = || EndpointError::BadTarget(text.to_owned());
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        // The name is what clients ask for: a DNS name (SNI carries no addresses).
+        if name.parse::<IpAddr>().is_ok() || ServerName::try_from(name.as_str()).is_err() {
+            return Err(bad());
+        }
+        if address.contains('@') {
+            return Err(bad());
+        }
+        let mut target = Target::parse_address(address).map_err(|_| bad())?;
+        if name != target.host {
+            target.server_name = Some(name);
+        }
+        Ok(target)
+    }
+
+    fn parse_address(text: &str) -> Result<Target, EndpointError> {
         let bad = || EndpointError::BadTarget(text.to_owned());
         let (host, port) = if let Some(rest) = text.strip_prefix('[') {
             let (host, after) = rest.split_once(']').ok_or_else(bad)?;
@@ -168,6 +191,17 @@ impl Target {
             .filter(|n| !n.is_empty() && *n != target.host && n.parse::<IpAddr>().is_err())
             .map(str::to_owned);
         Ok(target)
+    }
+
+    /// The place as text, parsed back by [`Target::parse`]: `host:port`, or
+    /// `name@address:port` when a name is sent to an address. Two servers behind one name
+    /// are two places, and so are two names served at one address.
+    pub fn location(&self) -> String {
+        let at = crate::targets::endpoint(&self.host, self.port);
+        match &self.server_name {
+            Some(name) => format!("{name}@{at}"),
+            None => at,
+        }
     }
 
     /// The name the certificate must be valid for: the server name, else the host.
@@ -452,6 +486,48 @@ mod tests {
             "[::1]x",
         ] {
             assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_name_at_an_address_connects_to_the_address_and_sends_the_name() {
+        let t = Target::parse("WWW.Example.com@192.0.2.10:8443").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.sni(), t.checked_name()),
+            (
+                "192.0.2.10",
+                8443,
+                Some("www.example.com"),
+                "www.example.com"
+            )
+        );
+        assert_eq!(t.location(), "www.example.com@192.0.2.10:8443");
+        let t = Target::parse("www.example.com@[2001:db8::1]:443").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.sni()),
+            ("2001:db8::1", Some("www.example.com"))
+        );
+        assert_eq!(t.location(), "www.example.com@[2001:db8::1]:443");
+        let t = Target::parse("www.example.com@lb-1.internal").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("lb-1.internal", 443));
+        // The same name as the host: nothing to override.
+        let t = Target::parse("host.test@host.test:443").unwrap();
+        assert_eq!(
+            (t.server_name.as_deref(), t.location()),
+            (None, "host.test:443".into())
+        );
+        for bad in [
+            "@192.0.2.1:443",
+            "www.example.com@",
+            "192.0.2.9@192.0.2.1:443",
+            "a b@192.0.2.1:443",
+            "www@a@192.0.2.1:443",
+            "www.example.com@2001:db8::1:443",
+            "www.example.com@[2001:db8::1]x",
+            "www.example.com@192.0.2.1:0",
+        ] {
+            let e = Target::parse(bad).unwrap_err();
+            assert!(e.to_string().contains("name@address:port"), "{bad}: {e}");
         }
     }
 

@@ -671,8 +671,10 @@ pub enum StartTlsArg {
 
 #[derive(Debug, Args)]
 pub struct CertScanTlsArgs {
-    /// `host:port`, `192.0.2.1:port` or `[2001:db8::1]:port` (port 443 if omitted), or an
-    /// address range with ports: `10.0.0.0/30:443,8443`, `[2001:db8::/126]:443` (at most
+    /// `host:port`, `192.0.2.1:port` or `[2001:db8::1]:port` (port 443 if omitted); a name
+    /// at an address, `www.example.com@192.0.2.10:443` (SNI and the name checked are the
+    /// name, the connection goes to the address: each server behind a name is its own
+    /// place); or an address range with ports: `10.0.0.0/30:443,8443`, `[2001:db8::/126]:443` (at most
     /// 4096 endpoints in all; in a range, addresses where nothing listens are left out).
     #[arg(required_unless_present_any = ["asset", "asset_tag"], value_name = "TARGET")]
     pub targets: Vec<String>,

@@ -1,7 +1,10 @@
 //! Certificates and keys generated per test, and the `openssl` CLI to make odd ones and to
 //! read certificates back for comparison.
 
-use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, Issuer,
+    KeyPair,
+};
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -55,6 +58,30 @@ impl TestCa {
         }
     }
 
+    /// An intermediate CA signed by this one, valid from `from_days` to `to_days` days from
+    /// now (negative: in the past), e.g. one that has expired.
+    pub fn intermediate_around_now(&self, name: &str, from_days: i64, to_days: i64) -> TestCa {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, name);
+        valid_around_now(&mut p, from_days, to_days);
+        let key = KeyPair::generate().unwrap();
+        let pem = p.signed_by(&key, &self.issuer).unwrap().pem();
+        TestCa {
+            pem,
+            issuer: Issuer::new(p, key),
+        }
+    }
+
+    /// A current leaf for `sans` whose Authority Information Access names `ca_issuers` (an
+    /// `http://` URL) as where its issuer is published.
+    pub fn issue_with_aia(&self, sans: &[&str], ca_issuers: &str) -> Issued {
+        self.issue_with(sans, |p| {
+            valid_around_now(p, -1, 90);
+            p.custom_extensions.push(aia_extension(ca_issuers));
+        })
+    }
+
     /// A leaf for `sans`, valid between the two dates.
     pub fn issue(&self, sans: &[&str], from: (i32, u8, u8), to: (i32, u8, u8)) -> Issued {
         self.issue_with(sans, |p| {
@@ -105,6 +132,31 @@ impl TestCa {
             (to.year(), to.month() as u8, to.day() as u8),
         )
     }
+}
+
+/// Valid from `from_days` to `to_days` days from now, to the second.
+fn valid_around_now(p: &mut CertificateParams, from_days: i64, to_days: i64) {
+    let at = |days: i64| {
+        let unix = (chrono::Utc::now() + chrono::Duration::days(days)).timestamp();
+        date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs(unix as u64)
+    };
+    p.not_before = at(from_days);
+    p.not_after = at(to_days);
+}
+
+/// authorityInfoAccess (1.3.6.1.5.5.7.1.1) with one caIssuers (1.3.6.1.5.5.7.48.2) URI.
+fn aia_extension(url: &str) -> CustomExtension {
+    fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+        assert!(content.len() < 128, "short form lengths only");
+        let mut out = vec![tag, content.len() as u8];
+        out.extend_from_slice(content);
+        out
+    }
+    let ca_issuers_oid = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    let mut description = ca_issuers_oid.to_vec();
+    description.extend(der(0x86, url.as_bytes())); // [6] IMPLICIT IA5String: a URI
+    let content = der(0x30, &der(0x30, &description));
+    CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], content)
 }
 
 /// Run `openssl` with `args` in `dir`; panic with its stderr on failure.

@@ -27,13 +27,13 @@ fn actor() -> Actor {
     Actor::user(1, "certadmin")
 }
 
-fn files_scan(paths: &[&Path]) -> Vec<ObservedSource> {
+pub(crate) fn files_scan(paths: &[&Path]) -> Vec<ObservedSource> {
     let paths: Vec<_> = paths.iter().map(|p| p.to_path_buf()).collect();
     observe_files(&scan_paths(&paths), &CheckContext::at(Utc::now()))
 }
 
 /// A rule that puts every certificate event in the outbox (nothing is delivered here).
-async fn certificate_rule(store: &dyn Store) -> Notifier {
+pub(crate) async fn certificate_rule(store: &dyn Store) -> Notifier {
     let notifier = Notifier::new(store);
     let channel = notifier
         .create_channel(

@@ -35,7 +35,8 @@ impl OpensslServer {
         Self::start_at(IpAddr::from([127, 0, 0, 1]), port, cert, key, &[])
     }
 
-    fn start_at(ip: IpAddr, port: u16, cert: &Path, key: &Path, extra: &[&str]) -> Self {
+    /// On `ip`:`port`, e.g. two servers on one port of two loopback addresses.
+    pub fn start_at(ip: IpAddr, port: u16, cert: &Path, key: &Path, extra: &[&str]) -> Self {
         let accept = SocketAddr::from((ip, port)).to_string();
         let child = Command::new("openssl")
             .args(["s_server", "-quiet", "-www", "-accept", &accept, "-cert"])

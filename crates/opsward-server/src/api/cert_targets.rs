@@ -12,6 +12,7 @@ use crate::{
 use axum::{extract::State, http::StatusCode, Json};
 use chrono::Utc;
 use opsward_certs::{
+    aia::{explain_chains, IssuerFetcher, DEFAULT_MAX_ISSUER_BYTES},
     assets::{CertAssetInput, CertAssetSettings, CertTagThresholds, ScanRequest, ScanTarget},
     inventory::SourceKind,
     renewal::reconcile,
@@ -99,7 +100,8 @@ pub async fn scan_targets(State(state): State<AppState>) -> ApiResult<Json<Vec<S
 /// How long a scan requested through the API may take in all.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(120);
 
-/// Scan now, from this server: `host:port` endpoints, CIDR ranges times ports, assets (SNI =
+/// Scan now, from this server: `host:port` endpoints, names at addresses
+/// (`www.example.com@192.0.2.10:443`: SNI the name, connected to the address), CIDR ranges times ports, assets (SNI =
 /// their host name) and tags. Results are stored and checked (with the server's CA bundle and
 /// each asset's thresholds); ranges, assets and tags are kept for every rescan. In a range,
 /// or on an asset's default ports, an address where nothing listens is left out.
@@ -167,6 +169,8 @@ pub async fn run_scan_request(
     let thresholds = state.certs.asset_thresholds().await?;
     let mut observed = observe_swept(&reports, &state.config.cert_trust, &ctx, &thresholds);
     check_revocation(&mut observed, &CrlChecker::default()).await;
+    let issuers = IssuerFetcher::new(options.connect_timeout, DEFAULT_MAX_ISSUER_BYTES);
+    explain_chains(&mut observed, &issuers, &state.config.cert_trust, now).await;
     let scan = state
         .certs
         .record_scan(actor, SourceKind::Endpoint, &observed, now)

@@ -10,6 +10,7 @@ use crate::{
 use axum::{extract::State, http::StatusCode, Json};
 use chrono::{DateTime, Duration, Utc};
 use opsward_certs::{
+    aia::{explain_chains, IssuerFetcher},
     assets::{NewScanTarget, ScanTargetKind},
     checks::acme_renewal_due,
     inventory::{
@@ -310,6 +311,13 @@ pub async fn upload_scan(
     let thresholds = state.certs.asset_thresholds().await?;
     let mut observed = observe_upload(&upload, &state.config.cert_trust, &ctx, &thresholds)?;
     check_revocation(&mut observed, &CrlChecker::default()).await;
+    explain_chains(
+        &mut observed,
+        &IssuerFetcher::default(),
+        &state.config.cert_trust,
+        now,
+    )
+    .await;
     let actor = caller.actor();
     let scan = state
         .certs

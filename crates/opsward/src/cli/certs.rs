@@ -59,7 +59,8 @@ pub enum CertAssetCommand {
         /// The name clients use: sent as SNI and checked against the certificate.
         #[arg(long)]
         hostname: Option<String>,
-        /// Where to connect when it is not the host name.
+        /// Where to connect when it is not the host name: addresses or names separated by
+        /// commas, e.g. `192.0.2.10,192.0.2.11` (each address is its own place).
         #[arg(long)]
         address: Option<String>,
         /// TLS ports (default 443, 8443, 465, 636, 993, 995).

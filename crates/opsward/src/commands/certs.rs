@@ -8,6 +8,7 @@ use crate::{
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use opsward_certs::{
+    aia::{explain_chain, intermediates_of, IssuerFetcher, DEFAULT_MAX_ISSUER_BYTES},
     assess_endpoint, assess_file,
     files::{default_threads, scan_paths_each},
     inventory::{
@@ -304,6 +305,14 @@ async fn scan_tls(args: CertScanTlsArgs, config: &Config) -> Result<(Vec<CertRow
             opsward_certs::revocation::DEFAULT_MAX_CRL_BYTES,
         )
     });
+    // Issuers a server did not send: among those the others sent, else at their AIA URL.
+    let issuers = IssuerFetcher::new(timeout, DEFAULT_MAX_ISSUER_BYTES);
+    let pool = intermediates_of(
+        reports
+            .iter()
+            .filter_map(|r| r.report.result.as_ref().ok())
+            .map(Vec::as_slice),
+    );
     for swept in &reports {
         let report = &swept.report;
         match &report.result {
@@ -314,6 +323,7 @@ async fn scan_tls(args: CertScanTlsArgs, config: &Config) -> Result<(Vec<CertRow
                     .and_then(|a| asset_thresholds.get(&a))
                     .map(|days| ctx.with_thresholds(days));
                 let mut findings = assess_endpoint(report, &trust, own.as_ref().unwrap_or(&ctx));
+                explain_chain(&mut findings, &pool, &issuers, &trust, now).await;
                 if let Some(crl) = &crl {
                     crl.annotate(&mut findings).await;
                 }
