@@ -56,7 +56,7 @@ use utoipa::{
         api::supplier_reviews::update_action, api::supplier_reviews::criteria, api::supplier_reviews::set_criteria,
         api::resilience::list, api::resilience::create, api::resilience::get, api::resilience::update, api::resilience::delete,
         api::resilience::record_result,
-        api::vulns::list, api::vulns::get, api::vulns::transition, api::vulns::imports, api::vuln_scans::upload,
+        api::vulns::list, api::vulns::get, api::vulns::transition, api::vulns::imports, api::vulns::import_file, api::vuln_scans::upload,
         api::vuln_policy::settings, api::vuln_policy::save_settings, api::vuln_policy::due_policy, api::vuln_policy::set_due_policy, api::vuln_policy::policies, api::vuln_policy::set_policy,
         api::vuln_policy::delete_policy, api::vuln_policy::exposure_targets, api::vuln_policy::record_exposure,
         api::vuln_policy::check_runs,

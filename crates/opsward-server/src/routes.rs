@@ -573,7 +573,7 @@ fn build() -> Table {
             M::POST,
             "/customers/{id}/review-schedule",
             OPERATOR,
-            ui::customers::schedule_review,
+            ui::customer_review_schedule::schedule_review,
         )
         .add(
             M::POST,

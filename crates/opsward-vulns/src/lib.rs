@@ -11,6 +11,7 @@ pub mod affected;
 pub mod burndown;
 pub mod exposure;
 pub mod exposure_findings;
+pub mod feed_upload;
 pub mod feeds;
 pub mod findings;
 pub mod hosts;

@@ -105,3 +105,42 @@ pub async fn transition(
 pub async fn imports(State(state): State<AppState>) -> ApiResult<Json<Vec<ImportRun>>> {
     Ok(Json(state.vulns.import_runs(100).await?))
 }
+
+/// A feed file upload: which feed (`osv`, `kev` or `epss`) and the file.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the multipart form for OpenAPI
+pub struct FeedUploadForm {
+    /// `osv` (a record, JSON or YAML, or an osv.dev zip), `kev` (the CISA catalog JSON) or
+    /// `epss` (CSV or .csv.gz).
+    feed: String,
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Import one feed file, as `opsward vuln import` and the web page do: 201 with the run when
+/// it went in; 422 with the run (its problems) when the file was refused, nothing changed.
+#[utoipa::path(post, path = "/api/v1/vulns/imports", tag = "vulnerabilities",
+    request_body(content = FeedUploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = ImportRun), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ImportRun)))]
+pub async fn import_file(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    req: axum::extract::Request,
+) -> ApiResult<(axum::http::StatusCode, Json<ImportRun>)> {
+    let upload = crate::ui::advisory_imports::read_feed_upload(&state, req).await?;
+    let run = opsward_vulns::feed_upload::import_upload(
+        &state.vulns,
+        &caller.actor(),
+        upload.kind,
+        &upload.filename,
+        upload.bytes,
+    )
+    .await?;
+    let status = if run.outcome == "imported" {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(run)))
+}

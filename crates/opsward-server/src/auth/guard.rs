@@ -48,6 +48,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Princip
                 name: token.name,
             },
             flash: None,
+            secret: None,
         }));
     }
     if let Some(cookie) = cookies::get(headers, cookies::SESSION) {
@@ -60,6 +61,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Princip
                 csrf_token,
             },
             flash: None,
+            secret: None,
         }));
     }
     Ok(None)

@@ -30,6 +30,8 @@ pub struct Principal {
     pub credential: Credential,
     /// The message the previous form left for this page (Post/Redirect/Get).
     pub flash: Option<String>,
+    /// A secret the previous form minted, shown once by this page (see `ui::flash`).
+    pub secret: Option<String>,
 }
 
 impl Principal {

@@ -94,6 +94,13 @@ pub(super) fn routes(t: Table) -> Table {
             OPERATOR,
             asset_pages::save_tag,
         )
+        .add(M::GET, "/certificates/scans", VIEWER, ui::cert_scans::page)
+        .add(
+            M::POST,
+            "/certificates/scans",
+            OPERATOR,
+            ui::cert_scans::start,
+        )
         .add(M::GET, "/certificates/{id}", VIEWER, pages::detail)
         .add(
             M::POST,

@@ -126,6 +126,24 @@ pub(super) fn routes(t: Table) -> Table {
             ui::patch_ring_forms::delete,
         )
         .add(
+            M::GET,
+            "/patches/enrollment",
+            OPERATOR,
+            ui::enrollment::page,
+        )
+        .add(
+            M::POST,
+            "/patches/enrollment",
+            OPERATOR,
+            ui::enrollment::mint,
+        )
+        .add(
+            M::POST,
+            "/patches/enrollment/{id}/revoke",
+            OPERATOR,
+            ui::enrollment::revoke,
+        )
+        .add(
             M::POST,
             "/patches/rollout/assign",
             OPERATOR,

@@ -21,6 +21,12 @@ pub(super) fn routes(t: Table) -> Table {
         .add(M::GET, "/api/v1/vulns/imports", VIEWER, api_v::imports)
         .add(
             M::POST,
+            "/api/v1/vulns/imports",
+            OPERATOR,
+            api_v::import_file,
+        )
+        .add(
+            M::POST,
             "/api/v1/vulns/scans",
             OPERATOR,
             api::vuln_scans::upload,
@@ -94,6 +100,18 @@ pub(super) fn routes(t: Table) -> Table {
             "/assets/{id}/port-policy",
             OPERATOR,
             ui_p::set_asset_policy,
+        )
+        .add(
+            M::GET,
+            "/vulns/imports",
+            VIEWER,
+            crate::ui::advisory_imports::page,
+        )
+        .add(
+            M::POST,
+            "/vulns/imports",
+            OPERATOR,
+            crate::ui::advisory_imports::upload,
         )
         .add(M::GET, "/vulns", VIEWER, ui_v::list)
         .add(M::GET, "/vulns/findings/{id}", VIEWER, ui_v::detail)

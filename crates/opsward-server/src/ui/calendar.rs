@@ -1051,7 +1051,8 @@ async fn feeds_page(
 }
 
 pub async fn feeds(State(state): State<AppState>, Caller(caller): Caller) -> Response {
-    feeds_page(&state, &caller, StatusCode::OK, None, None).await
+    let minted = caller.secret.clone();
+    feeds_page(&state, &caller, StatusCode::OK, minted, None).await
 }
 
 #[derive(Deserialize)]
@@ -1076,7 +1077,12 @@ pub async fn create_feed(
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or("localhost");
             let url = format!("http://{host}{}", created.path);
-            feeds_page(&state, &caller, StatusCode::CREATED, Some(url), None).await
+            // The address is the secret: shown once after the redirect, never in a URL.
+            super::flash::redirect_with_secret(
+                "/calendar/feeds",
+                format!("Calendar feed {} created.", form.name.trim()),
+                url,
+            )
         }
         Err(e) => feeds_page(&state, &caller, e.status, None, Some(e.message)).await,
     }

@@ -4,6 +4,7 @@
 
 use super::{
     describe, error_response, non_empty, render_with,
+    schedule_editor::ScheduleView,
     svg::{self, Series},
     Nav, UiForm,
 };
@@ -14,11 +15,11 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use opsward_customers::{
     reviews::{self, ReviewPack, Satisfaction},
     surveys, ActionInput, Contact, ContactInput, Customer, CustomerInput, ItemLink, ReviewInput,
-    ReviewSchedule, ServiceReview, Survey,
+    ServiceReview, Survey,
 };
 use serde::Deserialize;
 
@@ -181,14 +182,19 @@ struct DetailPage {
     /// The asset ids as the edit form shows them.
     asset_list: String,
     error: Option<String>,
+    /// The service-review schedule editor.
+    schedule: ScheduleView,
 }
 
-async fn detail_page(
+/// The customer's page; `schedule` is the review schedule editor as sent (a preview or a
+/// refused form), else the stored schedule is shown.
+pub(super) async fn detail_page(
     state: &AppState,
     caller: &crate::auth::Principal,
     id: i64,
     status: StatusCode,
     error: Option<String>,
+    schedule: Option<ScheduleView>,
 ) -> Response {
     let to = Utc::now().date_naive();
     let from = to - Duration::days(365);
@@ -208,6 +214,10 @@ async fn detail_page(
         Err(e) => return error_response(e.into()),
     };
     let satisfaction = reviews::satisfaction(&period, from, to);
+    let schedule = match schedule {
+        Some(view) => view,
+        None => super::customer_review_schedule::stored_view(state, &customer).await,
+    };
     render_with(
         status,
         &DetailPage {
@@ -233,6 +243,7 @@ async fn detail_page(
             today: to,
             quarter_ago: to - Duration::days(90),
             error,
+            schedule,
         },
     )
 }
@@ -242,20 +253,21 @@ pub async fn detail(
     Caller(caller): Caller,
     Path(id): Path<i64>,
 ) -> Response {
-    detail_page(&state, &caller, id, StatusCode::OK, None).await
+    detail_page(&state, &caller, id, StatusCode::OK, None, None).await
 }
 
 /// After a change on a customer's page: back to it, or the page again with the problem.
-async fn after(
+pub(super) async fn after(
     state: &AppState,
     caller: &crate::auth::Principal,
     id: i64,
     result: Result<(), ApiError>,
+    schedule: Option<ScheduleView>,
 ) -> Response {
     match result {
         Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
         Err(e) if e.status == StatusCode::NOT_FOUND => error_response(e),
-        Err(e) => detail_page(state, caller, id, e.status, Some(describe(&e))).await,
+        Err(e) => detail_page(state, caller, id, e.status, Some(describe(&e)), schedule).await,
     }
 }
 
@@ -303,7 +315,7 @@ pub async fn edit(
         Ok::<_, ApiError>(())
     };
     let result = result.await;
-    after(&state, &caller, id, result).await
+    after(&state, &caller, id, result, None).await
 }
 
 #[derive(Deserialize)]
@@ -334,7 +346,7 @@ pub async fn add_contact(
         .await
         .map(drop)
         .map_err(ApiError::from);
-    after(&state, &caller, id, result).await
+    after(&state, &caller, id, result, None).await
 }
 
 #[derive(Deserialize)]
@@ -379,39 +391,7 @@ pub async fn link_item(
         Ok(())
     };
     let result = result.await;
-    after(&state, &caller, id, result).await
-}
-
-#[derive(Deserialize)]
-pub struct ScheduleForm {
-    #[serde(default)]
-    rrule: String,
-    #[serde(default)]
-    starts_local: String,
-    #[serde(default)]
-    timezone: String,
-}
-
-pub async fn schedule_review(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<i64>,
-    UiForm(form): UiForm<ScheduleForm>,
-) -> Response {
-    let result = async {
-        let starts_local =
-            NaiveDateTime::parse_from_str(form.starts_local.trim(), "%Y-%m-%dT%H:%M")
-                .map_err(|_| ApiError::bad_request("first review must be a date and time"))?;
-        let schedule = ReviewSchedule {
-            rrule: form.rrule.trim().into(),
-            starts_local,
-            timezone: non_empty(&form.timezone).unwrap_or_else(|| "UTC".into()),
-        };
-        reviews::schedule(&state.customers, &state.ops, &caller.actor(), id, &schedule).await?;
-        Ok(())
-    };
-    let result = result.await;
-    after(&state, &caller, id, result).await
+    after(&state, &caller, id, result, None).await
 }
 
 #[derive(Deserialize)]
@@ -470,7 +450,7 @@ pub async fn record_review(
         Ok(())
     };
     let result = result.await;
-    after(&state, &caller, id, result).await
+    after(&state, &caller, id, result, None).await
 }
 
 #[derive(Deserialize)]
@@ -493,7 +473,7 @@ pub async fn set_action(
         .await
         .map(drop)
         .map_err(ApiError::from);
-    after(&state, &caller, form.customer_id, result).await
+    after(&state, &caller, form.customer_id, result, None).await
 }
 
 #[derive(Template)]

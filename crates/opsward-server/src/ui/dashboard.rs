@@ -4,6 +4,7 @@
 //! evidence of the last 30 days and the asset register, as numbers and as server-drawn SVG
 //! charts, and when the numbers were computed. Also the page of each practice.
 
+use super::getting_started::Checklist;
 use super::{
     error_response, render,
     svg::{self, Bar, Column, Segment},
@@ -16,7 +17,10 @@ use axum::{
     response::Response,
 };
 use chrono::{DateTime, Utc};
-use opsward_core::contract::{Condition, Severity};
+use opsward_core::{
+    contract::{Condition, Severity},
+    Role,
+};
 use opsward_ops::{
     hygiene::{Deduction, PracticeScore, ScoreBand},
     summary::{DayLoad, Summary},
@@ -68,6 +72,8 @@ struct DashboardPage {
     computed_at: String,
     age_seconds: u64,
     now: DateTime<Utc>,
+    /// Shown to operators and admins until every step is done.
+    getting_started: Option<Checklist>,
 }
 
 pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Response {
@@ -83,6 +89,14 @@ pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Resp
     let vulns_overdue = match state.vulns.findings(&overdue).await {
         Ok(f) => f.len(),
         Err(e) => return error_response(e.into()),
+    };
+    let getting_started = if caller.role().allows(Role::Operator) {
+        match Checklist::gather(&state).await {
+            Ok(list) => Some(list).filter(|l| !l.all_done()),
+            Err(e) => return error_response(e.into()),
+        }
+    } else {
+        None
     };
     let scores: Vec<ScoreRow> = summary
         .practices
@@ -134,6 +148,7 @@ pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Resp
             .to_string(),
         age_seconds: picture.age_seconds(),
         now: Utc::now(),
+        getting_started,
         more_upcoming: summary.next_30_days.count - agenda.len(),
         scores,
         scores_chart,

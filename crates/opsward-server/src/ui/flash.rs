@@ -3,6 +3,10 @@
 //! travels in a short-lived cookie: set with the redirect, shown by the page the browser then
 //! loads, and cleared by that page's response, so a refresh shows neither the message again
 //! nor re-submits the form.
+//!
+//! A secret minted by a form (an API token, an agent enrollment token, a feed address) takes
+//! the same way in a cookie of its own, so it is shown once after the redirect and never
+//! lands in a URL, the history or a log.
 
 use crate::{
     auth::{client, cookies, Principal},
@@ -17,6 +21,7 @@ use axum::{
 use std::{net::SocketAddr, time::Duration};
 
 pub const COOKIE: &str = "opsward_flash";
+pub const SECRET_COOKIE: &str = "opsward_secret";
 
 /// The message a handler leaves on its redirect, turned into the cookie by [`carry`].
 #[derive(Debug, Clone)]
@@ -40,6 +45,21 @@ pub fn redirect_problem(to: &str, message: impl Into<String>) -> Response {
     response
 }
 
+/// A secret for the page after the redirect to show once (see [`redirect_with_secret`]).
+#[derive(Debug, Clone)]
+pub struct Secret(pub String);
+
+/// Like [`redirect`], carrying a secret the page there shows once.
+pub fn redirect_with_secret(
+    to: &str,
+    message: impl Into<String>,
+    secret: impl Into<String>,
+) -> Response {
+    let mut response = redirect(to, message);
+    response.extensions_mut().insert(Secret(secret.into()));
+    response
+}
+
 const OK: &str = "ok:";
 const PROBLEM: &str = "problem:";
 
@@ -57,10 +77,12 @@ pub async fn carry(State(state): State<AppState>, mut req: Request, next: Next) 
     let arrived = cookies::get(req.headers(), COOKIE)
         .and_then(urlencoding_decode)
         .filter(|m| !m.is_empty());
-    if let (Some(message), Some(principal)) =
-        (&arrived, req.extensions_mut().get_mut::<Principal>())
-    {
-        principal.flash = Some(message.clone());
+    let arrived_secret = cookies::get(req.headers(), SECRET_COOKIE)
+        .and_then(urlencoding_decode)
+        .filter(|m| !m.is_empty());
+    if let Some(principal) = req.extensions_mut().get_mut::<Principal>() {
+        principal.flash.clone_from(&arrived);
+        principal.secret.clone_from(&arrived_secret);
     }
     // Secure like the session cookie: the message can be a secret shown once (a new token).
     let secure = state.config.secure_cookies
@@ -71,25 +93,49 @@ pub async fn carry(State(state): State<AppState>, mut req: Request, next: Next) 
                 client::forwarded_https(&state.config.trusted_proxies, peer.ip(), req.headers())
             });
     let mut response = next.run(req).await;
-    let leaving = response.extensions_mut().remove::<Flash>();
-    let cookie = match leaving {
-        Some(Flash(message)) => Some(cookies::set(
-            COOKIE,
-            &urlencoding_encode(&message),
-            Duration::from_secs(120),
+    let leaving = response.extensions_mut().remove::<Flash>().map(|f| f.0);
+    let leaving_secret = response.extensions_mut().remove::<Secret>().map(|s| s.0);
+    let shown = !response.status().is_redirection();
+    let cookies = [
+        passed_on(COOKIE, leaving, arrived.is_some(), shown, secure),
+        passed_on(
+            SECRET_COOKIE,
+            leaving_secret,
+            arrived_secret.is_some(),
+            shown,
             secure,
-        )),
-        // A redirect without a message of its own passes an arrived one on; any other
-        // response showed it.
-        None if arrived.is_some() && !response.status().is_redirection() => {
-            Some(cookies::clear(COOKIE, secure))
-        }
-        None => None,
-    };
-    if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        ),
+    ];
+    for cookie in cookies
+        .into_iter()
+        .flatten()
+        .filter_map(|c| HeaderValue::from_str(&c).ok())
+    {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The `Set-Cookie` for one carried value: set when the response leaves one; cleared when
+/// one arrived and this response showed it. A redirect without a value of its own passes an
+/// arrived one on.
+fn passed_on(
+    name: &str,
+    leaving: Option<String>,
+    arrived: bool,
+    shown: bool,
+    secure: bool,
+) -> Option<String> {
+    match leaving {
+        Some(value) => Some(cookies::set(
+            name,
+            &urlencoding_encode(&value),
+            Duration::from_secs(120),
+            secure,
+        )),
+        None if arrived && shown => Some(cookies::clear(name, secure)),
+        None => None,
+    }
 }
 
 /// Cookie values may not hold spaces, commas or semicolons: percent-encode the message.

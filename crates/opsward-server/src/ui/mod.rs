@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages (askama), plain HTML forms with CSRF tokens, usable
 //! without JavaScript. Handlers call the same store operations as the API.
 
+pub mod advisory_imports;
 pub mod assets;
 pub mod audit;
 pub mod backlog;
@@ -11,13 +12,17 @@ pub mod backlog_owners;
 pub mod backlog_review;
 pub mod calendar;
 pub mod cert_assets;
+pub mod cert_scans;
 pub mod certs;
 pub mod channel_forms;
 pub mod conditions;
 pub mod confirm;
+pub mod customer_review_schedule;
 pub mod customers;
 pub mod dashboard;
+pub mod enrollment;
 pub mod flash;
+pub mod getting_started;
 pub mod login;
 pub mod markdown;
 pub mod notifications;

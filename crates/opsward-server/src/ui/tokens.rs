@@ -50,7 +50,8 @@ async fn tokens_page(
 }
 
 pub async fn page(State(state): State<AppState>, Caller(caller): Caller) -> Response {
-    tokens_page(&state, &caller, StatusCode::OK, None, None).await
+    let minted = caller.secret.clone();
+    tokens_page(&state, &caller, StatusCode::OK, minted, None).await
 }
 
 #[derive(Deserialize)]
@@ -91,17 +92,12 @@ pub async fn create(
     )
     .await
     {
-        // Rendered directly, never redirected: the secret must not land in a URL or history.
-        Ok(created) => {
-            tokens_page(
-                &state,
-                &caller,
-                StatusCode::CREATED,
-                Some(created.token),
-                None,
-            )
-            .await
-        }
+        // The secret goes to the page in a one-time cookie, never in the URL or history.
+        Ok(created) => super::flash::redirect_with_secret(
+            "/tokens",
+            format!("Token {} created.", created.info.name),
+            created.token,
+        ),
         Err(e) => tokens_page(&state, &caller, e.status, None, Some(e.message)).await,
     }
 }

@@ -16,13 +16,13 @@ use std::{
 };
 
 /// `openssl s_server` on a free loopback port, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Server {
-    fn start(cert: &Path, key: &Path) -> Server {
+    pub(crate) fn start(cert: &Path, key: &Path) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -61,7 +61,7 @@ impl Drop for Server {
 
 /// A private CA (PEM) and a leaf for `localhost` it signed, valid `days_left` more days,
 /// written as `leaf.crt`/`leaf.key` in `dir`.
-fn private_pki(dir: &Path, days_left: i64) -> (String, Vec<u8>) {
+pub(crate) fn private_pki(dir: &Path, days_left: i64) -> (String, Vec<u8>) {
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.distinguished_name

@@ -37,6 +37,7 @@ mod supplier_reviews_backlog;
 mod suppliers;
 mod ui_answers;
 mod ui_confirm;
+mod ui_first_run;
 mod ui_forms;
 mod ui_prg;
 mod vuln_checks;

@@ -26,6 +26,8 @@ enum Body {
     Json(serde_json::Value),
     Form(Vec<(&'static str, String)>),
     Csv(String),
+    /// A feed file for `POST /vulns/imports`: the feed's name and the file.
+    FeedFile(&'static str, &'static str, Vec<u8>),
     /// A JSON body sent with an agent's host credential.
     Host(String, serde_json::Value),
 }
@@ -179,7 +181,9 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
             crate::vulns::fixture_finding(app).await
         } else if path.contains("/resilience/") {
             crate::resilience::fixture_measure(app).await
-        } else if path.contains("/patches/enrollment-tokens/") {
+        } else if path.contains("/patches/enrollment-tokens/")
+            || path.contains("/patches/enrollment/")
+        {
             crate::patches::fixture_enrollment_token(app).await.0
         } else if path.contains("/rings/") {
             crate::patches::fixture_ring(app).await
@@ -593,6 +597,14 @@ async fn prepare(app: &TestApp, spec: &RouteSpec, caller_id: i64) -> (String, Bo
                 serde_json::json!({"approval_id": approval, "run": crate::patches::run_json(true)}),
             )
         }
+        ("POST", "/patches/enrollment") => Body::Form(vec![("name", name)]),
+        // A closed port: the scan is recorded with its error, quickly.
+        ("POST", "/certificates/scans") => Body::Form(vec![("targets", "127.0.0.1:9".into())]),
+        ("POST", "/vulns/imports" | "/api/v1/vulns/imports") => Body::FeedFile(
+            "epss",
+            "epss.csv",
+            b"cve,epss,percentile\nCVE-2024-0001,0.5,0.9\n".to_vec(),
+        ),
         ("POST", "/api/v1/patches/enrollment-tokens") => {
             Body::Json(serde_json::json!({"name": name}))
         }
@@ -843,6 +855,12 @@ async fn call(app: &TestApp, spec: &RouteSpec, token: Option<&str>, caller_id: i
         Body::Csv(c) => req.header(header::CONTENT_TYPE, "text/csv").body(c),
         Body::Host(credential, serde_json::Value::Null) => req.header("X-Opsward-Host", credential),
         Body::Host(credential, v) => req.header("X-Opsward-Host", credential).json(&v),
+        Body::FeedFile(feed, file, bytes) => {
+            req.multipart(reqwest::multipart::Form::new().text("feed", feed).part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(file),
+            ))
+        }
         Body::Multipart => req.multipart(
             reqwest::multipart::Form::new()
                 .text("result", "partial")

@@ -488,6 +488,10 @@ async fn crawl_desk(
     for expected in [
         "/backlog/board",
         "/certificates",
+        // The first-run actions (issue 20 item 8), linked from their practice pages.
+        "/certificates/scans",
+        "/patches/enrollment",
+        "/vulns/imports",
         "/vulns",
         "/patches",
         "/suppliers",
