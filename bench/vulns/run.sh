@@ -132,7 +132,24 @@ read -r s mb < <(best "$BIN" --data-dir "$WORK/data" vuln scan "$WORK/inventory"
 echo "| scan 10,000 packages, advisories from the database | $s | $mb | $(tail -1 "$WORK/last.err") |"
 read -r s mb < <(best "$BIN" vuln scan "$WORK/inventory/Cargo.lock" --db "$DATA/osv/crates.io" --output json)
 echo "| opsward: the 3,400-crate Cargo.lock (--db crates.io) | $s | $mb | $(tail -1 "$WORK/last.err") |"
-ours=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len({(a["id"],f["package"]["name"],f["package"]["version"]) for f in r["findings"]+r["warnings"] for a in f["advisories"]}))' "$WORK/last.out")
-read -r s mb < <(best "$AUDIT" audit --db "$WORK/advisory-db" --no-fetch --no-yanked --json -f "$WORK/inventory/Cargo.lock")
-theirs=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["vulnerabilities"]["count"] + sum(len(v) for v in r["warnings"].values()))' "$WORK/last.out")
-echo "| cargo-audit: the same Cargo.lock | $s | $mb | $theirs advisory hits (opsward: $ours) |"
+cp "$WORK/last.out" "$WORK/ours.json"
+read -r as amb < <(best "$AUDIT" audit --db "$WORK/advisory-db" --no-fetch --no-yanked --json -f "$WORK/inventory/Cargo.lock")
+cp "$WORK/last.out" "$WORK/theirs.json"
+# The same hits? (advisory id, crate, version) from both, vulnerabilities and warnings alike.
+verdict=$(python3 - "$WORK/ours.json" "$WORK/theirs.json" <<'PY'
+import json, sys
+ours = json.load(open(sys.argv[1]))
+theirs = json.load(open(sys.argv[2]))
+a = {(adv["id"], f["package"]["name"], f["package"]["version"])
+     for f in ours["findings"] + ours["warnings"] for adv in f["advisories"]}
+b = {(v["advisory"]["id"], v["package"]["name"], v["package"]["version"])
+     for v in theirs["vulnerabilities"]["list"]}
+b |= {(w["advisory"]["id"], w["package"]["name"], w["package"]["version"])
+      for ws in theirs["warnings"].values() for w in ws if w.get("advisory")}
+same = "the same" if a == b else f"DIFFERENT ({len(a - b)} only opsward, {len(b - a)} only cargo-audit)"
+print(f"{len(b)} advisory hits; opsward {len(a)}: {same}")
+PY
+)
+echo "| cargo-audit: the same Cargo.lock | $as | $amb | $verdict |"
+echo
+echo "Cargo.lock side by side: opsward ${mb} MiB peak RSS, cargo-audit ${amb} MiB; results: ${verdict#*: }"

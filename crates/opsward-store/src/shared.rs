@@ -146,6 +146,24 @@ macro_rules! impl_store {
             serde_json::to_value(value).ok()
         }
 
+        /// Queue a job inside the caller's transaction (a job that belongs with the change
+        /// that asked for it); `None` when a job with the same dedupe key is already queued.
+        pub async fn enqueue_job_in(conn: &mut Conn, job: &NewJob) -> Result<Option<Job>> {
+            let row = sqlx::query(&format!(
+                "INSERT INTO jobs (kind, payload, state, run_at, attempts, max_attempts, dedupe_key, created_at) \
+                 VALUES ($1, $2, 'queued', $3, 0, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING {JOB_COLUMNS}"
+            ))
+            .bind(&job.kind)
+            .bind(Json(&job.payload))
+            .bind(job.run_at)
+            .bind(job.max_attempts.max(1))
+            .bind(&job.dedupe_key)
+            .bind(now())
+            .fetch_optional(&mut *conn)
+            .await?;
+            row.as_ref().map(job_row).transpose()
+        }
+
         /// Write an audit row on `conn`, inside the caller's transaction. Practice crates
         /// call this for their own changes.
         pub async fn audit(
@@ -992,19 +1010,7 @@ macro_rules! impl_store {
             }
 
             async fn enqueue_job(&self, job: &NewJob) -> Result<Option<Job>> {
-                let row = sqlx::query(&format!(
-                    "INSERT INTO jobs (kind, payload, state, run_at, attempts, max_attempts, dedupe_key, created_at) \
-                     VALUES ($1, $2, 'queued', $3, 0, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING RETURNING {JOB_COLUMNS}"
-                ))
-                .bind(&job.kind)
-                .bind(Json(&job.payload))
-                .bind(job.run_at)
-                .bind(job.max_attempts.max(1))
-                .bind(&job.dedupe_key)
-                .bind(now())
-                .fetch_optional(&self.pool)
-                .await?;
-                row.as_ref().map(job_row).transpose()
+                enqueue_job_in(&mut *self.pool.acquire().await?, job).await
             }
 
             async fn claim_job(&self, worker: &str, kinds: &[String], now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Option<Job>> {

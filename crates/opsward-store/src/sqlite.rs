@@ -56,3 +56,32 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite);
+
+/// A writer's turn from [`queue_for_write`]: the next in line waits until it is dropped.
+pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
+
+/// One in-process queue of writers per database file, taken before `BEGIN IMMEDIATE` by
+/// writers that arrive many at once (agents' reports).
+///
+/// SQLite's busy handler does not queue: a writer that finds the database locked sleeps
+/// (1, 2, 5 ... then 100 ms at a time) and retries, and whoever retries at the right moment
+/// wins. Under a steady stream of writers some lose again and again (a patch report waited
+/// almost a second at p99 with 16 agents at once while the median was 40 ms). A FIFO queue
+/// in front of the lock serves them in arrival order instead. Writers in other processes,
+/// and those not queued here, still wait in the busy handler as before.
+pub async fn queue_for_write(pool: &SqlitePool) -> WriteTurn {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Queues = Mutex<HashMap<std::path::PathBuf, Arc<tokio::sync::Mutex<()>>>>;
+    static QUEUES: OnceLock<Queues> = OnceLock::new();
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let queue = QUEUES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .entry(file)
+        .or_default()
+        .clone();
+    // tokio's mutex grants the lock to waiters in the order they asked.
+    queue.lock_owned().await
+}

@@ -31,6 +31,7 @@ pub mod threat;
 pub mod upload;
 pub mod version;
 pub mod vulnerability;
+pub mod wanted;
 
 pub use matcher::{AdvisoryIndex, Match, MatchedAdvisory};
 pub use severity::Severity;

@@ -12,6 +12,7 @@ use crate::osv::{OsvRecord, RecordProblem};
 use crate::severity::{CvssScore, Severity};
 use crate::version::{normalize_package_name, Scheme};
 use crate::vulnerability::{merge, Vulnerability};
+use crate::wanted::WantedPackages;
 
 /// Where an `affected` entry is: (vulnerability, record, entry) indexes, and its prepared form.
 type EntryRef = (u32, u32, u32, u32);
@@ -109,6 +110,19 @@ impl AdvisoryIndex {
     /// Loads and indexes every OSV record under `path` (file, directory or zip).
     pub fn load(path: &std::path::Path) -> AdvisoryIndex {
         let loaded = crate::osv::load_path(path);
+        let mut index = AdvisoryIndex::build(loaded.records.into_iter().map(|(_, r)| r).collect());
+        index.withdrawn = loaded.withdrawn.len();
+        index.problems = loaded.problems;
+        index
+    }
+
+    /// [`Self::load`] for a scan of `wanted` alone: every record is read, but only what
+    /// matching those packages needs is kept ([`WantedPackages::slim`]), so a scan's memory
+    /// follows its packages rather than the whole advisory database. The same matches as
+    /// [`Self::load`] for those packages.
+    pub fn load_for(path: &std::path::Path, wanted: &WantedPackages) -> AdvisoryIndex {
+        let limits = crate::osv::configured_archive_limits();
+        let loaded = crate::osv::load_path_shaped(path, &limits, &|r| wanted.slim(r));
         let mut index = AdvisoryIndex::build(loaded.records.into_iter().map(|(_, r)| r).collect());
         index.withdrawn = loaded.withdrawn.len();
         index.problems = loaded.problems;

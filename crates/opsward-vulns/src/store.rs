@@ -18,6 +18,7 @@ use crate::matcher::{AdvisoryIndex, Match};
 use crate::osv::{LoadedRecords, OsvRecord};
 use crate::policy::DuePolicy;
 use crate::threat::{EpssFile, KevCatalog};
+use crate::wanted::WantedPackages;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -231,16 +232,25 @@ macro_rules! vuln_sql {
                 Ok(stored)
             }
 
-            pub async fn records(pool: &Pool) -> Result<Vec<OsvRecord>> {
-                sqlx::query("SELECT record FROM vuln_advisories ORDER BY id")
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(|row| {
+            /// Every stored record through `shape`, read a page at a time so that only one
+            /// page of whole records is held at once.
+            pub async fn records(pool: &Pool, shape: &(dyn Fn(OsvRecord) -> OsvRecord + Sync)) -> Result<Vec<OsvRecord>> {
+                let mut records = vec![];
+                let mut after = String::new();
+                loop {
+                    let rows = sqlx::query("SELECT id, record FROM vuln_advisories WHERE id > $1 ORDER BY id LIMIT 500")
+                        .bind(&after)
+                        .fetch_all(pool)
+                        .await?;
+                    let Some(last) = rows.last() else { break };
+                    after = last.try_get("id")?;
+                    for row in &rows {
                         let text: String = row.try_get("record")?;
-                        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("advisory record: {e}")))
-                    })
-                    .collect()
+                        let record = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("advisory record: {e}")))?;
+                        records.push(shape(record));
+                    }
+                }
+                Ok(records)
             }
 
             pub async fn runs(pool: &Pool, limit: i64) -> Result<Vec<ImportRun>> {
@@ -605,7 +615,13 @@ impl VulnStore {
 
     /// Every stored advisory, merged and indexed for matching.
     pub async fn advisory_index(&self) -> Result<AdvisoryIndex> {
-        let records = on_backend!(&self.db, records())?;
+        let records = on_backend!(&self.db, records(&|r| r))?;
+        Ok(AdvisoryIndex::build(records))
+    }
+
+    /// [`Self::advisory_index`] for a scan of `wanted` alone ([`AdvisoryIndex::load_for`]).
+    pub async fn advisory_index_for(&self, wanted: &WantedPackages) -> Result<AdvisoryIndex> {
+        let records = on_backend!(&self.db, records(&|r| wanted.slim(r)))?;
         Ok(AdvisoryIndex::build(records))
     }
 

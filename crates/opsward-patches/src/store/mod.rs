@@ -102,7 +102,18 @@ impl PatchStore {
     }
 
     pub async fn ingest(&self, host_id: i64, report: &HostReport) -> Result<IngestOutcome> {
-        on_backend!(&self.db, ingest(host_id, report))
+        on_backend!(&self.db, ingest(host_id, report, None))
+    }
+
+    /// [`Self::ingest`], queueing `job` in the same transaction when the report is applied
+    /// (the server's vulnerability match of the host): one write, not two.
+    pub async fn ingest_queueing(
+        &self,
+        host_id: i64,
+        report: &HostReport,
+        job: &opsward_core::job::NewJob,
+    ) -> Result<IngestOutcome> {
+        on_backend!(&self.db, ingest(host_id, report, Some(job)))
     }
 
     /// Set pending updates' severities (from the vulnerabilities they fix) and, by the

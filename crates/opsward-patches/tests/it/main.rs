@@ -4,6 +4,7 @@
 mod apt_lists;
 mod apt_repo;
 mod dummy_repo;
+mod ingest_bulk;
 mod install;
 mod inventory;
 mod language;

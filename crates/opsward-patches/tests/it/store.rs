@@ -14,7 +14,7 @@ fn operator() -> Actor {
     Actor::user(1, "ops")
 }
 
-fn package(name: &str, version: &str) -> InstalledPackage {
+pub fn package(name: &str, version: &str) -> InstalledPackage {
     InstalledPackage {
         name: name.into(),
         version: version.into(),
@@ -24,7 +24,7 @@ fn package(name: &str, version: &str) -> InstalledPackage {
     }
 }
 
-fn update(name: &str, from: &str, to: &str, security: bool) -> PendingUpdate {
+pub fn update(name: &str, from: &str, to: &str, security: bool) -> PendingUpdate {
     PendingUpdate {
         name: name.into(),
         arch: "amd64".into(),
@@ -80,7 +80,7 @@ pub fn full_report(
     }
 }
 
-async fn enrolled(patches: &PatchStore, hostname: &str) -> i64 {
+pub async fn enrolled(patches: &PatchStore, hostname: &str) -> i64 {
     patches
         .create_enrollment_token(
             &operator(),

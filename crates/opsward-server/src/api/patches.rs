@@ -199,14 +199,12 @@ pub async fn report(
     if report.sequence < 1 {
         return Err(opsward_core::ValidationError::single("sequence", "must be at least 1").into());
     }
-    let outcome = state.patches.ingest(host.id, &report).await?;
-    if outcome == IngestOutcome::Applied {
-        // Matched against the advisories by the scheduler; the report is stored either way.
-        let job = opsward_vulns::hosts::match_job(&format!("host:{}:{}", host.id, report.sequence));
-        if let Err(e) = state.store.enqueue_job(&job).await {
-            tracing::warn!(host = host.id, error = %e, "cannot queue the host's vulnerability match");
-        }
-    }
+    // Matched against the advisories by the scheduler: the job is queued with the report.
+    let job = opsward_vulns::hosts::match_job(&format!("host:{}:{}", host.id, report.sequence));
+    let outcome = state
+        .patches
+        .ingest_queueing(host.id, &report, &job)
+        .await?;
     Ok(Json(Ingested {
         host_id: host.id,
         outcome,

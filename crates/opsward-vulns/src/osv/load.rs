@@ -23,13 +23,22 @@ pub struct LoadedRecords {
     pub files_read: usize,
 }
 
+/// What each record in force becomes as it is read (a scan keeps only what it matches).
+type Shape<'a> = &'a dyn Fn(OsvRecord) -> OsvRecord;
+
+/// How one load reads: the archive limits and the shape of the records it keeps.
+struct Reader<'a> {
+    limits: &'a ArchiveLimits,
+    shape: Shape<'a>,
+}
+
 impl LoadedRecords {
-    fn add(&mut self, file: String, text: &str, format: Format) {
+    fn add(&mut self, file: String, text: &str, format: Format, shape: Shape) {
         self.files_read += 1;
         match parse_record(&file, text, format) {
             Ok(record) if record.withdrawn.is_some() => self.withdrawn.push(record.id),
             Ok(record) if is_placeholder(&record.id) => self.placeholders.push(record.id),
-            Ok(record) => self.records.push((file, record)),
+            Ok(record) => self.records.push((file, shape(record))),
             Err(problem) => self.problems.push(problem),
         }
     }
@@ -81,25 +90,41 @@ pub fn configure_archive_limits(limits: ArchiveLimits) {
     let _ = CONFIGURED.set(limits);
 }
 
+/// The limits set by [`configure_archive_limits`], or the defaults.
+pub fn configured_archive_limits() -> ArchiveLimits {
+    CONFIGURED.get().copied().unwrap_or_default()
+}
+
 /// Loads every OSV record under `path`. Files that are neither JSON, YAML nor zip are ignored.
 pub fn load_path(path: &Path) -> LoadedRecords {
-    load_path_with(path, CONFIGURED.get().unwrap_or(&ArchiveLimits::default()))
+    load_path_with(path, &configured_archive_limits())
 }
 
 /// [`load_path`] with explicit archive limits (the `[vulns]` settings of the CLI and the
 /// server's feed job).
 pub fn load_path_with(path: &Path, limits: &ArchiveLimits) -> LoadedRecords {
+    load_path_shaped(path, limits, &|record| record)
+}
+
+/// [`load_path_with`] passing each record in force through `shape` as soon as it is parsed,
+/// so that what `shape` drops is never held for more than one record.
+pub fn load_path_shaped(
+    path: &Path,
+    limits: &ArchiveLimits,
+    shape: &dyn Fn(OsvRecord) -> OsvRecord,
+) -> LoadedRecords {
     let mut loaded = LoadedRecords::default();
+    let reader = Reader { limits, shape };
     match fs::metadata(path) {
         Err(e) => loaded.problem(path, format!("cannot read: {e}")),
-        Ok(meta) if meta.is_dir() => load_dir(path, limits, &mut loaded),
-        Ok(_) => load_file(path, limits, &mut loaded),
+        Ok(meta) if meta.is_dir() => load_dir(path, &reader, &mut loaded),
+        Ok(_) => load_file(path, &reader, &mut loaded),
     }
     loaded.records.sort_by(|a, b| a.1.id.cmp(&b.1.id));
     loaded
 }
 
-fn load_dir(dir: &Path, limits: &ArchiveLimits, loaded: &mut LoadedRecords) {
+fn load_dir(dir: &Path, reader: &Reader, loaded: &mut LoadedRecords) {
     let mut entries = match fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
@@ -117,28 +142,29 @@ fn load_dir(dir: &Path, limits: &ArchiveLimits, loaded: &mut LoadedRecords) {
             continue;
         }
         if entry.is_dir() {
-            load_dir(&entry, limits, loaded);
+            load_dir(&entry, reader, loaded);
         } else {
-            load_file(&entry, limits, loaded);
+            load_file(&entry, reader, loaded);
         }
     }
 }
 
-fn load_file(path: &Path, limits: &ArchiveLimits, loaded: &mut LoadedRecords) {
+fn load_file(path: &Path, reader: &Reader, loaded: &mut LoadedRecords) {
     let name = path.display().to_string();
     if name.to_ascii_lowercase().ends_with(".zip") {
-        return load_zip(path, limits, loaded);
+        return load_zip(path, reader, loaded);
     }
     let Some(format) = Format::of_path(&name) else {
         return;
     };
     match fs::read_to_string(path) {
-        Ok(text) => loaded.add(name, &text, format),
+        Ok(text) => loaded.add(name, &text, format, reader.shape),
         Err(e) => loaded.problem(path, format!("cannot read: {e}")),
     }
 }
 
-fn load_zip(path: &Path, limits: &ArchiveLimits, loaded: &mut LoadedRecords) {
+fn load_zip(path: &Path, reader: &Reader, loaded: &mut LoadedRecords) {
+    let limits = reader.limits;
     let file = match fs::File::open(path) {
         Ok(file) => file,
         Err(e) => return loaded.problem(path, format!("cannot open: {e}")),
@@ -212,7 +238,7 @@ fn load_zip(path: &Path, limits: &ArchiveLimits, loaded: &mut LoadedRecords) {
         }
         total += bytes.len() as u64;
         match String::from_utf8(bytes) {
-            Ok(text) => loaded.add(inner, &text, format),
+            Ok(text) => loaded.add(inner, &text, format, reader.shape),
             Err(_) => loaded.problems.push(RecordProblem {
                 file: inner,
                 line: None,

@@ -3,7 +3,10 @@
 
 mod load;
 
-pub use load::{configure_archive_limits, load_path, load_path_with, ArchiveLimits, LoadedRecords};
+pub use load::{
+    configure_archive_limits, configured_archive_limits, load_path, load_path_shaped,
+    load_path_with, ArchiveLimits, LoadedRecords,
+};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;

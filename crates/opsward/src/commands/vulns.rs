@@ -12,6 +12,7 @@ use opsward_vulns::findings::{FeedKind, FindingFilter, ImportProblem, Transition
 use opsward_vulns::osv::load_path;
 use opsward_vulns::scan::{read_inventories, scan, to_sarif, ScanFinding};
 use opsward_vulns::threat::{parse_epss, parse_kev, FeedError};
+use opsward_vulns::wanted::WantedPackages;
 use opsward_vulns::{AdvisoryIndex, Severity, VulnStore};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -93,6 +94,16 @@ impl From<&ScanFinding> for FindingRow {
     }
 }
 
+/// `value` as pretty JSON and a newline on stdout, streamed.
+fn print_json(value: &impl Serialize) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
 fn parsed<T: std::str::FromStr<Err = String>>(flag: &str, text: &str) -> Result<T> {
     text.parse::<T>().map_err(|e| anyhow!("{flag}: {e}"))
 }
@@ -117,10 +128,12 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
                 _ => Some(open_store(config).await?),
             };
             let loading = std::time::Instant::now();
+            let wanted = WantedPackages::new(inventories.iter().flat_map(|i| &i.packages));
             let index = match db {
                 Some(db) => {
                     let index =
-                        tokio::task::spawn_blocking(move || AdvisoryIndex::load(&db)).await?;
+                        tokio::task::spawn_blocking(move || AdvisoryIndex::load_for(&db, &wanted))
+                            .await?;
                     for problem in &index.problems {
                         eprintln!("warning: advisory skipped: {problem}");
                     }
@@ -128,7 +141,7 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
                 }
                 None => {
                     VulnStore::new(store.as_deref().expect("opened above"))
-                        .advisory_index()
+                        .advisory_index_for(&wanted)
                         .await?
                 }
             };
@@ -158,10 +171,10 @@ pub async fn vuln(config: &Config, cmd: VulnCommand, out: OutputFormat) -> Resul
                 );
             }
             match out {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                OutputFormat::Sarif => {
-                    println!("{}", serde_json::to_string_pretty(&to_sarif(&report))?)
-                }
+                // Written as it is serialised: a report of many findings is tens of MiB of
+                // JSON, which need not be held as one string.
+                OutputFormat::Json => print_json(&report)?,
+                OutputFormat::Sarif => print_json(&to_sarif(&report))?,
                 OutputFormat::Csv | OutputFormat::Table => {
                     let rows: Vec<FindingRow> = report
                         .findings
