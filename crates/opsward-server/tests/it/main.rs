@@ -38,6 +38,7 @@ mod suppliers;
 mod ui_answers;
 mod ui_confirm;
 mod ui_forms;
+mod ui_names;
 mod ui_prg;
 mod vuln_checks;
 mod vuln_host_matching;
