@@ -107,7 +107,7 @@ impl Names {
     /// Asset choices for a filter or form select, by name.
     pub fn asset_choices(&self, selected: Option<i64>) -> Vec<super::Choice> {
         let mut assets: Vec<_> = self.assets.iter().collect();
-        assets.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+        assets.sort_by_key(|a| a.1.to_lowercase());
         assets
             .into_iter()
             .map(|(id, name)| super::Choice {

@@ -168,7 +168,11 @@ both_backends!(pages_show_names_and_labels, |app: TestApp| async move {
         let text = visible_text(&get(path.clone()).await);
         for raw in RAW_IDENTIFIERS {
             if let Some(at) = text.find(raw) {
-                let from = text[..at].char_indices().rev().nth(120).map_or(0, |(i, _)| i);
+                let from = text[..at]
+                    .char_indices()
+                    .rev()
+                    .nth(120)
+                    .map_or(0, |(i, _)| i);
                 panic!("{path} shows {raw:?}: ...{}", &text[from..at + raw.len()]);
             }
         }
@@ -195,7 +199,10 @@ both_backends!(pages_show_names_and_labels, |app: TestApp| async move {
     let supplier_page = &bodies[&format!("/suppliers/{supplier_id}")];
     assert!(supplier_page.contains("EUR 9,000"), "{supplier_page}");
     let audit = &bodies["/admin/audit"];
-    assert!(audit.contains("Criticality : High &rarr; Critical"), "{audit}");
+    assert!(
+        audit.contains("Criticality : High &rarr; Critical"),
+        "{audit}"
+    );
 
     // Links to the named records resolve: the team's anchor is on /teams.
     let raw_measure = get(format!("/resilience/{measure_id}")).await;
