@@ -36,7 +36,7 @@ opsward_core::text_enum!(
         /// owner to renew it.
         Certificate => "certificate",
         /// A finding in CISA's KEV catalog, still open after its due date.
-        KevFinding => "kev_finding",
+        KevFinding => "kev_finding" as "KEV finding",
         /// A resilience measure whose last test failed (or passed only partly).
         ResilienceTest => "resilience_test",
         /// A supplier whose latest review scored below the threshold.

@@ -32,6 +32,16 @@ impl ItemType {
         ItemType::Improvement,
         ItemType::Risk,
     ];
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemType::Problem => "Problem",
+            ItemType::Incident => "Incident",
+            ItemType::Improvement => "Improvement",
+            ItemType::Risk => "Risk",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ItemType::Problem => "problem",

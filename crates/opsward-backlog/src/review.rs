@@ -46,6 +46,16 @@ pub enum ReviewReason {
 }
 
 impl ReviewReason {
+    /// What people read beside an item picked for review.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReviewReason::Stale => "Stale",
+            ReviewReason::Unowned => "No owner",
+            ReviewReason::Oldest => "Oldest",
+            ReviewReason::HighestPriority => "Highest priority",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewReason::Stale => "stale",
@@ -144,6 +154,16 @@ pub enum DecisionKind {
 }
 
 impl DecisionKind {
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            DecisionKind::Keep => "Keep",
+            DecisionKind::Close => "Close",
+            DecisionKind::Reprioritise => "Reprioritise",
+            DecisionKind::Merge => "Merge",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DecisionKind::Keep => "keep",

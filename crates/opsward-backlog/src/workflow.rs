@@ -39,6 +39,20 @@ impl ItemState {
         ItemState::Closed,
     ];
 
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemState::New => "New",
+            ItemState::Triaged => "Triaged",
+            ItemState::InProgress => "In progress",
+            ItemState::WaitingCustomer => "Waiting for the customer",
+            ItemState::WaitingSupplier => "Waiting for the supplier",
+            ItemState::WaitingChange => "Waiting for a change",
+            ItemState::Resolved => "Resolved",
+            ItemState::Closed => "Closed",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ItemState::New => "new",

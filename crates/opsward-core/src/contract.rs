@@ -37,18 +37,6 @@ crate::text_enum!(
     }
 );
 
-impl Severity {
-    /// A label for people ("Critical").
-    pub fn label(self) -> &'static str {
-        match self {
-            Severity::Critical => "Critical",
-            Severity::High => "High",
-            Severity::Medium => "Medium",
-            Severity::Low => "Low",
-        }
-    }
-}
-
 /// The record a condition is about, with the page that shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EntityRef {

@@ -23,6 +23,16 @@ impl JobState {
         JobState::Dead,
     ];
 
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            JobState::Queued => "Queued",
+            JobState::Running => "Running",
+            JobState::Succeeded => "Succeeded",
+            JobState::Dead => "Failed for good",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Queued => "queued",

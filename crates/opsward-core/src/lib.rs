@@ -10,6 +10,7 @@ pub mod audit;
 pub mod contract;
 pub mod host_inventory;
 pub mod job;
+pub mod label;
 pub mod page;
 pub mod people;
 pub mod practice;
@@ -28,9 +29,24 @@ pub use validation::{FieldError, ValidationError};
 /// `ALL`, `as_str`, `Display`, serde and OpenAPI forms, and a `FromStr` that ignores case,
 /// takes `-` for `_` and lists the accepted values when it refuses one. Every practice's
 /// kinds and states are declared with it.
+///
+/// `label()` is what people read: the text with its first letter capitalised and `_` as
+/// spaces ("in_progress" reads "In progress"), or the label written after `as` where that
+/// reads better (`WaitingCustomer => "waiting_customer" as "Waiting for the customer"`).
+/// `as_str` stays the stored and API form.
 #[macro_export]
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+    (@label $text:literal as $label:literal) => { $label };
+    (@label $text:literal) => {{
+        const TEXT: &str = $text;
+        const BYTES: [u8; TEXT.len()] = $crate::label::humanise_bytes(TEXT);
+        const LABEL: &str = match ::core::str::from_utf8(&BYTES) {
+            Ok(label) => label,
+            Err(_) => TEXT,
+        };
+        LABEL
+    }};
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal $(as $label:literal)?),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
@@ -40,6 +56,10 @@ macro_rules! text_enum {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
+            }
+            /// What people read in lists, filters and history.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $crate::text_enum!(@label $text $(as $label)?)),+ }
             }
         }
 

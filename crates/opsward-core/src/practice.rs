@@ -32,6 +32,20 @@ impl Practice {
         Practice::General,
     ];
 
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            Practice::Certificates => "Certificates",
+            Practice::Resilience => "Resilience",
+            Practice::Patches => "Patches",
+            Practice::Vulnerabilities => "Vulnerabilities",
+            Practice::Backlog => "Backlog",
+            Practice::Customers => "Customers",
+            Practice::Suppliers => "Suppliers",
+            Practice::General => "General",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Practice::Certificates => "certificates",

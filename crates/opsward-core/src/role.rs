@@ -19,6 +19,15 @@ pub enum Role {
 impl Role {
     pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
 
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Viewer => "Viewer",
+            Role::Operator => "Operator",
+            Role::Admin => "Administrator",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",

@@ -103,6 +103,14 @@ pub enum SurveyKind {
 }
 
 impl SurveyKind {
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            SurveyKind::Csat => "Satisfaction (CSAT)",
+            SurveyKind::Nps => "Net Promoter Score (NPS)",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SurveyKind::Csat => "csat",
@@ -145,6 +153,15 @@ pub enum SurveyState {
 }
 
 impl SurveyState {
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            SurveyState::Sent => "Sent",
+            SurveyState::Answered => "Answered",
+            SurveyState::Skipped => "Skipped",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SurveyState::Sent => "sent",

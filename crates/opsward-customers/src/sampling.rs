@@ -30,6 +30,29 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// What people read beside a skipped survey.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::NotSampled => "not sampled",
+            SkipReason::Throttled => "asked recently",
+            SkipReason::NoContact => "no contact to ask",
+            SkipReason::OptedOut => "opted out",
+        }
+    }
+
+    /// The label of a reason as stored on a survey, or the stored text if it is not one.
+    pub fn label_of(stored: &str) -> &str {
+        [
+            SkipReason::NotSampled,
+            SkipReason::Throttled,
+            SkipReason::NoContact,
+            SkipReason::OptedOut,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == stored)
+        .map_or(stored, |r| r.label())
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::NotSampled => "not_sampled",

@@ -14,6 +14,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "Info",
+            Severity::Warning => "Warning",
+            Severity::Critical => "Critical",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",

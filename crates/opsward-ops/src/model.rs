@@ -143,6 +143,15 @@ impl OccurrenceState {
         }
     }
 
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            OccurrenceState::Done => "Done",
+            OccurrenceState::Overdue => "Overdue",
+            OccurrenceState::Upcoming => "Upcoming",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OccurrenceState::Done => "done",
@@ -202,6 +211,15 @@ impl EvidenceResult {
         EvidenceResult::Failed,
         EvidenceResult::Partial,
     ];
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            EvidenceResult::Passed => "Passed",
+            EvidenceResult::Failed => "Failed",
+            EvidenceResult::Partial => "Partial",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EvidenceResult::Passed => "passed",

@@ -67,6 +67,17 @@ pub enum RebootDecision {
 }
 
 impl RebootDecision {
+    /// What people read in lists, filters and history.
+    pub fn label(self) -> &'static str {
+        match self {
+            RebootDecision::Reboot => "Reboot",
+            RebootDecision::PolicyNever => "Not rebooted: policy says never",
+            RebootDecision::InstallFailed => "Not rebooted: install failed",
+            RebootDecision::NotRequired => "No reboot needed",
+            RebootDecision::WindowClosed => "Not rebooted: window closed",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RebootDecision::Reboot => "reboot",

@@ -25,7 +25,7 @@ opsward_core::text_enum! {
         /// An open TCP port the asset's allowed-ports policy does not allow.
         Exposure => "exposure",
         /// A weak certificate (small key, SHA-1 or MD5 signature) served at an endpoint.
-        Tls => "tls",
+        Tls => "tls" as "TLS",
         /// A posture requirement (firewall, AV/EDR, automatic updates) the host fails.
         Posture => "posture",
         /// A host whose agent stopped reporting.
@@ -36,9 +36,9 @@ opsward_core::text_enum! {
 opsward_core::text_enum! {
     /// A threat-intelligence feed.
     FeedKind {
-        Osv => "osv",
-        Kev => "kev",
-        Epss => "epss",
+        Osv => "osv" as "OSV",
+        Kev => "kev" as "KEV",
+        Epss => "epss" as "EPSS",
     }
 }
 

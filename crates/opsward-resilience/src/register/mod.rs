@@ -47,7 +47,8 @@ fn test_activity(m: &MeasureInput, active: bool) -> ActivityInput {
         template: None,
         description: format!(
             "Test the {} measure \"{}\" by its procedure and record the result under Resilience.",
-            m.kind, m.title
+            m.kind.label().to_lowercase(),
+            m.title
         ),
         rrule: m.schedule.rrule.clone(),
         starts_local: m.schedule.starts_local,

@@ -17,13 +17,13 @@ use opsward_core::text_enum;
 text_enum!(
     /// What kind of redundancy a measure is.
     MeasureKind {
-        Raid => "raid",
+        Raid => "raid" as "RAID",
         Multipath => "multipath",
         ClusterFailover => "cluster_failover",
         BackupRestore => "backup_restore",
         RedundantNetwork => "redundant_network",
         RedundantPower => "redundant_power",
-        DrSite => "dr_site",
+        DrSite => "dr_site" as "Disaster recovery site",
         Other => "other",
     }
 );
@@ -31,7 +31,7 @@ text_enum!(
 text_enum!(
     /// The `opsward resilience check` that verifies a measure automatically.
     CheckKind {
-        Mdstat => "mdstat",
+        Mdstat => "mdstat" as "RAID status (mdstat)",
         Multipath => "multipath",
         Backup => "backup",
         Restore => "restore",
@@ -43,7 +43,7 @@ text_enum!(
     /// a redundancy known to be broken is the more urgent news.
     MeasureState {
         /// The last test passed and none is overdue.
-        Ok => "ok",
+        Ok => "ok" as "OK",
         /// The last test failed or passed only partly.
         Failed => "failed",
         /// A scheduled test has started and has no result.

@@ -15,7 +15,7 @@ use axum::{
 };
 use opsward_core::{
     asset::{Asset, AssetFilter, AssetInput, AssetKind, Criticality},
-    audit::{AuditEntry, AuditFilter},
+    audit::AuditFilter,
     page::PageRequest,
     people::{Person, Team},
     FieldError, Role,
@@ -59,11 +59,11 @@ pub async fn htmx() -> Response {
         .into_response()
 }
 
-fn kind_names() -> impl Iterator<Item = &'static str> {
-    AssetKind::ALL.iter().map(|k| k.as_str())
+fn kind_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    AssetKind::ALL.iter().map(|k| (k.as_str(), k.label()))
 }
-fn criticality_names() -> impl Iterator<Item = &'static str> {
-    Criticality::ALL.iter().map(|c| c.as_str())
+fn criticality_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    Criticality::ALL.iter().map(|c| (c.as_str(), c.label()))
 }
 
 /// Owner names for display, looked up once per page.
@@ -212,8 +212,11 @@ pub async fn list(
         .collect();
     render(&ListPage {
         nav: Nav::new(&caller, "assets"),
-        kinds: Choice::list(kind_names(), kind.map_or("", |k| k.as_str())),
-        criticalities: Choice::list(criticality_names(), criticality.map_or("", |c| c.as_str())),
+        kinds: Choice::labelled(kind_names(), kind.map_or("", |k| k.as_str())),
+        criticalities: Choice::labelled(
+            criticality_names(),
+            criticality.map_or("", |c| c.as_str()),
+        ),
         q: query_text(&filter.q),
         environment: query_text(&filter.environment),
         tag: query_text(&filter.tag),
@@ -346,8 +349,8 @@ async fn form_page(
         &FormPage {
             nav: Nav::new(caller, "assets"),
             id,
-            kinds: Choice::list(kind_names(), &form.kind),
-            criticalities: Choice::list(criticality_names(), &form.criticality),
+            kinds: Choice::labelled(kind_names(), &form.kind),
+            criticalities: Choice::labelled(criticality_names(), &form.criticality),
             owners: owners.choices(&form.owner),
             form,
             errors,
@@ -401,7 +404,7 @@ struct DetailPage {
     nav: Nav,
     asset: Asset,
     owner: String,
-    history: Vec<AuditEntry>,
+    history: Vec<super::audit::AuditRow>,
     vulns: super::vuln_policy::AssetVulns,
     /// The conditions about this asset across practices, worst first.
     conditions: Vec<opsward_core::contract::Condition>,
@@ -431,11 +434,15 @@ pub async fn detail(
             entity_id: Some(id),
             ..Default::default()
         };
+        let names = match super::names::Names::load(&state).await {
+            Ok(n) => n,
+            Err(e) => return error_response(e.into()),
+        };
         state
             .store
             .list_audit(&filter, PageRequest::first(20))
             .await
-            .map(|p| p.items)
+            .map(|p| super::audit::AuditRow::build(p.items, &names))
             .unwrap_or_default()
     } else {
         Vec::new()

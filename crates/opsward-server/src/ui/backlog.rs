@@ -64,6 +64,7 @@ struct Row {
     assignee: String,
     /// `on_track`, `near_breach`, `breached`, `met`, `missed`, or empty without a target.
     sla: String,
+    sla_label: &'static str,
     /// Status and due time of the worse clock, for the cell's title.
     sla_title: String,
 }
@@ -212,12 +213,12 @@ pub async fn list_page(
             team_filter: owners.team_choices(team),
             assignee_filter: owners.person_choices(assignee),
             q,
-            states: Choice::list(
-                ItemState::ALL.iter().map(|s| s.as_str()),
+            states: Choice::labelled(
+                ItemState::ALL.iter().map(|s| (s.as_str(), s.label())),
                 selected_state.unwrap_or(""),
             ),
-            types: Choice::list(
-                ItemType::ALL.iter().map(|t| t.as_str()),
+            types: Choice::labelled(
+                ItemType::ALL.iter().map(|t| (t.as_str(), t.label())),
                 selected_type.unwrap_or(""),
             ),
             rows: items
@@ -225,14 +226,15 @@ pub async fn list_page(
                 .into_iter()
                 .map(|item| {
                     let sla = slas.remove(&item.id);
-                    let (word, title) = sla.as_ref().map_or_else(Default::default, |r| {
+                    let (word, label, title) = sla.as_ref().map_or_else(Default::default, |r| {
                         let w = r.worst();
                         let due = w.due_at.map_or("paused".into(), |d| {
                             d.format("due %Y-%m-%d %H:%M UTC").to_string()
                         });
                         (
                             w.status.to_string(),
-                            format!("{}: {}, {due}", w.clock, w.status),
+                            w.status.label(),
+                            format!("{}: {}, {due}", w.clock.label(), w.status.label()),
                         )
                     });
                     Row {
@@ -240,6 +242,7 @@ pub async fn list_page(
                         assignee: owners.person_name(item.assignee_person_id),
                         item,
                         sla: word,
+                        sla_label: label,
                         sla_title: title,
                     }
                 })
@@ -280,7 +283,10 @@ async fn new_page(
         status,
         &NewPage {
             nav: Nav::new(caller, "backlog"),
-            types: Choice::list(ItemType::ALL.iter().map(|t| t.as_str()), &form.item_type),
+            types: Choice::labelled(
+                ItemType::ALL.iter().map(|t| (t.as_str(), t.label())),
+                &form.item_type,
+            ),
             teams: owners.team_choices(team),
             people: owners.person_choices(assignee),
             form,
@@ -418,27 +424,26 @@ async fn item_page(
             .await?;
         let source = state.backlog.auto_item_of(id).await?;
         let owners = Owners::load(state).await?;
+        let names = super::names::Names::load(state).await?;
         Ok::<_, opsward_store::StoreError>((
-            item, history, comments, sla, watchers, files, source, owners,
+            item, history, comments, sla, watchers, files, source, owners, names,
         ))
     };
-    let (item, history, comments, sla, watchers, attachments, source, owners) = match load.await {
-        Ok(v) => v,
-        Err(e) => return error_response(e.into()),
-    };
+    let (item, history, comments, sla, watchers, attachments, source, owners, names) =
+        match load.await {
+            Ok(v) => v,
+            Err(e) => return error_response(e.into()),
+        };
     let mut timeline: Vec<_> = history
         .into_iter()
         .filter(|h| h.action != "comment")
         .map(|h| {
             let what = match h.action.as_str() {
-                "update" => format!(
-                    "changed {}",
-                    h.changes
-                        .as_object()
-                        .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
-                        .unwrap_or_default()
-                ),
-                other => other.to_string(),
+                "update" => {
+                    super::changes::sentence(&super::changes::from_history(&h.changes, &names))
+                }
+                "create" => "created the item".to_string(),
+                other => opsward_core::label::humanise(other).to_lowercase(),
             };
             (h.at, h.actor, escape_html(&what))
         })
@@ -462,8 +467,8 @@ async fn item_page(
             error,
             clocks: sla.as_ref().map(clock_views).unwrap_or_default(),
             description_html: to_safe_html(&item.description),
-            types: Choice::list(
-                ItemType::ALL.iter().map(|t| t.as_str()),
+            types: Choice::labelled(
+                ItemType::ALL.iter().map(|t| (t.as_str(), t.label())),
                 item.item_type.as_str(),
             ),
             tags: item.tags.join(", "),

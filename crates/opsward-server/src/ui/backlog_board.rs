@@ -22,6 +22,7 @@ pub struct Card {
     pub next_states: Vec<ItemState>,
     /// The worse SLA clock's status, empty without a target.
     pub sla: String,
+    pub sla_label: &'static str,
 }
 
 pub struct Column {
@@ -77,14 +78,14 @@ async fn board_page(
             col.more += 1;
             continue;
         }
-        let sla = slas
-            .remove(&item.id)
-            .map(|r: SlaReport| r.worst().status.to_string())
-            .unwrap_or_default();
+        let worst = slas.remove(&item.id).map(|r: SlaReport| r.worst().status);
+        let sla = worst.map(|s| s.to_string()).unwrap_or_default();
+        let sla_label = worst.map(|s| s.label()).unwrap_or_default();
         col.cards.push(Card {
             next_states: item.state.next_states(),
             item,
             sla,
+            sla_label,
         });
     }
     render_with(

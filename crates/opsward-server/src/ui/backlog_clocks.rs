@@ -6,7 +6,9 @@ use opsward_backlog::sla::SlaReport;
 /// One SLA clock as the item page shows it.
 pub struct ClockView {
     pub name: &'static str,
+    /// The status as stored, for the row's class.
     pub status: String,
+    pub status_label: &'static str,
     pub elapsed: String,
     pub target: String,
     /// Due time in the calendar's zone, or why there is none.
@@ -28,6 +30,7 @@ pub fn clock_views(report: &SlaReport) -> Vec<ClockView> {
     .map(|(name, c)| ClockView {
         name,
         status: c.status.to_string(),
+        status_label: c.status.label(),
         elapsed: hours_minutes(c.elapsed_minutes),
         target: hours_minutes(c.target_minutes),
         due: match (c.due_at, c.paused) {

@@ -34,7 +34,10 @@ use opsward_store::StoreError;
 use serde::{Deserialize, Serialize};
 
 fn practice_choices(current: &str) -> Vec<Choice> {
-    Choice::list(Practice::ALL.iter().map(|p| p.as_str()), current)
+    Choice::labelled(
+        Practice::ALL.iter().map(|p| (p.as_str(), p.label())),
+        current,
+    )
 }
 
 async fn team_choices(state: &AppState, current: &str) -> Result<Vec<Choice>, StoreError> {

@@ -211,8 +211,8 @@ pub async fn list(
             within: query.within.clone(),
             problem: query.problem.clone(),
             issuer: query.issuer.clone(),
-            sorts: Choice::list(
-                CertSort::ALL.iter().map(|s| s.as_str()),
+            sorts: Choice::labelled(
+                CertSort::ALL.iter().map(|s| (s.as_str(), s.label())),
                 sort.map(|s| s.as_str()).unwrap_or("expiry"),
             ),
             teams: team_choices,
@@ -232,6 +232,8 @@ struct DetailPage {
     urgency: &'static str,
     statuses: Vec<Choice>,
     acme_due: String,
+    /// The owning team by name.
+    owner_team: Option<super::names::NamedLink>,
     error: Option<String>,
 }
 
@@ -246,6 +248,13 @@ async fn detail_page(
         Ok(d) => d,
         Err(e) => return error_response(e),
     };
+    let owner_team = match d.certificate.effective_owner_team_id {
+        Some(team) => match super::names::Names::load_owners(state).await {
+            Ok(names) => Some(names.team(team)),
+            Err(e) => return error_response(e.into()),
+        },
+        None => None,
+    };
     let now = Utc::now();
     let current = d
         .renewal
@@ -258,8 +267,12 @@ async fn detail_page(
             nav: Nav::new(caller, "certificates"),
             days_left: d.certificate.days_left(now),
             urgency: urgency(d.certificate.days_left(now), d.certificate.not_after <= now),
-            statuses: Choice::list(RenewalStatus::ALL.iter().map(|s| s.as_str()), current),
+            statuses: Choice::labelled(
+                RenewalStatus::ALL.iter().map(|s| (s.as_str(), s.label())),
+                current,
+            ),
             acme_due: when(d.acme_renewal_due),
+            owner_team,
             d,
             error,
         },

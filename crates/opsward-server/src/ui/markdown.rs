@@ -23,9 +23,37 @@ pub fn to_safe_html(text: &str) -> String {
     CLEANER.clean(&unsafe_html).to_string()
 }
 
+/// The words of `text` read as CommonMark, without its markup: for one-line summaries in
+/// lists, where "`openssl` before 3.0.7" should read "openssl before 3.0.7". The result is
+/// text, escaped by the template like any other.
+pub fn plain_text(text: &str) -> String {
+    use pulldown_cmark::Event;
+    let mut out = String::with_capacity(text.len());
+    for event in Parser::new(text) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak | Event::End(_) if !out.ends_with(' ') => {
+                out.push(' ')
+            }
+            _ => {}
+        }
+    }
+    out.trim().to_string()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::to_safe_html;
+    use super::{plain_text, to_safe_html};
+
+    #[test]
+    fn plain_text_drops_markup() {
+        assert_eq!(
+            plain_text(
+                "Heap overflow in `libfoo` before **1.2**\nsee [advisory](https://example.org)"
+            ),
+            "Heap overflow in libfoo before 1.2 see advisory"
+        );
+    }
 
     #[test]
     fn markdown_is_rendered() {

@@ -14,6 +14,7 @@ pub mod calendar;
 pub mod cert_assets;
 pub mod cert_scans;
 pub mod certs;
+pub mod changes;
 pub mod channel_forms;
 pub mod conditions;
 pub mod confirm;
@@ -25,6 +26,8 @@ pub mod flash;
 pub mod getting_started;
 pub mod login;
 pub mod markdown;
+pub mod money;
+pub mod names;
 pub mod notifications;
 pub mod patch_ring_forms;
 pub mod patch_rollout;
@@ -193,6 +196,22 @@ pub struct Choice {
 }
 
 impl Choice {
+    /// Choices whose option text is a label ("In progress") for a stored value
+    /// ("in_progress").
+    pub fn labelled<'a>(
+        values: impl IntoIterator<Item = (&'a str, &'a str)>,
+        current: &str,
+    ) -> Vec<Choice> {
+        values
+            .into_iter()
+            .map(|(v, label)| Choice {
+                value: v.into(),
+                label: label.into(),
+                selected: v == current,
+            })
+            .collect()
+    }
+
     pub fn list<'a>(values: impl IntoIterator<Item = &'a str>, current: &str) -> Vec<Choice> {
         values
             .into_iter()

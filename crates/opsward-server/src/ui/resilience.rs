@@ -39,6 +39,8 @@ pub struct ListQuery {
 /// A measure as a row of the register.
 pub struct Row {
     pub status: MeasureStatus,
+    /// The measure's asset by name, linked.
+    pub asset: super::names::NamedLink,
     pub last_tested: String,
     pub next_test: String,
     pub overdue_since: String,
@@ -48,7 +50,8 @@ pub struct Row {
 #[template(path = "resilience/list.html")]
 struct ListPage {
     nav: Nav,
-    asset: String,
+    /// The asset filter's choices by name, the filtered one selected.
+    assets: Vec<Choice>,
     kinds: Vec<Choice>,
     states: Vec<Choice>,
     rows: Vec<Row>,
@@ -84,7 +87,10 @@ pub async fn list(
         Ok(m) => m,
         Err(e) => return error_response(e.into()),
     };
-    let asset = query.asset.clone();
+    let names = match super::names::Names::load(&state).await {
+        Ok(n) => n,
+        Err(e) => return error_response(e.into()),
+    };
     let base = serde_urlencoded::to_string(ListQuery {
         cursor: None,
         ..query
@@ -98,6 +104,7 @@ pub async fn list(
         .items
         .into_iter()
         .map(|status| Row {
+            asset: names.asset(status.measure.asset_id),
             last_tested: when(status.last_tested_at),
             next_test: when(status.next_test_at),
             overdue_since: when(status.overdue_since),
@@ -108,13 +115,13 @@ pub async fn list(
         StatusCode::OK,
         &ListPage {
             nav: Nav::new(&caller, "resilience"),
-            asset,
-            kinds: Choice::list(
-                MeasureKind::ALL.iter().map(|k| k.as_str()),
+            assets: names.asset_choices(asset_id),
+            kinds: Choice::labelled(
+                MeasureKind::ALL.iter().map(|k| (k.as_str(), k.label())),
                 kind.map(|k| k.as_str()).unwrap_or(""),
             ),
-            states: Choice::list(
-                MeasureState::ALL.iter().map(|s| s.as_str()),
+            states: Choice::labelled(
+                MeasureState::ALL.iter().map(|s| (s.as_str(), s.label())),
                 wanted_state.map(|s| s.as_str()).unwrap_or(""),
             ),
             rows,
@@ -131,9 +138,10 @@ struct DetailPage {
     row: Row,
     /// The test schedule in words (or the raw rule when there are none).
     schedule: super::schedule_editor::ScheduleText,
-    asset_name: String,
+    /// The measure's owning team or person by name, linked.
+    owner: Option<super::names::NamedLink>,
     evidence: Vec<(Evidence, String)>,
-    results: Vec<&'static str>,
+    results: Vec<EvidenceResult>,
     error: Option<String>,
 }
 
@@ -148,10 +156,14 @@ async fn detail_page(
         Ok(d) => d,
         Err(e) => return error_response(e.into()),
     };
-    let asset_name = match state.store.get_asset(detail.status.measure.asset_id).await {
-        Ok(a) => a.name,
+    let names = match super::names::Names::load(state).await {
+        Ok(n) => n,
         Err(e) => return error_response(e.into()),
     };
+    let owner = names.owner(
+        detail.status.measure.owner_team_id,
+        detail.status.measure.owner_person_id,
+    );
     let s = detail.status;
     render_with(
         status,
@@ -163,12 +175,13 @@ async fn detail_page(
                 &s.schedule.timezone,
             ),
             row: Row {
+                asset: names.asset(s.measure.asset_id),
                 last_tested: when(s.last_tested_at),
                 next_test: when(s.next_test_at),
                 overdue_since: when(s.overdue_since),
                 status: s,
             },
-            asset_name,
+            owner,
             evidence: detail
                 .evidence
                 .into_iter()
@@ -177,7 +190,7 @@ async fn detail_page(
                     (e, at)
                 })
                 .collect(),
-            results: EvidenceResult::ALL.iter().map(|r| r.as_str()).collect(),
+            results: EvidenceResult::ALL.to_vec(),
             error,
         },
     )

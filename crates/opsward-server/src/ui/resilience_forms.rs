@@ -191,8 +191,14 @@ async fn form_page(
             nav: Nav::new(caller, "resilience"),
             id,
             assets: id_choices(assets.into_iter().map(|a| (a.id, a.name)), &form.asset_id),
-            kinds: Choice::list(MeasureKind::ALL.iter().map(|k| k.as_str()), &form.kind),
-            checks: Choice::list(CheckKind::ALL.iter().map(|c| c.as_str()), &form.check),
+            kinds: Choice::labelled(
+                MeasureKind::ALL.iter().map(|k| (k.as_str(), k.label())),
+                &form.kind,
+            ),
+            checks: Choice::labelled(
+                CheckKind::ALL.iter().map(|c| (c.as_str(), c.label())),
+                &form.check,
+            ),
             teams: id_choices(
                 teams.into_iter().map(|t| (t.id, t.name)),
                 &form.owner_team_id,

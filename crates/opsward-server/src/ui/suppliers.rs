@@ -76,8 +76,11 @@ async fn list_page(
         &ListPage {
             nav: Nav::new(caller, "suppliers"),
             q,
-            criticalities: Choice::list(
-                Criticality::ALL.iter().rev().map(|c| c.as_str()),
+            criticalities: Choice::labelled(
+                Criticality::ALL
+                    .iter()
+                    .rev()
+                    .map(|c| (c.as_str(), c.label())),
                 criticality.map(|c| c.as_str()).unwrap_or(""),
             ),
             suppliers: suppliers.items,
@@ -203,7 +206,7 @@ struct DetailPage {
 impl DetailPage {
     fn money(c: &Contract) -> String {
         match (&c.value, &c.currency) {
-            (Some(v), Some(cur)) => format!("{v} {cur}"),
+            (Some(v), Some(cur)) => super::money::money_text(v, cur),
             _ => String::new(),
         }
     }
@@ -310,10 +313,10 @@ pub async fn detail_page(
             outcomes: ReviewOutcome::ALL.iter().map(|o| o.as_str()).collect(),
             notice_units: NoticeUnit::ALL.iter().map(|u| u.as_str()).collect(),
             renewal_types: RenewalType::ALL.iter().map(|r| r.as_str()).collect(),
-            criticalities: Choice::list(
+            criticalities: Choice::labelled(
                 opsward_core::asset::Criticality::ALL
                     .iter()
-                    .map(|c| c.as_str()),
+                    .map(|c| (c.as_str(), c.label())),
                 criticality.as_str(),
             ),
             relations: opsward_suppliers::LinkRelation::ALL

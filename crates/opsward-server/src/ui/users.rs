@@ -27,8 +27,8 @@ struct UsersPage {
     notice: Option<String>,
 }
 
-fn role_names() -> impl Iterator<Item = &'static str> {
-    Role::ALL.iter().map(|r| r.as_str())
+fn role_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    Role::ALL.iter().map(|r| (r.as_str(), r.label()))
 }
 
 async fn users_page(
@@ -41,7 +41,7 @@ async fn users_page(
     match state.store.list_users().await {
         Ok(users) => {
             let users = users.into_iter().map(|u| {
-                let choices = Choice::list(role_names(), u.role.as_str());
+                let choices = Choice::labelled(role_names(), u.role.as_str());
                 (u, choices)
             });
             render_with(
@@ -49,7 +49,7 @@ async fn users_page(
                 &UsersPage {
                     nav: Nav::new(caller, "users"),
                     users: users.collect(),
-                    roles: Choice::list(role_names(), "viewer"),
+                    roles: Choice::labelled(role_names(), "viewer"),
                     error,
                     notice,
                 },

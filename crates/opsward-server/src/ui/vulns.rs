@@ -160,16 +160,16 @@ pub async fn list(
         &ListPage {
             nav: Nav::new(&caller, "vulnerabilities"),
             asset: query.asset.clone(),
-            kinds: Choice::list(
-                FindingKind::ALL.iter().map(|s| s.as_str()),
+            kinds: Choice::labelled(
+                FindingKind::ALL.iter().map(|s| (s.as_str(), s.label())),
                 kind.map(|s| s.as_str()).unwrap_or(""),
             ),
-            severities: Choice::list(
-                Severity::ALL.iter().map(|s| s.as_str()),
+            severities: Choice::labelled(
+                Severity::ALL.iter().map(|s| (s.as_str(), s.label())),
                 severity.map(|s| s.as_str()).unwrap_or(""),
             ),
-            states: Choice::list(
-                FindingState::ALL.iter().map(|s| s.as_str()),
+            states: Choice::labelled(
+                FindingState::ALL.iter().map(|s| (s.as_str(), s.label())),
                 wanted_state.map(|s| s.as_str()).unwrap_or(""),
             ),
             kev: filter.kev,

@@ -326,7 +326,7 @@ both_backends!(
             .await
             .unwrap();
         assert!(
-            page.contains("<dd>triaged</dd>")
+            page.contains("<dd>Triaged</dd>")
                 && page.contains("changed state")
                 && page.contains("commented: <p>restore test scheduled</p>"),
             "{page}"

@@ -39,6 +39,7 @@ mod ui_answers;
 mod ui_confirm;
 mod ui_first_run;
 mod ui_forms;
+mod ui_names;
 mod ui_prg;
 mod vuln_checks;
 mod vuln_host_matching;

@@ -277,7 +277,7 @@ both_backends!(
                 || detail.contains("<li>Restore last night&#x27;s dump to the scratch host</li>"),
             "{detail}"
         );
-        assert!(detail.contains("<strong>overdue</strong>"), "{detail}");
+        assert!(detail.contains("<strong>Overdue</strong>"), "{detail}");
 
         let list = page("/resilience?state=overdue".into()).await;
         assert!(list.contains("Nightly dump restore"), "{list}");
@@ -299,7 +299,7 @@ both_backends!(
         assert_eq!(recorded.status(), StatusCode::SEE_OTHER);
         let detail = page(location.clone()).await;
         assert!(
-            detail.contains("restored 1.2 GB in 14 min") && detail.contains("<strong>ok</strong>"),
+            detail.contains("restored 1.2 GB in 14 min") && detail.contains("<strong>OK</strong>"),
             "{detail}"
         );
 

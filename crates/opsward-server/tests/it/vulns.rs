@@ -164,7 +164,7 @@ both_backends!(findings_over_the_api_and_pages, |app: TestApp| async move {
     );
     assert!(page.contains("0.6.10"), "the fix is shown");
     assert!(
-        page.contains("accepted_risk"),
+        page.contains("Accepted risk"),
         "the other asset's finding is listed: {page}"
     );
     let posted = http

@@ -70,7 +70,7 @@ async fn chromium_triages_an_item_sees_the_sla_clock_and_the_board() {
         "P2 targets: {sla}"
     );
     assert!(
-        sla.contains("on_track") || sla.contains("near_breach") || sla.contains("breached"),
+        sla.contains("On track") || sla.contains("Near breach") || sla.contains("Breached"),
         "{sla}"
     );
 
