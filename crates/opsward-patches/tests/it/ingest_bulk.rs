@@ -37,11 +37,14 @@ store_test!(
             .chain(250..300)
             .map(|i| update(&name(i), "1.0-1", "1.0-2", i % 3 == 0))
             .collect();
-        let first = full_report(
+        let mut first = full_report(
             1,
             (0..450).map(|i| package(&name(i), "1.0-1")).collect(),
             pending,
         );
+        // Two hours ago, so that the second report (an hour later) is not in the future:
+        // the store clamps a collection time ahead of its clock to its clock.
+        first.collected_at = Utc::now() - Duration::hours(2);
         let outcome = patches.ingest_queueing(id, &first, &job("first")).await;
         assert_eq!(outcome.unwrap(), IngestOutcome::Applied);
         // A retry is acknowledged without a second job.

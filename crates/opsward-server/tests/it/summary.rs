@@ -182,7 +182,7 @@ both_backends!(
             .unwrap();
         assert_eq!(
             overdue
-                .matches(r#"<td class="state-overdue">overdue"#)
+                .matches(r#"<td class="state-overdue">Overdue"#)
                 .count(),
             3,
             "{overdue}"

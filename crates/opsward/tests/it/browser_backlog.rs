@@ -79,7 +79,7 @@ async fn chromium_triages_an_item_sees_the_sla_clock_and_the_board() {
     session
         .click("form[action$='/state'] button[type=submit]")
         .await;
-    session.wait_for_text("<dd>triaged</dd>").await;
+    session.wait_for_text("<dd>Triaged</dd>").await;
     assert!(session
         .text("table:not(#sla) tbody")
         .await

@@ -20,7 +20,11 @@ store_test!(
         let today = Utc::now().date_naive();
         let schedule = ReviewSchedule {
             rrule: "FREQ=MONTHLY;INTERVAL=3".into(),
-            starts_local: today.and_hms_opt(10, 0, 0).unwrap(),
+            // Yesterday, so that an occurrence has started whatever the time of day: a
+            // review recorded now completes the latest started one, never a future one.
+            starts_local: (today - chrono::Duration::days(1))
+                .and_hms_opt(10, 0, 0)
+                .unwrap(),
             timezone: "Europe/Berlin".into(),
         };
         let scheduled = reviews::schedule(&customers, &ops, &actor(), acme.id, &schedule)
@@ -63,7 +67,7 @@ store_test!(
         assert_eq!(evidence.result, EvidenceResult::Passed);
         assert!(
             evidence.occurrence_at.is_some(),
-            "it completes today's occurrence"
+            "it completes the occurrence that started yesterday"
         );
         assert!(evidence.notes.contains("Quote for new printers"));
 
