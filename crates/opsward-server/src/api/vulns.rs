@@ -3,7 +3,7 @@
 
 use super::Caller;
 use crate::{
-    error::{ApiResult, ErrorBody},
+    error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiPath, ApiQuery},
     AppState,
 };
@@ -118,7 +118,8 @@ pub struct FeedUploadForm {
 }
 
 /// Import one feed file, as `opsward vuln import` and the web page do: 201 with the run when
-/// it went in; 422 with the run (its problems) when the file was refused, nothing changed.
+/// it went in; 422 with the run (its problems) when the file was refused, nothing changed;
+/// 400 when the form itself is wrong (no file, no or an unknown feed), with the field named.
 #[utoipa::path(post, path = "/api/v1/vulns/imports", tag = "vulnerabilities",
     request_body(content = FeedUploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = ImportRun), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -128,7 +129,21 @@ pub async fn import_file(
     Caller(caller): Caller,
     req: axum::extract::Request,
 ) -> ApiResult<(axum::http::StatusCode, Json<ImportRun>)> {
-    let upload = crate::ui::advisory_imports::read_feed_upload(&state, req).await?;
+    // 422 answers carry the refused run here (one response schema per status), so a form
+    // that names no feed or no file is a 400, its fields still named in the details.
+    let malformed_form = |e: ApiError| {
+        if e.status == axum::http::StatusCode::UNPROCESSABLE_ENTITY {
+            ApiError {
+                status: axum::http::StatusCode::BAD_REQUEST,
+                ..e
+            }
+        } else {
+            e
+        }
+    };
+    let upload = crate::ui::advisory_imports::read_feed_upload(&state, req)
+        .await
+        .map_err(malformed_form)?;
     let run = opsward_vulns::feed_upload::import_upload(
         &state.vulns,
         &caller.actor(),
@@ -136,7 +151,8 @@ pub async fn import_file(
         &upload.filename,
         upload.bytes,
     )
-    .await?;
+    .await
+    .map_err(|e| malformed_form(e.into()))?;
     let status = if run.outcome == "imported" {
         axum::http::StatusCode::CREATED
     } else {

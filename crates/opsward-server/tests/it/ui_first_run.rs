@@ -499,3 +499,43 @@ both_backends!(
         app.stop().await;
     }
 );
+
+both_backends!(
+    the_feed_upload_api_answers_the_run_and_a_malformed_form_is_a_400,
+    |app: TestApp| async move {
+        let (_, token) = app.user_with_token("feeds", Role::Operator).await;
+        let http = client();
+        let send = |feed: &'static str, name: &'static str, bytes: Vec<u8>| {
+            let form = multipart::Form::new()
+                .text("feed", feed)
+                .part("file", multipart::Part::bytes(bytes).file_name(name));
+            http.post(app.url("/api/v1/vulns/imports"))
+                .bearer_auth(&token)
+                .multipart(form)
+                .send()
+        };
+        let osv = std::fs::read(shared_data("osv/crates.io/RUSTSEC-2019-0009.json")).unwrap();
+        let r = send("osv", "RUSTSEC-2019-0009.json", osv).await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let run: Value = r.json().await.unwrap();
+        assert_eq!(
+            (run["outcome"].as_str(), run["created"].as_i64()),
+            (Some("imported"), Some(1)),
+            "{run}"
+        );
+
+        // A file that is read and refused: 422 with the run and its problems.
+        let r = send("kev", "kev.json", b"{\"vulnerabilities\": [".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let run: Value = r.json().await.unwrap();
+        assert_eq!(run["outcome"], "rejected", "{run}");
+
+        // A form without a feed (schemathesis sent one): 400 in the error body, the field named.
+        let r = send("", "x.json", b"{}".to_vec()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["details"][0]["field"], "feed", "{body}");
+    }
+);
